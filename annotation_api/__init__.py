@@ -1,0 +1,1 @@
+"""Annotation platform external API: shared settings, errors and the command line."""

@@ -1,0 +1,46 @@
+from annotation.v1 import common_pb2 as _common_pb2
+from annotation.v1 import options_pb2 as _options_pb2
+from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ImportPredictionsRequest(_message.Message):
+    __slots__ = ("project_id", "format", "dry_run", "model_version", "overwrite_existing", "chunk")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_EXISTING_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    format: _common_pb2.ImportFormat
+    dry_run: bool
+    model_version: str
+    overwrite_existing: bool
+    chunk: bytes
+    def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ImportFormat, str]] = ..., dry_run: _Optional[bool] = ..., model_version: _Optional[str] = ..., overwrite_existing: _Optional[bool] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class ImportPredictionsResponse(_message.Message):
+    __slots__ = ("imported", "skipped", "errors", "dry_run")
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    imported: int
+    skipped: int
+    errors: _containers.RepeatedCompositeFieldContainer[ImportError]
+    dry_run: bool
+    def __init__(self, imported: _Optional[int] = ..., skipped: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportError, _Mapping]]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class ImportError(_message.Message):
+    __slots__ = ("task_match", "reason")
+    TASK_MATCH_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    task_match: str
+    reason: str
+    def __init__(self, task_match: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

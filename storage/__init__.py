@@ -1,0 +1,1 @@
+"""Schema, migrations and queries. Returns records, raises DomainError."""

@@ -1,0 +1,29 @@
+"""Bring a database's schema up to date (Alembic, configured in code)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config for url, with no alembic.ini needed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_to_head(url: str) -> None:
+    """Apply every migration not yet applied (blocking; call from a thread or at start)."""
+    command.upgrade(alembic_config(url), "head")
+
+
+async def upgrade_to_head_async(url: str) -> None:
+    """upgrade_to_head without blocking the running event loop."""
+    await asyncio.to_thread(upgrade_to_head, url)
