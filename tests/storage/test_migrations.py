@@ -1,0 +1,67 @@
+"""Migrations are guarded: one head, and the migrated schema equals the models.
+
+Upgrading an empty database and then autogenerating must yield nothing on
+either engine; otherwise a model change is missing its migration (or a
+migration does something the models do not describe).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from storage.database import create_engine
+from storage.migrate import alembic_config, upgrade_to_head_async
+from storage.models import Base
+
+
+@pytest.fixture
+def empty_database_url(db_engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A database with no schema at all, on the engine under test."""
+    if db_engine == "postgresql":
+        return str(request.getfixturevalue("empty_postgres_database_url"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+
+
+def schema_differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+def table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def test_exactly_one_head() -> None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1, script.get_heads()
+
+
+async def test_upgraded_empty_database_matches_models(empty_database_url: str) -> None:
+    await upgrade_to_head_async(empty_database_url)
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(schema_differences) == []
+            tables = await conn.run_sync(table_names)
+    finally:
+        await engine.dispose()
+    assert set(Base.metadata.tables) <= tables
+
+
+async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
+    await upgrade_to_head_async(empty_database_url)
+    await upgrade_to_head_async(empty_database_url)
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(schema_differences) == []
+    finally:
+        await engine.dispose()
