@@ -1,0 +1,1 @@
+"""The gRPC server: servicers (thin) over domain services (the rules) over storage."""

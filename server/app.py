@@ -1,0 +1,147 @@
+"""Build and start the grpc.aio server: services, interceptor, reflection, health, workers.
+
+To add a service, append one `ServiceRegistration` to SERVICES; to add a
+background job (e.g. a callback outbox), append one worker to WORKERS. A
+worker is `async def worker(settings, database, stop_event)`: it runs for the
+life of the server and returns soon after `stop_event` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from annotation.v1 import (
+    project_service_pb2,
+    project_service_pb2_grpc,
+    workflow_service_pb2,
+    workflow_service_pb2_grpc,
+)
+from google.protobuf.descriptor import ServiceDescriptor
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from annotation_api.settings import Settings
+from server.auth import Authenticator
+from server.interceptors import ServerInterceptor
+from server.servicers.project import ProjectServicer
+from server.servicers.workflow import WorkflowServicer
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+ServicerFactory = Callable[[Settings, Database], Any]
+Worker = Callable[[Settings, Database, asyncio.Event], Awaitable[None]]
+
+
+class ServiceRegistration(NamedTuple):
+    """One gRPC service: its descriptor (for reflection), the generated adder, a factory."""
+
+    descriptor: ServiceDescriptor
+    add_to_server: Callable[[Any, aio.Server], None]
+    create_servicer: ServicerFactory
+
+
+SERVICES: list[ServiceRegistration] = [
+    ServiceRegistration(
+        project_service_pb2.DESCRIPTOR.services_by_name["ProjectService"],
+        project_service_pb2_grpc.add_ProjectServiceServicer_to_server,
+        ProjectServicer,
+    ),
+    ServiceRegistration(
+        workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"],
+        workflow_service_pb2_grpc.add_WorkflowServiceServicer_to_server,
+        WorkflowServicer,
+    ),
+]
+
+WORKERS: list[Worker] = []
+
+
+def channel_options(settings: Settings) -> list[tuple[str, Any]]:
+    """Message-size limits shared by the server and its clients (an init of 200,000 tasks fits)."""
+    return [
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+    ]
+
+
+@dataclass
+class RunningServer:
+    """A started server: its bound port and how to stop it."""
+
+    server: aio.Server
+    port: int
+    health: HealthServicer
+    stop_event: asyncio.Event
+    workers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self, grace: float | None = 5.0) -> None:
+        """Stop taking calls, let running ones finish for up to grace seconds, stop workers."""
+        await self.health.enter_graceful_shutdown()
+        self.stop_event.set()
+        await self.server.stop(grace)
+        if self.workers:
+            _, pending = await asyncio.wait(self.workers, timeout=grace or 1.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def wait_for_termination(self) -> None:
+        await self.server.wait_for_termination()
+
+
+async def _supervise(
+    worker: Worker, settings: Settings, database: Database, stop: asyncio.Event
+) -> None:
+    """Run a worker; a crash is logged and does not take the server down."""
+    name = getattr(worker, "__qualname__", repr(worker))
+    try:
+        await worker(settings, database, stop)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("background worker crashed", extra={"worker": name})
+
+
+async def start_server(settings: Settings, database: Database) -> RunningServer:
+    """Start the gRPC server on settings.host:settings.grpc_port (0 picks a free port)."""
+    server = aio.server(
+        interceptors=[ServerInterceptor(Authenticator(database))],
+        options=channel_options(settings),
+    )
+    for registration in SERVICES:
+        registration.add_to_server(registration.create_servicer(settings, database), server)
+
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    names = [registration.descriptor.full_name for registration in SERVICES]
+    reflection.enable_server_reflection(
+        [
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
+
+    port = server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
+    if port == 0:
+        raise RuntimeError(f"cannot bind gRPC port {settings.host}:{settings.grpc_port}")
+    await server.start()
+    for name in ["", *names]:
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    stop_event = asyncio.Event()
+    running = RunningServer(server=server, port=port, health=health, stop_event=stop_event)
+    for worker in WORKERS:
+        running.workers.append(
+            asyncio.create_task(_supervise(worker, settings, database, stop_event))
+        )
+    log.info("gRPC server listening", extra={"host": settings.host, "port": port})
+    return running

@@ -1,0 +1,1 @@
+"""gRPC servicers: parse the request, call one domain function, map the result."""

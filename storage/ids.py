@@ -1,0 +1,17 @@
+"""Random public ids: a readable prefix and lowercase hex."""
+
+from __future__ import annotations
+
+import secrets
+
+
+def new_project_id() -> str:
+    return "proj_" + secrets.token_hex(6)
+
+
+def new_user_id() -> str:
+    return "user_" + secrets.token_hex(6)
+
+
+def new_export_id() -> str:
+    return "exp_" + secrets.token_hex(8)

@@ -1,0 +1,167 @@
+"""Fixtures every test can use. A fresh database per test, servers on port 0.
+
+Database
+    db_engine          "sqlite" or "postgresql": every test that (indirectly) uses a
+                       database runs once per engine selected with --db-engines
+                       (tests/postgres.py; PostgreSQL runs skip locally without binaries).
+    database_url       URL of a fresh, migrated database: the one place that picks the
+                       engine (a copy of a migrated SQLite template file under tmp_path,
+                       or a per-test PostgreSQL database copied from a migrated template).
+    settings           Settings for this test: data_dir under tmp_path, database_url,
+                       grpc_port/http_port 0, host 127.0.0.1; ANNOTATION_API_* variables
+                       of the outer environment are ignored.
+    database           storage.database.Database on database_url (disposed afterwards).
+
+Users (created through server.accounts, each with one token; see tests.helpers.TestUser)
+    super_admin, admin, other_admin, annotator
+                       `.user_id`, `.username`, `.role`, `.token`, `.metadata` (gRPC
+                       call metadata with the bearer token).
+
+gRPC
+    grpc_server        server.app.RunningServer started in-process on port 0 (`.port`).
+    channel            grpc.aio channel to it, with the server's message-size limits.
+    make_stub          make_stub(SomeServiceStub) -> stub on `channel`.
+    project_stub, workflow_stub
+                       stubs of the two core services.
+
+Helpers (tests/helpers.py): bearer(token) builds call metadata; rpc_error(exc) decodes
+a failed call's status code, message, error_code and details.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+import pytest
+from annotation.v1 import project_service_pb2_grpc, workflow_service_pb2_grpc
+
+from annotation_api.settings import Settings
+from server.accounts import create_token, create_user
+from server.app import RunningServer, channel_options, start_server
+from storage.database import Database
+from storage.migrate import upgrade_to_head
+from tests.helpers import TestUser
+
+pytest_plugins = ("tests.postgres",)
+
+StubT = TypeVar("StubT")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the developer's ANNOTATION_API_* variables out of every test."""
+    for name in list(os.environ):
+        if name.startswith("ANNOTATION_API_") and name != "ANNOTATION_API_TEST_ENGINES":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; tests get copies (much faster than migrating)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    # Alembic's env runs its own event loop: keep it off the thread pytest-asyncio uses.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(upgrade_to_head, f"sqlite+aiosqlite:///{path}").result()
+    return path
+
+
+@pytest.fixture
+def database_url(db_engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """URL of a fresh, migrated database on the engine under test."""
+    if db_engine == "postgresql":
+        return str(request.getfixturevalue("postgres_database_url"))
+    path = tmp_path / "data" / "annotation.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        grpc_port=0,
+        http_port=0,
+        host="127.0.0.1",
+        public_base_url="http://testserver",
+        callback_secret="test-secret",
+    )
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    db = Database(settings.resolved_database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+async def _make_user(database: Database, username: str, role: str) -> TestUser:
+    user = await create_user(database, username=username, role=role)
+    issued = await create_token(database, username=username)
+    return TestUser(user.user_id, user.username, user.role, issued.secret)
+
+
+@pytest.fixture
+async def super_admin(database: Database) -> TestUser:
+    return await _make_user(database, "root", "super_admin")
+
+
+@pytest.fixture
+async def admin(database: Database) -> TestUser:
+    return await _make_user(database, "alice", "admin")
+
+
+@pytest.fixture
+async def other_admin(database: Database) -> TestUser:
+    return await _make_user(database, "bob", "admin")
+
+
+@pytest.fixture
+async def annotator(database: Database) -> TestUser:
+    return await _make_user(database, "carol", "annotator")
+
+
+@pytest.fixture
+async def grpc_server(settings: Settings, database: Database) -> AsyncIterator[RunningServer]:
+    running = await start_server(settings, database)
+    try:
+        yield running
+    finally:
+        await running.stop(0)
+
+
+@pytest.fixture
+async def channel(
+    grpc_server: RunningServer, settings: Settings
+) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(
+        f"127.0.0.1:{grpc_server.port}", options=channel_options(settings)
+    ) as chan:
+        yield chan
+
+
+@pytest.fixture
+def make_stub(channel: grpc.aio.Channel) -> Callable[[Callable[[Any], StubT]], StubT]:
+    def build(stub_class: Callable[[Any], StubT]) -> StubT:
+        return stub_class(channel)
+
+    return build
+
+
+@pytest.fixture
+def project_stub(channel: grpc.aio.Channel) -> project_service_pb2_grpc.ProjectServiceStub:
+    return project_service_pb2_grpc.ProjectServiceStub(channel)
+
+
+@pytest.fixture
+def workflow_stub(channel: grpc.aio.Channel) -> workflow_service_pb2_grpc.WorkflowServiceStub:
+    return workflow_service_pb2_grpc.WorkflowServiceStub(channel)
