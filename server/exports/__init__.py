@@ -1,0 +1,1 @@
+"""Exports: writing files, serving them until they expire, and callbacks."""

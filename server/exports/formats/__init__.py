@@ -1,0 +1,1 @@
+"""Export file formats: one module per format, and the registry that names them."""

@@ -1,0 +1,111 @@
+"""What every export format shares: the context, the writer contract, and a
+streaming JSON array.
+
+A writer is pushed one batch of tasks at a time and writes to a binary file as
+it goes; it keeps nothing per task beyond the current batch (formats that need
+several sections spill them to scratch files). The service runs the pushes in
+a worker thread so that serialising a large project never blocks the event
+loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from storage.export_tasks import ExportTask
+
+IMAGE_TASK_TYPES = frozenset({"image_classification", "object_detection", "polygon"})
+
+
+@dataclass(frozen=True, slots=True)
+class ExportContext:
+    """What a writer knows about the export besides the tasks."""
+
+    project_id: str
+    project_name: str
+    task_type: str
+    # the project's label names, in label order: class ids and categories follow it.
+    labels: tuple[str, ...]
+    # a private directory for scratch files, removed by the caller afterwards.
+    scratch_dir: Path
+    created_at: datetime
+
+
+class FormatWriter(ABC):
+    """Writes one export file from batches of tasks."""
+
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        self.out = out
+        self.context = context
+        # tasks written to the file: the export's total_exported.
+        self.exported = 0
+
+    @abstractmethod
+    def write_batch(self, tasks: Sequence[ExportTask]) -> None:
+        """Write one batch of tasks (in task id order)."""
+
+    @abstractmethod
+    def finish(self) -> None:
+        """Write whatever closes the file; raise DomainError to refuse the export."""
+
+    def abort(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Release scratch files after a failure or a refusal."""
+
+
+async def write_all(writer: FormatWriter, batches: AsyncIterable[Sequence[ExportTask]]) -> None:
+    """Drive a writer from an async iterator of batches, writing in a thread."""
+    async for batch in batches:
+        await asyncio.to_thread(writer.write_batch, batch)
+    await asyncio.to_thread(writer.finish)
+
+
+def write_all_sync(writer: FormatWriter, batches: Iterable[Sequence[ExportTask]]) -> None:
+    """Drive a writer from a plain iterator of batches (scripts, tests)."""
+    for batch in batches:
+        writer.write_batch(batch)
+    writer.finish()
+
+
+class JsonArrayStream:
+    """Writes a JSON array one element at a time: one element per line."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.count = 0
+
+    def open(self) -> None:
+        self.out.write(b"[")
+
+    def append(self, value: Any) -> None:
+        self.out.write(b"\n" if self.count == 0 else b",\n")
+        self.out.write(orjson.dumps(value))
+        self.count += 1
+
+    def close(self) -> None:
+        self.out.write(b"\n]\n" if self.count else b"]\n")
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as everywhere else in the API."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def task_data(task: ExportTask, task_type: str) -> dict[str, Any]:
+    """The Label Studio data of a task: its metadata plus text or image."""
+    key = "image" if task_type in IMAGE_TASK_TYPES else "text"
+    return {**task.metadata, key: task.content}
+
+
+def image_url(task: ExportTask) -> str:
+    """Where a task's image is: its file_path, else its content."""
+    return task.file_path or task.content

@@ -1,0 +1,125 @@
+"""coco: a COCO detection/segmentation dataset.
+
+`images` (id = task id, file_name = the image's last path segment, width,
+height, coco_url = its source), `annotations` (ids 1..M, bbox [x, y, w, h] in
+pixels, area, iscrowd 0, segmentation as one pixel polygon, a rectangle as its
+4 corners) and `categories` (ids 1..N in label order). Images stream to the
+file while annotations go to a scratch file that is appended at the end, so
+one pass over the tasks suffices and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+import orjson
+
+from server.exports.formats.base import ExportContext, FormatWriter, image_url, iso_utc
+from server.exports.formats.images import PixelSizeCheck, basename
+from server.exports.formats.results import LabelIndex, Region, pixel_size, polygon_area, regions
+from storage.export_tasks import ExportTask
+
+DECIMALS = 2
+
+
+def _clamp(value: float, high: float) -> float:
+    return min(max(value, 0.0), high)
+
+
+def pixel_points(region: Region, width: int, height: int) -> list[tuple[float, float]]:
+    """The region's points in pixels, clamped to the image."""
+    return [
+        (
+            round(_clamp(x * width / 100, width), DECIMALS),
+            round(_clamp(y * height / 100, height), DECIMALS),
+        )
+        for x, y in region.points
+    ]
+
+
+class CocoWriter(FormatWriter):
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        super().__init__(out, context)
+        self.sizes = PixelSizeCheck("coco")
+        self.classes = LabelIndex(context.labels)
+        self.annotations_path = context.scratch_dir / "coco_annotations.jsonl"
+        self.annotations = self.annotations_path.open("wb")
+        self.annotation_count = 0
+        info = {
+            "description": context.project_name,
+            "project_id": context.project_id,
+            "date_created": iso_utc(context.created_at),
+            "version": "1.0",
+        }
+        out.write(b'{"info":' + orjson.dumps(info) + b',"licenses":[],"images":[')
+
+    def write_batch(self, tasks: Sequence[ExportTask]) -> None:
+        for task in tasks:
+            size = pixel_size(task)
+            if size is None:
+                self.sizes.note_missing(task)
+                continue
+            if self.sizes.missing:
+                continue  # the export will be refused: do not bother writing
+            self._write_image(task, *size)
+
+    def _write_image(self, task: ExportTask, width: int, height: int) -> None:
+        url = image_url(task)
+        image = {
+            "id": task.task_id,
+            "file_name": basename(url) or task.display_id,
+            "width": width,
+            "height": height,
+            "coco_url": url,
+            "display_id": task.display_id,
+            "external_id": task.external_id,
+        }
+        self.out.write((b"\n" if self.exported == 0 else b",\n") + orjson.dumps(image))
+        self.exported += 1
+        latest = task.latest_annotation
+        for region in regions(latest.result if latest else [], aspect=width / height):
+            annotation = self._annotation(task.task_id, region, width, height)
+            if annotation is not None:
+                self.annotations.write(
+                    (b"\n" if self.annotation_count == 0 else b",\n") + orjson.dumps(annotation)
+                )
+
+    def _annotation(
+        self, image_id: int, region: Region, width: int, height: int
+    ) -> dict[str, Any] | None:
+        points = pixel_points(region, width, height)
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        box_w, box_h = max(xs) - min(xs), max(ys) - min(ys)
+        if box_w <= 0 or box_h <= 0:
+            return None
+        area = box_w * box_h if region.kind == "rectangle" else polygon_area(points)
+        if area <= 0:
+            return None
+        self.annotation_count += 1
+        return {
+            "id": self.annotation_count,
+            "image_id": image_id,
+            "category_id": self.classes.index(region.label) + 1,
+            "bbox": [min(xs), min(ys), round(box_w, DECIMALS), round(box_h, DECIMALS)],
+            "area": round(area, DECIMALS),
+            "iscrowd": 0,
+            "segmentation": [[coord for point in points for coord in point]],
+        }
+
+    def finish(self) -> None:
+        self.sizes.refuse_if_any()
+        self.annotations.close()
+        self.out.write(b'\n],"annotations":[')
+        with self.annotations_path.open("rb") as scratch:
+            shutil.copyfileobj(scratch, self.out, 1024 * 1024)
+        categories = [
+            {"id": number, "name": name, "supercategory": ""}
+            for number, name in enumerate(self.classes.names, start=1)
+        ]
+        self.out.write(b'\n],"categories":' + orjson.dumps(categories) + b"}\n")
+        self.annotations_path.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        self.annotations.close()

@@ -1,0 +1,67 @@
+"""Instruction, input and answer of one task, for the LLaMA-Factory formats.
+
+The instruction names the task and lists the project's labels; the answer is
+the chosen label(s) of the latest annotation, or for NER a JSON list of
+{text, label, start, end}. A task without an answer (no annotation, or a
+classification annotation without a choice) is left out: it teaches nothing.
+Texts are in Chinese, the language of the platform's users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from server.exports.formats.results import chosen_labels, spans
+from storage.export_tasks import ExportTask
+
+LABEL_JOINER = ", "
+LIST_JOINER = "、"
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One supervised example."""
+
+    instruction: str
+    input: str
+    output: str
+    # the image the example is about (image classification), else None.
+    image: str | None
+
+
+def instruction_for(task_type: str, labels: Sequence[str]) -> str:
+    """The instruction for every example of a project."""
+    choices = f"可选标签:{LIST_JOINER.join(labels)}。" if labels else ""
+    if task_type == "ner":
+        kinds = f"实体类型:{LIST_JOINER.join(labels)}。" if labels else ""
+        return (
+            f"请从以下文本中抽取命名实体。{kinds}"
+            "以 JSON 列表输出,每个实体包含 text、label、start、end(字符位置,end 不含)。"
+        )
+    if task_type == "image_classification":
+        return f"请对这张图片进行分类。{choices}只输出标签。"
+    return f"请对以下文本进行分类。{choices}只输出标签。"
+
+
+def example_for(task: ExportTask, task_type: str, instruction: str) -> Example | None:
+    """The example of one task, or None when the task has no answer."""
+    latest = task.latest_annotation
+    if latest is None:
+        return None
+    if task_type == "ner":
+        output = orjson.dumps(
+            [
+                {"text": s.text, "label": s.label, "start": s.start, "end": s.end}
+                for s in spans(latest.result)
+            ]
+        ).decode("utf-8")
+    else:
+        labels = chosen_labels(latest.result)
+        if not labels:
+            return None
+        output = LABEL_JOINER.join(labels)
+    image = (task.file_path or task.content) if task_type == "image_classification" else None
+    return Example(instruction=instruction, input=task.content, output=output, image=image)

@@ -1,0 +1,109 @@
+"""pascal_voc: a JSON list of {image, filename, xml_content, objects}.
+
+`xml_content` is a Pascal VOC annotation built with ElementTree: `size` with
+depth 3, 1-based inclusive integer pixel coordinates clamped to the image,
+and every character XML 1.0 does not allow removed. Polygons are written as
+their bounding boxes (VOC has no polygons).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream, image_url
+from server.exports.formats.images import PixelSizeCheck, basename
+from server.exports.formats.results import Region, pixel_size, regions
+from storage.export_tasks import ExportTask
+
+_NOT_XML_10 = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def xml_text(value: str) -> str:
+    """value without the characters an XML 1.0 document cannot hold."""
+    return _NOT_XML_10.sub("", value)
+
+
+def voc_box(region: Region, width: int, height: int) -> dict[str, int]:
+    """The region's bounding box as 1-based inclusive pixel indices."""
+    x_min, y_min, x_max, y_max = region.bounds()
+    left = min(max(round(x_min * width / 100) + 1, 1), width)
+    top = min(max(round(y_min * height / 100) + 1, 1), height)
+    right = min(max(round(x_max * width / 100), left), width)
+    bottom = min(max(round(y_max * height / 100), top), height)
+    return {"xmin": left, "ymin": top, "xmax": right, "ymax": bottom}
+
+
+def _child(parent: ET.Element, tag: str, text: str | int) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = xml_text(str(text))
+    return element
+
+
+def voc_xml(
+    *, folder: str, filename: str, url: str, width: int, height: int, objects: list[dict[str, Any]]
+) -> str:
+    root = ET.Element("annotation")
+    _child(root, "folder", folder)
+    _child(root, "filename", filename)
+    _child(root, "path", url)
+    source = ET.SubElement(root, "source")
+    _child(source, "database", "Unknown")
+    size = ET.SubElement(root, "size")
+    _child(size, "width", width)
+    _child(size, "height", height)
+    _child(size, "depth", 3)
+    _child(root, "segmented", 0)
+    for obj in objects:
+        node = ET.SubElement(root, "object")
+        _child(node, "name", obj["name"])
+        _child(node, "pose", "Unspecified")
+        _child(node, "truncated", 0)
+        _child(node, "difficult", 0)
+        box = ET.SubElement(node, "bndbox")
+        for key in ("xmin", "ymin", "xmax", "ymax"):
+            _child(box, key, obj["bndbox"][key])
+    ET.indent(root)
+    return XML_DECLARATION + ET.tostring(root, encoding="unicode")
+
+
+class PascalVocWriter(FormatWriter):
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        super().__init__(out, context)
+        self.sizes = PixelSizeCheck("pascal_voc")
+        self.array = JsonArrayStream(out)
+        self.array.open()
+
+    def write_batch(self, tasks: Sequence[ExportTask]) -> None:
+        for task in tasks:
+            size = pixel_size(task)
+            if size is None:
+                self.sizes.note_missing(task)
+            elif not self.sizes.missing:
+                self.array.append(self._element(task, *size))
+        self.exported = self.array.count
+
+    def _element(self, task: ExportTask, width: int, height: int) -> dict[str, Any]:
+        url = image_url(task)
+        filename = xml_text(basename(url) or f"{task.display_id}.jpg")
+        latest = task.latest_annotation
+        objects = [
+            {"name": xml_text(region.label), "bndbox": voc_box(region, width, height)}
+            for region in regions(latest.result if latest else [], aspect=width / height)
+        ]
+        xml = voc_xml(
+            folder="images",
+            filename=filename,
+            url=url,
+            width=width,
+            height=height,
+            objects=objects,
+        )
+        return {"image": url, "filename": filename, "xml_content": xml, "objects": objects}
+
+    def finish(self) -> None:
+        self.sizes.refuse_if_any()
+        self.array.close()

@@ -1,0 +1,209 @@
+"""Reading Label Studio results (SPEC §6) for the export formats.
+
+Coordinates in results are percent of the image (0-100). Rectangles may carry
+a `rotation` in degrees around their top-left corner, as Label Studio draws
+them; formats that hold axis-aligned boxes use the box around the rotated
+corners. A region with several labels counts under its first label.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from storage.export_tasks import ExportTask
+
+REGION_TYPES = ("rectanglelabels", "polygonlabels")
+LABEL_KEYS = ("choices", "labels", "rectanglelabels", "polygonlabels", "taxonomy")
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A labelled shape: `points` in percent of the image, clockwise as drawn."""
+
+    label: str
+    kind: str  # "rectangle" or "polygon"
+    points: tuple[tuple[float, float], ...]
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(x_min, y_min, x_max, y_max) in percent."""
+        xs = [p[0] for p in self.points]
+        ys = [p[1] for p in self.points]
+        return min(xs), min(ys), max(xs), max(ys)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A labelled character span of a text (NER)."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+
+
+def _value(item: Any) -> dict[str, Any]:
+    if isinstance(item, dict):
+        value = item.get("value")
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def _names(value: dict[str, Any], key: str) -> list[str]:
+    names = value.get(key)
+    if isinstance(names, list):
+        return [str(n) for n in names if isinstance(n, str | int | float)]
+    return []
+
+
+def chosen_labels(result: Sequence[Any]) -> list[str]:
+    """Every label name the result uses, once each, in order of appearance."""
+    seen: dict[str, None] = {}
+    for item in result:
+        value = _value(item)
+        for key in LABEL_KEYS:
+            for name in _names(value, key):
+                seen.setdefault(name, None)
+    return list(seen)
+
+
+def spans(result: Sequence[Any]) -> list[Span]:
+    """The NER spans of a result, in the order they were drawn."""
+    found: list[Span] = []
+    for item in result:
+        value = _value(item)
+        names = _names(value, "labels")
+        start, end = value.get("start"), value.get("end")
+        if not names or not isinstance(start, int) or not isinstance(end, int):
+            continue
+        text = value.get("text")
+        found.append(
+            Span(text=text if isinstance(text, str) else "", label=names[0], start=start, end=end)
+        )
+    return found
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def regions(result: Sequence[Any], *, aspect: float = 1.0) -> list[Region]:
+    """The rectangles and polygons of a result.
+
+    `aspect` is the image's width / height: rotating a rectangle is only
+    correct in pixel space, so percent offsets are scaled by it.
+    """
+    found: list[Region] = []
+    for item in result:
+        if not isinstance(item, dict) or item.get("type") not in REGION_TYPES:
+            continue
+        value = _value(item)
+        names = _names(value, str(item["type"]))
+        if not names:
+            continue
+        if item["type"] == "rectanglelabels":
+            corners = _rectangle_corners(value, aspect)
+            if corners:
+                found.append(Region(names[0], "rectangle", corners))
+        else:
+            points = _polygon_points(value.get("points"))
+            if len(points) >= 3:
+                found.append(Region(names[0], "polygon", points))
+    return found
+
+
+def _rectangle_corners(value: dict[str, Any], aspect: float) -> tuple[tuple[float, float], ...]:
+    x, y = _number(value.get("x")), _number(value.get("y"))
+    width, height = _number(value.get("width")), _number(value.get("height"))
+    if x is None or y is None or width is None or height is None or width <= 0 or height <= 0:
+        return ()
+    rotation = _number(value.get("rotation")) or 0.0
+    offsets = ((0.0, 0.0), (width, 0.0), (width, height), (0.0, height))
+    if rotation % 360 == 0:
+        return tuple((x + dx, y + dy) for dx, dy in offsets)
+    # rotate in pixel-proportional space (x scaled by aspect), then back to percent.
+    cos, sin = math.cos(math.radians(rotation)), math.sin(math.radians(rotation))
+    corners = []
+    for dx, dy in offsets:
+        px, py = dx * aspect, dy
+        rx, ry = px * cos - py * sin, px * sin + py * cos
+        corners.append((x + rx / aspect, y + ry))
+    return tuple(corners)
+
+
+def _polygon_points(raw: Any) -> tuple[tuple[float, float], ...]:
+    if not isinstance(raw, list):
+        return ()
+    points: list[tuple[float, float]] = []
+    for point in raw:
+        if isinstance(point, list | tuple) and len(point) >= 2:
+            px, py = _number(point[0]), _number(point[1])
+            if px is not None and py is not None:
+                points.append((px, py))
+    return tuple(points)
+
+
+def _positive(value: Any) -> float | None:
+    number = _number(value)
+    return number if number is not None and number > 0 else None
+
+
+def pixel_size(task: ExportTask) -> tuple[int, int] | None:
+    """The image's (width, height) in pixels.
+
+    From the latest annotation's `original_width`/`original_height`, else the
+    task metadata's `width`/`height`; None when neither is known.
+    """
+    latest = task.latest_annotation
+    for item in latest.result if latest else ():
+        if isinstance(item, dict):
+            width, height = (
+                _positive(item.get("original_width")),
+                _positive(item.get("original_height")),
+            )
+            if width and height:
+                return round(width), round(height)
+    width, height = _positive(task.metadata.get("width")), _positive(task.metadata.get("height"))
+    if width and height:
+        return round(width), round(height)
+    return None
+
+
+def polygon_area(points: Iterable[tuple[float, float]]) -> float:
+    """Shoelace area of a simple polygon (any unit)."""
+    pts = list(points)
+    total = 0.0
+    for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True):
+        total += x1 * y2 - x2 * y1
+    return abs(total) / 2.0
+
+
+class LabelIndex:
+    """Class ids in label order; names found only in results follow, in order
+    of first appearance, so that no region is dropped."""
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self._ids: dict[str, int] = {}
+        for name in labels:
+            self._ids.setdefault(name, len(self._ids))
+
+    def index(self, name: str) -> int:
+        return self._ids.setdefault(name, len(self._ids))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._ids)

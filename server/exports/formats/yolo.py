@@ -1,0 +1,124 @@
+"""yolo: a zip in the Ultralytics dataset layout.
+
+    data.yaml              path, train, val, nc, names (label order)
+    classes.txt            the same names, one per line
+    train.txt              the image list: ./images/train/<stem>.<ext>, one per task
+    labels/train/<stem>.txt  one line per region, normalized to 0..1, 6 decimals
+    manifest.json          each image path with its source URL and task ids
+
+Boxes are `cls cx cy w h`; for polygon projects every region is a polygon
+`cls x1 y1 x2 y2 ...` (a rectangle as its 4 corners), for detection projects
+every region is a box (a polygon as its bounding box), so a dataset never
+mixes the two, which Ultralytics would not accept. Images are not included:
+the manifest says where to fetch each one. A task without regions gets an
+empty label file (a background image). Entries are written one by one; the
+image list and manifest are spooled to scratch files and added at the end.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from typing import BinaryIO
+
+import orjson
+import yaml
+
+from server.exports.formats.base import ExportContext, FormatWriter, image_url
+from server.exports.formats.images import safe_stem
+from server.exports.formats.results import LabelIndex, Region, pixel_size, regions
+from storage.export_tasks import ExportTask
+
+SPLIT = "train"
+DECIMALS = 6
+
+
+def _unit(value: float) -> float:
+    return min(max(value / 100.0, 0.0), 1.0)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.{DECIMALS}f}"
+
+
+def box_line(class_id: int, region: Region) -> str | None:
+    x_min, y_min, x_max, y_max = region.bounds()
+    left, top, right, bottom = _unit(x_min), _unit(y_min), _unit(x_max), _unit(y_max)
+    width, height = right - left, bottom - top
+    if width <= 0 or height <= 0:
+        return None
+    cx, cy = left + width / 2, top + height / 2
+    return " ".join([str(class_id), _fmt(cx), _fmt(cy), _fmt(width), _fmt(height)])
+
+
+def polygon_line(class_id: int, region: Region) -> str | None:
+    if len(region.points) < 3:
+        return None
+    coords = [_fmt(_unit(c)) for point in region.points for c in point]
+    return " ".join([str(class_id), *coords])
+
+
+class YoloWriter(FormatWriter):
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        super().__init__(out, context)
+        self.zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        self.classes = LabelIndex(context.labels)
+        self.polygons = context.task_type == "polygon"
+        self.image_list_path = context.scratch_dir / "train.txt"
+        self.manifest_path = context.scratch_dir / "manifest.json"
+        self.image_list = self.image_list_path.open("w", encoding="utf-8", newline="\n")
+        self.manifest = self.manifest_path.open("wb")
+        self.manifest.write(b"[")
+
+    def write_batch(self, tasks: Sequence[ExportTask]) -> None:
+        for task in tasks:
+            url = image_url(task)
+            stem, suffix = safe_stem(task, url)
+            image_path = f"images/{SPLIT}/{stem}{suffix}"
+            self.zip.writestr(f"labels/{SPLIT}/{stem}.txt", self._label_text(task))
+            self.image_list.write(f"./{image_path}\n")
+            entry = {
+                "image": image_path,
+                "url": url,
+                "task_id": str(task.task_id),
+                "display_id": task.display_id,
+                "external_id": task.external_id,
+            }
+            self.manifest.write((b"\n" if self.exported == 0 else b",\n") + orjson.dumps(entry))
+            self.exported += 1
+
+    def _label_text(self, task: ExportTask) -> str:
+        latest = task.latest_annotation
+        size = pixel_size(task)
+        aspect = size[0] / size[1] if size else 1.0
+        lines: list[str] = []
+        for region in regions(latest.result if latest else [], aspect=aspect):
+            class_id = self.classes.index(region.label)
+            line = polygon_line(class_id, region) if self.polygons else box_line(class_id, region)
+            if line is not None:
+                lines.append(line)
+        return "".join(f"{line}\n" for line in lines)
+
+    def finish(self) -> None:
+        self.image_list.close()
+        self.manifest.write(b"\n]\n" if self.exported else b"]\n")
+        self.manifest.close()
+        names = self.classes.names
+        data = {
+            "path": ".",
+            "train": f"{SPLIT}.txt",
+            "val": f"{SPLIT}.txt",
+            "nc": len(names),
+            "names": dict(enumerate(names)),
+        }
+        self.zip.writestr("data.yaml", yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        self.zip.writestr("classes.txt", "".join(f"{name}\n" for name in names))
+        self.zip.write(self.image_list_path, f"{SPLIT}.txt")
+        self.zip.write(self.manifest_path, "manifest.json")
+        self.zip.close()
+        self.image_list_path.unlink(missing_ok=True)
+        self.manifest_path.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        self.image_list.close()
+        self.manifest.close()
