@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from annotation.v1 import (
+    prediction_service_pb2,
+    prediction_service_pb2_grpc,
     project_service_pb2,
     project_service_pb2_grpc,
     workflow_service_pb2,
@@ -29,6 +31,7 @@ from grpc_reflection.v1alpha import reflection
 from annotation_api.settings import Settings
 from server.auth import Authenticator
 from server.interceptors import ServerInterceptor
+from server.servicers.prediction import PredictionServicer
 from server.servicers.project import ProjectServicer
 from server.servicers.workflow import WorkflowServicer
 from storage.database import Database
@@ -57,6 +60,11 @@ SERVICES: list[ServiceRegistration] = [
         workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"],
         workflow_service_pb2_grpc.add_WorkflowServiceServicer_to_server,
         WorkflowServicer,
+    ),
+    ServiceRegistration(
+        prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
+        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server,
+        PredictionServicer,
     ),
 ]
 

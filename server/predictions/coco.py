@@ -1,0 +1,178 @@
+"""COCO detection files: images[] + annotations[] + categories[].
+
+Each image that has annotations becomes one entry, matched to a task by its
+file_name; each annotation becomes one prediction. Boxes are COCO pixels
+[x, y, w, h], normalized by the image's width and height. For polygon
+projects an annotation's polygon `segmentation` is used when present (one
+polygon -> polygon, several -> multi_polygon); otherwise its bbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.predictions.entries import (
+    Entry,
+    Item,
+    Rejection,
+    TaskKey,
+    at,
+    invalid_file,
+    make_item,
+)
+from server.predictions.geometry import (
+    GeometryError,
+    Polygons,
+    Shape,
+    is_number,
+    parse_bbox,
+    parse_ring,
+)
+
+REQUIRED_LISTS = ("images", "annotations", "categories")
+
+
+class _Image:
+    __slots__ = ("file_name", "image_id", "size")
+
+    def __init__(self, image_id: Any, file_name: Any, size: tuple[int, int] | None) -> None:
+        self.image_id = image_id
+        self.file_name = file_name
+        self.size = size
+
+
+def parse_coco(document: Any, *, use_segmentation: bool) -> list[Entry]:
+    """The entries of a COCO detection document; INVALID_IMPORT_FILE when it is not one."""
+    if not isinstance(document, dict):
+        raise invalid_file("a COCO file is an object with images, annotations and categories")
+    for name in REQUIRED_LISTS:
+        value = document.get(name)
+        if value is None:
+            raise invalid_file(f"the file has no {name}", field=name)
+        if not isinstance(value, list):
+            raise invalid_file(f"{name} must be a list", field=name)
+    categories = _categories(document["categories"])
+    images = _images(document["images"])
+
+    entries: list[Entry] = []
+    by_image: dict[Any, Entry] = {}
+    for index, annotation in enumerate(document["annotations"]):
+        where = f"annotations[{index}]"
+        image_id = annotation.get("image_id") if isinstance(annotation, dict) else None
+        if not isinstance(image_id, int | str) or isinstance(image_id, bool):
+            problem = "an annotation must be an object with an image_id"
+            entries.append(Entry(task_match=None, key=None, problem=at(problem, where), count=1))
+            continue
+        entry = by_image.get(image_id)
+        if entry is None:
+            entry = by_image[image_id] = _image_entry(image_id, images.get(image_id), where)
+            entries.append(entry)
+        entry.count += 1
+        if entry.problem is None:
+            assert entry.original_size is not None
+            entry.items.append(
+                _item(annotation, categories, entry.original_size, use_segmentation, where)
+            )
+    return entries
+
+
+def _categories(raw: list[Any]) -> dict[Any, str]:
+    """category id -> name; malformed categories are left out (their annotations say so)."""
+    names: dict[Any, str] = {}
+    for category in raw:
+        if isinstance(category, dict) and isinstance(category.get("name"), str):
+            category_id = category.get("id")
+            if isinstance(category_id, int | str) and category_id not in names:
+                names[category_id] = category["name"]
+    return names
+
+
+def _images(raw: list[Any]) -> dict[Any, _Image]:
+    """image id -> image; the first image of a repeated id wins."""
+    images: dict[Any, _Image] = {}
+    for image in raw:
+        if not isinstance(image, dict):
+            continue
+        image_id = image.get("id")
+        if not isinstance(image_id, int | str) or isinstance(image_id, bool) or image_id in images:
+            continue
+        width, height = image.get("width"), image.get("height")
+        size = None
+        if is_number(width) and is_number(height) and width >= 1 and height >= 1:
+            size = (int(width), int(height))
+        images[image_id] = _Image(image_id, image.get("file_name"), size)
+    return images
+
+
+def _image_entry(image_id: Any, image: _Image | None, where: str) -> Entry:
+    if image is None:
+        return Entry(
+            task_match={"image_id": image_id},
+            key=None,
+            problem=at(f"image_id {image_id!r} is not in images", where),
+        )
+    task_match = {"image_id": image_id, "file_name": image.file_name}
+    if not isinstance(image.file_name, str) or not image.file_name:
+        return Entry(task_match, None, problem=at(f"image {image_id!r} has no file_name", where))
+    if image.size is None:
+        problem = f"image {image_id!r} has no width/height: its boxes cannot be normalized"
+        return Entry(task_match, None, problem=at(problem, where))
+    return Entry(
+        task_match, TaskKey(file_path=image.file_name), original_size=image.size, where=where
+    )
+
+
+def _item(
+    annotation: dict[str, Any],
+    categories: dict[Any, str],
+    size: tuple[int, int],
+    use_segmentation: bool,
+    where: str,
+) -> Item:
+    category_id = annotation.get("category_id")
+    name = categories.get(category_id) if isinstance(category_id, int | str) else None
+    if name is None:
+        return Rejection(at(f"category_id {category_id!r} is not in categories", where))
+    try:
+        shape = _shape(annotation, size, use_segmentation)
+    except GeometryError as error:
+        return Rejection(at(str(error), where))
+    return make_item(
+        shape,
+        class_name=name,
+        confidence=annotation.get("score"),
+        model_version=annotation.get("model_version"),
+        where=where,
+    )
+
+
+def _shape(annotation: dict[str, Any], size: tuple[int, int], use_segmentation: bool) -> Shape:
+    width, height = size
+    segmentation = annotation.get("segmentation")
+    if use_segmentation and segmentation:
+        if not isinstance(segmentation, list):
+            raise GeometryError("RLE segmentation is not supported: give polygons")
+        rings = tuple(
+            _ring(flat, width, height, f"segmentation polygon {index}")
+            for index, flat in enumerate(segmentation)
+        )
+        return Polygons("polygon" if len(rings) == 1 else "multi_polygon", rings)
+    bbox = annotation.get("bbox")
+    if bbox is None:
+        raise GeometryError("annotation has no bbox")
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(is_number(v) for v in bbox)):
+        raise GeometryError("bbox must be [x, y, width, height] in pixels")
+    x, y, w, h = bbox
+    if w <= 0 or h <= 0:
+        raise GeometryError(f"degenerate bbox {bbox}: width and height must be greater than 0")
+    try:
+        return parse_bbox(x / width, y / height, w / width, h / height)
+    except GeometryError:
+        raise GeometryError(f"bbox {bbox} does not fit in the {width}x{height} image") from None
+
+
+def _ring(flat: Any, width: int, height: int, what: str) -> tuple[tuple[float, float], ...]:
+    if not isinstance(flat, list) or len(flat) % 2 or not all(is_number(v) for v in flat):
+        raise GeometryError(f"{what} must be a flat list [x1, y1, x2, y2, ...] of pixels")
+    points = [[flat[i] / width, flat[i + 1] / height] for i in range(0, len(flat), 2)]
+    return parse_ring(points, what)

@@ -1,0 +1,109 @@
+"""What a parsed import file is made of, whatever its format.
+
+A file becomes a list of entries, one per task it names (an AAP `tasks[]`
+item, or a COCO image with annotations). Each entry carries how to find its
+task and its predictions, each either a candidate or already rejected. Which
+task an entry means and whether the project can hold a candidate is decided
+later, by the service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from annotation_api.errors import DomainError, ErrorCode
+from server.predictions.geometry import Shape, is_number
+
+# Longest model_version the predictions table holds.
+MAX_MODEL_VERSION_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class TaskKey:
+    """The ways an entry may name its task, tried in this order."""
+
+    task_id: int | None = None  # from display_id "T-<task_id>"
+    file_path: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A prediction whose own fields are valid."""
+
+    shape: Shape
+    class_name: str
+    confidence: float | None
+    model_version: str | None  # None: use the request's fallback
+    where: str  # location in the file, e.g. "tasks[3].predictions[0]"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A prediction that cannot be imported, and why."""
+
+    reason: str
+
+
+Item = Candidate | Rejection
+
+
+@dataclass(slots=True)
+class Entry:
+    """One task's worth of predictions from the file."""
+
+    task_match: Any  # echoed in error entries, as found in the file
+    key: TaskKey | None  # None when `problem` is set
+    items: list[Item] = field(default_factory=list)
+    # why the whole entry cannot be imported, found while parsing
+    problem: str | None = None
+    # how many predictions the entry holds (len(items) unless `problem` is set)
+    count: int = 0
+    # the image's size in pixels when the file says it (COCO)
+    original_size: tuple[int, int] | None = None
+    # where the entry starts in the file, e.g. "tasks[3]"
+    where: str = ""
+
+
+def invalid_file(message: str, **details: Any) -> DomainError:
+    """The whole file is unusable: 422, nothing is written."""
+    return DomainError(ErrorCode.INVALID_IMPORT_FILE, message, details)
+
+
+def at(reason: str, where: str) -> str:
+    """A reason with its location in the file, so a person can find the entry."""
+    return f"{reason} ({where})"
+
+
+def make_item(
+    shape: Shape,
+    *,
+    class_name: Any,
+    confidence: Any,
+    model_version: Any,
+    where: str,
+) -> Item:
+    """A candidate when the fields next to the geometry are valid, else a rejection."""
+    if not isinstance(class_name, str) or not class_name.strip():
+        if class_name is None:
+            return Rejection(at("class_name is missing", where))
+        return Rejection(at("class_name must be a non-empty string", where))
+    if confidence is not None and not (is_number(confidence) and 0.0 <= confidence <= 1.0):
+        return Rejection(at(f"confidence must be a number in 0..1, got {confidence!r}", where))
+    if model_version is not None:
+        if not isinstance(model_version, str):
+            return Rejection(at("model_version must be a string", where))
+        if len(model_version) > MAX_MODEL_VERSION_LENGTH:
+            return Rejection(
+                at(f"model_version is longer than {MAX_MODEL_VERSION_LENGTH} characters", where)
+            )
+        if not model_version:
+            model_version = None
+    return Candidate(
+        shape=shape,
+        class_name=class_name,
+        confidence=None if confidence is None else float(confidence),
+        model_version=model_version,
+        where=where,
+    )

@@ -1,0 +1,134 @@
+"""From matched entries to prediction rows and error entries.
+
+The checks that need the project (which geometries its task type holds, its
+labels) and the task (its image size) happen here, after matching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from server.predictions.entries import Candidate, Entry, Rejection, at
+from server.predictions.geometry import KINDS_BY_TASK_TYPE, to_results
+from storage.predictions import NewPrediction, PredictionTarget, TaskRef
+
+NOT_FOUND = "task not found in project"
+# How many labels a "not a label of the project" reason lists.
+LABELS_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ImportIssue:
+    """One error entry of the response: which task_match, and why."""
+
+    task_match: Any
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    """Everything an import would write, and what it refused."""
+
+    rows: list[NewPrediction] = field(default_factory=list)
+    # tasks whose earlier imported predictions overwrite_existing replaces
+    matched_task_ids: set[int] = field(default_factory=set)
+    skipped: int = 0
+    issues: list[ImportIssue] = field(default_factory=list)
+
+
+def plan_rows(
+    entries: Sequence[Entry],
+    tasks: Sequence[TaskRef | None],
+    *,
+    target: PredictionTarget,
+    fallback_model_version: str | None,
+) -> ImportPlan:
+    """The rows and error entries of matched entries (tasks[i] is entries[i]'s task)."""
+    plan = ImportPlan()
+    kinds = KINDS_BY_TASK_TYPE.get(target.task_type, frozenset())
+    labels = frozenset(target.labels)
+    sizes: dict[int, tuple[int, int] | None] = {}
+    for entry, task in zip(entries, tasks, strict=True):
+        if entry.problem is not None or task is None:
+            plan.skipped += entry.count
+            reason = entry.problem or _not_found(entry)
+            plan.issues.append(ImportIssue(entry.task_match, reason))
+            continue
+        plan.matched_task_ids.add(task.task_id)
+        size = entry.original_size
+        if size is None:
+            if task.task_id not in sizes:
+                sizes[task.task_id] = image_size(task.metadata_json)
+            size = sizes[task.task_id]
+        for item in entry.items:
+            reason = _refusal(item, kinds, labels, target)
+            if reason is not None:
+                plan.skipped += 1
+                plan.issues.append(ImportIssue(entry.task_match, reason))
+                continue
+            assert isinstance(item, Candidate)
+            result = to_results(
+                item.shape, label=item.class_name, score=item.confidence, original_size=size
+            )
+            plan.rows.append(
+                NewPrediction(
+                    task_id=task.task_id,
+                    model_version=item.model_version or fallback_model_version,
+                    score=item.confidence,
+                    result_json=orjson.dumps(result).decode("utf-8"),
+                )
+            )
+    return plan
+
+
+def _not_found(entry: Entry) -> str:
+    return at(NOT_FOUND, entry.where) if entry.where else NOT_FOUND
+
+
+def _refusal(
+    item: Candidate | Rejection,
+    kinds: frozenset[str],
+    labels: frozenset[str],
+    target: PredictionTarget,
+) -> str | None:
+    if isinstance(item, Rejection):
+        return item.reason
+    kind = item.shape.kind
+    if kind not in kinds:
+        takes = ", ".join(sorted(kinds)) if kinds else "no geometries"
+        return at(
+            f"a {kind} cannot go into a {target.task_type} project (it takes {takes})", item.where
+        )
+    if labels and item.class_name not in labels:
+        shown = ", ".join(target.labels[:LABELS_SHOWN])
+        more = ", …" if len(target.labels) > LABELS_SHOWN else ""
+        return at(
+            f"class_name {item.class_name!r} is not a label of the project (labels: {shown}{more})",
+            item.where,
+        )
+    return None
+
+
+def image_size(metadata_json: str) -> tuple[int, int] | None:
+    """The image size a task's metadata gives (width/height or original_width/original_height)."""
+    if not metadata_json or metadata_json == "{}":
+        return None
+    try:
+        metadata = orjson.loads(metadata_json)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(metadata, dict):
+        return None
+    for width_key, height_key in (("width", "height"), ("original_width", "original_height")):
+        width, height = metadata.get(width_key), metadata.get(height_key)
+        if _positive_integral(width) and _positive_integral(height):
+            return int(width), int(height)
+    return None
+
+
+def _positive_integral(value: Any) -> bool:
+    return (type(value) is int or (type(value) is float and value.is_integer())) and value >= 1

@@ -1,0 +1,84 @@
+"""PredictionService over gRPC: a client stream in, one report out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from annotation.v1 import common_pb2, prediction_service_pb2, prediction_service_pb2_grpc
+
+from annotation_api.errors import DomainError, ErrorCode
+from annotation_api.settings import Settings
+from server.auth import current_caller
+from server.predictions.service import (
+    ImportFormat,
+    ImportOptions,
+    ImportReport,
+    PredictionImportService,
+)
+from storage.database import Database
+
+Request = prediction_service_pb2.ImportPredictionsRequest
+
+_FORMATS = {
+    common_pb2.IMPORT_FORMAT_UNSPECIFIED: ImportFormat.AAP_JSON,
+    common_pb2.IMPORT_FORMAT_AAP_JSON: ImportFormat.AAP_JSON,
+    common_pb2.IMPORT_FORMAT_COCO: ImportFormat.COCO,
+}
+
+
+class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self._service = PredictionImportService(settings, database)
+
+    async def ImportPredictions(
+        self, request_iterator: AsyncIterator[Request], context: Any
+    ) -> prediction_service_pb2.ImportPredictionsResponse:
+        first = await anext(aiter(request_iterator), None)
+        if first is None:
+            raise DomainError(ErrorCode.INVALID_REQUEST, "the request stream is empty")
+        report = await self._service.import_predictions(
+            current_caller(), _options(first), _file_chunks(first, request_iterator)
+        )
+        return _response(report)
+
+
+def _options(first: Request) -> ImportOptions:
+    file_format = _FORMATS.get(first.format)
+    if file_format is None:
+        raise DomainError(
+            ErrorCode.INVALID_REQUEST,
+            f"unknown format {first.format}",
+            {"field": "format", "supported": [str(value) for value in ImportFormat]},
+        )
+    return ImportOptions(
+        project_id=first.project_id,
+        format=file_format,
+        dry_run=first.dry_run,
+        model_version=first.model_version if first.HasField("model_version") else None,
+        overwrite_existing=first.overwrite_existing,
+    )
+
+
+async def _file_chunks(first: Request, rest: AsyncIterator[Request]) -> AsyncIterator[bytes]:
+    """The file's bytes: the first message's chunk, then every later message's."""
+    if first.chunk:
+        yield first.chunk
+    async for message in rest:
+        if message.chunk:
+            yield message.chunk
+
+
+def _response(report: ImportReport) -> prediction_service_pb2.ImportPredictionsResponse:
+    return prediction_service_pb2.ImportPredictionsResponse(
+        imported=report.imported,
+        skipped=report.skipped,
+        errors=[
+            prediction_service_pb2.ImportError(
+                task_match=orjson.dumps(issue.task_match).decode("utf-8"), reason=issue.reason
+            )
+            for issue in report.errors
+        ],
+        dry_run=report.dry_run,
+    )
