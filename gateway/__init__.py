@@ -1,0 +1,1 @@
+"""REST gateway: JSON over HTTP translated to and from the gRPC API."""

@@ -1,0 +1,100 @@
+"""The gateway's one gRPC channel to the server, and a callable per RPC.
+
+Callables are built from the method descriptors (not from the generated
+stubs), so a newly annotated RPC needs no code here either.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import grpc
+from google.protobuf.message_factory import GetMessageClass
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from annotation_api.settings import Settings
+from gateway.descriptors import RpcRoute
+
+# Generous deadlines: a 200,000-task init commits in seconds, but a slow disk
+# or a busy PostgreSQL must not turn a valid request into a timeout.
+UNARY_TIMEOUT_SECONDS = 300.0
+STREAM_TIMEOUT_SECONDS = 3600.0
+HEALTH_TIMEOUT_SECONDS = 3.0
+
+# Metadata values must be printable ASCII; anything else is dropped rather
+# than failing the call (the server then answers INVALID_TOKEN).
+_METADATA_VALUE = re.compile(r"^[\x20-\x7e]*$")
+
+
+class Backend:
+    """Owns the channel (opened on start-up, closed on shutdown)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.target = settings.resolved_grpc_target
+        # The server enforces the real limit; the gateway's own limit is a
+        # little higher so that the server's error (with its detail) wins.
+        self.max_message_bytes = settings.max_message_bytes + 1024 * 1024
+        self._channel: grpc.aio.Channel | None = None
+        self._callables: dict[str, Any] = {}
+
+    async def connect(self) -> None:
+        self._channel = grpc.aio.insecure_channel(
+            self.target,
+            options=[
+                ("grpc.max_send_message_length", self.max_message_bytes),
+                ("grpc.max_receive_message_length", self.max_message_bytes),
+            ],
+        )
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+        self._callables.clear()
+
+    @property
+    def channel(self) -> grpc.aio.Channel:
+        if self._channel is None:
+            raise RuntimeError("the gateway's gRPC channel is not open")
+        return self._channel
+
+    def callable_for(self, route: RpcRoute) -> Any:
+        """The multi-callable of the route's RPC (unary or streaming)."""
+        found = self._callables.get(route.grpc_path)
+        if found is None:
+            request_class = GetMessageClass(route.request_type)
+            response_class = GetMessageClass(route.response_type)
+            method = route.method
+            if method.client_streaming:
+                factory = self.channel.stream_unary
+            elif method.server_streaming:
+                factory = self.channel.unary_stream
+            else:
+                factory = self.channel.unary_unary
+            found = factory(
+                route.grpc_path,
+                request_serializer=request_class.SerializeToString,
+                response_deserializer=response_class.FromString,
+            )
+            self._callables[route.grpc_path] = found
+        return found
+
+    async def is_serving(self) -> bool:
+        """Ask the server's standard health service."""
+        stub = health_pb2_grpc.HealthStub(self.channel)
+        try:
+            reply = await stub.Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=HEALTH_TIMEOUT_SECONDS
+            )
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def call_metadata(authorization: str | None, request_id: str) -> list[tuple[str, str]]:
+    """The metadata forwarded with every call: the caller's token and the request id."""
+    metadata = [("x-request-id", request_id)]
+    if authorization and _METADATA_VALUE.match(authorization):
+        metadata.append(("authorization", authorization))
+    return metadata

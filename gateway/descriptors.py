@@ -1,0 +1,177 @@
+"""Which REST routes exist: read from the `google.api.http` annotations.
+
+Every service of the annotation.v1 package is inspected; each RPC with an
+annotation (and each of its additional_bindings) becomes an `RpcRoute`. RPCs
+without one get no route. Streaming RPCs are served by convention, inferred
+from the shape of their messages rather than from their names:
+
+* a server stream whose response has `file_name`, `content_type` and a bytes
+  `chunk` is a file download;
+* a client stream whose request has a bytes `chunk` is a multipart upload.
+
+Any other streaming RPC with an annotation is a programming error and stops
+the gateway at start-up, so it is caught by the first test that builds the app.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+from google.api import annotations_pb2, http_pb2
+from google.protobuf.descriptor import (
+    Descriptor,
+    FieldDescriptor,
+    FileDescriptor,
+    MethodDescriptor,
+    ServiceDescriptor,
+)
+
+API_PACKAGE = "annotation.v1"
+_PATH_PARAM = re.compile(r"\{([^}]*)\}")
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+class RouteKind(StrEnum):
+    UNARY = "unary"
+    DOWNLOAD = "download"
+    UPLOAD = "upload"
+
+
+@dataclass(frozen=True)
+class RpcRoute:
+    """One REST route and the RPC it calls."""
+
+    service: ServiceDescriptor
+    method: MethodDescriptor
+    http_method: str  # upper case
+    path: str  # Starlette/OpenAPI template, e.g. /api/x/{project_id}
+    body: str  # "" (no body), "*" (the whole request) or a field name
+    kind: RouteKind
+    path_params: tuple[str, ...]
+
+    @property
+    def grpc_path(self) -> str:
+        return f"/{self.service.full_name}/{self.method.name}"
+
+    @property
+    def request_type(self) -> Descriptor:
+        return self.method.input_type
+
+    @property
+    def response_type(self) -> Descriptor:
+        return self.method.output_type
+
+    @property
+    def operation_id(self) -> str:
+        suffix = "" if self.is_primary else f"_{self.http_method.lower()}"
+        return f"{self.service.name}_{self.method.name}{suffix}"
+
+    @property
+    def is_primary(self) -> bool:
+        rule = self.method.GetOptions().Extensions[annotations_pb2.http]
+        return _rule_pattern(rule) == (self.http_method, self.path)
+
+
+@cache
+def api_files(package: str = API_PACKAGE) -> tuple[FileDescriptor, ...]:
+    """Import every generated module of the package and return its files."""
+    root = importlib.import_module(package)
+    files: list[FileDescriptor] = []
+    for module_info in pkgutil.iter_modules(root.__path__):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(f"{package}.{module_info.name}")
+        descriptor = getattr(module, "DESCRIPTOR", None)
+        if isinstance(descriptor, FileDescriptor) and descriptor.package == package:
+            files.append(descriptor)
+    return tuple(files)
+
+
+def discover_routes(package: str = API_PACKAGE) -> list[RpcRoute]:
+    """Every annotated RPC of every service of the package, in declaration order."""
+    routes: list[RpcRoute] = []
+    for file in api_files(package):
+        for service in file.services_by_name.values():
+            for method in service.methods:
+                options = method.GetOptions()
+                if not options.HasExtension(annotations_pb2.http):
+                    continue
+                rule = options.Extensions[annotations_pb2.http]
+                for binding in [rule, *rule.additional_bindings]:
+                    routes.append(_route(service, method, binding))
+    return routes
+
+
+def _rule_pattern(rule: http_pb2.HttpRule) -> tuple[str, str]:
+    kind = rule.WhichOneof("pattern")
+    if kind in _HTTP_METHODS:
+        return kind.upper(), getattr(rule, kind)
+    if kind == "custom":
+        return rule.custom.kind.upper(), rule.custom.path
+    raise ValueError(f"http rule without a pattern: {rule}")
+
+
+def _route(
+    service: ServiceDescriptor, method: MethodDescriptor, rule: http_pb2.HttpRule
+) -> RpcRoute:
+    http_method, path = _rule_pattern(rule)
+    params = tuple(_PATH_PARAM.findall(path))
+    request = method.input_type
+    for param in params:
+        field = request.fields_by_name.get(param)
+        if field is None or field.is_repeated or field.type == FieldDescriptor.TYPE_MESSAGE:
+            raise TypeError(
+                f"{method.full_name}: path parameter {{{param}}} must name a scalar field "
+                "of the request (nested paths and patterns are not supported)"
+            )
+    if rule.body not in ("", "*") and rule.body not in request.fields_by_name:
+        raise TypeError(f"{method.full_name}: body {rule.body!r} is not a request field")
+    return RpcRoute(
+        service=service,
+        method=method,
+        http_method=http_method,
+        path=path,
+        body=rule.body,
+        kind=_route_kind(method),
+        path_params=params,
+    )
+
+
+def _route_kind(method: MethodDescriptor) -> RouteKind:
+    if not method.client_streaming and not method.server_streaming:
+        return RouteKind.UNARY
+    if (
+        method.server_streaming
+        and not method.client_streaming
+        and is_file_stream(method.output_type)
+    ):
+        return RouteKind.DOWNLOAD
+    if (
+        method.client_streaming
+        and not method.server_streaming
+        and _has_bytes_chunk(method.input_type)
+    ):
+        return RouteKind.UPLOAD
+    raise TypeError(
+        f"{method.full_name}: an annotated streaming RPC must be a file download "
+        "(server stream of file_name/content_type/chunk) or an upload (client "
+        "stream with a bytes chunk)"
+    )
+
+
+def _has_bytes_chunk(message: Descriptor) -> bool:
+    chunk = message.fields_by_name.get("chunk")
+    return chunk is not None and chunk.type == FieldDescriptor.TYPE_BYTES and not chunk.is_repeated
+
+
+def is_file_stream(message: Descriptor) -> bool:
+    fields = message.fields_by_name
+    return _has_bytes_chunk(message) and all(
+        name in fields and fields[name].type == FieldDescriptor.TYPE_STRING
+        for name in ("file_name", "content_type")
+    )

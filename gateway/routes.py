@@ -1,0 +1,215 @@
+"""REST handlers for the annotated RPCs: one generic handler per route kind.
+
+A request message is assembled from the JSON body (per the rule's `body`), the
+query string (only when the body is not "*", as in grpc-gateway) and the path
+parameters, which win over both. The handlers hold no business rules: every
+check beyond "is this JSON the right shape" happens in the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import grpc
+from fastapi import FastAPI
+from google.protobuf.message import Message
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from annotation_api.errors import ErrorCode
+from annotation_api.settings import Settings
+from gateway.backend import (
+    STREAM_TIMEOUT_SECONDS,
+    UNARY_TIMEOUT_SECONDS,
+    Backend,
+    call_metadata,
+)
+from gateway.codec import MessageCodec, message_codec, parse_json, paused_gc
+from gateway.descriptors import RouteKind, RpcRoute, discover_routes
+from gateway.errors import GatewayError, payload_too_large
+from gateway.uploads import CHUNK_BYTES, FILE_FIELD, read_upload
+
+# Bodies above this size are converted in a worker thread so that the event
+# loop keeps serving other requests (health checks, progress) meanwhile.
+OFFLOAD_BODY_BYTES = 1024 * 1024
+
+
+class RouteHandler:
+    """Serves one route; the kind-specific part is in the subclasses."""
+
+    def __init__(self, route: RpcRoute, backend: Backend, settings: Settings) -> None:
+        self.route = route
+        self.backend = backend
+        self.settings = settings
+        self.request_codec: MessageCodec = message_codec(route.request_type)
+        self.response_codec: MessageCodec = message_codec(route.response_type)
+
+    async def __call__(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def metadata(self, request: Request) -> list[tuple[str, str]]:
+        return call_metadata(request.headers.get("authorization"), request.state.request_id)
+
+    def text_kwargs(self, request: Request, *, with_query: bool) -> dict[str, Any]:
+        """Fields from the query string (when asked) and the path parameters."""
+        codec = self.request_codec
+        kwargs: dict[str, Any] = {}
+        if with_query:
+            for name in dict.fromkeys(request.query_params.keys()):
+                if name not in self.route.path_params and codec.text_parser(name):
+                    kwargs[name] = codec.parse_text(name, request.query_params.getlist(name))
+        for name in self.route.path_params:
+            kwargs[name] = codec.parse_text(name, [request.path_params[name]])
+        return kwargs
+
+
+class UnaryHandler(RouteHandler):
+    """JSON in, JSON out."""
+
+    async def __call__(self, request: Request) -> Response:
+        route = self.route
+        text_kwargs = self.text_kwargs(request, with_query=route.body != "*")
+        if route.body:
+            raw = await read_body(request, limit=self.settings.max_message_bytes)
+            if len(raw) > OFFLOAD_BODY_BYTES:
+                message = await asyncio.to_thread(self.build_from_body, raw, text_kwargs)
+            else:
+                message = self.build_from_body(raw, text_kwargs)
+        else:
+            message = self.request_codec.build(text_kwargs)
+        call = self.backend.callable_for(route)
+        reply = await call(message, metadata=self.metadata(request), timeout=UNARY_TIMEOUT_SECONDS)
+        return Response(self.response_codec.to_json(reply), media_type="application/json")
+
+    def build_from_body(self, raw: bytes, text_kwargs: dict[str, Any]) -> Message:
+        codec = self.request_codec
+        with paused_gc():
+            body = parse_json(raw) if raw.strip() else {}
+            if self.route.body == "*":
+                kwargs = codec.decode_kwargs(body)
+            else:
+                kwargs = codec.decode_kwargs({self.route.body: body})
+            kwargs.update(text_kwargs)
+            return codec.build(kwargs)
+
+
+class DownloadHandler(RouteHandler):
+    """A server stream of file chunks -> a file download.
+
+    The first message is awaited before answering, so that a refused
+    download (unknown export, no access) still gets its JSON error body.
+    """
+
+    async def __call__(self, request: Request) -> Response:
+        message = self.request_codec.build(self.text_kwargs(request, with_query=True))
+        call = self.backend.callable_for(self.route)(
+            message, metadata=self.metadata(request), timeout=STREAM_TIMEOUT_SECONDS
+        )
+        first = await call.read()
+        if first is grpc.aio.EOF:
+            call.cancel()
+            raise GatewayError(ErrorCode.INTERNAL_ERROR, "the server sent no file", {})
+        headers = {"content-disposition": content_disposition(first.file_name or "download")}
+        if "file_size" in first.DESCRIPTOR.fields_by_name:
+            headers["content-length"] = str(first.file_size)
+        return StreamingResponse(
+            _file_chunks(call, first),
+            media_type=first.content_type or "application/octet-stream",
+            headers=headers,
+        )
+
+
+async def _file_chunks(call: Any, first: Message) -> AsyncIterator[bytes]:
+    try:
+        if first.chunk:  # type: ignore[attr-defined]
+            yield first.chunk  # type: ignore[attr-defined]
+        while (part := await call.read()) is not grpc.aio.EOF:
+            if part.chunk:
+                yield part.chunk
+    finally:
+        # The client went away or the stream broke: stop the server's work too.
+        # (After the headers, an error can only cut the body short, which the
+        # client sees as a Content-Length mismatch.)
+        call.cancel()
+
+
+class UploadHandler(RouteHandler):
+    """A multipart form -> a client stream: fields first, then the file in chunks."""
+
+    async def __call__(self, request: Request) -> Response:
+        codec = self.request_codec
+        upload = await read_upload(request, max_file_bytes=self.settings.max_upload_bytes)
+        try:
+            kwargs: dict[str, Any] = {}
+            for name, values in upload.fields.items():
+                if name != FILE_FIELD and name != "chunk" and codec.text_parser(name):
+                    kwargs[name] = codec.parse_text(name, values)
+            kwargs.update(self.text_kwargs(request, with_query=True))
+            kwargs.pop("chunk", None)
+            first = codec.build(kwargs)
+
+            async def messages() -> AsyncIterator[Message]:
+                sent_first = False
+                async for chunk in upload.chunks(CHUNK_BYTES):
+                    if not sent_first:
+                        first.chunk = chunk  # type: ignore[attr-defined]
+                        sent_first = True
+                        yield first
+                    else:
+                        yield codec.build({"chunk": chunk})
+                if not sent_first:
+                    yield first
+
+            call = self.backend.callable_for(self.route)
+            reply = await call(
+                messages(), metadata=self.metadata(request), timeout=STREAM_TIMEOUT_SECONDS
+            )
+        finally:
+            upload.close()
+        return Response(self.response_codec.to_json(reply), media_type="application/json")
+
+
+_HANDLERS: dict[RouteKind, type[RouteHandler]] = {
+    RouteKind.UNARY: UnaryHandler,
+    RouteKind.DOWNLOAD: DownloadHandler,
+    RouteKind.UPLOAD: UploadHandler,
+}
+
+
+def register_routes(app: FastAPI, backend: Backend, settings: Settings) -> list[RpcRoute]:
+    """Add a route for every annotated RPC; returns them (for the OpenAPI document)."""
+    routes = discover_routes()
+    for route in routes:
+        handler = _HANDLERS[route.kind](route, backend, settings)
+        app.router.add_route(
+            route.path, handler, methods=[route.http_method], name=route.operation_id
+        )
+    return routes
+
+
+async def read_body(request: Request, *, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it is known to exceed `limit`."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise payload_too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise payload_too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def content_disposition(file_name: str) -> str:
+    """`attachment` with the name as RFC 6266 asks: a quoted ASCII fallback,
+    plus `filename*` (RFC 5987, UTF-8) when the name is not plain ASCII."""
+    ascii_name = "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\/' else "_" for c in file_name)
+    header = f'attachment; filename="{ascii_name}"'
+    if ascii_name != file_name:
+        header += f"; filename*=UTF-8''{quote(file_name, safe='')}"
+    return header

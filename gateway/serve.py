@@ -1,0 +1,68 @@
+"""Running the gateway under uvicorn inside an existing event loop.
+
+Used by the command line (next to the gRPC server in one process) and by the
+tests (port 0: the operating system picks a free port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+
+import uvicorn
+
+from annotation_api.settings import Settings
+from gateway.app import create_app
+
+
+@dataclass
+class RunningGateway:
+    """A gateway serving on `port`; `await stop()` shuts it down gracefully."""
+
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+    async def wait(self) -> None:
+        """Serve until the server exits (e.g. on SIGTERM)."""
+        await self.task
+
+
+async def start_gateway(
+    settings: Settings, *, host: str | None = None, port: int | None = None
+) -> RunningGateway:
+    """Bind, start serving and return once the gateway accepts connections."""
+    host = settings.host if host is None else host
+    port = settings.http_port if port is None else port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level=settings.log_level.lower(),
+        access_log=False,  # the gateway logs each request itself, with its request id
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn installs signal handlers only when it runs the loop itself.
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            sock.close()
+            await task  # raises the start-up error
+            raise RuntimeError("the gateway stopped during start-up")
+        await asyncio.sleep(0.01)
+    return RunningGateway(server=server, task=task, host=host, port=sock.getsockname()[1])
