@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from annotation.v1 import (
+    export_service_pb2,
+    export_service_pb2_grpc,
     prediction_service_pb2,
     prediction_service_pb2_grpc,
     project_service_pb2,
@@ -30,7 +32,10 @@ from grpc_reflection.v1alpha import reflection
 
 from annotation_api.settings import Settings
 from server.auth import Authenticator
+from server.exports.callbacks import run_callback_worker
+from server.exports.files import run_expiry_sweeper
 from server.interceptors import ServerInterceptor
+from server.servicers.export import ExportServicer
 from server.servicers.prediction import PredictionServicer
 from server.servicers.project import ProjectServicer
 from server.servicers.workflow import WorkflowServicer
@@ -62,13 +67,18 @@ SERVICES: list[ServiceRegistration] = [
         WorkflowServicer,
     ),
     ServiceRegistration(
+        export_service_pb2.DESCRIPTOR.services_by_name["ExportService"],
+        export_service_pb2_grpc.add_ExportServiceServicer_to_server,
+        ExportServicer,
+    ),
+    ServiceRegistration(
         prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server,
         PredictionServicer,
     ),
 ]
 
-WORKERS: list[Worker] = []
+WORKERS: list[Worker] = [run_callback_worker, run_expiry_sweeper]
 
 
 def channel_options(settings: Settings) -> list[tuple[str, Any]]:

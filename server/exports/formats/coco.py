@@ -83,7 +83,7 @@ class CocoWriter(FormatWriter):
             annotation = self._annotation(task.task_id, region, width, height)
             if annotation is not None:
                 self.annotations.write(
-                    (b"\n" if self.annotation_count == 0 else b",\n") + orjson.dumps(annotation)
+                    (b"\n" if self.annotation_count == 1 else b",\n") + orjson.dumps(annotation)
                 )
 
     def _annotation(

@@ -1,0 +1,146 @@
+"""ExportService over gRPC: parse, call the export domain, map the result."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from annotation.v1 import common_pb2, export_service_pb2, export_service_pb2_grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc import aio
+
+from annotation_api.errors import DomainError, ErrorCode
+from annotation_api.settings import Settings
+from server.auth import current_caller
+from server.exports.service import ExportService, file_url, list_export_formats
+from storage.database import Database
+from storage.exports import ExportRecord
+
+_FORMAT_PREFIX = "EXPORT_FORMAT_"
+
+
+def format_name(value: int) -> str | None:
+    """The lowercase name of an ExportFormat value; None for unspecified."""
+    if value == common_pb2.EXPORT_FORMAT_UNSPECIFIED:
+        return None
+    try:
+        return common_pb2.ExportFormat.Name(value).removeprefix(_FORMAT_PREFIX).lower()
+    except ValueError as exc:
+        raise DomainError(
+            ErrorCode.INVALID_REQUEST,
+            f"unknown format {value}",
+            {"field": "format", "supported": [spec.name for spec in list_export_formats()]},
+        ) from exc
+
+
+def format_value(name: str) -> int:
+    return common_pb2.ExportFormat.Value(_FORMAT_PREFIX + name.upper())
+
+
+def _enum(enum: object, prefix: str, name: str | None) -> int:
+    if not name:
+        return 0
+    return enum.Value(prefix + name.upper())  # type: ignore[attr-defined, no-any-return]
+
+
+def _timestamp(record_time: object) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(record_time)  # type: ignore[arg-type]
+    return stamp
+
+
+def _export_details(record: ExportRecord) -> export_service_pb2.GetExportResponse:
+    response = export_service_pb2.GetExportResponse(
+        export_id=record.export_id,
+        project_id=record.project_id,
+        format=format_value(record.format),
+        status=_enum(common_pb2.ExportStatus, "EXPORT_STATUS_", record.status),
+        completed_only=record.completed_only,
+        total_exported=record.total_exported,
+        file_url=file_url(record.export_id),
+        file_name=record.file_name,
+        file_size=record.file_size,
+        created_at=_timestamp(record.created_at),
+        expires_at=_timestamp(record.expires_at),
+        callback_status=_enum(
+            common_pb2.CallbackStatus, "CALLBACK_STATUS_", record.callback_status
+        ),
+        callback_attempts=record.callback_attempts,
+    )
+    if record.error_message is not None:
+        response.error_message = record.error_message
+    if record.callback_url is not None:
+        response.callback_url = record.callback_url
+    return response
+
+
+class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self._exports = ExportService(settings, database)
+
+    async def CreateExport(
+        self, request: export_service_pb2.CreateExportRequest, context: aio.ServicerContext
+    ) -> export_service_pb2.CreateExportResponse:
+        record = await self._exports.create_export(
+            current_caller(),
+            project_id=request.project_id,
+            format_name=format_name(request.format),
+            completed_only=request.completed_only if request.HasField("completed_only") else None,
+            callback_url=request.callback_url if request.HasField("callback_url") else None,
+        )
+        return export_service_pb2.CreateExportResponse(
+            project_id=record.project_id,
+            format=format_value(record.format),
+            total_exported=record.total_exported,
+            file_url=file_url(record.export_id),
+            file_name=record.file_name,
+            file_size=record.file_size,
+            expires_at=_timestamp(record.expires_at),
+            export_id=record.export_id,
+        )
+
+    async def GetExport(
+        self, request: export_service_pb2.GetExportRequest, context: aio.ServicerContext
+    ) -> export_service_pb2.GetExportResponse:
+        record = await self._exports.get_export(current_caller(), request.export_id)
+        return _export_details(record)
+
+    async def DownloadExport(
+        self, request: export_service_pb2.DownloadExportRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[export_service_pb2.DownloadExportResponse]:
+        download = await self._exports.open_download(current_caller(), request.export_id)
+        first = True
+        async for chunk in download.chunks:
+            if first:
+                first = False
+                yield export_service_pb2.DownloadExportResponse(
+                    file_name=download.file_name,
+                    content_type=download.content_type,
+                    file_size=download.file_size,
+                    chunk=chunk,
+                )
+            else:
+                yield export_service_pb2.DownloadExportResponse(chunk=chunk)
+        if first:  # an empty file still announces its name, type and size
+            yield export_service_pb2.DownloadExportResponse(
+                file_name=download.file_name,
+                content_type=download.content_type,
+                file_size=download.file_size,
+            )
+
+    async def ListExportFormats(
+        self, request: export_service_pb2.ListExportFormatsRequest, context: aio.ServicerContext
+    ) -> export_service_pb2.ListExportFormatsResponse:
+        current_caller()
+        return export_service_pb2.ListExportFormatsResponse(
+            formats=[
+                export_service_pb2.ExportFormatSupport(
+                    format=format_value(spec.name),
+                    task_types=[
+                        common_pb2.TaskType.Value("TASK_TYPE_" + t.upper()) for t in spec.task_types
+                    ],
+                    file_extension=spec.extension,
+                    content_type=spec.content_type,
+                )
+                for spec in list_export_formats()
+            ]
+        )
