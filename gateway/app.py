@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from annotation_api.settings import Settings
 from gateway.backend import Backend
@@ -46,7 +48,8 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title=TITLE, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.backend = backend
     metrics = GatewayMetrics()
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    route_templates: dict[Any, str] = {}
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, route_templates=route_templates)
     install_error_handlers(app)
 
     routes = register_routes(app, backend, settings)
@@ -71,4 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.add_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.router.add_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
     install_docs(app, title=TITLE, openapi_path=OPENAPI_PATH)
+    route_templates.update(
+        (route.endpoint, route.path) for route in app.router.routes if isinstance(route, Route)
+    )
     return app

@@ -54,9 +54,13 @@ def request_id_of(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Gives each request an id (echoed back), logs it and counts it."""
 
-    def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: GatewayMetrics, route_templates: dict[Any, str]
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        # endpoint -> path template, filled once every route is registered.
+        self.route_templates = route_templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,7 +84,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route_template(scope)
+            # Templates, not raw paths, keep the metric's cardinality bounded.
+            route = self.route_templates.get(scope.get("endpoint"), "unmatched")
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(scope["method"], route).observe(elapsed)
             log.info(
@@ -91,9 +96,3 @@ class RequestContextMiddleware:
                 elapsed * 1000,
                 extra={"request_id": request_id, "route": route, "status": status},
             )
-
-
-def _route_template(scope: Scope) -> str:
-    # Templates, not raw paths, keep the metric's cardinality bounded.
-    route: Any = scope.get("route")
-    return str(getattr(route, "path", None) or "unmatched")

@@ -47,7 +47,7 @@ class RouteHandler:
         self.request_codec: MessageCodec = message_codec(route.request_type)
         self.response_codec: MessageCodec = message_codec(route.response_type)
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         raise NotImplementedError
 
     def metadata(self, request: Request) -> list[tuple[str, str]]:
@@ -69,7 +69,7 @@ class RouteHandler:
 class UnaryHandler(RouteHandler):
     """JSON in, JSON out."""
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         route = self.route
         text_kwargs = self.text_kwargs(request, with_query=route.body != "*")
         if route.body:
@@ -103,7 +103,7 @@ class DownloadHandler(RouteHandler):
     download (unknown export, no access) still gets its JSON error body.
     """
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         message = self.request_codec.build(self.text_kwargs(request, with_query=True))
         call = self.backend.callable_for(self.route)(
             message, metadata=self.metadata(request), timeout=STREAM_TIMEOUT_SECONDS
@@ -139,7 +139,7 @@ async def _file_chunks(call: Any, first: Message) -> AsyncIterator[bytes]:
 class UploadHandler(RouteHandler):
     """A multipart form -> a client stream: fields first, then the file in chunks."""
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         codec = self.request_codec
         upload = await read_upload(request, max_file_bytes=self.settings.max_upload_bytes)
         try:
@@ -185,7 +185,7 @@ def register_routes(app: FastAPI, backend: Backend, settings: Settings) -> list[
     for route in routes:
         handler = _HANDLERS[route.kind](route, backend, settings)
         app.router.add_route(
-            route.path, handler, methods=[route.http_method], name=route.operation_id
+            route.path, handler.handle, methods=[route.http_method], name=route.operation_id
         )
     return routes
 

@@ -53,6 +53,7 @@ async def start_gateway(
         create_app(settings),
         log_level=settings.log_level.lower(),
         access_log=False,  # the gateway logs each request itself, with its request id
+        log_config=None,  # logging is configured once, by the process, not by uvicorn
         lifespan="on",
         timeout_graceful_shutdown=10,
     )

@@ -24,6 +24,10 @@ gRPC
     project_stub, workflow_stub
                        stubs of the two core services.
 
+REST (the gateway under uvicorn on port 0, calling grpc_server)
+    gateway            gateway.serve.RunningGateway (`.url`, `.port`).
+    http_client        httpx.AsyncClient with base_url = the gateway's URL.
+
 Helpers (tests/helpers.py): bearer(token) builds call metadata; rpc_error(exc) decodes
 a failed call's status code, message, error_code and details.
 """
@@ -38,10 +42,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+import httpx
 import pytest
 from annotation.v1 import project_service_pb2_grpc, workflow_service_pb2_grpc
 
 from annotation_api.settings import Settings
+from gateway.serve import RunningGateway, start_gateway
 from server.accounts import create_token, create_user
 from server.app import RunningServer, channel_options, start_server
 from storage.database import Database
@@ -165,3 +171,20 @@ def project_stub(channel: grpc.aio.Channel) -> project_service_pb2_grpc.ProjectS
 @pytest.fixture
 def workflow_stub(channel: grpc.aio.Channel) -> workflow_service_pb2_grpc.WorkflowServiceStub:
     return workflow_service_pb2_grpc.WorkflowServiceStub(channel)
+
+
+@pytest.fixture
+async def gateway(settings: Settings, grpc_server: RunningServer) -> AsyncIterator[RunningGateway]:
+    """The REST gateway on a free port, calling the in-process gRPC server."""
+    target = {"grpc_target": f"127.0.0.1:{grpc_server.port}"}
+    running = await start_gateway(Settings(**{**settings.model_dump(), **target}))
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def http_client(gateway: RunningGateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=120) as client:
+        yield client
