@@ -1,0 +1,1 @@
+"""Projects: creation (init), progress, task listing, visibility."""

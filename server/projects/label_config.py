@@ -1,0 +1,85 @@
+"""Label Studio labeling configs per task type (SPEC §5).
+
+Label values are XML-escaped (including quotes and line breaks, which an
+attribute would otherwise normalize away), so any label text yields a config
+that parses. Classification configs list plain `<Choice value=…/>` (Label
+Studio's Choice has no colour attribute); region configs carry each label's
+colour as `background`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+from annotation_api.errors import DomainError, ErrorCode
+from server.vocabulary import TaskType
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigShape:
+    object_tag: str
+    object_name: str
+    control_tag: str
+    child_tag: str
+    colored: bool
+
+
+SHAPES: dict[str, ConfigShape] = {
+    TaskType.TEXT_CLASSIFICATION: ConfigShape("Text", "text", "Choices", "Choice", False),
+    TaskType.IMAGE_CLASSIFICATION: ConfigShape("Image", "image", "Choices", "Choice", False),
+    TaskType.OBJECT_DETECTION: ConfigShape("Image", "image", "RectangleLabels", "Label", True),
+    TaskType.NER: ConfigShape("Text", "text", "Labels", "Label", True),
+    TaskType.POLYGON: ConfigShape("Image", "image", "PolygonLabels", "Label", True),
+}
+
+CONTROL_NAME = "label"
+
+_ATTRIBUTE_ESCAPES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+
+
+def xml_attribute(value: str) -> str:
+    """value as a double-quoted XML attribute."""
+    return '"' + escape(value, _ATTRIBUTE_ESCAPES) + '"'
+
+
+def data_key(task_type: str) -> str:
+    """The key of a task's data that holds its content: "text" or "image"."""
+    return SHAPES[task_type].object_name
+
+
+def build_label_config(task_type: str, labels: Sequence[tuple[str, str]]) -> str:
+    """The config for task_type with labels [(name, color), ...] (none: an empty control)."""
+    shape = SHAPES[task_type]
+    name = shape.object_name
+    lines = [
+        "<View>",
+        f'  <{shape.object_tag} name="{name}" value="${name}"/>',
+        f'  <{shape.control_tag} name="{CONTROL_NAME}" toName="{name}">',
+    ]
+    for label, color in labels:
+        background = f" background={xml_attribute(color)}" if shape.colored else ""
+        lines.append(f"    <{shape.child_tag} value={xml_attribute(label)}{background}/>")
+    lines += [f"  </{shape.control_tag}>", "</View>"]
+    return "\n".join(lines)
+
+
+def check_label_config(config: str) -> str:
+    """A caller-supplied config must be XML whose root is <View>; INVALID_REQUEST otherwise."""
+    try:
+        root = ElementTree.fromstring(config)
+    except ElementTree.ParseError as exc:
+        raise DomainError(
+            ErrorCode.INVALID_REQUEST,
+            f"label_config is not well-formed XML: {exc}",
+            {"field": "label_config"},
+        ) from exc
+    if root.tag != "View":
+        raise DomainError(
+            ErrorCode.INVALID_REQUEST,
+            "label_config must have <View> as its root element",
+            {"field": "label_config"},
+        )
+    return config

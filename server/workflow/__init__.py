@@ -1,0 +1,1 @@
+"""The internal workflow: configuring, assigning, starting and annotating tasks."""

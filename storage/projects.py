@@ -1,0 +1,265 @@
+"""Projects, their labels, counters and per-annotator progress."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.models import Label, Project, ProjectAnnotator, User
+from storage.types import utcnow
+
+projects = Project.__table__
+labels = Label.__table__
+project_annotators = ProjectAnnotator.__table__
+users = User.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRecord:
+    name: str
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRecord:
+    project_id: str
+    name: str
+    description: str
+    task_type: str
+    status: str
+    external_id: str | None
+    label_config: str
+    owner_id: str
+    total_tasks: int
+    completed_tasks: int
+    in_progress_tasks: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def pending_tasks(self) -> int:
+        return self.total_tasks - self.completed_tasks - self.in_progress_tasks
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotatorCounts:
+    user_id: str
+    username: str
+    assigned_count: int
+    completed_count: int
+    in_progress_count: int
+
+
+def _project(row: Any) -> ProjectRecord:
+    return ProjectRecord(
+        project_id=row.id,
+        name=row.name,
+        description=row.description,
+        task_type=row.task_type,
+        status=row.status,
+        external_id=row.external_id,
+        label_config=row.label_config,
+        owner_id=row.owner_id,
+        total_tasks=row.total_tasks,
+        completed_tasks=row.completed_tasks,
+        in_progress_tasks=row.in_progress_tasks,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def insert_project(
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    name: str,
+    description: str,
+    task_type: str,
+    status: str,
+    external_id: str | None,
+    label_config: str,
+    owner_id: str,
+    project_labels: Sequence[LabelRecord],
+    now: datetime,
+) -> ProjectRecord:
+    """Insert a project (no tasks yet: counters start at 0) and its labels."""
+    await conn.execute(
+        insert(projects).values(
+            id=project_id,
+            name=name,
+            description=description,
+            task_type=task_type,
+            status=status,
+            external_id=external_id,
+            label_config=label_config,
+            owner_id=owner_id,
+            total_tasks=0,
+            completed_tasks=0,
+            in_progress_tasks=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await insert_labels(conn, project_id, project_labels)
+    return ProjectRecord(
+        project_id=project_id,
+        name=name,
+        description=description,
+        task_type=task_type,
+        status=status,
+        external_id=external_id,
+        label_config=label_config,
+        owner_id=owner_id,
+        total_tasks=0,
+        completed_tasks=0,
+        in_progress_tasks=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def insert_labels(
+    conn: AsyncConnection, project_id: str, project_labels: Sequence[LabelRecord]
+) -> None:
+    if project_labels:
+        await conn.execute(
+            insert(labels),
+            [
+                {"project_id": project_id, "position": i, "name": label.name, "color": label.color}
+                for i, label in enumerate(project_labels)
+            ],
+        )
+
+
+async def replace_labels(
+    conn: AsyncConnection, project_id: str, project_labels: Sequence[LabelRecord]
+) -> None:
+    await conn.execute(delete(labels).where(labels.c.project_id == project_id))
+    await insert_labels(conn, project_id, project_labels)
+
+
+async def list_labels(conn: AsyncConnection, project_id: str) -> list[LabelRecord]:
+    rows = await conn.execute(
+        select(labels.c.name, labels.c.color)
+        .where(labels.c.project_id == project_id)
+        .order_by(labels.c.position)
+    )
+    return [LabelRecord(row.name, row.color) for row in rows]
+
+
+async def get_project(
+    conn: AsyncConnection, project_id: str, *, for_update: bool = False
+) -> ProjectRecord | None:
+    """One project, or None. for_update locks its row until the transaction ends
+    (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction already
+    holds the database lock), so counter and status changes serialize per project."""
+    query = select(projects).where(projects.c.id == project_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return _project(row) if row else None
+
+
+async def set_project_fields(
+    conn: AsyncConnection,
+    project_id: str,
+    *,
+    now: datetime | None = None,
+    status: str | None = None,
+    label_config: str | None = None,
+) -> None:
+    """Change a project's status and/or config and touch updated_at."""
+    values: dict[str, Any] = {"updated_at": now or utcnow()}
+    if status is not None:
+        values["status"] = status
+    if label_config is not None:
+        values["label_config"] = label_config
+    await conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
+
+
+async def add_to_task_counters(
+    conn: AsyncConnection,
+    project_id: str,
+    *,
+    now: datetime,
+    total: int = 0,
+    completed: int = 0,
+    in_progress: int = 0,
+) -> None:
+    """Move the project's counters by the given amounts, atomically (x = x + n)."""
+    await conn.execute(
+        update(projects)
+        .where(projects.c.id == project_id)
+        .values(
+            total_tasks=projects.c.total_tasks + total,
+            completed_tasks=projects.c.completed_tasks + completed,
+            in_progress_tasks=projects.c.in_progress_tasks + in_progress,
+            updated_at=now,
+        )
+    )
+
+
+async def add_to_annotator_counters(
+    conn: AsyncConnection,
+    project_id: str,
+    user_id: str,
+    *,
+    assigned: int = 0,
+    completed: int = 0,
+    in_progress: int = 0,
+) -> None:
+    """Move one annotator's counters in a project, creating the row on first use."""
+    key = (project_annotators.c.project_id == project_id) & (
+        project_annotators.c.user_id == user_id
+    )
+    result = await conn.execute(
+        update(project_annotators)
+        .where(key)
+        .values(
+            assigned_count=project_annotators.c.assigned_count + assigned,
+            completed_count=project_annotators.c.completed_count + completed,
+            in_progress_count=project_annotators.c.in_progress_count + in_progress,
+        )
+    )
+    if result.rowcount == 0:
+        # Callers hold the project's row lock, so no one else creates this row meanwhile.
+        await conn.execute(
+            insert(project_annotators).values(
+                project_id=project_id,
+                user_id=user_id,
+                assigned_count=assigned,
+                completed_count=completed,
+                in_progress_count=in_progress,
+            )
+        )
+
+
+async def list_annotator_counts(conn: AsyncConnection, project_id: str) -> list[AnnotatorCounts]:
+    """Every annotator with an assignment in the project, by username."""
+    rows = await conn.execute(
+        select(
+            project_annotators.c.user_id,
+            users.c.username,
+            project_annotators.c.assigned_count,
+            project_annotators.c.completed_count,
+            project_annotators.c.in_progress_count,
+        )
+        .join(users, users.c.id == project_annotators.c.user_id)
+        .where(project_annotators.c.project_id == project_id)
+        .order_by(users.c.username)
+    )
+    return [
+        AnnotatorCounts(
+            row.user_id,
+            row.username,
+            row.assigned_count,
+            row.completed_count,
+            row.in_progress_count,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,140 @@
+"""Tasks: bulk creation, keyset pages, single-task reads and status changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.bulk import insert_many
+from storage.models import Task
+
+tasks = Task.__table__
+
+# How many ids go into one IN (...) list: well under every engine's parameter limit.
+IN_LIST_CHUNK = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    task_id: int
+    project_id: str
+    external_id: str | None
+    file_path: str | None
+    status: str
+    updated_at: datetime
+
+
+def _task(row: Any) -> TaskRecord:
+    return TaskRecord(
+        task_id=row.id,
+        project_id=row.project_id,
+        external_id=row.external_id,
+        file_path=row.file_path,
+        status=row.status,
+        updated_at=row.updated_at,
+    )
+
+
+_TASK_COLUMNS = (
+    tasks.c.id,
+    tasks.c.project_id,
+    tasks.c.external_id,
+    tasks.c.file_path,
+    tasks.c.status,
+    tasks.c.updated_at,
+)
+
+
+async def insert_tasks(
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    status: str,
+    now: datetime,
+    contents: Sequence[str],
+    external_ids: Sequence[str | None],
+    file_paths: Sequence[str | None],
+    metadata_json: Sequence[str],
+) -> int:
+    """Insert a project's tasks in input order (position 0, 1, ...); return how many.
+
+    Ids come from the table's sequence in insertion order, so within a project
+    id order is input order.
+    """
+    rows: Iterable[tuple[Any, ...]] = zip(
+        range(len(contents)), contents, external_ids, file_paths, metadata_json, strict=True
+    )
+    return await insert_many(
+        conn,
+        tasks,
+        columns=("position", "content", "external_id", "file_path", "metadata_json"),
+        rows=rows,
+        constants={
+            "project_id": project_id,
+            "status": status,
+            "updated_at": now,
+            "completed_at": None,
+        },
+    )
+
+
+async def list_task_page(
+    conn: AsyncConnection,
+    project_id: str,
+    *,
+    after_task_id: int,
+    limit: int,
+    status: str | None = None,
+) -> list[TaskRecord]:
+    """Up to limit tasks of the project with id > after_task_id, in id order.
+
+    Keyset pagination over the (project_id, id) / (project_id, status, id)
+    indexes: every page costs the same, however deep.
+    """
+    query = select(*_TASK_COLUMNS).where(
+        tasks.c.project_id == project_id, tasks.c.id > after_task_id
+    )
+    if status is not None:
+        query = query.where(tasks.c.status == status)
+    rows = await conn.execute(query.order_by(tasks.c.id).limit(limit))
+    return [_task(row) for row in rows]
+
+
+async def get_task(
+    conn: AsyncConnection, task_id: int, *, for_update: bool = False
+) -> TaskRecord | None:
+    query = select(*_TASK_COLUMNS).where(tasks.c.id == task_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return _task(row) if row else None
+
+
+async def get_project_tasks(
+    conn: AsyncConnection, project_id: str, task_ids: Sequence[int]
+) -> list[TaskRecord]:
+    """The tasks of project_id among task_ids (missing or foreign ids are left out)."""
+    found: list[TaskRecord] = []
+    for start in range(0, len(task_ids), IN_LIST_CHUNK):
+        chunk = task_ids[start : start + IN_LIST_CHUNK]
+        rows = await conn.execute(
+            select(*_TASK_COLUMNS).where(tasks.c.project_id == project_id, tasks.c.id.in_(chunk))
+        )
+        found.extend(_task(row) for row in rows)
+    return found
+
+
+async def set_task_status(
+    conn: AsyncConnection, task_id: int, *, status: str, now: datetime, completed: bool
+) -> None:
+    """Change a task's status; completed_at is set when completed, cleared otherwise."""
+    await conn.execute(
+        update(tasks)
+        .where(tasks.c.id == task_id)
+        .values(status=status, updated_at=now, completed_at=now if completed else None)
+    )
