@@ -21,7 +21,8 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as a field.
 _STANDARD_ATTRIBUTES = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message"}
 )
 
 
@@ -73,3 +74,5 @@ def configure_logging(level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # Alembic announces every plugin it loads at INFO; the migrations themselves stay visible.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -1,0 +1,219 @@
+"""The `annotation-api` command line: users, tokens, migrate, serve and the bootstrap token.
+
+users/tokens/migrate run in-process through main(); serve runs as a real
+subprocess that is stopped with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from annotation.v1 import project_service_pb2, project_service_pb2_grpc
+
+from annotation_api.cli import main
+from storage.database import Database
+from storage.users import find_user_by_token
+
+
+@pytest.fixture
+def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the command line at the test's migrated database."""
+    monkeypatch.setenv("ANNOTATION_API_DATABASE_URL", database_url)
+    return database_url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out.splitlines(), captured.err
+
+
+def owner_of(database_url: str, token: str) -> str | None:
+    async def lookup() -> str | None:
+        database = Database(database_url)
+        try:
+            async with database.read() as conn:
+                user = await find_user_by_token(conn, token)
+        finally:
+            await database.dispose()
+        return user.username if user else None
+
+    return asyncio.run(lookup())
+
+
+def test_users_and_tokens(cli_database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "users", "create", "--username", "alice", "--role", "admin")
+    assert code == 0 and "alice" in out[-1]
+
+    code, out, _ = run(capsys, "tokens", "create", "--username", "alice")
+    assert code == 0
+    token = out[-1]
+    assert token.startswith("aapi_") and " " not in token
+    assert owner_of(cli_database, token) == "alice"
+
+    code, out, _ = run(capsys, "tokens", "list", "--username", "alice")
+    assert code == 0 and len(out) == 1
+    prefix = out[0].split("\t")[0]
+    assert token.startswith(prefix) and token not in out[0] and "active" in out[0]
+
+    code, out, _ = run(capsys, "tokens", "revoke", "--prefix", prefix)
+    assert code == 0 and owner_of(cli_database, token) is None
+    code, out, _ = run(capsys, "tokens", "list")
+    assert "revoked" in out[0]
+
+
+def test_revoke_by_token_and_by_username(
+    cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "users", "create", "--username", "bob", "--role", "super_admin")
+    tokens = [run(capsys, "tokens", "create", "--username", "bob")[1][-1] for _ in range(3)]
+
+    assert run(capsys, "tokens", "revoke", "--token", tokens[0])[0] == 0
+    assert [owner_of(cli_database, t) for t in tokens] == [None, "bob", "bob"]
+    code, out, _ = run(capsys, "tokens", "revoke", "--username", "bob")
+    assert code == 0 and len(out) == 2
+    assert [owner_of(cli_database, t) for t in tokens] == [None, None, None]
+
+    code, _, err = run(capsys, "tokens", "revoke", "--username", "bob")
+    assert code == 1 and "no active token" in err
+
+
+def test_errors_exit_non_zero(cli_database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "users", "create", "--username", "carol", "--role", "annotator")
+    code, _, err = run(capsys, "users", "create", "--username", "carol", "--role", "admin")
+    assert code == 1 and "taken" in err
+    code, _, err = run(capsys, "tokens", "create", "--username", "nobody")
+    assert code == 1 and "nobody" in err
+    with pytest.raises(SystemExit):
+        main(["users", "create", "--username", "x", "--role", "king"])
+
+
+def test_migrate_creates_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ANNOTATION_API_DATA_DIR", str(tmp_path / "fresh"))
+    code, out, _ = run(capsys, "migrate")
+    assert code == 0 and "up to date" in out[-1]
+    assert (tmp_path / "fresh" / "annotation.db").exists()
+    assert run(capsys, "users", "create", "--username", "dave", "--role", "admin")[0] == 0
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    stdout: list[str]
+    grpc_port: int
+    http_port: int | None
+
+
+def start_serve(env: dict[str, str], log: Path, *args: str, stdout_lines: int = 0) -> Served:
+    """Start `annotation-api serve` on free ports; return once it reports its ports.
+
+    Logs go to a file (a pipe nobody drains could fill up and stall the server).
+    """
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "annotation_api.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--grpc-port",
+                "0",
+                "--http-port",
+                "0",
+                *args,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        for line in log.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["msg"] == "serving":
+                assert process.stdout is not None
+                stdout = [process.stdout.readline().strip() for _ in range(stdout_lines)]
+                return Served(process, stdout, entry["grpc_port"], entry["http_port"])
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"serve did not start: {log.read_text()}")
+
+
+def stop(served: Served) -> tuple[int, str]:
+    served.process.send_signal(signal.SIGTERM)
+    out, _ = served.process.communicate(timeout=30)
+    return served.process.returncode, out
+
+
+@pytest.fixture
+def serve_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANNOTATION_API_")}
+    env["ANNOTATION_API_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+def progress_error(port: int, token: str) -> grpc.StatusCode:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = project_service_pb2_grpc.ProjectServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.GetProgress(
+                project_service_pb2.GetProgressRequest(project_id="proj_000000000000"),
+                metadata=(("authorization", f"Bearer {token}"),),
+                timeout=10,
+            )
+    return caught.value.code()  # type: ignore[attr-defined, no-any-return]
+
+
+def test_serve_bootstraps_the_configured_token(serve_env: dict[str, str], tmp_path: Path) -> None:
+    serve_env["ANNOTATION_API_BOOTSTRAP_TOKEN"] = "bootstrap-secret-0123456789abcdef"
+    served = start_serve(serve_env, tmp_path / "serve.log", "--role", "server")
+    try:
+        assert served.http_port is None
+        # Authenticated (the project does not exist) versus refused.
+        assert progress_error(served.grpc_port, "bootstrap-secret-0123456789abcdef") == (
+            grpc.StatusCode.NOT_FOUND
+        )
+        assert progress_error(served.grpc_port, "wrong") == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        code, out = stop(served)
+    assert code == 0
+    assert "bootstrap-secret" not in out
+
+
+def test_serve_prints_a_generated_token_once(serve_env: dict[str, str], tmp_path: Path) -> None:
+    served = start_serve(serve_env, tmp_path / "first.log", stdout_lines=2)
+    try:
+        assert "shown once" in served.stdout[0]
+        token = served.stdout[1]
+        assert progress_error(served.grpc_port, token) == grpc.StatusCode.NOT_FOUND
+        health = httpx.get(f"http://127.0.0.1:{served.http_port}/healthz", timeout=10)
+        assert health.status_code == 200
+        progress = httpx.get(
+            f"http://127.0.0.1:{served.http_port}/api/external/projects/proj_000000000000/progress",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert progress.status_code == 404
+        assert progress.json()["error_code"] == "PROJECT_NOT_FOUND"
+    finally:
+        assert stop(served)[0] == 0
+
+    again = start_serve(serve_env, tmp_path / "second.log", "--role", "server")
+    code, out = stop(again)
+    assert code == 0 and out == ""
