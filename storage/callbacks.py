@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 
 from storage.database import Database
 from storage.models import CallbackDelivery
 
-_deliveries = CallbackDelivery.__table__
+_deliveries = cast(Table, CallbackDelivery.__table__)
 
 
 @dataclass(frozen=True, slots=True)

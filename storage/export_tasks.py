@@ -12,22 +12,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from storage.database import Database
 from storage.models import Annotation, Label, Prediction, Project, Task, User
 
 DEFAULT_BATCH_SIZE = 2000
 
-_projects = Project.__table__
-_labels = Label.__table__
-_tasks = Task.__table__
-_annotations = Annotation.__table__
-_predictions = Prediction.__table__
-_users = User.__table__
+_projects = cast(Table, Project.__table__)
+_labels = cast(Table, Label.__table__)
+_tasks = cast(Table, Task.__table__)
+_annotations = cast(Table, Annotation.__table__)
+_predictions = cast(Table, Prediction.__table__)
+_users = cast(Table, User.__table__)
 
 
 @dataclass(frozen=True, slots=True)

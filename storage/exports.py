@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,9 +16,9 @@ from storage.database import Database
 from storage.models import AuditLog, CallbackDelivery, Export
 from storage.types import utcnow
 
-_exports = Export.__table__
-_deliveries = CallbackDelivery.__table__
-_audit = AuditLog.__table__
+_exports = cast(Table, Export.__table__)
+_deliveries = cast(Table, CallbackDelivery.__table__)
+_audit = cast(Table, AuditLog.__table__)
 
 
 @dataclass(frozen=True, slots=True)

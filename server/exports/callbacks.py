@@ -111,7 +111,7 @@ async def post_callback(settings: Settings, url: str, body: bytes, export_id: st
         return AttemptResult(False, False, "callback URL is not http(s)")
     port = target.port or (443 if target.scheme == "https" else 80)
     try:
-        address = await resolve_target(
+        addresses = await resolve_target(
             target.host, port, allow_private=settings.callback_allow_private
         )
     except TargetRefused as exc:
@@ -125,21 +125,25 @@ async def post_callback(settings: Settings, url: str, body: bytes, export_id: st
         SIGNATURE_HEADER: sign(body, settings.callback_secret),
         "X-Export-Id": export_id,
     }
-    pinned = target.copy_with(host=str(address))
     # A fresh client per attempt: no pooled connection is ever reused for another
     # host name on the same address (SNI), and no proxy from the environment.
     async with httpx.AsyncClient(
         timeout=settings.callback_timeout_seconds, follow_redirects=False, trust_env=False
     ) as client:
-        try:
-            response = await client.post(
-                pinned,
-                content=body,
-                headers=headers,
-                extensions={"sni_hostname": target.host},
-            )
-        except httpx.HTTPError as exc:
-            return AttemptResult(False, True, f"{type(exc).__name__}: {exc}")
+        for index, address in enumerate(addresses):
+            try:
+                response = await client.post(
+                    target.copy_with(host=str(address)),
+                    content=body,
+                    headers=headers,
+                    extensions={"sni_hostname": target.host},
+                )
+                break
+            except httpx.ConnectError as exc:
+                if index == len(addresses) - 1:
+                    return AttemptResult(False, True, f"ConnectError: {exc}")
+            except httpx.HTTPError as exc:
+                return AttemptResult(False, True, f"{type(exc).__name__}: {exc}")
     if 200 <= response.status_code < 300:
         return AttemptResult(True, False)
     retryable = response.status_code in RETRYABLE_STATUSES or response.status_code >= 500

@@ -73,8 +73,9 @@ def is_forbidden_address(address: IPAddress) -> bool:
     )
 
 
-async def resolve_target(host: str, port: int, *, allow_private: bool) -> IPAddress:
-    """The address to connect to for host, vetted; TargetRefused when none may be used.
+async def resolve_target(host: str, port: int, *, allow_private: bool) -> list[IPAddress]:
+    """The addresses of host that may be connected to, in resolver order;
+    TargetRefused when there is none.
 
     Raises OSError when the name does not resolve (a network error, retried).
     """
@@ -88,9 +89,9 @@ async def resolve_target(host: str, port: int, *, allow_private: bool) -> IPAddr
         loop = asyncio.get_running_loop()
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         candidates = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    for address in candidates:
-        if allow_private or not is_forbidden_address(address):
-            return address
+    allowed = [a for a in candidates if allow_private or not is_forbidden_address(a)]
+    if allowed:
+        return list(dict.fromkeys(allowed))
     raise TargetRefused(
         f"callback target {host} resolves only to addresses that are not allowed "
         f"({', '.join(sorted({str(a) for a in candidates}))})"

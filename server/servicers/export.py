@@ -23,7 +23,7 @@ def format_name(value: int) -> str | None:
     if value == common_pb2.EXPORT_FORMAT_UNSPECIFIED:
         return None
     try:
-        return common_pb2.ExportFormat.Name(value).removeprefix(_FORMAT_PREFIX).lower()
+        return str(common_pb2.ExportFormat.Name(value)).removeprefix(_FORMAT_PREFIX).lower()
     except ValueError as exc:
         raise DomainError(
             ErrorCode.INVALID_REQUEST,
@@ -33,7 +33,7 @@ def format_name(value: int) -> str | None:
 
 
 def format_value(name: str) -> int:
-    return common_pb2.ExportFormat.Value(_FORMAT_PREFIX + name.upper())
+    return int(common_pb2.ExportFormat.Value(_FORMAT_PREFIX + name.upper()))
 
 
 def _enum(enum: object, prefix: str, name: str | None) -> int:
