@@ -8,38 +8,17 @@ from annotation.v1 import common_pb2, export_service_pb2, export_service_pb2_grp
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import aio
 
-from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.exports.service import ExportService, file_url, list_export_formats
+from server.servicers.enums import enum_to_name, name_to_enum
 from storage.database import Database
 from storage.exports import ExportRecord
 
-_FORMAT_PREFIX = "EXPORT_FORMAT_"
-
-
-def format_name(value: int) -> str | None:
-    """The lowercase name of an ExportFormat value; None for unspecified."""
-    if value == common_pb2.EXPORT_FORMAT_UNSPECIFIED:
-        return None
-    try:
-        return str(common_pb2.ExportFormat.Name(value)).removeprefix(_FORMAT_PREFIX).lower()
-    except ValueError as exc:
-        raise DomainError(
-            ErrorCode.INVALID_REQUEST,
-            f"unknown format {value}",
-            {"field": "format", "supported": [spec.name for spec in list_export_formats()]},
-        ) from exc
-
-
-def format_value(name: str) -> int:
-    return int(common_pb2.ExportFormat.Value(_FORMAT_PREFIX + name.upper()))
-
-
-def _enum(enum: object, prefix: str, name: str | None) -> int:
-    if not name:
-        return 0
-    return enum.Value(prefix + name.upper())  # type: ignore[attr-defined, no-any-return]
+EXPORT_FORMAT = common_pb2.ExportFormat.DESCRIPTOR
+EXPORT_STATUS = common_pb2.ExportStatus.DESCRIPTOR
+CALLBACK_STATUS = common_pb2.CallbackStatus.DESCRIPTOR
+TASK_TYPE = common_pb2.TaskType.DESCRIPTOR
 
 
 def _timestamp(record_time: object) -> Timestamp:
@@ -52,8 +31,8 @@ def _export_details(record: ExportRecord) -> export_service_pb2.GetExportRespons
     response = export_service_pb2.GetExportResponse(
         export_id=record.export_id,
         project_id=record.project_id,
-        format=format_value(record.format),
-        status=_enum(common_pb2.ExportStatus, "EXPORT_STATUS_", record.status),
+        format=name_to_enum(EXPORT_FORMAT, record.format),
+        status=name_to_enum(EXPORT_STATUS, record.status),
         completed_only=record.completed_only,
         total_exported=record.total_exported,
         file_url=file_url(record.export_id),
@@ -61,9 +40,7 @@ def _export_details(record: ExportRecord) -> export_service_pb2.GetExportRespons
         file_size=record.file_size,
         created_at=_timestamp(record.created_at),
         expires_at=_timestamp(record.expires_at),
-        callback_status=_enum(
-            common_pb2.CallbackStatus, "CALLBACK_STATUS_", record.callback_status
-        ),
+        callback_status=name_to_enum(CALLBACK_STATUS, record.callback_status or ""),
         callback_attempts=record.callback_attempts,
     )
     if record.error_message is not None:
@@ -83,13 +60,13 @@ class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
         record = await self._exports.create_export(
             current_caller(),
             project_id=request.project_id,
-            format_name=format_name(request.format),
+            format_name=enum_to_name(EXPORT_FORMAT, request.format) or None,
             completed_only=request.completed_only if request.HasField("completed_only") else None,
             callback_url=request.callback_url if request.HasField("callback_url") else None,
         )
         return export_service_pb2.CreateExportResponse(
             project_id=record.project_id,
-            format=format_value(record.format),
+            format=name_to_enum(EXPORT_FORMAT, record.format),
             total_exported=record.total_exported,
             file_url=file_url(record.export_id),
             file_name=record.file_name,
@@ -134,10 +111,8 @@ class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
         return export_service_pb2.ListExportFormatsResponse(
             formats=[
                 export_service_pb2.ExportFormatSupport(
-                    format=format_value(spec.name),
-                    task_types=[
-                        common_pb2.TaskType.Value("TASK_TYPE_" + t.upper()) for t in spec.task_types
-                    ],
+                    format=name_to_enum(EXPORT_FORMAT, spec.name),
+                    task_types=[name_to_enum(TASK_TYPE, t) for t in spec.task_types],
                     file_extension=spec.extension,
                     content_type=spec.content_type,
                 )

@@ -133,3 +133,14 @@ async def test_list_export_formats(channel: grpc.aio.Channel, admin: TestUser) -
         for f in listed.formats
     }
     assert {k: sorted(v) for k, v in found.items()} == {k: sorted(v) for k, v in SUPPORTED.items()}
+
+
+async def test_unknown_format_number(
+    channel: grpc.aio.Channel, admin: TestUser, annotator: TestUser
+) -> None:
+    project_id, _ = await build_project(channel, admin, annotator, "ner")
+    request = export_service_pb2.CreateExportRequest(project_id=project_id, format=99)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await export_stub(channel).CreateExport(request, metadata=admin.metadata)
+    error = rpc_error(caught.value)
+    assert error.error_code == "INVALID_REQUEST" and "json" in error.details["supported"]
