@@ -137,7 +137,11 @@ async def read_upload(request: Request, *, max_file_bytes: int) -> Upload:
     media_type, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if media_type != b"multipart/form-data" or not boundary:
-        raise _bad_form("expected a multipart/form-data body with a 'file' part")
+        raise GatewayError(
+            ErrorCode.INVALID_REQUEST,
+            "expected a multipart/form-data body with a 'file' part",
+            {"field": "body", "expected": "multipart/form-data"},
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_file_bytes + FORM_OVERHEAD_BYTES:
         raise payload_too_large(max_file_bytes, "the uploaded file")
