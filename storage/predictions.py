@@ -2,7 +2,7 @@
 
 Every lookup is done in bulk (IN-lists in chunks, or one streamed scan of the
 project) so that an import of 100,000 entries costs a few dozen queries, not
-100,000. Rows are inserted in chunks of INSERT_CHUNK through executemany.
+100,000. Rows are inserted in chunks of INSERT_CHUNK (storage.bulk).
 """
 
 from __future__ import annotations
@@ -10,19 +10,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.models import AuditLog, Label, Prediction, Project, Task
+from storage.bulk import insert_many
+from storage.models import Prediction, Task
 
-_projects = Project.__table__
-_labels = Label.__table__
-_tasks = Task.__table__
-_predictions = Prediction.__table__
-_audit = AuditLog.__table__
+# Declarative __table__ is typed as a FromClause; these are Tables.
+_tasks = cast(Table, Task.__table__)
+_predictions = cast(Table, Prediction.__table__)
 
 SOURCE_EXTERNAL_IMPORT = "external_import"
 SOURCE_ML_BACKEND = "ml_backend"
@@ -33,17 +31,7 @@ INSERT_CHUNK = 10_000
 SCAN_BATCH = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class PredictionTarget:
-    """What an import needs to know about its project."""
-
-    project_id: str
-    owner_id: str
-    task_type: str
-    labels: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskRef:
     """A task an import entry may point at."""
 
@@ -52,7 +40,7 @@ class TaskRef:
     metadata_json: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewPrediction:
     """One prediction row to write."""
 
@@ -67,39 +55,19 @@ def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield values[start : start + size]
 
 
-async def get_prediction_target(conn: AsyncConnection, project_id: str) -> PredictionTarget | None:
-    """The project with its label names in order, or None."""
-    row = (
-        await conn.execute(
-            select(_projects.c.id, _projects.c.owner_id, _projects.c.task_type).where(
-                _projects.c.id == project_id
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    labels = await conn.execute(
-        select(_labels.c.name)
-        .where(_labels.c.project_id == project_id)
-        .order_by(_labels.c.position, _labels.c.id)
-    )
-    return PredictionTarget(
-        project_id=row.id,
-        owner_id=row.owner_id,
-        task_type=row.task_type,
-        labels=tuple(labels.scalars()),
-    )
-
-
 def _task_ref_columns() -> Any:
     return select(_tasks.c.id, _tasks.c.project_id, _tasks.c.metadata_json)
 
 
-async def find_tasks_by_ids(conn: AsyncConnection, task_ids: Collection[int]) -> dict[int, TaskRef]:
-    """Tasks of any project by id (display_id is global)."""
+async def find_tasks_by_ids(
+    conn: AsyncConnection, project_id: str, task_ids: Collection[int]
+) -> dict[int, TaskRef]:
+    """Tasks of the project by id; ids of other projects' tasks are simply not found."""
     found: dict[int, TaskRef] = {}
     for chunk in _chunks(sorted(set(task_ids)), IN_CHUNK):
-        rows = await conn.execute(_task_ref_columns().where(_tasks.c.id.in_(chunk)))
+        rows = await conn.execute(
+            _task_ref_columns().where(_tasks.c.project_id == project_id, _tasks.c.id.in_(chunk))
+        )
         for row in rows:
             found[row.id] = TaskRef(row.id, row.project_id, row.metadata_json)
     return found
@@ -179,42 +147,16 @@ async def insert_predictions(
     ml_backend_id: int | None = None,
 ) -> int:
     """Write prediction rows in chunks; the one write path of every prediction source."""
-    statement = insert(_predictions)
-    for chunk in _chunks(predictions, INSERT_CHUNK):
-        await conn.execute(
-            statement,
-            [
-                {
-                    "task_id": prediction.task_id,
-                    "project_id": project_id,
-                    "source": source,
-                    "model_version": prediction.model_version,
-                    "score": prediction.score,
-                    "result_json": prediction.result_json,
-                    "ml_backend_id": ml_backend_id,
-                    "created_at": created_at,
-                }
-                for prediction in chunk
-            ],
-        )
-    return len(predictions)
-
-
-async def insert_audit_entry(
-    conn: AsyncConnection,
-    *,
-    actor_id: str,
-    action: str,
-    project_id: str,
-    detail: dict[str, Any],
-    created_at: datetime,
-) -> None:
-    await conn.execute(
-        insert(_audit).values(
-            actor_id=actor_id,
-            action=action,
-            project_id=project_id,
-            detail_json=orjson.dumps(detail).decode("utf-8"),
-            created_at=created_at,
-        )
+    return await insert_many(
+        conn,
+        _predictions,
+        columns=("task_id", "model_version", "score", "result_json"),
+        rows=((row.task_id, row.model_version, row.score, row.result_json) for row in predictions),
+        constants={
+            "project_id": project_id,
+            "source": source,
+            "ml_backend_id": ml_backend_id,
+            "created_at": created_at,
+        },
+        chunk_size=INSERT_CHUNK,
     )

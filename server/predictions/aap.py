@@ -76,11 +76,11 @@ def _entry(task: Any, where: str) -> Entry:
     if not isinstance(predictions, list):
         problem = "predictions is missing" if predictions is None else "predictions must be a list"
         return Entry(task_match, None, problem=at(problem, where), count=0)
-    items = [
-        _item(prediction, f"{where}.predictions[{index}]")
-        for index, prediction in enumerate(predictions)
-    ]
-    return Entry(task_match, key_or_problem, items=items, count=count, where=where)
+    item_where = where + ".predictions[{}]"
+    items = [_item(prediction, index, item_where) for index, prediction in enumerate(predictions)]
+    return Entry(
+        task_match, key_or_problem, items=items, count=count, where=where, item_where=item_where
+    )
 
 
 def parse_task_match(task_match: Any) -> TaskKey | str:
@@ -109,17 +109,18 @@ def parse_task_match(task_match: Any) -> TaskKey | str:
     )
 
 
-def _item(prediction: Any, where: str) -> Item:
+def _item(prediction: Any, index: int, item_where: str) -> Item:
     if not isinstance(prediction, dict):
-        return Rejection(at("a prediction must be an object", where))
+        return Rejection(at("a prediction must be an object", item_where.format(index)))
     try:
         shape = parse_geometry(prediction.get("geometry"))
     except GeometryError as error:
-        return Rejection(at(str(error), where))
+        return Rejection(at(str(error), item_where.format(index)))
     return make_item(
         shape,
         class_name=prediction.get("class_name"),
         confidence=prediction.get("confidence"),
         model_version=prediction.get("model_version"),
-        where=where,
+        index=index,
+        item_where=item_where,
     )

@@ -30,6 +30,7 @@ from server.predictions.geometry import (
 )
 
 REQUIRED_LISTS = ("images", "annotations", "categories")
+ITEM_WHERE = "annotations[{}]"
 
 
 class _Image:
@@ -71,7 +72,7 @@ def parse_coco(document: Any, *, use_segmentation: bool) -> list[Entry]:
         if entry.problem is None:
             assert entry.original_size is not None
             entry.items.append(
-                _item(annotation, categories, entry.original_size, use_segmentation, where)
+                _item(annotation, index, categories, entry.original_size, use_segmentation)
             )
     return entries
 
@@ -118,31 +119,37 @@ def _image_entry(image_id: Any, image: _Image | None, where: str) -> Entry:
         problem = f"image {image_id!r} has no width/height: its boxes cannot be normalized"
         return Entry(task_match, None, problem=at(problem, where))
     return Entry(
-        task_match, TaskKey(file_path=image.file_name), original_size=image.size, where=where
+        task_match,
+        TaskKey(file_path=image.file_name),
+        original_size=image.size,
+        where=where,
+        item_where=ITEM_WHERE,
     )
 
 
 def _item(
     annotation: dict[str, Any],
+    index: int,
     categories: dict[Any, str],
     size: tuple[int, int],
     use_segmentation: bool,
-    where: str,
 ) -> Item:
     category_id = annotation.get("category_id")
     name = categories.get(category_id) if isinstance(category_id, int | str) else None
     if name is None:
-        return Rejection(at(f"category_id {category_id!r} is not in categories", where))
+        reason = f"category_id {category_id!r} is not in categories"
+        return Rejection(at(reason, ITEM_WHERE.format(index)))
     try:
         shape = _shape(annotation, size, use_segmentation)
     except GeometryError as error:
-        return Rejection(at(str(error), where))
+        return Rejection(at(str(error), ITEM_WHERE.format(index)))
     return make_item(
         shape,
         class_name=name,
         confidence=annotation.get("score"),
         model_version=annotation.get("model_version"),
-        where=where,
+        index=index,
+        item_where=ITEM_WHERE,
     )
 
 

@@ -8,7 +8,7 @@ with a reason meant for the person who produced the file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 BBOX = "bbox"
 POLYGON = "polygon"
@@ -38,7 +38,7 @@ class GeometryError(ValueError):
     """A geometry that cannot be imported; str(error) is the reason."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BBox:
     """An axis-aligned box: top-left corner, width and height, all in 0..1."""
 
@@ -52,7 +52,7 @@ class BBox:
         return BBOX
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Polygons:
     """One polygon (kind polygon) or several (kind multi_polygon), points in 0..1."""
 
@@ -63,7 +63,7 @@ class Polygons:
 Shape = BBox | Polygons
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """A JSON number (bool is an int in Python but not a number in JSON)."""
     return type(value) is float or type(value) is int
 

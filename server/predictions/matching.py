@@ -2,8 +2,9 @@
 
 An entry's keys are tried in order, and the first that finds a task wins:
 
-1. display_id "T-<id>": global; a task of another project counts as not found,
-   so a file can never write into a project its caller did not name.
+1. display_id "T-<id>": display ids are global, and a task of another project
+   counts as not found, so a file can never write into a project its caller
+   did not name (the lookup is scoped to the project, which is the same thing).
 2. file_path within the project: the exact file_path first; then, for the
    entries still unmatched, by the last path segment of the task's URL: the
    given path must equal the task's path with its query and fragment removed,
@@ -42,12 +43,11 @@ async def match_entries(
 
     wanted_ids = [key.task_id for key in keys if key is not None and key.task_id is not None]
     if wanted_ids:
-        by_id = await find_tasks_by_ids(conn, wanted_ids)
+        # Scoped to the project: a task of another project is not found, as if absent.
+        by_id = await find_tasks_by_ids(conn, project_id, wanted_ids)
         for index, key in enumerate(keys):
             if key is not None and key.task_id is not None:
-                ref = by_id.get(key.task_id)
-                if ref is not None and ref.project_id == project_id:
-                    matched[index] = ref
+                matched[index] = by_id.get(key.task_id)
 
     def unmatched_paths() -> dict[int, str]:
         return {
@@ -119,5 +119,5 @@ async def _find_by_trailing_segments(
             if _is_trailing_run(normalized, task_path):
                 chosen[given] = task_id
                 break
-    refs = await find_tasks_by_ids(conn, set(chosen.values()))
+    refs = await find_tasks_by_ids(conn, project_id, set(chosen.values()))
     return {given: refs[task_id] for given, task_id in chosen.items() if task_id in refs}

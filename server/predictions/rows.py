@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
-from server.predictions.entries import Candidate, Entry, Rejection, at
+from server.predictions.entries import Candidate, Entry, ImportTarget, Rejection, at
 from server.predictions.geometry import KINDS_BY_TASK_TYPE, to_results
-from storage.predictions import NewPrediction, PredictionTarget, TaskRef
+from storage.predictions import NewPrediction, TaskRef
 
 NOT_FOUND = "task not found in project"
 # How many labels a "not a label of the project" reason lists.
@@ -44,7 +44,7 @@ def plan_rows(
     entries: Sequence[Entry],
     tasks: Sequence[TaskRef | None],
     *,
-    target: PredictionTarget,
+    target: ImportTarget,
     fallback_model_version: str | None,
 ) -> ImportPlan:
     """The rows and error entries of matched entries (tasks[i] is entries[i]'s task)."""
@@ -55,8 +55,7 @@ def plan_rows(
     for entry, task in zip(entries, tasks, strict=True):
         if entry.problem is not None or task is None:
             plan.skipped += entry.count
-            reason = entry.problem or _not_found(entry)
-            plan.issues.append(ImportIssue(entry.task_match, reason))
+            plan.issues.append(ImportIssue(entry.task_match, entry.problem or _not_found(entry)))
             continue
         plan.matched_task_ids.add(task.task_id)
         size = entry.original_size
@@ -65,7 +64,7 @@ def plan_rows(
                 sizes[task.task_id] = image_size(task.metadata_json)
             size = sizes[task.task_id]
         for item in entry.items:
-            reason = _refusal(item, kinds, labels, target)
+            reason = _refusal(item, entry, kinds, labels, target)
             if reason is not None:
                 plan.skipped += 1
                 plan.issues.append(ImportIssue(entry.task_match, reason))
@@ -91,9 +90,10 @@ def _not_found(entry: Entry) -> str:
 
 def _refusal(
     item: Candidate | Rejection,
+    entry: Entry,
     kinds: frozenset[str],
     labels: frozenset[str],
-    target: PredictionTarget,
+    target: ImportTarget,
 ) -> str | None:
     if isinstance(item, Rejection):
         return item.reason
@@ -101,14 +101,15 @@ def _refusal(
     if kind not in kinds:
         takes = ", ".join(sorted(kinds)) if kinds else "no geometries"
         return at(
-            f"a {kind} cannot go into a {target.task_type} project (it takes {takes})", item.where
+            f"a {kind} cannot go into a {target.task_type} project (it takes {takes})",
+            entry.item_where.format(item.index),
         )
     if labels and item.class_name not in labels:
         shown = ", ".join(target.labels[:LABELS_SHOWN])
         more = ", …" if len(target.labels) > LABELS_SHOWN else ""
         return at(
             f"class_name {item.class_name!r} is not a label of the project (labels: {shown}{more})",
-            item.where,
+            entry.item_where.format(item.index),
         )
     return None
 
@@ -130,5 +131,5 @@ def image_size(metadata_json: str) -> tuple[int, int] | None:
     return None
 
 
-def _positive_integral(value: Any) -> bool:
+def _positive_integral(value: Any) -> TypeGuard[int | float]:
     return (type(value) is int or (type(value) is float and value.is_integer())) and value >= 1

@@ -10,7 +10,9 @@
    audit entry `predictions.import` is written.
 
 Parsing and row building are CPU work on possibly hundreds of MB, so they run
-in a worker thread: the event loop keeps serving other calls meanwhile.
+in a worker thread: the event loop keeps serving other calls meanwhile. The
+cyclic garbage collector is paused while an import holds its millions of
+freshly parsed objects (see server.predictions.memory).
 """
 
 from __future__ import annotations
@@ -27,20 +29,21 @@ from annotation_api.settings import Settings
 from server.auth import Caller
 from server.predictions.aap import parse_aap
 from server.predictions.coco import parse_coco
-from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry
+from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry, ImportTarget
 from server.predictions.geometry import POLYGON
 from server.predictions.matching import match_entries
+from server.predictions.memory import cyclic_gc_paused
 from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
 from server.predictions.upload import load_json, receive_file
+from server.projects.access import get_visible_project
+from storage.audit import write_audit_log
 from storage.database import Database
 from storage.predictions import (
     SOURCE_EXTERNAL_IMPORT,
-    PredictionTarget,
     delete_imported_predictions,
-    get_prediction_target,
-    insert_audit_entry,
     insert_predictions,
 )
+from storage.projects import list_labels
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -86,17 +89,17 @@ class PredictionImportService:
         fallback = _fallback_model_version(options.model_version)
         target = await self._authorize(caller, options.project_id)
         payload = await receive_file(chunks, limit=self._settings.max_upload_bytes)
-        entries = await asyncio.to_thread(_parse, payload, options.format, target.task_type)
-        del payload  # the parsed entries are all that is kept from here on
-
-        async with self._database.read() as conn:
-            tasks = await match_entries(conn, target.project_id, entries)
-        plan = await asyncio.to_thread(
-            plan_rows, entries, tasks, target=target, fallback_model_version=fallback
-        )
-        del entries, tasks
-        if not options.dry_run:
-            await self._write(caller, options, target, plan, fallback)
+        with cyclic_gc_paused():
+            entries = await asyncio.to_thread(_parse, payload, options.format, target.task_type)
+            del payload  # the parsed entries are all that is kept from here on
+            async with self._database.read() as conn:
+                tasks = await match_entries(conn, target.project_id, entries)
+            plan = await asyncio.to_thread(
+                plan_rows, entries, tasks, target=target, fallback_model_version=fallback
+            )
+            del entries, tasks
+            if not options.dry_run:
+                await self._write(caller, options, target, plan, fallback)
         log.info(
             "predictions imported",
             extra={
@@ -115,7 +118,7 @@ class PredictionImportService:
             dry_run=options.dry_run,
         )
 
-    async def _authorize(self, caller: Caller, project_id: str) -> PredictionTarget:
+    async def _authorize(self, caller: Caller, project_id: str) -> ImportTarget:
         """Owner or super_admin may import (seed 002).
 
         A project the caller cannot see does not exist for them (SPEC §3). A caller who
@@ -123,31 +126,26 @@ class PredictionImportService:
         with today's visibility (owner and super_admins) nobody is in that case, but
         the rule stays right if visibility is ever widened (e.g. project members).
         """
-        if not project_id:
-            raise DomainError(
-                ErrorCode.INVALID_REQUEST, "project_id is required", {"field": "project_id"}
-            )
         async with self._database.read() as conn:
-            target = await get_prediction_target(conn, project_id)
-        if target is None or not _can_see(caller, target):
-            raise DomainError(
-                ErrorCode.PROJECT_NOT_FOUND,
-                f"project {project_id} not found",
-                {"project_id": project_id},
-            )
-        if not (caller.is_super_admin or caller.user_id == target.owner_id):
+            project = await get_visible_project(conn, caller, project_id)
+            labels = await list_labels(conn, project_id)
+        if not (caller.is_super_admin or caller.user_id == project.owner_id):
             raise DomainError(
                 ErrorCode.PERMISSION_DENIED,
                 "only the project's owner or a super_admin may import predictions",
                 {"project_id": project_id},
             )
-        return target
+        return ImportTarget(
+            project_id=project.project_id,
+            task_type=project.task_type,
+            labels=tuple(label.name for label in labels),
+        )
 
     async def _write(
         self,
         caller: Caller,
         options: ImportOptions,
-        target: PredictionTarget,
+        target: ImportTarget,
         plan: ImportPlan,
         fallback: str | None,
     ) -> None:
@@ -172,19 +170,14 @@ class PredictionImportService:
                 "model_version_fallback": fallback,
                 "replaced": replaced,
             }
-            await insert_audit_entry(
+            await write_audit_log(
                 conn,
                 actor_id=caller.user_id,
                 action=AUDIT_ACTION,
                 project_id=target.project_id,
                 detail=detail,
-                created_at=now,
+                now=now,
             )
-
-
-def _can_see(caller: Caller, target: PredictionTarget) -> bool:
-    """SPEC §3: a project is visible to its owner and to every super_admin."""
-    return caller.is_super_admin or caller.user_id == target.owner_id
 
 
 def _fallback_model_version(value: str | None) -> str | None:
