@@ -103,3 +103,13 @@ async def test_rest_defaults_and_errors(
         "message": expired.json()["message"],
         "details": {"export_id": created.json()["export_id"]},
     }
+
+
+async def test_export_formats_over_rest(http_client: httpx.AsyncClient, admin: TestUser) -> None:
+    response = await http_client.get("/api/external/export-formats", headers=auth(admin))
+    assert response.status_code == 200
+    formats = {f["format"]: f for f in response.json()["formats"]}
+    assert formats["yolo"]["task_types"] == ["object_detection", "polygon"]
+    assert formats["yolo"]["file_extension"] == "zip"
+    assert formats["csv"]["content_type"] == "text/csv; charset=utf-8"
+    assert len(formats) == 7
