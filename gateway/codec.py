@@ -38,6 +38,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from gateway import scalars
+from gateway.descriptors import enum_type_of, is_map_field, message_type_of
 from gateway.scalars import CodecError, Decoder, wrong_type
 
 Encoder = Callable[[Any], Any]
@@ -224,7 +225,7 @@ def message_codec(descriptor: Descriptor) -> MessageCodec:
 
 
 def _field_converters(field: FieldDescriptor) -> tuple[Decoder, Encoder | None]:
-    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+    if is_map_field(field):
         return _map_converters(field)
     decode, encode = _single_converters(field)
     if not field.is_repeated:
@@ -235,9 +236,10 @@ def _field_converters(field: FieldDescriptor) -> tuple[Decoder, Encoder | None]:
 def _single_converters(field: FieldDescriptor) -> tuple[Decoder, Encoder | None]:
     kind = field.type
     if kind == FieldDescriptor.TYPE_MESSAGE:
-        return _message_converters(field.message_type)
+        return _message_converters(message_type_of(field))
     if kind == FieldDescriptor.TYPE_ENUM:
-        return scalars.enum_decoder(field.enum_type), scalars.enum_encoder(field.enum_type)
+        enum = enum_type_of(field)
+        return scalars.enum_decoder(enum), scalars.enum_encoder(enum)
     if kind == FieldDescriptor.TYPE_STRING:
         if is_embedded_json(field):
             return _decode_embedded_json, _encode_embedded_json
@@ -290,8 +292,9 @@ def _list_encoder(encode_item: Encoder | None) -> Encoder:
 
 
 def _map_converters(field: FieldDescriptor) -> tuple[Decoder, Encoder]:
-    key_field = field.message_type.fields_by_name["key"]
-    value_field = field.message_type.fields_by_name["value"]
+    entry = message_type_of(field)
+    key_field = entry.fields_by_name["key"]
+    value_field = entry.fields_by_name["value"]
     parse_key = _text_parser(key_field) or (lambda texts: texts[0])
     decode_value, encode_value = _single_converters(value_field)
     encode_value = encode_value or (lambda v: v)
@@ -338,7 +341,7 @@ def _text_parser(field: FieldDescriptor) -> Decoder | None:
     if kind == FieldDescriptor.TYPE_STRING and not is_embedded_json(field):
         parse_one = scalars.decode_string
     elif kind == FieldDescriptor.TYPE_ENUM:
-        parse_one = scalars.enum_decoder(field.enum_type)
+        parse_one = scalars.enum_decoder(enum_type_of(field))
     elif kind == FieldDescriptor.TYPE_BOOL:
         parse_one = scalars.parse_bool
     elif kind == FieldDescriptor.TYPE_BYTES:
@@ -347,7 +350,7 @@ def _text_parser(field: FieldDescriptor) -> Decoder | None:
         parse_one = scalars.integer_parser(kind)
     elif kind in scalars.FLOAT_TYPES:
         parse_one = scalars.parse_float
-    elif kind == FieldDescriptor.TYPE_MESSAGE and field.message_type.full_name == TIMESTAMP:
+    elif kind == FieldDescriptor.TYPE_MESSAGE and message_type_of(field).full_name == TIMESTAMP:
         parse_one = scalars.decode_timestamp
     else:
         return None

@@ -25,6 +25,7 @@ from functools import cache
 from google.api import annotations_pb2, http_pb2
 from google.protobuf.descriptor import (
     Descriptor,
+    EnumDescriptor,
     FieldDescriptor,
     FileDescriptor,
     MethodDescriptor,
@@ -175,3 +176,21 @@ def is_file_stream(message: Descriptor) -> bool:
         name in fields and fields[name].type == FieldDescriptor.TYPE_STRING
         for name in ("file_name", "content_type")
     )
+
+
+def message_type_of(field: FieldDescriptor) -> Descriptor:
+    """The message type of a message field."""
+    if field.message_type is None:
+        raise TypeError(f"{field.full_name} is not a message field")
+    return field.message_type
+
+
+def enum_type_of(field: FieldDescriptor) -> EnumDescriptor:
+    """The enum type of an enum field."""
+    if field.enum_type is None:
+        raise TypeError(f"{field.full_name} is not an enum field")
+    return field.enum_type
+
+
+def is_map_field(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and bool(field.message_type.GetOptions().map_entry)

@@ -168,7 +168,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return _http_exception_error(request, exc).response(headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return _http_exception_error(request, exc).response(headers=headers)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

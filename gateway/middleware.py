@@ -45,7 +45,7 @@ class GatewayMetrics:
 def request_id_of(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            text = value.decode("latin-1")
+            text = bytes(value).decode("latin-1")
             if _SAFE_REQUEST_ID.match(text):
                 return text
     return uuid.uuid4().hex

@@ -16,7 +16,13 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway import scalars
 from gateway.codec import JSON_VALUE_TYPES, TIMESTAMP, is_embedded_json
-from gateway.descriptors import RouteKind, RpcRoute
+from gateway.descriptors import (
+    RouteKind,
+    RpcRoute,
+    enum_type_of,
+    is_map_field,
+    message_type_of,
+)
 from gateway.uploads import FILE_FIELD
 
 Schema = dict[str, Any]
@@ -73,8 +79,8 @@ class _SchemaBuilder:
         return {"$ref": f"#/components/schemas/{name}"}
 
     def field(self, field: FieldDescriptor, *, response: bool) -> Schema:
-        if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            value_field = field.message_type.fields_by_name["value"]
+        if is_map_field(field):
+            value_field = message_type_of(field).fields_by_name["value"]
             return {
                 "type": "object",
                 "additionalProperties": self.single(value_field, response=response),
@@ -93,12 +99,13 @@ class _SchemaBuilder:
     def single(self, field: FieldDescriptor, *, response: bool) -> Schema:
         kind = field.type
         if kind == FieldDescriptor.TYPE_MESSAGE:
-            name = field.message_type.full_name
+            message_type = message_type_of(field)
+            name = message_type.full_name
             if name == TIMESTAMP:
                 return {"type": "string", "format": "date-time", "example": "2026-02-03T10:30:00Z"}
             if name in JSON_VALUE_TYPES:
                 return {"description": "any JSON value"}
-            return self.message(field.message_type, response=response)
+            return self.message(message_type, response=response)
         if kind == FieldDescriptor.TYPE_ENUM:
             return enum_schema(field)
         if kind == FieldDescriptor.TYPE_STRING:
@@ -117,7 +124,7 @@ class _SchemaBuilder:
 
 
 def enum_schema(field: FieldDescriptor) -> Schema:
-    enum = field.enum_type
+    enum = enum_type_of(field)
     values: list[Any] = list(scalars.enum_json_names(enum).values())
     schema: Schema = {"type": "string", "enum": values, "title": enum.name}
     if any(scalars.is_unset_value(enum, v.number) for v in enum.values):
@@ -236,7 +243,7 @@ def _errors() -> dict[str, Any]:
 
 def _is_text_field(field: FieldDescriptor) -> bool:
     if field.type == FieldDescriptor.TYPE_MESSAGE:
-        return field.message_type.full_name == TIMESTAMP and not field.is_repeated
+        return message_type_of(field).full_name == TIMESTAMP and not field.is_repeated
     return not (field.type == FieldDescriptor.TYPE_STRING and is_embedded_json(field))
 
 

@@ -82,13 +82,13 @@ def wrong_type(expected: str, value: Any) -> CodecError:
 
 def decode_string(value: Any) -> str:
     if value.__class__ is str:
-        return value  # type: ignore[no-any-return]
+        return value
     raise wrong_type("string", value)
 
 
 def decode_bool(value: Any) -> bool:
     if value.__class__ is bool:
-        return value  # type: ignore[no-any-return]
+        return value
     raise wrong_type("boolean", value)
 
 
