@@ -39,7 +39,8 @@ def status_details(error: DomainError) -> bytes:
     status = status_pb2.Status(
         code=error.grpc_status.value[0], message=error.message, details=[packed]
     )
-    return status.SerializeToString()
+    serialized: bytes = status.SerializeToString()
+    return serialized
 
 
 def trailing_metadata(error: DomainError, *extra: tuple[str, str]) -> tuple[tuple[str, Any], ...]:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import AuditLog
 from storage.types import utcnow
 
-audit_logs = AuditLog.__table__
+audit_logs = cast(Table, AuditLog.__table__)
 
 
 async def write_audit_log(

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Label, Project, ProjectAnnotator, User
 from storage.types import utcnow
 
-projects = Project.__table__
-labels = Label.__table__
-project_annotators = ProjectAnnotator.__table__
-users = User.__table__
+projects = cast(Table, Project.__table__)
+labels = cast(Table, Label.__table__)
+project_annotators = cast(Table, ProjectAnnotator.__table__)
+users = cast(Table, User.__table__)
 
 
 @dataclass(frozen=True, slots=True)

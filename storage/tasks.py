@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
 from storage.models import Task
 
-tasks = Task.__table__
+tasks = cast(Table, Task.__table__)
 
 # How many ids go into one IN (...) list: well under every engine's parameter limit.
 IN_LIST_CHUNK = 5_000

@@ -11,8 +11,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,8 +22,8 @@ from storage.ids import new_user_id
 from storage.models import ApiToken, User
 from storage.types import utcnow
 
-users = User.__table__
-tokens = ApiToken.__table__
+users = cast(Table, User.__table__)
+tokens = cast(Table, ApiToken.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +54,12 @@ def token_prefix(secret: str) -> str:
     return secret[: min(10, len(secret) // 4)]
 
 
-def _user(row: object) -> UserRecord:
+def _user(row: Any) -> UserRecord:
     return UserRecord(
-        user_id=row.id,  # type: ignore[attr-defined]
-        username=row.username,  # type: ignore[attr-defined]
-        role=row.role,  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
+        user_id=row.id,
+        username=row.username,
+        role=row.role,
+        created_at=row.created_at,
     )
 
 
@@ -129,7 +130,7 @@ async def find_user_by_token(conn: AsyncConnection, secret: str) -> UserRecord |
     return _user(row)
 
 
-def _token_query():  # type: ignore[no-untyped-def]
+def _token_query() -> Select[Any]:
     return select(
         tokens.c.id,
         tokens.c.user_id,
@@ -140,14 +141,14 @@ def _token_query():  # type: ignore[no-untyped-def]
     ).join(users, users.c.id == tokens.c.user_id)
 
 
-def _token(row: object) -> TokenRecord:
+def _token(row: Any) -> TokenRecord:
     return TokenRecord(
-        token_id=row.id,  # type: ignore[attr-defined]
-        user_id=row.user_id,  # type: ignore[attr-defined]
-        username=row.username,  # type: ignore[attr-defined]
-        prefix=row.prefix,  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
-        revoked_at=row.revoked_at,  # type: ignore[attr-defined]
+        token_id=row.id,
+        user_id=row.user_id,
+        username=row.username,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
     )
 
 

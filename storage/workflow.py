@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
 from storage.models import Annotation, Assignment
 from storage.tasks import IN_LIST_CHUNK
 
-assignments = Assignment.__table__
-annotations = Annotation.__table__
+assignments = cast(Table, Assignment.__table__)
+annotation_rows = cast(Table, Annotation.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,7 @@ async def insert_annotation(
 ) -> int:
     """Store an annotation; return its id."""
     result = await conn.execute(
-        insert(annotations)
+        insert(annotation_rows)
         .values(
             task_id=task_id,
             project_id=project_id,
@@ -95,6 +96,6 @@ async def insert_annotation(
             created_at=now,
             updated_at=now,
         )
-        .returning(annotations.c.id)
+        .returning(annotation_rows.c.id)
     )
     return int(result.scalar_one())

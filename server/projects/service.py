@@ -156,7 +156,7 @@ def _decode_page_token(token: str, project_id: str, status: str | None) -> int:
 
 
 def _matching_count(project: ProjectRecord, status: str | None) -> int:
-    counts = {
+    counts: dict[str | None, int] = {
         None: project.total_tasks,
         TaskStatus.PENDING: project.pending_tasks,
         TaskStatus.IN_PROGRESS: project.in_progress_tasks,
