@@ -111,6 +111,11 @@ class RunningServer:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def wait_for_termination(self) -> None:
+        """Wait until the server has stopped.
+
+        Do not cancel this wait while stop() runs: grpc.aio shares one future
+        between the two, and the cancellation would abort the graceful stop.
+        """
         await self.server.wait_for_termination()
 
 
