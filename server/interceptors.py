@@ -79,7 +79,7 @@ class ServerInterceptor(aio.ServerInterceptor):
         return self._wrap(handler, call_details.method, call_details.invocation_metadata)
 
     async def _enter(self, call: _Call) -> None:
-        """Start of the RPC: request id, then the caller (unless the method is public)."""
+        """Start of the RPC: its request id, then its caller (INVALID_TOKEN/PERMISSION_DENIED)."""
         request_id_var.set(accept_request_id(_metadata_value(call.metadata, REQUEST_ID_HEADER)))
         caller = await self._authenticator.authenticate(bearer_token(call.metadata))
         caller_var.set(caller)
