@@ -42,7 +42,13 @@ class RunningGateway:
 async def start_gateway(
     settings: Settings, *, host: str | None = None, port: int | None = None
 ) -> RunningGateway:
-    """Bind, start serving and return once the gateway accepts connections."""
+    """Bind, start serving and return once the gateway accepts connections.
+
+    While it serves, uvicorn captures SIGINT/SIGTERM (to shut down gracefully)
+    and re-raises them afterwards through the handlers that were installed
+    before: a process that runs more (the gRPC server) installs its own
+    handlers first, so that it hears the signal once the gateway has stopped.
+    """
     host = settings.host if host is None else host
     port = settings.http_port if port is None else port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
