@@ -235,6 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    except (OSError, RuntimeError) as exc:
+        # e.g. a port already in use: say so plainly rather than with a traceback.
+        log.error("cannot run %s: %s", args.command, exc)
+        return 1
     return 0
 
 
