@@ -260,12 +260,25 @@ def _message_converters(descriptor: Descriptor) -> tuple[Decoder, Encoder]:
     if name == TIMESTAMP:
         return scalars.decode_timestamp, _encode_timestamp
     if name in JSON_VALUE_TYPES:
-        cls = GetMessageClass(descriptor)
-        return (lambda value: json_format.ParseDict(value, cls())), json_format.MessageToDict
+        return _json_value_decoder(descriptor), json_format.MessageToDict
     if name.startswith("google.protobuf.") and name != "google.protobuf.Empty":
         raise TypeError(f"{name} has no JSON mapping in this gateway yet")
     codec = message_codec(descriptor)
     return codec.decode_kwargs, codec.encode
+
+
+def _json_value_decoder(descriptor: Descriptor) -> Decoder:
+    """Struct, Value and ListValue: rare, so the library's converter is fine."""
+    message_class = GetMessageClass(descriptor)
+    expected = {"Struct": "object", "ListValue": "array"}.get(descriptor.name, "JSON value")
+
+    def decode_json_value(value: Any) -> Message:
+        try:
+            return json_format.ParseDict(value, message_class())
+        except json_format.ParseError:
+            raise wrong_type(expected, value) from None
+
+    return decode_json_value
 
 
 def _list_decoder(decode_item: Decoder) -> Decoder:

@@ -303,11 +303,11 @@ def test_every_message_of_the_api_has_a_codec() -> None:
             assert codec.encode(GetMessageClass(message_type)()) is not None
 
 
-# ---- generic shapes the API does not use yet: maps, oneofs, timestamps in requests ---
+# ---- shapes the API does not use yet: maps, oneofs, request timestamps, Struct --------
 
 
 def _scratch_message() -> Any:
-    """A message built at test time with a map, a oneof and a Timestamp field."""
+    """A message built at test time with a map, a oneof, a Timestamp and a Struct."""
     pool = descriptor_pool.Default()
     name = "gateway_codec_test.Scratch"
     try:
@@ -318,7 +318,7 @@ def _scratch_message() -> Any:
         name="gateway_codec_test.proto",
         package="gateway_codec_test",
         syntax="proto3",
-        dependency=["google/protobuf/timestamp.proto"],
+        dependency=["google/protobuf/timestamp.proto", "google/protobuf/struct.proto"],
     )
     message = proto.message_type.add(name="Scratch")
     entry = message.nested_type.add(name="CountsEntry")
@@ -336,11 +336,14 @@ def _scratch_message() -> Any:
     message.field.add(
         name="at", number=4, type=field.TYPE_MESSAGE, type_name=".google.protobuf.Timestamp"
     )
+    message.field.add(
+        name="extra", number=5, type=field.TYPE_MESSAGE, type_name=".google.protobuf.Struct"
+    )
     pool.Add(proto)
     return GetMessageClass(pool.FindMessageTypeByName(name))
 
 
-def test_maps_oneofs_and_request_timestamps() -> None:
+def test_maps_oneofs_request_timestamps_and_structs() -> None:
     scratch = _scratch_message()
     message = decode(scratch, {"counts": {"a": 1}, "left": "x", "at": "2026-02-03T18:30:00+08:00"})
     assert dict(message.counts) == {"a": 1}
@@ -351,7 +354,10 @@ def test_maps_oneofs_and_request_timestamps() -> None:
         "left": "x",
         "right": None,
         "at": "2026-02-03T10:30:00Z",
+        "extra": None,
     }
+    assert encode(decode(scratch, {"extra": {"k": [1, "v"]}}))["extra"] == {"k": [1, "v"]}
+    assert decode_error(scratch, {"extra": [1]}).details["expected"] == "object"
     assert decode_error(scratch, {"left": "x", "right": 1}).details["oneof"] == "choice"
     assert decode_error(scratch, {"counts": {"a": "1"}}).details["field"] == "counts.a"
     assert decode_error(scratch, {"at": "2026-02-03T10:30:00"}).details["field"] == "at"
