@@ -154,6 +154,12 @@ def read_status(pid: int) -> dict[str, int]:
     return values
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid: int) -> None:
     # "5" resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0).
     Path(f"/proc/{pid}/clear_refs").write_text("5")
@@ -220,6 +226,7 @@ async def main(count: int, database_url: str | None) -> None:
         print(f"{count} predictions per file; database {url.split(':', 1)[0]}")
         print(
             f"{'format':<9} {'file MB':>8} {'wall s':>7} {'imported':>9} "
+            f"{'server CPU s':>13} {'gateway CPU s':>14} "
             f"{'server peak RSS MiB':>20} {'gateway peak RSS MiB':>21}"
         )
         async with httpx.AsyncClient(
@@ -231,6 +238,7 @@ async def main(count: int, database_url: str | None) -> None:
             ):
                 for pid in (server.pid, gateway.pid):
                     reset_peak(pid)
+                cpu_before = (cpu_seconds(server.pid), cpu_seconds(gateway.pid))
                 started = time.perf_counter()
                 with path.open("rb") as file:
                     response = await client.post(
@@ -240,12 +248,15 @@ async def main(count: int, database_url: str | None) -> None:
                         headers={"Authorization": f"Bearer {token}"},
                     )
                 elapsed = time.perf_counter() - started
+                server_cpu = cpu_seconds(server.pid) - cpu_before[0]
+                gateway_cpu = cpu_seconds(gateway.pid) - cpu_before[1]
                 body: dict[str, Any] = response.json()
                 if response.status_code != 200:
                     raise SystemExit(f"{file_format}: HTTP {response.status_code} {body}")
                 print(
                     f"{file_format:<9} {path.stat().st_size / 1e6:>8.1f} {elapsed:>7.2f} "
-                    f"{body['imported']:>9} {read_status(server.pid)['VmHWM']:>20} "
+                    f"{body['imported']:>9} {server_cpu:>13.2f} {gateway_cpu:>14.2f} "
+                    f"{read_status(server.pid)['VmHWM']:>20} "
                     f"{read_status(gateway.pid)['VmHWM']:>21}"
                 )
     finally:

@@ -106,22 +106,26 @@ async def _find_first_by(
     return {value: known[2] for value, known in found.items()}
 
 
-async def iter_task_file_paths(
-    conn: AsyncConnection, project_id: str
-) -> AsyncIterator[tuple[int, str]]:
-    """(task id, file_path) of every task of the project that has one, in project order.
+async def iter_project_tasks(
+    conn: AsyncConnection, project_id: str, *, with_file_path_only: bool = False
+) -> AsyncIterator[tuple[TaskRef, str | None, str | None]]:
+    """(task, external_id, file_path) of every task of the project, in project order.
 
-    Streamed in batches, so that memory does not grow with the project.
+    Streamed in batches, so that memory does not grow with the project; Python
+    only builds a TaskRef per row, which for a large share of the project is
+    cheaper than the same rows fetched through IN-lists.
     """
+    query = select(
+        _tasks.c.id, _tasks.c.external_id, _tasks.c.file_path, _tasks.c.metadata_json
+    ).where(_tasks.c.project_id == project_id)
+    if with_file_path_only:
+        query = query.where(_tasks.c.file_path.is_not(None))
     result = await conn.stream(
-        select(_tasks.c.id, _tasks.c.file_path)
-        .where(_tasks.c.project_id == project_id, _tasks.c.file_path.is_not(None))
-        .order_by(_tasks.c.position, _tasks.c.id)
-        .execution_options(yield_per=SCAN_BATCH)
+        query.order_by(_tasks.c.position, _tasks.c.id).execution_options(yield_per=SCAN_BATCH)
     )
     async for partition in result.partitions():
-        for row in partition:
-            yield row.id, row.file_path
+        for task_id, external_id, file_path, metadata_json in partition:
+            yield TaskRef(task_id, project_id, metadata_json), external_id, file_path
 
 
 async def delete_imported_predictions(conn: AsyncConnection, task_ids: Collection[int]) -> int:

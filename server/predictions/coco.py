@@ -167,9 +167,11 @@ def _shape(annotation: dict[str, Any], size: tuple[int, int], use_segmentation: 
     bbox = annotation.get("bbox")
     if bbox is None:
         raise GeometryError("annotation has no bbox")
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(is_number(v) for v in bbox)):
+    if not (type(bbox) is list and len(bbox) == 4):
         raise GeometryError("bbox must be [x, y, width, height] in pixels")
     x, y, w, h = bbox
+    if not (is_number(x) and is_number(y) and is_number(w) and is_number(h)):
+        raise GeometryError("bbox must be [x, y, width, height] in pixels")
     if w <= 0 or h <= 0:
         raise GeometryError(f"degenerate bbox {bbox}: width and height must be greater than 0")
     try:

@@ -25,6 +25,7 @@ class ImportTarget:
 
     project_id: str
     task_type: str
+    task_count: int
     labels: tuple[str, ...]  # label names in project order; empty: any class_name
 
 

@@ -8,7 +8,7 @@ with a reason meant for the person who produced the file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, ClassVar, TypeGuard
 
 BBOX = "bbox"
 POLYGON = "polygon"
@@ -42,14 +42,11 @@ class GeometryError(ValueError):
 class BBox:
     """An axis-aligned box: top-left corner, width and height, all in 0..1."""
 
+    kind: ClassVar[str] = BBOX
     x: float
     y: float
     w: float
     h: float
-
-    @property
-    def kind(self) -> str:
-        return BBOX
 
 
 @dataclass(slots=True)
@@ -63,9 +60,12 @@ class Polygons:
 Shape = BBox | Polygons
 
 
+NUMBER_TYPES = frozenset({int, float})  # not bool: a number in Python, not in JSON
+
+
 def is_number(value: Any) -> TypeGuard[int | float]:
     """A JSON number (bool is an int in Python but not a number in JSON)."""
-    return type(value) is float or type(value) is int
+    return type(value) in NUMBER_TYPES
 
 
 def _unit(value: float) -> float | None:
@@ -108,6 +108,24 @@ def _unsupported(kind: Any) -> Shape:
 
 def parse_bbox(x: Any, y: Any, w: Any, h: Any) -> BBox:
     """A normalized box; out-of-range and empty boxes are GeometryError."""
+    numbers = NUMBER_TYPES
+    if (
+        type(x) in numbers
+        and type(y) in numbers
+        and type(w) in numbers
+        and type(h) in numbers
+        and x >= 0
+        and y >= 0
+        and w > 0
+        and h > 0
+        and x + w <= 1
+        and y + h <= 1
+    ):
+        return BBox(float(x), float(y), float(w), float(h))  # the common case, checked cheaply
+    return _parse_bbox_carefully(x, y, w, h)
+
+
+def _parse_bbox_carefully(x: Any, y: Any, w: Any, h: Any) -> BBox:
     if not (is_number(x) and is_number(y) and is_number(w) and is_number(h)):
         raise GeometryError("bbox needs numbers x, y, w and h (normalized to 0..1)")
     if w <= 0 or h <= 0:
@@ -187,10 +205,10 @@ def to_results(
     """
     if isinstance(shape, BBox):
         value: dict[str, Any] = {
-            "x": _percent(shape.x),
-            "y": _percent(shape.y),
-            "width": _percent(shape.w),
-            "height": _percent(shape.h),
+            "x": round(shape.x * 100.0, PERCENT_DECIMALS),
+            "y": round(shape.y * 100.0, PERCENT_DECIMALS),
+            "width": round(shape.w * 100.0, PERCENT_DECIMALS),
+            "height": round(shape.h * 100.0, PERCENT_DECIMALS),
             "rotation": 0,
             "rectanglelabels": [label],
         }

@@ -14,76 +14,95 @@ An entry's keys are tried in order, and the first that finds a task wins:
 3. external_id within the project (the `data[].id` given at init); the first
    in project order.
 
-Every step is one bulk lookup for all entries, never a query per entry.
+The tasks come from one of two sources that answer the same questions: bulk
+queries (IN-lists in chunks) when the file names a small part of the project,
+or one streamed pass over the project when it names a large part, which is
+several times cheaper per task. Never a query per entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from urllib.parse import unquote
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.predictions.entries import Entry
+from server.predictions.entries import Entry, TaskKey
 from storage.predictions import (
     TaskRef,
     find_tasks_by_external_ids,
     find_tasks_by_file_paths,
     find_tasks_by_ids,
-    iter_task_file_paths,
+    iter_project_tasks,
 )
+
+# Read the whole project when the file names at least this share of its tasks.
+SCAN_SHARE = 1 / 3
 
 
 async def match_entries(
-    conn: AsyncConnection, project_id: str, entries: Sequence[Entry]
+    conn: AsyncConnection,
+    project_id: str,
+    entries: Sequence[Entry],
+    *,
+    project_size: int,
+    scan_share: float = SCAN_SHARE,
 ) -> list[TaskRef | None]:
-    """The task of each entry (None: not found in the project), in entry order."""
-    matched: list[TaskRef | None] = [None] * len(entries)
+    """The task of each entry (None: not found in the project), in entry order.
+
+    project_size (the project's task count) picks the source; scan_share is
+    exposed so that tests can run both sources on the same entries.
+    """
     keys = [entry.key for entry in entries]
+    named = sum(1 for key in keys if key is not None)
+    source: _Source
+    if named and named >= project_size * scan_share:
+        source = await _ProjectSnapshot.load(conn, project_id, keys)
+    else:
+        source = _Queries(conn, project_id)
 
-    wanted_ids = [key.task_id for key in keys if key is not None and key.task_id is not None]
-    if wanted_ids:
-        # Scoped to the project: a task of another project is not found, as if absent.
-        by_id = await find_tasks_by_ids(conn, project_id, wanted_ids)
-        for index, key in enumerate(keys):
-            if key is not None and key.task_id is not None:
-                matched[index] = by_id.get(key.task_id)
+    matched: list[TaskRef | None] = [None] * len(entries)
 
-    def unmatched_paths() -> dict[int, str]:
-        return {
-            index: key.file_path
-            for index, key in enumerate(keys)
-            if matched[index] is None and key is not None and key.file_path
+    ids = {i: key.task_id for i, key in enumerate(keys) if key and key.task_id is not None}
+    if ids:
+        by_id = await source.by_ids(set(ids.values()))
+        for index, task_id in ids.items():
+            matched[index] = by_id.get(task_id)
+
+    for lookup in (source.by_file_paths, source.by_trailing_segments):
+        paths = {
+            i: key.file_path
+            for i, key in enumerate(keys)
+            if key and key.file_path and matched[i] is None
         }
+        if paths:
+            by_path = await lookup(set(paths.values()))
+            for index, path in paths.items():
+                matched[index] = by_path.get(path)
 
-    pending = unmatched_paths()
-    if pending:
-        exact = await find_tasks_by_file_paths(conn, project_id, set(pending.values()))
-        for index, path in pending.items():
-            matched[index] = exact.get(path)
-        pending = unmatched_paths()
-    if pending:
-        by_segment = await _find_by_trailing_segments(conn, project_id, set(pending.values()))
-        for index, path in pending.items():
-            matched[index] = by_segment.get(path)
-
-    pending_external = {
-        index: key.external_id
-        for index, key in enumerate(keys)
-        if matched[index] is None and key is not None and key.external_id
+    external = {
+        i: key.external_id
+        for i, key in enumerate(keys)
+        if key and key.external_id and matched[i] is None
     }
-    if pending_external:
-        by_external = await find_tasks_by_external_ids(
-            conn, project_id, set(pending_external.values())
-        )
-        for index, external_id in pending_external.items():
+    if external:
+        by_external = await source.by_external_ids(set(external.values()))
+        for index, external_id in external.items():
             matched[index] = by_external.get(external_id)
     return matched
 
 
 def normalize_path(path: str) -> str:
-    """A path or URL without query, fragment, percent-escapes or a trailing slash."""
-    path = path.split("#", 1)[0].split("?", 1)[0].replace("\\", "/").rstrip("/")
+    """A path or URL without fragment, query, percent-escapes or a trailing slash, with
+    "/" separators. (Runs once per task of a project scan: each step only when needed.)"""
+    if "#" in path:
+        path = path.partition("#")[0]
+    if "?" in path:
+        path = path.partition("?")[0]
+    if "\\" in path:
+        path = path.replace("\\", "/")
+    if path.endswith("/"):
+        path = path.rstrip("/")
     return unquote(path) if "%" in path else path
 
 
@@ -91,33 +110,118 @@ def last_segment(normalized: str) -> str:
     return normalized.rsplit("/", 1)[-1]
 
 
-def _is_trailing_run(given: str, task_path: str) -> bool:
-    return task_path == given or task_path.endswith("/" + given)
-
-
-async def _find_by_trailing_segments(
-    conn: AsyncConnection, project_id: str, given_paths: Collection[str]
-) -> dict[str, TaskRef]:
-    """given path -> first task of the project (in project order) it names by its last
-    segments. One streamed scan of the project's file paths, keeping only candidates."""
-    wanted: dict[str, str] = {}  # given path -> normalized, without leading "./" or "/"
-    for given in given_paths:
+def _given_paths(paths: Iterable[str]) -> dict[str, str]:
+    """given path -> normalized, without a leading "./" or "/" (empty ones dropped)."""
+    wanted: dict[str, str] = {}
+    for given in paths:
         normalized = normalize_path(given).removeprefix("./").lstrip("/")
         if normalized:
             wanted[given] = normalized
-    segments = {last_segment(normalized) for normalized in wanted.values()}
-    candidates: dict[str, list[tuple[int, str]]] = {}
-    async for task_id, file_path in iter_task_file_paths(conn, project_id):
-        normalized = normalize_path(file_path)
-        segment = last_segment(normalized)
-        if segment in segments:
-            candidates.setdefault(segment, []).append((task_id, normalized))
+    return wanted
 
-    chosen: dict[str, int] = {}
+
+def _choose_by_trailing_segments(
+    wanted: dict[str, str], candidates: dict[str, list[tuple[TaskRef, str]]]
+) -> dict[str, TaskRef]:
+    """For each given path, the first candidate (in project order) that it names."""
+    chosen: dict[str, TaskRef] = {}
     for given, normalized in wanted.items():
-        for task_id, task_path in candidates.get(last_segment(normalized), ()):
-            if _is_trailing_run(normalized, task_path):
-                chosen[given] = task_id
+        for task, task_path in candidates.get(last_segment(normalized), ()):
+            if task_path == normalized or task_path.endswith("/" + normalized):
+                chosen[given] = task
                 break
-    refs = await find_tasks_by_ids(conn, project_id, set(chosen.values()))
-    return {given: refs[task_id] for given, task_id in chosen.items() if task_id in refs}
+    return chosen
+
+
+class _Source:
+    async def by_ids(self, values: Collection[int]) -> dict[int, TaskRef]:
+        raise NotImplementedError
+
+    async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
+        raise NotImplementedError
+
+    async def by_trailing_segments(self, values: Collection[str]) -> dict[str, TaskRef]:
+        raise NotImplementedError
+
+    async def by_external_ids(self, values: Collection[str]) -> dict[str, TaskRef]:
+        raise NotImplementedError
+
+
+class _Queries(_Source):
+    """Bulk queries for just the keys still unmatched."""
+
+    def __init__(self, conn: AsyncConnection, project_id: str) -> None:
+        self._conn = conn
+        self._project_id = project_id
+
+    async def by_ids(self, values: Collection[int]) -> dict[int, TaskRef]:
+        return await find_tasks_by_ids(self._conn, self._project_id, values)
+
+    async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
+        return await find_tasks_by_file_paths(self._conn, self._project_id, values)
+
+    async def by_trailing_segments(self, values: Collection[str]) -> dict[str, TaskRef]:
+        wanted = _given_paths(values)
+        segments = {last_segment(normalized) for normalized in wanted.values()}
+        candidates: dict[str, list[tuple[TaskRef, str]]] = {}
+        async for task, _, file_path in iter_project_tasks(
+            self._conn, self._project_id, with_file_path_only=True
+        ):
+            assert file_path is not None
+            normalized = normalize_path(file_path)
+            segment = last_segment(normalized)
+            if segment in segments:
+                candidates.setdefault(segment, []).append((task, normalized))
+        return _choose_by_trailing_segments(wanted, candidates)
+
+    async def by_external_ids(self, values: Collection[str]) -> dict[str, TaskRef]:
+        return await find_tasks_by_external_ids(self._conn, self._project_id, values)
+
+
+class _ProjectSnapshot(_Source):
+    """Every task the file may name, read in one pass over the project."""
+
+    def __init__(self) -> None:
+        self._ids: dict[int, TaskRef] = {}
+        self._file_paths: dict[str, TaskRef] = {}
+        self._external_ids: dict[str, TaskRef] = {}
+        self._wanted_paths: dict[str, str] = {}
+        self._candidates: dict[str, list[tuple[TaskRef, str]]] = {}
+
+    @classmethod
+    async def load(
+        cls, conn: AsyncConnection, project_id: str, keys: Sequence[TaskKey | None]
+    ) -> _ProjectSnapshot:
+        snapshot = cls()
+        ids = {key.task_id for key in keys if key is not None and key.task_id is not None}
+        paths = {key.file_path for key in keys if key is not None and key.file_path}
+        external_ids = {key.external_id for key in keys if key is not None and key.external_id}
+        snapshot._wanted_paths = _given_paths(paths)
+        segments = {last_segment(normalized) for normalized in snapshot._wanted_paths.values()}
+        async for task, external_id, file_path in iter_project_tasks(conn, project_id):
+            if task.task_id in ids:
+                snapshot._ids[task.task_id] = task
+            if external_id is not None and external_id in external_ids:
+                snapshot._external_ids.setdefault(external_id, task)
+            if file_path is None or not paths:
+                continue
+            if file_path in paths:
+                snapshot._file_paths.setdefault(file_path, task)
+            normalized = normalize_path(file_path)
+            segment = last_segment(normalized)
+            if segment in segments:
+                snapshot._candidates.setdefault(segment, []).append((task, normalized))
+        return snapshot
+
+    async def by_ids(self, values: Collection[int]) -> dict[int, TaskRef]:
+        return self._ids
+
+    async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
+        return self._file_paths
+
+    async def by_trailing_segments(self, values: Collection[str]) -> dict[str, TaskRef]:
+        wanted = {path: self._wanted_paths[path] for path in values if path in self._wanted_paths}
+        return _choose_by_trailing_segments(wanted, self._candidates)
+
+    async def by_external_ids(self, values: Collection[str]) -> dict[str, TaskRef]:
+        return self._external_ids

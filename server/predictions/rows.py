@@ -64,12 +64,15 @@ def plan_rows(
                 sizes[task.task_id] = image_size(task.metadata_json)
             size = sizes[task.task_id]
         for item in entry.items:
-            reason = _refusal(item, entry, kinds, labels, target)
-            if reason is not None:
+            if not (
+                type(item) is Candidate
+                and item.shape.kind in kinds
+                and (not labels or item.class_name in labels)
+            ):
                 plan.skipped += 1
+                reason = _refusal(item, entry, kinds, labels, target)
                 plan.issues.append(ImportIssue(entry.task_match, reason))
                 continue
-            assert isinstance(item, Candidate)
             result = to_results(
                 item.shape, label=item.class_name, score=item.confidence, original_size=size
             )
@@ -94,7 +97,8 @@ def _refusal(
     kinds: frozenset[str],
     labels: frozenset[str],
     target: ImportTarget,
-) -> str | None:
+) -> str:
+    """Why plan_rows refuses item."""
     if isinstance(item, Rejection):
         return item.reason
     kind = item.shape.kind
@@ -104,14 +108,12 @@ def _refusal(
             f"a {kind} cannot go into a {target.task_type} project (it takes {takes})",
             entry.item_where.format(item.index),
         )
-    if labels and item.class_name not in labels:
-        shown = ", ".join(target.labels[:LABELS_SHOWN])
-        more = ", …" if len(target.labels) > LABELS_SHOWN else ""
-        return at(
-            f"class_name {item.class_name!r} is not a label of the project (labels: {shown}{more})",
-            entry.item_where.format(item.index),
-        )
-    return None
+    shown = ", ".join(target.labels[:LABELS_SHOWN])
+    more = ", …" if len(target.labels) > LABELS_SHOWN else ""
+    return at(
+        f"class_name {item.class_name!r} is not a label of the project (labels: {shown}{more})",
+        entry.item_where.format(item.index),
+    )
 
 
 def image_size(metadata_json: str) -> tuple[int, int] | None:

@@ -93,7 +93,9 @@ class PredictionImportService:
             entries = await asyncio.to_thread(_parse, payload, options.format, target.task_type)
             del payload  # the parsed entries are all that is kept from here on
             async with self._database.read() as conn:
-                tasks = await match_entries(conn, target.project_id, entries)
+                tasks = await match_entries(
+                    conn, target.project_id, entries, project_size=target.task_count
+                )
             plan = await asyncio.to_thread(
                 plan_rows, entries, tasks, target=target, fallback_model_version=fallback
             )
@@ -138,6 +140,7 @@ class PredictionImportService:
         return ImportTarget(
             project_id=project.project_id,
             task_type=project.task_type,
+            task_count=project.total_tasks,
             labels=tuple(label.name for label in labels),
         )
 
