@@ -43,7 +43,13 @@ def parse_aap(document: Any) -> list[Entry]:
         raise invalid_file("the file has no tasks", field="tasks")
     if not isinstance(tasks, list):
         raise invalid_file("tasks must be a list", field="tasks")
-    return [_entry(task, f"tasks[{index}]") for index, task in enumerate(tasks)]
+    entries = []
+    for index, task in enumerate(tasks):
+        entries.append(_entry(task, f"tasks[{index}]"))
+        # Let each parsed task go as soon as it is converted: the peak memory of a large
+        # file is then about the parsed document, not the document plus the entries.
+        tasks[index] = None
+    return entries
 
 
 def check_schema_version(version: Any) -> None:

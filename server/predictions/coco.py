@@ -54,10 +54,15 @@ def parse_coco(document: Any, *, use_segmentation: bool) -> list[Entry]:
             raise invalid_file(f"{name} must be a list", field=name)
     categories = _categories(document["categories"])
     images = _images(document["images"])
+    # Parsed parts are let go as soon as they are converted, so that the peak memory of
+    # a large file is about the parsed document, not the document plus the entries.
+    document["images"] = None
+    annotations: list[Any] = document["annotations"]
 
     entries: list[Entry] = []
     by_image: dict[Any, Entry] = {}
-    for index, annotation in enumerate(document["annotations"]):
+    for index, annotation in enumerate(annotations):
+        annotations[index] = None
         where = f"annotations[{index}]"
         image_id = annotation.get("image_id") if isinstance(annotation, dict) else None
         if not isinstance(image_id, int | str) or isinstance(image_id, bool):
