@@ -395,6 +395,27 @@ async def test_overwrite_replaces_only_earlier_imports_of_the_matched_tasks(
     )
     backend = next(row for row in rows if row["source"] == "ml_backend")
     assert backend["ml_backend_id"] == 7
+    assert (await audit_entries(database, "predictions.import"))[-1]["detail"]["replaced"] == 2
+
+
+async def test_overwrite_clears_a_matched_task_even_when_its_new_predictions_are_refused(
+    database: Database, admin: TestUser, import_file: ImportCall
+) -> None:
+    project = await seed_project(database, owner=admin, tasks=image_tasks(1))
+    match = {"external_id": "ext-0"}
+    await import_file(
+        admin, project.project_id, aap({"task_match": match, "predictions": [prediction()]})
+    )
+
+    response = await import_file(
+        admin,
+        project.project_id,
+        aap({"task_match": match, "predictions": [prediction(confidence=9)]}),
+        overwrite_existing=True,
+    )
+
+    assert (response.imported, response.skipped) == (0, 1)
+    assert await stored_predictions(database, project.project_id) == []
 
 
 async def test_without_overwrite_imports_add_up(
