@@ -1,0 +1,31 @@
+# Two entry points on a fresh clone: `make serve` and `make test`.
+# Both create .venv and install the project into it first (PyPI only).
+
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint generate bench
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the gRPC server (:50051) and the REST gateway (:8003) on SQLite under ./data.
+serve: $(STAMP)
+	$(VENV)/bin/annotation-api serve
+
+## Run the whole test suite on SQLite and on a PostgreSQL the tests start themselves.
+test: $(STAMP)
+	scripts/test.sh
+
+## buf lint (offline) and ruff.
+lint: $(STAMP)
+	scripts/lint_protos.sh $(VENV)/bin/python
+	$(VENV)/bin/ruff check .
+
+## Regenerate generated/ from protos/.
+generate: $(STAMP)
+	$(VENV)/bin/python scripts/generate_protos.py
