@@ -1,0 +1,49 @@
+"""What a bench size measures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXPORT_FORMATS = ("json", "csv", "coco", "yolo")
+IMPORT_FORMATS = ("aap_json", "coco")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    name: str
+    init_sizes: tuple[int, ...]
+    # The progress project is created by an (untimed) gRPC init of this size.
+    progress_tasks: int
+    progress_calls: int  # sequential calls per transport and run
+    throughput_calls: int  # calls per transport and run, `in_flight` at a time
+    in_flight: int
+    export_sizes: tuple[int, ...]
+    # A fresh server per export format (honest memory figures) or one per size (quicker).
+    server_per_export_format: bool
+    import_predictions: int
+
+
+PLANS: dict[str, Plan] = {
+    "full": Plan(
+        name="full",
+        init_sizes=(10_000, 100_000, 1_000_000),
+        progress_tasks=1_000_000,
+        progress_calls=2_000,
+        throughput_calls=5_000,
+        in_flight=50,
+        export_sizes=(100_000, 1_000_000),
+        server_per_export_format=True,
+        import_predictions=100_000,
+    ),
+    "smoke": Plan(
+        name="smoke",
+        init_sizes=(200,),
+        progress_tasks=400,
+        progress_calls=30,
+        throughput_calls=100,
+        in_flight=50,
+        export_sizes=(200,),
+        server_per_export_format=False,
+        import_predictions=200,
+    ),
+}

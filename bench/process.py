@@ -1,0 +1,249 @@
+"""The server under test as a separate process, its command line, and its memory.
+
+The server is started exactly as an operator starts it (`annotation-api serve`,
+both roles in one process) with ports 0: it logs the ports it bound in its
+"serving" line, which is how the bench finds them. Memory is read from
+/proc: the kernel's high-water mark (VmHWM) is reset before each measured
+run (`/proc/<pid>/clear_refs` = 5), so the peak belongs to that run alone;
+where the reset is not allowed, a thread samples the RSS every few
+milliseconds instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import psutil
+
+START_TIMEOUT_SECONDS = 120.0
+STOP_TIMEOUT_SECONDS = 60.0
+SAMPLE_INTERVAL_SECONDS = 0.005
+MIB = 1024 * 1024
+
+
+def command_line() -> list[str]:
+    """`annotation-api` of this interpreter's environment (the module if no script)."""
+    script = Path(sys.executable).with_name("annotation-api")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "annotation_api.cli"]
+
+
+class CommandLine:
+    """Runs `annotation-api` subcommands against the bench's database."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = dict(env)
+
+    def run(self, *args: str) -> str:
+        """Run a subcommand; its stdout, or SystemExit with its stderr."""
+        done = subprocess.run(
+            [*command_line(), *args], env=self.env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"annotation-api {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout
+
+    def create_admin_token(self, username: str) -> str:
+        """A new admin and a token of theirs (the token is stdout's last line)."""
+        self.run("users", "create", "--username", username, "--role", "admin")
+        return self.run("tokens", "create", "--username", username).strip().splitlines()[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryUse:
+    """The server's memory and CPU over one measured run (bytes, seconds)."""
+
+    before: int
+    after: int
+    peak: int
+    cpu_seconds: float
+
+    @property
+    def growth(self) -> int:
+        return max(0, self.peak - self.before)
+
+
+def _status_kib(pid: int, *keys: str) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in keys:
+            values[key] = int(rest.split()[0])
+    return values
+
+
+class MemoryProbe:
+    """Measures one run at a time: `mark = probe.begin()` ... `probe.end(mark)`."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.process = psutil.Process(pid)
+        self.resettable = self._try_reset()
+        self._sampler: threading.Thread | None = None
+        self._sampling = threading.Event()
+        self._sampled_peak = 0
+
+    def _try_reset(self) -> bool:
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+            return "VmHWM" in _status_kib(self.pid, "VmHWM")
+        except OSError:
+            return False
+
+    def rss(self) -> int:
+        return int(self.process.memory_info().rss)
+
+    def cpu(self) -> float:
+        times = self.process.cpu_times()
+        return float(times.user + times.system)
+
+    def begin(self) -> tuple[int, float]:
+        if self.resettable:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        else:
+            self._start_sampler()
+        return self.rss(), self.cpu()
+
+    def end(self, mark: tuple[int, float]) -> MemoryUse:
+        before, cpu_before = mark
+        after = self.rss()
+        if self.resettable:
+            peak = _status_kib(self.pid, "VmHWM")["VmHWM"] * 1024
+        else:
+            peak = self._stop_sampler()
+        return MemoryUse(
+            before=before,
+            after=after,
+            peak=max(peak, before, after),
+            cpu_seconds=self.cpu() - cpu_before,
+        )
+
+    def _start_sampler(self) -> None:
+        self._sampled_peak = self.rss()
+        self._sampling.set()
+
+        def sample() -> None:
+            while self._sampling.is_set():
+                with contextlib.suppress(psutil.Error):
+                    self._sampled_peak = max(self._sampled_peak, self.rss())
+                time.sleep(SAMPLE_INTERVAL_SECONDS)
+
+        self._sampler = threading.Thread(target=sample, daemon=True)
+        self._sampler.start()
+
+    def _stop_sampler(self) -> int:
+        self._sampling.clear()
+        if self._sampler is not None:
+            self._sampler.join()
+        return self._sampled_peak
+
+
+class ServerProcess:
+    """`annotation-api serve` on free ports; a context manager that stops it on exit."""
+
+    def __init__(
+        self, env: Mapping[str, str], log_path: Path, extra_args: Sequence[str] = ()
+    ) -> None:
+        self.env = dict(env)
+        self.log_path = log_path
+        self.extra_args = list(extra_args)
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.http_port = 0
+        self.grpc_port = 0
+        self.memory: MemoryProbe | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def start(self) -> ServerProcess:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        args = ["serve", "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0"]
+        self.popen = subprocess.Popen(
+            [*command_line(), *args, *self.extra_args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise SystemExit(f"the server exited during start-up; see {self.log_path}")
+            if self._read_ports(offset):
+                self.memory = MemoryProbe(self.pid)
+                return self
+            time.sleep(0.02)
+        self.stop()
+        raise SystemExit(f"the server did not start within {START_TIMEOUT_SECONDS:.0f} s")
+
+    def _read_ports(self, offset: int) -> bool:
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            for line in log:
+                if not line.startswith(b"{"):
+                    continue
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    entry = orjson.loads(line)
+                    if entry.get("msg") == "serving":
+                        self.http_port = int(entry["http_port"])
+                        self.grpc_port = int(entry["grpc_port"])
+                        return True
+        return False
+
+    def stop(self) -> None:
+        """SIGTERM (a graceful stop, as in production), then SIGKILL if it hangs."""
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def server_environment(
+    *, data_dir: Path, database_url: str | None, log_level: str
+) -> dict[str, str]:
+    """The process environment of the server and the command line: ours, minus
+    any ANNOTATION_API_* of the caller's shell, plus the bench's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANNOTATION_API_")}
+    env.update(
+        {
+            "ANNOTATION_API_DATA_DIR": str(data_dir),
+            "ANNOTATION_API_HOST": "127.0.0.1",
+            "ANNOTATION_API_LOG_LEVEL": log_level,
+            "ANNOTATION_API_CALLBACK_SECRET": "bench-callback-secret",
+        }
+    )
+    if database_url:
+        env["ANNOTATION_API_DATABASE_URL"] = database_url
+    return env

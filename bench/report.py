@@ -1,0 +1,378 @@
+"""The markdown report (docs/benchmarks.md) of one bench run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.plan import EXPORT_FORMATS, IMPORT_FORMATS, Plan
+from bench.stats import Figure, Results
+from bench.targets import MB, Verdict
+
+FINDINGS = Path(__file__).with_name("findings.md")
+
+SECTIONS = (
+    "## How to run",
+    "## Machine",
+    "## Targets",
+    "## Raw engine",
+    "## Init",
+    "## Progress",
+    "## Export",
+    "## Prediction import",
+    "## Method",
+    "## Profiles and fixes",
+)
+
+
+def _num(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def _spread(figure: Figure) -> str:
+    """median (min–max)"""
+    return f"{_num(figure.median)} ({_num(figure.low)}–{_num(figure.high)})"
+
+
+def _mb(value: int | None) -> str:
+    return "–" if value is None else f"{value / MB:,.0f}"
+
+
+def _memory(figure: Figure) -> list[str]:
+    return [
+        f"{_mb(figure.rss_before)} → {_mb(figure.rss_after)}",
+        _mb(figure.rss_peak),
+        _mb(figure.rss_growth),
+        "–" if figure.server_cpu is None else _num(figure.server_cpu),
+    ]
+
+
+MEMORY_HEADERS = ["server RSS before → after (MB)", "peak (MB)", "growth (MB)", "server CPU (s)"]
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _ratio(figure: Figure, raw: Figure | None) -> str:
+    return "–" if raw is None else f"{figure.median / raw.median:,.1f}×"
+
+
+def _targets(verdicts: Sequence[Verdict]) -> list[str]:
+    return _table(
+        ["target", "measured", "verdict"], [[v.target, v.measured, v.label] for v in verdicts]
+    )
+
+
+def _raw(results: Results, plan: Plan) -> list[str]:
+    rows = []
+    for size in plan.init_sizes:
+        if figure := results.get(f"raw.insert.{size}"):
+            rows.append(
+                [
+                    f"executemany of {size:,} task rows (one transaction)",
+                    _spread(figure) + " s",
+                    f"{size / figure.median:,.0f} rows/s",
+                ]
+            )
+    for size in plan.export_sizes:
+        if figure := results.get(f"raw.insert_annotated.{size}"):
+            rows.append(
+                [
+                    f"executemany of {size:,} tasks + {size:,} annotations (1 run)",
+                    _spread(figure) + " s",
+                    f"{size / figure.median:,.0f} tasks/s",
+                ]
+            )
+        if figure := results.get(f"raw.export.{size}"):
+            rows.append(
+                [
+                    f"SELECT + orjson stream of {size:,} records to a file",
+                    _spread(figure) + " s",
+                    f"{figure.facts.get('file_bytes', 0) / MB:,.0f} MB file",
+                ]
+            )
+    size = plan.import_predictions
+    if figure := results.get(f"raw.import.{size}"):
+        rows.append(
+            [f"orjson parse + executemany of {size:,} predictions", _spread(figure) + " s", ""]
+        )
+    if figure := results.get("raw.progress.p50"):
+        rows.append(["progress counter queries, p50 of one call", _spread(figure) + " ms", ""])
+    return _table(["raw engine (stdlib sqlite3 + orjson)", "median (min–max)", ""], rows)
+
+
+def _init(results: Results, plan: Plan) -> list[str]:
+    rows = []
+    for size in plan.init_sizes:
+        raw = results.get(f"raw.insert.{size}")
+        grpc = results.get(f"init.grpc.{size}")
+        for transport in ("rest", "grpc"):
+            figure = results.get(f"init.{transport}.{size}")
+            if figure is None:
+                continue
+            ratio = f"{figure.median / grpc.median:.2f}" if transport == "rest" and grpc else ""
+            rows.append(
+                [
+                    f"{size:,}",
+                    "REST" if transport == "rest" else "gRPC",
+                    _spread(figure),
+                    f"{size / figure.median:,.0f}",
+                    _ratio(figure, raw),
+                    ratio,
+                    *_memory(figure),
+                ]
+            )
+    return _table(
+        [
+            "tasks",
+            "via",
+            "seconds, median (min–max)",
+            "tasks/s",
+            "× raw insert",
+            "REST/gRPC",
+            *MEMORY_HEADERS,
+        ],
+        rows,
+    )
+
+
+def _progress(results: Results, plan: Plan) -> list[str]:
+    raw = results.get("raw.progress.p50")
+    rows = []
+    for transport, name in (("rest", "REST"), ("grpc", "gRPC")):
+        p50 = results.get(f"progress.{transport}.p50")
+        p99 = results.get(f"progress.{transport}.p99")
+        rate = results.get(f"progress.{transport}.throughput")
+        if p50 is None or p99 is None or rate is None:
+            continue
+        rows.append(
+            [
+                f"{name}, one call at a time",
+                _spread(p50),
+                _spread(p99),
+                "",
+                _ratio(p50, raw),
+                *_memory(p50),
+            ]
+        )
+        rows.append(
+            [f"{name}, {plan.in_flight} in flight", "", "", _spread(rate), "", *_memory(rate)]
+        )
+    return _table(
+        ["progress", "p50 ms, median (min–max)", "p99 ms", "calls/s", "p50 × raw", *MEMORY_HEADERS],
+        rows,
+    )
+
+
+def _exports(results: Results, plan: Plan) -> list[str]:
+    rows = []
+    for size in plan.export_sizes:
+        raw = results.get(f"raw.export.{size}")
+        for file_format in EXPORT_FORMATS:
+            figure = results.get(f"export.{file_format}.{size}")
+            if figure is None:
+                continue
+            rows.append(
+                [
+                    f"{size:,}",
+                    file_format,
+                    _spread(figure),
+                    f"{size / figure.median:,.0f}",
+                    f"{figure.facts.get('file_bytes', 0) / MB:,.1f}",
+                    _ratio(figure, raw),
+                    *_memory(figure),
+                ]
+            )
+    return _table(
+        [
+            "tasks",
+            "format",
+            "seconds, median (min–max)",
+            "tasks/s",
+            "file (MB)",
+            "× raw export",
+            *MEMORY_HEADERS,
+        ],
+        rows,
+    )
+
+
+def _imports(results: Results, plan: Plan) -> list[str]:
+    size = plan.import_predictions
+    raw = results.get(f"raw.import.{size}")
+    rows = []
+    for file_format in IMPORT_FORMATS:
+        figure = results.get(f"import.{file_format}.{size}")
+        if figure is None:
+            continue
+        rows.append(
+            [
+                f"{size:,}",
+                file_format,
+                _spread(figure),
+                f"{size / figure.median:,.0f}",
+                f"{figure.facts.get('file_bytes', 0) / MB:,.1f}",
+                _ratio(figure, raw),
+                *_memory(figure),
+            ]
+        )
+    return _table(
+        [
+            "predictions",
+            "format",
+            "seconds, median (min–max)",
+            "predictions/s",
+            "file (MB)",
+            "× raw import",
+            *MEMORY_HEADERS,
+        ],
+        rows,
+    )
+
+
+METHOD = """\
+* **Server.** `annotation-api serve` (gRPC server and REST gateway in one process, the
+  default deployment) started by the bench as a separate process on free ports, INFO logs
+  to a file, with the database of the run: a SQLite file in a temporary directory, or the
+  PostgreSQL database given with `--database-url`. The admin and its token are created with
+  `annotation-api users create` / `tokens create`. Each group of figures gets a fresh server
+  process ({groups}), so that one figure's memory does not hide in pages an earlier one
+  left behind.
+* **Clients.** REST: httpx (HTTP/1.1, keep-alive), bodies serialized before the clock
+  starts. gRPC: the generated stubs on one grpc.aio channel (the stub serializes the
+  request inside the measured time). The clients run on the same machine and share its
+  cores with the server. Times are wall-clock seconds at the client, from sending the
+  request to having the whole answer.
+* **Runs.** Every figure is measured `--runs` times (3 by default); the tables show the
+  median, min and max. REST and gRPC runs alternate. Progress latency is the p50 / p99 of
+  {calls} sequential calls per run; throughput is {throughput} calls with {in_flight} in
+  flight. Before measuring, each server gets a small untimed call of each kind.
+* **Memory.** Linux' high-water mark of the server process (`VmHWM` in
+  `/proc/<pid>/status`) is reset before each run (`echo 5 > /proc/<pid>/clear_refs`), so
+  *peak* is that run's own peak; *before*/*after* are the RSS at the start of the first
+  run and at the end of the last; *growth* is the largest (peak − RSS at the start) of the
+  runs. Server CPU is user + system seconds of the server process per run (median).
+* **Data.** Init: text_classification tasks with a Chinese sentence, an external id and a
+  small metadata object, three labels. Progress: a project of {progress:,} tasks created by
+  an (untimed) gRPC init, then made ready over gRPC; three annotators get 100 tasks each,
+  start 50 and submit 25. Export: object_detection projects whose tasks all carry one
+  annotation of two rectangles (with the image's pixel size); they are written straight
+  into the database before the export server starts, with the storage layer's bulk insert
+  (`storage.bulk.insert_many`, the path InitProject uses; `bench/seed.py`), because a
+  million SubmitAnnotation calls would take far longer than the export being measured.
+  Prediction import: projects created over gRPC; an AAP JSON file (one bbox per task,
+  matched by display_id) and a COCO file (matched by image file name), posted as
+  multipart/form-data.
+* **Raw engine.** In the bench process, on a SQLite file with the service's schema
+  (same migrations and indexes) and settings (WAL, synchronous=NORMAL, foreign keys):
+  stdlib `sqlite3` `executemany` of the same task rows in one transaction; a SELECT of the
+  same annotated tasks streamed as JSON records with orjson to a file; orjson parse of the
+  same AAP file and `executemany` of its rows; the progress counter queries. "× raw" is the
+  service's median divided by the raw engine's median for the same rows (for export, every
+  format is compared with the raw json stream).
+"""
+
+
+def render(
+    *,
+    results: Results,
+    plan: Plan,
+    runs: int,
+    command: str,
+    machine: dict[str, str],
+    verdicts: Sequence[Verdict],
+    started: datetime,
+    finished: datetime,
+    load_at_end: str,
+) -> str:
+    findings = FINDINGS.read_text() if FINDINGS.exists() else "No profile was needed.\n"
+    minutes = (finished - started).total_seconds() / 60
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `{command}` on {finished.astimezone(UTC):%Y-%m-%d %H:%M} UTC "
+        f"(size `{plan.name}`, {runs} runs per figure, {minutes:.1f} minutes). "
+        "Every figure below comes from that one run; do not edit by hand.",
+        "",
+        "## How to run",
+        "",
+        "```",
+        ".venv/bin/python -m bench --size full             # SQLite in a temporary directory",
+        ".venv/bin/python -m bench --size full --database-url postgresql+asyncpg://user:pw@host/db",
+        ".venv/bin/python -m bench --size smoke --output /tmp/bench.md   # a few seconds",
+        "```",
+        "",
+        "Options: `--runs N` (default 3), `--output PATH` (default docs/benchmarks.md), "
+        "`--json PATH` (the raw figures), `--keep` (keep the temporary directory and the "
+        "server log). Run it on a quiet machine: the clients, the server and the raw engine "
+        "share its cores.",
+        "",
+        "## Machine",
+        "",
+        *_table(
+            ["", ""], [[k, v] for k, v in machine.items()] + [["load average at end", load_at_end]]
+        ),
+        "",
+        "## Targets",
+        "",
+        *_targets(verdicts),
+        "",
+        "## Raw engine",
+        "",
+        *_raw(results, plan),
+        "",
+        "## Init",
+        "",
+        "`POST /api/external/projects/init` (REST) and `ProjectService.InitProject` (gRPC), "
+        "one request of N tasks; × raw = time / raw engine's insert of the same rows.",
+        "",
+        *_init(results, plan),
+        "",
+        "## Progress",
+        "",
+        f"`GET /api/external/projects/{{id}}/progress` and `ProjectService.GetProgress` on a "
+        f"project of {plan.progress_tasks:,} tasks with three annotators.",
+        "",
+        *_progress(results, plan),
+        "",
+        "## Export",
+        "",
+        "`POST /api/external/projects/{id}/export` (completed tasks; the file is written before "
+        "the answer). × raw = time / raw engine's json stream of the same records.",
+        "",
+        *_exports(results, plan),
+        "",
+        "## Prediction import",
+        "",
+        "`POST /api/v1/projects/{id}/predictions/import` (multipart upload through the gateway, "
+        "client stream to the server), one prediction per task.",
+        "",
+        *_imports(results, plan),
+        "",
+        "## Method",
+        "",
+        METHOD.format(
+            calls=plan.progress_calls,
+            throughput=plan.throughput_calls,
+            in_flight=plan.in_flight,
+            progress=plan.progress_tasks,
+            groups="each init size, progress, "
+            + ("each export size × format" if plan.server_per_export_format else "each export size")
+            + ", prediction import",
+        ),
+        "## Profiles and fixes",
+        "",
+        findings.rstrip(),
+        "",
+    ]
+    return "\n".join(lines)

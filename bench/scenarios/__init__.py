@@ -1,0 +1,1 @@
+"""One module per group of figures: init, progress, export, prediction import."""

@@ -1,0 +1,68 @@
+"""Project init of N tasks through REST and gRPC, next to the raw engine's insert.
+
+Per size: the raw engine inserts the same rows `runs` times, then a fresh
+server takes `runs` REST and `runs` gRPC inits, alternating, after one small
+untimed init per transport (connections and first-call set-up are not part
+of the figure). The REST body is JSON serialized before the clock starts; the
+gRPC message is built before and serialized by the stub during the call.
+"""
+
+from __future__ import annotations
+
+import gc
+from functools import partial
+
+from bench.datasets import grpc_init_request, init_rows, rest_init_body
+from bench.session import Clients, Session, check_status
+
+INIT_PATH = "/api/external/projects/init"
+JSON = {"content-type": "application/json"}
+
+
+async def warm_up(clients: Clients) -> None:
+    rows = init_rows(10)
+    check_status(
+        await clients.rest.post(INIT_PATH, content=rest_init_body("warm", rows), headers=JSON),
+        "warm-up init",
+    )
+    await clients.projects.InitProject(grpc_init_request("warm", rows), metadata=clients.metadata)
+
+
+async def run_init(session: Session) -> None:
+    for size in session.plan.init_sizes:
+        await init_size(session, size)
+        gc.collect()  # the requests of this size are garbage now
+
+
+async def init_size(session: Session, size: int) -> None:
+    rows = init_rows(size)
+    raw = session.results.figure(f"raw.insert.{size}")
+    for _ in range(session.runs):
+        raw.add(session.raw.insert_tasks(rows))
+    session.log(f"raw insert {size}: {raw.median:.3f} s")
+
+    body = rest_init_body(f"bench init {size} rest", rows)
+    message = grpc_init_request(f"bench init {size} grpc", rows)
+    rest = session.results.figure(f"init.rest.{size}")
+    grpc_figure = session.results.figure(f"init.grpc.{size}")
+    rest.facts["body_bytes"] = len(body)
+    grpc_figure.facts["message_bytes"] = message.ByteSize()
+    with session.server() as server:
+        async with session.clients(server) as clients:
+            await warm_up(clients)
+            post = partial(clients.rest.post, INIT_PATH, content=body, headers=JSON)
+            call = partial(clients.projects.InitProject, message, metadata=clients.metadata)
+            for _ in range(session.runs):
+                seconds, memory, response = await session.measure(server, post)
+                created = check_status(response, f"REST init of {size}")
+                if created["task_count"] != size:
+                    raise SystemExit(f"REST init created {created['task_count']} of {size}")
+                rest.add(seconds, memory)
+
+                seconds, memory, reply = await session.measure(server, call)
+                if reply.task_count != size:
+                    raise SystemExit(f"gRPC init created {reply.task_count} of {size}")
+                grpc_figure.add(seconds, memory)
+                if size == session.plan.progress_tasks:
+                    session.progress_project_id = reply.project_id
+    session.log(f"init {size}: REST {rest.median:.3f} s, gRPC {grpc_figure.median:.3f} s")

@@ -1,0 +1,70 @@
+"""The benchmark suite at its smoke size, so that it cannot rot.
+
+It runs `python -m bench --size smoke` as an operator would (a real
+`annotation-api serve` process, REST and gRPC clients, the raw engine) and
+checks that the report has every section and every figure. Timings are never
+asserted: they belong to docs/benchmarks.md, not to tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bench.plan import EXPORT_FORMATS, IMPORT_FORMATS, PLANS
+from bench.report import SECTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNS = 3
+
+
+@pytest.fixture
+def bench_database_url(db_engine: str, request: pytest.FixtureRequest) -> str | None:
+    """None: the bench's own SQLite file; else a fresh PostgreSQL database."""
+    if db_engine == "postgresql":
+        return str(request.getfixturevalue("postgres_database_url"))
+    return None
+
+
+def expected_figures() -> list[str]:
+    plan = PLANS["smoke"]
+    keys = ["raw.progress.p50"]
+    for size in plan.init_sizes:
+        keys += [f"raw.insert.{size}", f"init.rest.{size}", f"init.grpc.{size}"]
+    for transport in ("rest", "grpc"):
+        keys += [f"progress.{transport}.{name}" for name in ("p50", "p99", "throughput")]
+    for size in plan.export_sizes:
+        keys += [f"raw.export.{size}", *(f"export.{f}.{size}" for f in EXPORT_FORMATS)]
+    size = plan.import_predictions
+    keys += [f"raw.import.{size}", *(f"import.{f}.{size}" for f in IMPORT_FORMATS)]
+    return keys
+
+
+@pytest.mark.timeout(300)
+def test_smoke_run_writes_every_section_and_figure(
+    tmp_path: Path, bench_database_url: str | None
+) -> None:
+    report, figures = tmp_path / "benchmarks.md", tmp_path / "figures.json"
+    command = [sys.executable, "-m", "bench", "--size", "smoke", "--runs", str(RUNS)]
+    command += ["--output", str(report), "--json", str(figures)]
+    if bench_database_url:
+        command += ["--database-url", bench_database_url]
+
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280)
+
+    assert done.returncode == 0, done.stderr[-4000:]
+    text = report.read_text()
+    for heading in SECTIONS:
+        assert f"\n{heading}\n" in text, heading
+    assert "PostgreSQL" in text if bench_database_url else "SQLite" in text
+    measured = orjson.loads(figures.read_bytes())
+    for key in expected_figures():
+        assert len(measured[key]["values"]) == RUNS, key
+    for key, figure in measured.items():
+        if not key.startswith("raw."):
+            assert len(figure["memory"]) == RUNS, key
+            assert all(m["peak"] >= m["before"] > 0 for m in figure["memory"]), key
