@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from storage.export_tasks import ExportAnnotation, ExportPrediction, ExportTask
 
 WHEN = datetime(2026, 2, 3, 10, 30, tzinfo=UTC)
@@ -75,11 +77,13 @@ def task(
         status="completed" if results else "pending",
         completed_at=WHEN if results else None,
         annotations=[
-            ExportAnnotation(index + 1, "carol", WHEN, WHEN, list(result))
+            ExportAnnotation(index + 1, "carol", WHEN, WHEN, orjson.dumps(result).decode())
             for index, result in enumerate(results)
         ],
         predictions=[
-            ExportPrediction(index + 1, "external_import", "m1", 0.9, list(result), WHEN)
+            ExportPrediction(
+                index + 1, "external_import", "m1", 0.9, orjson.dumps(result).decode(), WHEN
+            )
             for index, result in enumerate(predictions)
         ],
     )

@@ -11,8 +11,10 @@ loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,10 +63,30 @@ class FormatWriter(ABC):
 
 
 async def write_all(writer: FormatWriter, batches: AsyncIterable[Sequence[ExportTask]]) -> None:
-    """Drive a writer from an async iterator of batches, writing in a thread."""
-    async for batch in batches:
-        await asyncio.to_thread(writer.write_batch, batch)
-    await asyncio.to_thread(writer.finish)
+    """Drive a writer from an async iterator of batches.
+
+    The writer runs in one dedicated thread (so that serialising never blocks
+    the event loop, and its allocations stay in one malloc arena), one batch
+    behind the reader: the next batch is read while the previous one is
+    written. The writer is never running when this returns or raises.
+    """
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer") as thread:
+        pending: asyncio.Future[None] | None = None
+        try:
+            async for batch in batches:
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(thread, writer.write_batch, batch)
+            if pending is not None:
+                await pending
+            await loop.run_in_executor(thread, writer.finish)
+        finally:
+            if pending is not None and not pending.done():
+                # unwinding (a read failed or the call was cancelled): let the
+                # write in flight end before the caller aborts the writer.
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(pending)
 
 
 def write_all_sync(writer: FormatWriter, batches: Iterable[Sequence[ExportTask]]) -> None:
@@ -74,20 +96,52 @@ def write_all_sync(writer: FormatWriter, batches: Iterable[Sequence[ExportTask]]
     writer.finish()
 
 
-class JsonArrayStream:
-    """Writes a JSON array one element at a time: one element per line."""
+class JsonLines:
+    """Serialised array elements gathered for one write: ",\n" between them,
+    "\n" before the first element of the array.
 
-    def __init__(self, out: BinaryIO) -> None:
+    Appending each element to one buffer as soon as it is serialised (rather
+    than keeping a list of small bytes objects to join) lets the allocator
+    reuse the same memory for every element: in measurements on 100,000 tasks
+    this made serialisation several times faster.
+    """
+
+    __slots__ = ("_separator", "count", "data")
+
+    def __init__(self, *, first: bool) -> None:
+        self.data = bytearray()
+        self.count = 0
+        self._separator = b"\n" if first else b",\n"
+
+    def add(self, element: bytes) -> None:
+        self.data += self._separator
+        self.data += element
+        self._separator = b",\n"
+        self.count += 1
+
+
+class JsonArrayStream:
+    """Writes a JSON array one element per line, a batch of elements per write."""
+
+    def __init__(self, out: BinaryIO, *, option: int = 0) -> None:
         self.out = out
+        self.option = option
         self.count = 0
 
     def open(self) -> None:
         self.out.write(b"[")
 
     def append(self, value: Any) -> None:
-        self.out.write(b"\n" if self.count == 0 else b",\n")
-        self.out.write(orjson.dumps(value))
-        self.count += 1
+        self.extend((value,))
+
+    def extend(self, values: Iterable[Any]) -> None:
+        dumps, option = orjson.dumps, self.option
+        buffer = JsonLines(first=self.count == 0)
+        for value in values:
+            buffer.add(dumps(value, option=option))
+        if buffer.count:
+            self.out.write(buffer.data)
+            self.count += buffer.count
 
     def close(self) -> None:
         self.out.write(b"\n]\n" if self.count else b"]\n")

@@ -16,7 +16,13 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from server.exports.formats.base import ExportContext, FormatWriter, image_url, iso_utc
+from server.exports.formats.base import (
+    ExportContext,
+    FormatWriter,
+    JsonLines,
+    image_url,
+    iso_utc,
+)
 from server.exports.formats.images import PixelSizeCheck, basename
 from server.exports.formats.results import LabelIndex, Region, pixel_size, polygon_area, regions
 from storage.export_tasks import ExportTask
@@ -24,19 +30,15 @@ from storage.export_tasks import ExportTask
 DECIMALS = 2
 
 
-def _clamp(value: float, high: float) -> float:
-    return min(max(value, 0.0), high)
+def _pixel(percent: float, size: int) -> float:
+    """A percent coordinate in pixels, clamped to 0..size: round(min(max(v, 0.0), size), 2)."""
+    value = percent * size / 100
+    return round(size if value > size else (0.0 if value < 0.0 else value), DECIMALS)
 
 
 def pixel_points(region: Region, width: int, height: int) -> list[tuple[float, float]]:
     """The region's points in pixels, clamped to the image."""
-    return [
-        (
-            round(_clamp(x * width / 100, width), DECIMALS),
-            round(_clamp(y * height / 100, height), DECIMALS),
-        )
-        for x, y in region.points
-    ]
+    return [(_pixel(x, width), _pixel(y, height)) for x, y in region.points]
 
 
 class CocoWriter(FormatWriter):
@@ -56,6 +58,8 @@ class CocoWriter(FormatWriter):
         out.write(b'{"info":' + orjson.dumps(info) + b',"licenses":[],"images":[')
 
     def write_batch(self, tasks: Sequence[ExportTask]) -> None:
+        images = JsonLines(first=self.exported == 0)
+        annotations = JsonLines(first=self.annotation_count == 0)
         for task in tasks:
             size = pixel_size(task)
             if size is None:
@@ -63,35 +67,47 @@ class CocoWriter(FormatWriter):
                 continue
             if self.sizes.missing:
                 continue  # the export will be refused: do not bother writing
-            self._write_image(task, *size)
+            width, height = size
+            images.add(orjson.dumps(self._image(task, width, height)))
+            latest = task.latest_annotation
+            for region in regions(latest.result if latest else [], aspect=width / height):
+                annotation = self._annotation(task.task_id, region, width, height)
+                if annotation is not None:
+                    annotations.add(orjson.dumps(annotation))
+        # one write per batch and section: the files see large writes only.
+        self.out.write(images.data)
+        self.exported += images.count
+        self.annotations.write(annotations.data)
 
-    def _write_image(self, task: ExportTask, width: int, height: int) -> None:
+    def _image(self, task: ExportTask, width: int, height: int) -> dict[str, Any]:
         url = image_url(task)
-        image = {
+        display_id = task.display_id
+        return {
             "id": task.task_id,
-            "file_name": basename(url) or task.display_id,
+            "file_name": basename(url) or display_id,
             "width": width,
             "height": height,
             "coco_url": url,
-            "display_id": task.display_id,
+            "display_id": display_id,
             "external_id": task.external_id,
         }
-        self.out.write((b"\n" if self.exported == 0 else b",\n") + orjson.dumps(image))
-        self.exported += 1
-        latest = task.latest_annotation
-        for region in regions(latest.result if latest else [], aspect=width / height):
-            annotation = self._annotation(task.task_id, region, width, height)
-            if annotation is not None:
-                self.annotations.write(
-                    (b"\n" if self.annotation_count == 1 else b",\n") + orjson.dumps(annotation)
-                )
 
     def _annotation(
         self, image_id: int, region: Region, width: int, height: int
     ) -> dict[str, Any] | None:
-        points = pixel_points(region, width, height)
-        xs, ys = [p[0] for p in points], [p[1] for p in points]
-        box_w, box_h = max(xs) - min(xs), max(ys) - min(ys)
+        box = region.box
+        if box is not None:
+            # an unrotated rectangle: its pixel corners are these four numbers.
+            left, top = _pixel(box[0], width), _pixel(box[1], height)
+            right, bottom = _pixel(box[2], width), _pixel(box[3], height)
+            x_min, y_min, box_w, box_h = left, top, right - left, bottom - top
+            outline = [left, top, right, top, right, bottom, left, bottom]
+        else:
+            points = pixel_points(region, width, height)
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            x_min, y_min = min(xs), min(ys)
+            box_w, box_h = max(xs) - x_min, max(ys) - y_min
+            outline = [coord for point in points for coord in point]
         if box_w <= 0 or box_h <= 0:
             return None
         area = box_w * box_h if region.kind == "rectangle" else polygon_area(points)
@@ -102,10 +118,10 @@ class CocoWriter(FormatWriter):
             "id": self.annotation_count,
             "image_id": image_id,
             "category_id": self.classes.index(region.label) + 1,
-            "bbox": [min(xs), min(ys), round(box_w, DECIMALS), round(box_h, DECIMALS)],
+            "bbox": [x_min, y_min, round(box_w, DECIMALS), round(box_h, DECIMALS)],
             "area": round(area, DECIMALS),
             "iscrowd": 0,
-            "segmentation": [[coord for point in points for coord in point]],
+            "segmentation": [outline],
         }
 
     def finish(self) -> None:

@@ -4,7 +4,6 @@ rule that coco and pascal_voc need every image's pixel size."""
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from annotation_api.errors import DomainError, ErrorCode
@@ -18,12 +17,41 @@ IMAGE_SUFFIXES = frozenset(
 )
 _UNSAFE = re.compile(r"[^\w.-]+")
 MAX_STEM_CHARS = 80
+# scheme, authority (up to / ? #), then the path (up to ? #), as urlsplit parses
+# them; URLs that urlsplit would clean up or validate first take the slow path.
+_WEB_URL = re.compile(r"https?://[^/?#]*([^?#]*)")
+
+
+def _url_path(location: str) -> str:
+    """urlsplit(location).path, without urlsplit's cost for the plain
+    http(s) URLs that make up nearly every image task."""
+    if location.isprintable() and "[" not in location and "]" not in location:
+        web = _WEB_URL.match(location)
+        if web is not None:
+            return web.group(1)
+    return urlsplit(location).path
+
+
+def _last_segment(path: str) -> str:
+    """PurePosixPath(path).name: the last segment that is not empty or '.'."""
+    for segment in reversed(path.split("/")):
+        if segment and segment != ".":
+            return segment
+    return ""
 
 
 def basename(location: str) -> str:
     """The last path segment of a URL or path, percent-decoded ('' if none)."""
-    path = urlsplit(location).path if "://" in location else location
-    return PurePosixPath(unquote(path).replace("\\", "/")).name
+    path = _url_path(location) if "://" in location else location
+    return _last_segment(unquote(path).replace("\\", "/"))
+
+
+def _split_suffix(name: str) -> tuple[str, str]:
+    """(stem, suffix) of a file name, as PurePosixPath(name).stem/.suffix."""
+    dot = name.rfind(".")
+    if 0 < dot < len(name) - 1:
+        return name[:dot], name[dot:]
+    return name, ""
 
 
 def safe_stem(task: ExportTask, location: str) -> tuple[str, str]:
@@ -33,10 +61,10 @@ def safe_stem(task: ExportTask, location: str) -> tuple[str, str]:
     system and zip reader: unique without remembering earlier names, and still
     recognisable.
     """
-    name = PurePosixPath(basename(location))
-    suffix = name.suffix.lower() if name.suffix.lower() in IMAGE_SUFFIXES else ".jpg"
-    stem = _UNSAFE.sub("_", name.stem if name.suffix else name.name).strip("._")
-    stem = stem[:MAX_STEM_CHARS]
+    name = basename(location)
+    stem, suffix = _split_suffix(name)
+    suffix = suffix.lower() if suffix.lower() in IMAGE_SUFFIXES else ".jpg"
+    stem = _UNSAFE.sub("_", stem).strip("._")[:MAX_STEM_CHARS]
     return (f"{task.task_id}_{stem}" if stem else str(task.task_id)), suffix
 
 

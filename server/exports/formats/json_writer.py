@@ -11,25 +11,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from server.exports.formats.base import (
-    ExportContext,
-    FormatWriter,
-    JsonArrayStream,
-    iso_utc,
-    task_data,
-)
+import orjson
+
+from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream, task_data
 from storage.export_tasks import ExportTask
+
+# An empty result, for stored text that is not a JSON array.
+_EMPTY_ARRAY = orjson.Fragment(b"[]")
+
+
+def stored_array(text: str) -> orjson.Fragment:
+    """A stored result, embedded in the output as it is (it was written by
+    orjson, so this is what parsing and dumping it again would give)."""
+    return orjson.Fragment(text) if text.startswith("[") else _EMPTY_ARRAY
 
 
 class JsonWriter(FormatWriter):
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        self.array = JsonArrayStream(out)
+        # aware UTC datetimes serialize as ISO 8601 with a Z, like iso_utc().
+        self.array = JsonArrayStream(out, option=orjson.OPT_UTC_Z)
         self.array.open()
 
     def write_batch(self, tasks: Sequence[ExportTask]) -> None:
-        for task in tasks:
-            self.array.append(self.element(task))
+        self.array.extend(self.element(task) for task in tasks)
         self.exported = self.array.count
 
     def finish(self) -> None:
@@ -39,16 +44,16 @@ class JsonWriter(FormatWriter):
         latest = task.latest_annotation
         return {
             "task_id": str(task.task_id),
-            "display_id": task.display_id,
+            "display_id": f"T-{task.task_id}",
             "external_id": task.external_id,
             "original_data": task_data(task, self.context.task_type),
             "annotations": [
                 {
                     "id": str(a.annotation_id),
                     "annotator": a.annotator,
-                    "created_at": iso_utc(a.created_at),
-                    "updated_at": iso_utc(a.updated_at),
-                    "result": a.result,
+                    "created_at": a.created_at,
+                    "updated_at": a.updated_at,
+                    "result": stored_array(a.result_json),
                 }
                 for a in task.annotations
             ],
@@ -58,12 +63,12 @@ class JsonWriter(FormatWriter):
                     "source": p.source,
                     "model_version": p.model_version,
                     "score": p.score,
-                    "result": p.result,
-                    "created_at": iso_utc(p.created_at),
+                    "result": stored_array(p.result_json),
+                    "created_at": p.created_at,
                 }
                 for p in task.predictions
             ],
             "status": task.status,
             "annotator": latest.annotator if latest else None,
-            "completed_at": iso_utc(task.completed_at),
+            "completed_at": task.completed_at,
         }

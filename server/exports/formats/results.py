@@ -15,7 +15,6 @@ from typing import Any
 
 from storage.export_tasks import ExportTask
 
-REGION_TYPES = ("rectanglelabels", "polygonlabels")
 LABEL_KEYS = ("choices", "labels", "rectanglelabels", "polygonlabels", "taxonomy")
 
 
@@ -26,9 +25,14 @@ class Region:
     label: str
     kind: str  # "rectangle" or "polygon"
     points: tuple[tuple[float, float], ...]
+    # an unrotated rectangle's (left, top, right, bottom) in percent, else None:
+    # the same numbers as its corners, for formats that need only those.
+    box: tuple[float, float, float, float] | None = None
 
     def bounds(self) -> tuple[float, float, float, float]:
         """(x_min, y_min, x_max, y_max) in percent."""
+        if self.box is not None:
+            return self.box
         xs = [p[0] for p in self.points]
         ys = [p[1] for p in self.points]
         return min(xs), min(ys), max(xs), max(ys)
@@ -87,6 +91,11 @@ def spans(result: Sequence[Any]) -> list[Span]:
 
 
 def _number(value: Any) -> float | None:
+    kind = type(value)
+    if kind is float:  # the usual case first: this runs for every coordinate
+        return value if math.isfinite(value) else None
+    if kind is int:
+        return float(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -101,6 +110,18 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _first_name(value: dict[str, Any], key: str) -> str | None:
+    """_names(value, key)[0], or None when there is none (the usual case first)."""
+    names = value.get(key)
+    if type(names) is list and names:
+        if type(names[0]) is str:
+            return names[0]
+        for name in names:
+            if isinstance(name, str | int | float):
+                return str(name)
+    return None
+
+
 def regions(result: Sequence[Any], *, aspect: float = 1.0) -> list[Region]:
     """The rectangles and polygons of a result.
 
@@ -109,40 +130,47 @@ def regions(result: Sequence[Any], *, aspect: float = 1.0) -> list[Region]:
     """
     found: list[Region] = []
     for item in result:
-        if not isinstance(item, dict) or item.get("type") not in REGION_TYPES:
+        if not isinstance(item, dict):
             continue
-        value = _value(item)
-        names = _names(value, str(item["type"]))
-        if not names:
+        kind = item.get("type")
+        if kind != "rectanglelabels" and kind != "polygonlabels":
             continue
-        if item["type"] == "rectanglelabels":
-            corners = _rectangle_corners(value, aspect)
-            if corners:
-                found.append(Region(names[0], "rectangle", corners))
+        value = item.get("value")
+        if not isinstance(value, dict):
+            continue
+        label = _first_name(value, kind)
+        if label is None:
+            continue
+        if kind == "rectanglelabels":
+            rectangle = _rectangle(label, value, aspect)
+            if rectangle is not None:
+                found.append(rectangle)
         else:
             points = _polygon_points(value.get("points"))
             if len(points) >= 3:
-                found.append(Region(names[0], "polygon", points))
+                found.append(Region(label, "polygon", points))
     return found
 
 
-def _rectangle_corners(value: dict[str, Any], aspect: float) -> tuple[tuple[float, float], ...]:
+def _rectangle(label: str, value: dict[str, Any], aspect: float) -> Region | None:
     x, y = _number(value.get("x")), _number(value.get("y"))
     width, height = _number(value.get("width")), _number(value.get("height"))
     if x is None or y is None or width is None or height is None or width <= 0 or height <= 0:
-        return ()
+        return None
     rotation = _number(value.get("rotation")) or 0.0
-    offsets = ((0.0, 0.0), (width, 0.0), (width, height), (0.0, height))
     if rotation % 360 == 0:
-        return tuple((x + dx, y + dy) for dx, dy in offsets)
+        left, top, right, bottom = x + 0.0, y + 0.0, x + width, y + height
+        corners = ((left, top), (right, top), (right, bottom), (left, bottom))
+        return Region(label, "rectangle", corners, (left, top, right, bottom))
     # rotate in pixel-proportional space (x scaled by aspect), then back to percent.
+    offsets = ((0.0, 0.0), (width, 0.0), (width, height), (0.0, height))
     cos, sin = math.cos(math.radians(rotation)), math.sin(math.radians(rotation))
-    corners = []
+    rotated = []
     for dx, dy in offsets:
         px, py = dx * aspect, dy
         rx, ry = px * cos - py * sin, px * sin + py * cos
-        corners.append((x + rx / aspect, y + ry))
-    return tuple(corners)
+        rotated.append((x + rx / aspect, y + ry))
+    return Region(label, "rectangle", tuple(rotated))
 
 
 def _polygon_points(raw: Any) -> tuple[tuple[float, float], ...]:
