@@ -11,30 +11,35 @@ Boxes are `cls cx cy w h`; for polygon projects every region is a polygon
 every region is a box (a polygon as its bounding box), so a dataset never
 mixes the two, which Ultralytics would not accept. Images are not included:
 the manifest says where to fetch each one. A task without regions gets an
-empty label file (a background image). Entries are written one by one; the
-image list and manifest are spooled to scratch files and added at the end.
+empty label file (a background image). Entries stream into the zip one by one
+(`ZipStream`: memory stays flat however many there are); the image list and
+manifest are spooled to scratch files and added at the end.
 """
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from typing import BinaryIO
 
 import orjson
 import yaml
 
-from server.exports.formats.base import ExportContext, FormatWriter, image_url
+from server.exports.formats.base import ExportContext, FormatWriter, JsonLines, image_url
 from server.exports.formats.images import safe_stem
 from server.exports.formats.results import LabelIndex, Region, pixel_size, regions
+from server.exports.zipstream import ZipStream
 from storage.export_tasks import ExportTask
 
 SPLIT = "train"
 DECIMALS = 6
+# a box line with DECIMALS digits (a literal format: this runs for every box).
+_BOX_LINE = "{} {:.6f} {:.6f} {:.6f} {:.6f}"
 
 
 def _unit(value: float) -> float:
-    return min(max(value / 100.0, 0.0), 1.0)
+    """A percent as 0..1, clamped: min(max(value / 100, 0), 1), written out."""
+    unit = value / 100.0
+    return 1.0 if unit > 1.0 else (0.0 if unit < 0.0 else unit)
 
 
 def _fmt(value: float) -> str:
@@ -47,8 +52,7 @@ def box_line(class_id: int, region: Region) -> str | None:
     width, height = right - left, bottom - top
     if width <= 0 or height <= 0:
         return None
-    cx, cy = left + width / 2, top + height / 2
-    return " ".join([str(class_id), _fmt(cx), _fmt(cy), _fmt(width), _fmt(height)])
+    return _BOX_LINE.format(class_id, left + width / 2, top + height / 2, width, height)
 
 
 def polygon_line(class_id: int, region: Region) -> str | None:
@@ -61,22 +65,24 @@ def polygon_line(class_id: int, region: Region) -> str | None:
 class YoloWriter(FormatWriter):
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        self.zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        self.zip = ZipStream(out, scratch_dir=context.scratch_dir, modified=context.created_at)
         self.classes = LabelIndex(context.labels)
         self.polygons = context.task_type == "polygon"
         self.image_list_path = context.scratch_dir / "train.txt"
         self.manifest_path = context.scratch_dir / "manifest.json"
-        self.image_list = self.image_list_path.open("w", encoding="utf-8", newline="\n")
+        self.image_list = self.image_list_path.open("wb")
         self.manifest = self.manifest_path.open("wb")
         self.manifest.write(b"[")
 
     def write_batch(self, tasks: Sequence[ExportTask]) -> None:
+        image_paths: list[str] = []
+        manifest = JsonLines(first=self.exported == 0)
         for task in tasks:
             url = image_url(task)
             stem, suffix = safe_stem(task, url)
             image_path = f"images/{SPLIT}/{stem}{suffix}"
-            self.zip.writestr(f"labels/{SPLIT}/{stem}.txt", self._label_text(task))
-            self.image_list.write(f"./{image_path}\n")
+            self.zip.write_entry(f"labels/{SPLIT}/{stem}.txt", self._label_text(task).encode())
+            image_paths.append(f"./{image_path}\n")
             entry = {
                 "image": image_path,
                 "url": url,
@@ -84,8 +90,10 @@ class YoloWriter(FormatWriter):
                 "display_id": task.display_id,
                 "external_id": task.external_id,
             }
-            self.manifest.write((b"\n" if self.exported == 0 else b",\n") + orjson.dumps(entry))
-            self.exported += 1
+            manifest.add(orjson.dumps(entry))
+        self.image_list.write("".join(image_paths).encode())
+        self.manifest.write(manifest.data)
+        self.exported += manifest.count
 
     def _label_text(self, task: ExportTask) -> str:
         latest = task.latest_annotation
@@ -97,7 +105,7 @@ class YoloWriter(FormatWriter):
             line = polygon_line(class_id, region) if self.polygons else box_line(class_id, region)
             if line is not None:
                 lines.append(line)
-        return "".join(f"{line}\n" for line in lines)
+        return "".join([f"{line}\n" for line in lines])
 
     def finish(self) -> None:
         self.image_list.close()
@@ -111,10 +119,12 @@ class YoloWriter(FormatWriter):
             "nc": len(names),
             "names": dict(enumerate(names)),
         }
-        self.zip.writestr("data.yaml", yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-        self.zip.writestr("classes.txt", "".join(f"{name}\n" for name in names))
-        self.zip.write(self.image_list_path, f"{SPLIT}.txt")
-        self.zip.write(self.manifest_path, "manifest.json")
+        self.zip.write_entry(
+            "data.yaml", yaml.safe_dump(data, allow_unicode=True, sort_keys=False).encode()
+        )
+        self.zip.write_entry("classes.txt", "".join(f"{name}\n" for name in names).encode())
+        self.zip.write_file(f"{SPLIT}.txt", self.image_list_path)
+        self.zip.write_file("manifest.json", self.manifest_path)
         self.zip.close()
         self.image_list_path.unlink(missing_ok=True)
         self.manifest_path.unlink(missing_ok=True)
@@ -122,3 +132,4 @@ class YoloWriter(FormatWriter):
     def abort(self) -> None:
         self.image_list.close()
         self.manifest.close()
+        self.zip.abort()
