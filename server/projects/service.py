@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.auth import Caller
+from server.predictions.memory import cyclic_gc_paused
 from server.projects.access import get_visible_project
 from server.projects.label_config import build_label_config
 from server.projects.validation import NewProject, ValidProject, invalid, validate_new_project
@@ -67,11 +68,14 @@ def percentage(part: int, whole: int) -> float:
 
 async def init_project(database: Database, caller: Caller, request: NewProject) -> CreatedProject:
     """Create a draft project with every task, its labels and config, in one transaction."""
-    if len(request.contents) >= LARGE_REQUEST_ITEMS:
+    if len(request.contents) < LARGE_REQUEST_ITEMS:
+        return await _store_new_project(database, caller, validate_new_project(request))
+    # The hundreds of thousands of row tuples built for the insert would set off
+    # collections that walk every live object again, for nothing (rows hold no
+    # cycles); reference counting still frees everything as usual.
+    with cyclic_gc_paused():
         valid = await asyncio.to_thread(validate_new_project, request)
-    else:
-        valid = validate_new_project(request)
-    return await _store_new_project(database, caller, valid)
+        return await _store_new_project(database, caller, valid)
 
 
 async def _store_new_project(
