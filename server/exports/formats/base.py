@@ -147,6 +147,16 @@ class JsonArrayStream:
         self.out.write(b"\n]\n" if self.count else b"]\n")
 
 
+def stored_array_text(text: str) -> str:
+    """A stored Label Studio result as JSON text, without parsing it again.
+
+    Storage holds results as orjson wrote them, which is exactly what parsing
+    and dumping them again would give; text that is not an array reads as
+    an empty result (as `ExportAnnotation.result` does).
+    """
+    return text if text.startswith("[") else "[]"
+
+
 def iso_utc(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z, as everywhere else in the API."""
     if moment is None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
-import orjson
-
-from server.exports.formats.base import ExportContext, FormatWriter, iso_utc
+from server.exports.formats.base import (
+    ExportContext,
+    FormatWriter,
+    iso_utc,
+    stored_array_text,
+)
 from server.exports.formats.results import chosen_labels
 from storage.export_tasks import ExportTask
 
@@ -43,29 +46,41 @@ class CsvWriter(FormatWriter):
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
         out.write(b"\xef\xbb\xbf")
-        self.text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-        self.rows = csv.writer(self.text, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-        self.rows.writerow(COLUMNS)
+        self._write_rows([COLUMNS])
 
     def write_batch(self, tasks: Sequence[ExportTask]) -> None:
+        rows = []
         for task in tasks:
             latest = task.latest_annotation
-            result = latest.result if latest else None
-            cells = (
-                str(task.task_id),
-                task.display_id,
-                task.external_id or "",
-                task.content,
-                task.status,
-                latest.annotator if latest else "",
-                iso_utc(task.completed_at) or "",
-                LABEL_SEPARATOR.join(chosen_labels(result or [])),
-                orjson.dumps(result).decode("utf-8") if result is not None else "",
+            if latest is None:
+                annotator = labels = result = ""
+            else:
+                annotator = neutralize(latest.annotator)
+                labels = neutralize(LABEL_SEPARATOR.join(chosen_labels(latest.result)))
+                result = stored_array_text(latest.result_json)
+            # Only the cells that come from users can start like a formula: ids,
+            # statuses, ISO dates and JSON arrays cannot.
+            rows.append(
+                (
+                    str(task.task_id),
+                    task.display_id,
+                    neutralize(task.external_id or ""),
+                    neutralize(task.content),
+                    task.status,
+                    annotator,
+                    iso_utc(task.completed_at) or "",
+                    labels,
+                    result,
+                )
             )
-            self.rows.writerow([neutralize(cell) for cell in cells])
+        self._write_rows(rows)
         self.exported += len(tasks)
 
     def finish(self) -> None:
-        self.text.flush()
-        # the caller owns `out`: leave it open when the wrapper goes away.
-        self.text.detach()
+        pass
+
+    def _write_rows(self, rows: Iterable[Sequence[str]]) -> None:
+        """Format rows as csv in memory and write them in one go."""
+        text = io.StringIO(newline="")
+        csv.writer(text, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n").writerows(rows)
+        self.out.write(text.getvalue().encode("utf-8"))

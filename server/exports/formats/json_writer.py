@@ -13,17 +13,19 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream, task_data
+from server.exports.formats.base import (
+    ExportContext,
+    FormatWriter,
+    JsonArrayStream,
+    stored_array_text,
+    task_data,
+)
 from storage.export_tasks import ExportTask
-
-# An empty result, for stored text that is not a JSON array.
-_EMPTY_ARRAY = orjson.Fragment(b"[]")
 
 
 def stored_array(text: str) -> orjson.Fragment:
-    """A stored result, embedded in the output as it is (it was written by
-    orjson, so this is what parsing and dumping it again would give)."""
-    return orjson.Fragment(text) if text.startswith("[") else _EMPTY_ARRAY
+    """A stored result, embedded in the output as it is (see stored_array_text)."""
+    return orjson.Fragment(stored_array_text(text))
 
 
 class JsonWriter(FormatWriter):

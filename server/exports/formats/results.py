@@ -68,9 +68,14 @@ def chosen_labels(result: Sequence[Any]) -> list[str]:
     seen: dict[str, None] = {}
     for item in result:
         value = _value(item)
+        if not value:
+            continue
         for key in LABEL_KEYS:
-            for name in _names(value, key):
-                seen.setdefault(name, None)
+            names = value.get(key)
+            if isinstance(names, list):
+                for name in names:
+                    if isinstance(name, (str, int, float)):  # a tuple: faster than a union
+                        seen.setdefault(str(name), None)
     return list(seen)
 
 
