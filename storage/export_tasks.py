@@ -101,11 +101,20 @@ class ExportTask:
     external_id: str | None
     content: str
     file_path: str | None
-    metadata: dict[str, Any]
+    # the task's metadata as stored: a JSON object, as text.
+    metadata_json: str
     status: str
     completed_at: datetime | None
     annotations: list[ExportAnnotation] = field(default_factory=list)
     predictions: list[ExportPrediction] = field(default_factory=list)
+    _metadata: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The parsed metadata (parsed once, on first use: most formats never need it)."""
+        if self._metadata is None:
+            self._metadata = _json_object(self.metadata_json)
+        return self._metadata
 
     @property
     def display_id(self) -> str:
@@ -261,9 +270,11 @@ def _assemble(
             external_id,
             content,
             file_path,
-            _json_object(metadata_json),
+            metadata_json,
             status,
             _utc(completed_at),
+            [],
+            [],
         )
         for task_id, external_id, content, file_path, metadata_json, status, completed_at in rows
     ]

@@ -29,6 +29,7 @@ from server.exports.files import expire_export, export_file
 from server.exports.formats.base import ExportContext, FormatWriter, write_all
 from server.exports.formats.registry import FORMATS, ExportFormatSpec, formats_for
 from server.exports.targets import validate_callback_url
+from server.predictions.memory import cyclic_gc_paused
 from storage.database import Database
 from storage.export_tasks import ExportProject, iter_export_task_batches, load_export_project
 from storage.exports import (
@@ -208,7 +209,12 @@ class ExportService:
             batches = iter_export_task_batches(
                 self._database, project.project_id, completed_only=new.completed_only
             )
-            await write_all(writer, batches)
+            # Every task makes a few dozen short-lived objects (no cycles among
+            # them); without the pause, collections would walk every live
+            # object of the process again and again (measured: 100,000 coco
+            # tasks 3.3 -> 2.9 s). Reference counting frees them as usual.
+            with cyclic_gc_paused():
+                await write_all(writer, batches)
             await asyncio.to_thread(out.close)
             await asyncio.to_thread(partial.replace, final)
             return writer.exported, (await asyncio.to_thread(final.stat)).st_size

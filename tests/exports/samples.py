@@ -73,7 +73,7 @@ def task(
         external_id=external_id,
         content=content,
         file_path=content if content.startswith("http") else None,
-        metadata=metadata or {},
+        metadata_json=orjson.dumps(metadata or {}).decode(),
         status="completed" if results else "pending",
         completed_at=WHEN if results else None,
         annotations=[

@@ -18,7 +18,7 @@ from storage.export_tasks import ExportTask
 LABEL_KEYS = ("choices", "labels", "rectanglelabels", "polygonlabels", "taxonomy")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, and there are many
 class Region:
     """A labelled shape: `points` in percent of the image, clockwise as drawn."""
 
