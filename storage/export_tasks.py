@@ -237,9 +237,11 @@ async def iter_export_task_batches(
     project_id: str,
     *,
     completed_only: bool,
+    with_predictions: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> AsyncIterator[list[ExportTask]]:
-    """Yield the project's tasks in id order, `batch_size` at a time."""
+    """Yield the project's tasks in id order, `batch_size` at a time
+    (without their predictions unless `with_predictions`)."""
     query = _COMPLETED_TASKS if completed_only else _TASKS
     after_id = 0
     while True:
@@ -250,7 +252,7 @@ async def iter_export_task_batches(
                 return
             span = {"project_id": project_id, "first": rows[0][0], "last": rows[-1][0]}
             annotations = (await conn.execute(_ANNOTATIONS, span)).all()
-            predictions = (await conn.execute(_PREDICTIONS, span)).all()
+            predictions = (await conn.execute(_PREDICTIONS, span)).all() if with_predictions else []
         after_id, complete = rows[-1][0], len(rows) < batch_size
         batch = _assemble(rows, annotations, predictions)
         del rows, annotations, predictions

@@ -207,7 +207,10 @@ class ExportService:
         try:
             writer = spec.open_writer(out, context)
             batches = iter_export_task_batches(
-                self._database, project.project_id, completed_only=new.completed_only
+                self._database,
+                project.project_id,
+                completed_only=new.completed_only,
+                with_predictions=writer.uses_predictions,
             )
             # Every task makes a few dozen short-lived objects (no cycles among
             # them); without the pause, collections would walk every live

@@ -44,6 +44,9 @@ class ExportContext:
 class FormatWriter(ABC):
     """Writes one export file from batches of tasks."""
 
+    # whether the format writes predictions (else they are not even read).
+    uses_predictions = False
+
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         self.out = out
         self.context = context

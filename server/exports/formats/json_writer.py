@@ -29,6 +29,8 @@ def stored_array(text: str) -> orjson.Fragment:
 
 
 class JsonWriter(FormatWriter):
+    uses_predictions = True
+
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
         # aware UTC datetimes serialize as ISO 8601 with a Z, like iso_utc().
