@@ -7,6 +7,8 @@ migration does something the models do not describe).
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,35 @@ async def test_upgraded_empty_database_matches_models(empty_database_url: str) -
 async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
     await upgrade_to_head_async(empty_database_url)
     await upgrade_to_head_async(empty_database_url)
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(schema_differences) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_upgrades_of_an_empty_database_all_succeed(
+    empty_database_url: str,
+) -> None:
+    """Servers starting together on a fresh database each migrate it at start.
+
+    Separate processes, as in production (Alembic's context is process-global).
+    """
+    code = "import sys; from storage.migrate import upgrade_to_head; upgrade_to_head(sys.argv[1])"
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, empty_database_url, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    outcomes = [await asyncio.wait_for(p.communicate(), timeout=90) for p in processes]
+    failures = [
+        err.decode()[-2000:]
+        for p, (_, err) in zip(processes, outcomes, strict=True)
+        if p.returncode
+    ]
+    assert failures == []
     engine = create_engine(empty_database_url)
     try:
         async with engine.connect() as conn:
