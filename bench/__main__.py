@@ -56,7 +56,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, help="also write every figure as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    parser.add_argument("--log-level", default="INFO", help="the server's log level")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample every server with py-spy into DIR (collapsed stacks; summarize them "
+        "with `python -m bench.profiles FILE`); the figures are then not representative",
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -77,9 +83,7 @@ async def run(args: argparse.Namespace, workdir: Path, command: str) -> str:
     plan = PLANS[args.size]
     started = datetime.now(UTC)
     database_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'data' / 'annotation.db'}"
-    env = server_environment(
-        data_dir=workdir / "data", database_url=args.database_url, log_level=args.log_level
-    )
+    env = server_environment(data_dir=workdir / "data", database_url=args.database_url)
     # Alembic runs its own event loop: keep it off this one.
     await asyncio.to_thread(RawEngine.migrate, workdir / "raw.db")
     raw = RawEngine(workdir / "raw.db")
@@ -92,6 +96,7 @@ async def run(args: argparse.Namespace, workdir: Path, command: str) -> str:
         raw=raw,
         log=log,
     )
+    session.profile_dir = args.profile
     try:
         session.cli.run("migrate")
         machine = await describe_machine(database_url, ROOT)

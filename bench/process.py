@@ -153,11 +153,18 @@ class ServerProcess:
     """`annotation-api serve` on free ports; a context manager that stops it on exit."""
 
     def __init__(
-        self, env: Mapping[str, str], log_path: Path, extra_args: Sequence[str] = ()
+        self,
+        env: Mapping[str, str],
+        log_path: Path,
+        extra_args: Sequence[str] = (),
+        *,
+        profile_path: Path | None = None,
     ) -> None:
         self.env = dict(env)
         self.log_path = log_path
         self.extra_args = list(extra_args)
+        self.profile_path = profile_path
+        self.profiler: subprocess.Popen[bytes] | None = None
         self.popen: subprocess.Popen[bytes] | None = None
         self.http_port = 0
         self.grpc_port = 0
@@ -193,6 +200,8 @@ class ServerProcess:
                 raise SystemExit(f"the server exited during start-up; see {self.log_path}")
             if self._read_ports(offset):
                 self.memory = MemoryProbe(self.pid)
+                if self.profile_path is not None:
+                    self.profiler = start_profiler(self.pid, self.profile_path)
                 return self
             time.sleep(0.02)
         self.stop()
@@ -214,6 +223,9 @@ class ServerProcess:
 
     def stop(self) -> None:
         """SIGTERM (a graceful stop, as in production), then SIGKILL if it hangs."""
+        if self.profiler is not None:
+            stop_profiler(self.profiler)
+            self.profiler = None
         if self.popen is None or self.popen.poll() is not None:
             return
         self.popen.send_signal(signal.SIGTERM)
@@ -230,17 +242,55 @@ class ServerProcess:
         self.stop()
 
 
-def server_environment(
-    *, data_dir: Path, database_url: str | None, log_level: str
-) -> dict[str, str]:
+def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server (collapsed stacks, all threads, idle frames left out)."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    if not py_spy.exists():
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install -e '.[dev]'")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    profiler = subprocess.Popen(
+        [
+            str(py_spy),
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--threads",
+            "--output",
+            str(output),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # let it attach before the first measured call
+    return profiler
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
+    """SIGINT makes py-spy write its file and exit."""
+    profiler.send_signal(signal.SIGINT)
+    try:
+        profiler.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+        profiler.wait()
+
+
+def server_environment(*, data_dir: Path, database_url: str | None) -> dict[str, str]:
     """The process environment of the server and the command line: ours, minus
-    any ANNOTATION_API_* of the caller's shell, plus the bench's settings."""
+    any ANNOTATION_API_* of the caller's shell, plus the bench's settings.
+
+    Logs stay at INFO, as deployed (one line per request); the bench also
+    reads the bound ports from the INFO "serving" line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANNOTATION_API_")}
     env.update(
         {
             "ANNOTATION_API_DATA_DIR": str(data_dir),
             "ANNOTATION_API_HOST": "127.0.0.1",
-            "ANNOTATION_API_LOG_LEVEL": log_level,
+            "ANNOTATION_API_LOG_LEVEL": "INFO",
             "ANNOTATION_API_CALLBACK_SECRET": "bench-callback-secret",
         }
     )

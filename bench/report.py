@@ -149,29 +149,23 @@ def _init(results: Results, plan: Plan) -> list[str]:
 def _progress(results: Results, plan: Plan) -> list[str]:
     raw = results.get("raw.progress.p50")
     rows = []
-    for transport, name in (("rest", "REST"), ("grpc", "gRPC")):
+    for transport, name in (
+        ("rest", "REST (httpx)"),
+        ("rest_minimal", "REST (minimal HTTP/1.1 client)"),
+        ("grpc", "gRPC"),
+    ):
         p50 = results.get(f"progress.{transport}.p50")
         p99 = results.get(f"progress.{transport}.p99")
+        if p50 is not None and p99 is not None:
+            row = [f"{name}, one call at a time", _spread(p50), _spread(p99), ""]
+            rows.append([*row, _ratio(p50, raw), *_memory(p50)])
+    for transport, name in (("rest", "REST (httpx)"), ("grpc", "gRPC")):
         rate = results.get(f"progress.{transport}.throughput")
-        if p50 is None or p99 is None or rate is None:
-            continue
-        rows.append(
-            [
-                f"{name}, one call at a time",
-                _spread(p50),
-                _spread(p99),
-                "",
-                _ratio(p50, raw),
-                *_memory(p50),
-            ]
-        )
-        rows.append(
-            [f"{name}, {plan.in_flight} in flight", "", "", _spread(rate), "", *_memory(rate)]
-        )
-    return _table(
-        ["progress", "p50 ms, median (min–max)", "p99 ms", "calls/s", "p50 × raw", *MEMORY_HEADERS],
-        rows,
-    )
+        if rate is not None:
+            row = [f"{name}, {plan.in_flight} in flight", "", "", _spread(rate), ""]
+            rows.append([*row, *_memory(rate)])
+    headers = ["progress", "p50 ms, median (min–max)", "p99 ms", "calls/s", "p50 × raw"]
+    return _table([*headers, *MEMORY_HEADERS], rows)
 
 
 def _exports(results: Results, plan: Plan) -> list[str]:

@@ -83,6 +83,9 @@ class Session:
         self.server_log = workdir / "server.log"
         self.token = ""
         self.admin_id = ""
+        # Where py-spy profiles of each server go (None: no profiling).
+        self.profile_dir: Path | None = None
+        self._servers = 0
         # Set by the init figures: a project of plan.progress_tasks tasks.
         self.progress_project_id: str | None = None
 
@@ -90,9 +93,13 @@ class Session:
     def export_dir(self) -> Path:
         return Path(self.env["ANNOTATION_API_DATA_DIR"]) / "exports"
 
-    def server(self) -> ServerProcess:
+    def server(self, name: str) -> ServerProcess:
         """A fresh server process on the bench's database (start it with `with`)."""
-        return ServerProcess(self.env, self.server_log)
+        self._servers += 1
+        profile = None
+        if self.profile_dir is not None:
+            profile = self.profile_dir / f"{self._servers:02d}-{name}.txt"
+        return ServerProcess(self.env, self.server_log, profile_path=profile)
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[Database]:

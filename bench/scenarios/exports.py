@@ -46,10 +46,10 @@ async def run_exports(session: Session) -> None:
 
         if session.plan.server_per_export_format:
             for file_format in EXPORT_FORMATS:
-                with session.server() as server:
+                with session.server(f"export-{size}-{file_format}") as server:
                     await export_formats(session, server, projects[size], size, [file_format])
         else:
-            with session.server() as server:
+            with session.server(f"export-{size}") as server:
                 await export_formats(session, server, projects[size], size, EXPORT_FORMATS)
 
 

@@ -52,7 +52,7 @@ async def run_imports(session: Session) -> None:
     raw_file.unlink()
     session.log(f"raw import {count}: {raw.median:.2f} s")
 
-    with session.server() as server:
+    with session.server("import") as server:
         async with session.clients(server) as clients:
             projects = {}
             for file_format in IMPORT_FORMATS:

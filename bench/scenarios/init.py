@@ -47,7 +47,7 @@ async def init_size(session: Session, size: int) -> None:
     grpc_figure = session.results.figure(f"init.grpc.{size}")
     rest.facts["body_bytes"] = len(body)
     grpc_figure.facts["message_bytes"] = message.ByteSize()
-    with session.server() as server:
+    with session.server(f"init-{size}") as server:
         async with session.clients(server) as clients:
             await warm_up(clients)
             post = partial(clients.rest.post, INIT_PATH, content=body, headers=JSON)

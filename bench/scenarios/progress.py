@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import orjson
 from annotation.v1 import project_service_pb2, workflow_service_pb2
 
 from bench.datasets import INIT_LABELS, grpc_init_request, init_rows
+from bench.minimal_http import MinimalHttpClient
 from bench.seed import create_annotator
 from bench.session import Clients, Session, check_status
 from bench.stats import percentile
@@ -26,9 +28,7 @@ ASSIGNED_EACH, STARTED_EACH, SUBMITTED_EACH = 100, 50, 25
 WARM_UP_CALLS = 50
 
 
-async def give_work(
-    session: Session, clients: Clients, project_id: str, annotators: list[str]
-) -> None:
+async def give_work(clients: Clients, project_id: str, annotators: list[str]) -> None:
     metadata = clients.metadata
     await clients.workflow.ConfigureProject(
         workflow_service_pb2.ConfigureProjectRequest(project_id=project_id, ready=True),
@@ -112,15 +112,26 @@ async def run_progress(session: Session) -> None:
             await create_annotator(database, f"bench-annotator-{n}-{session.admin_id[-6:]}")
             for n in range(ANNOTATORS)
         ]
-    with session.server() as server:
-        async with session.clients(server, connections=plan.in_flight) as clients:
+    with session.server("progress") as server:
+        async with (
+            session.clients(server, connections=plan.in_flight) as clients,
+            MinimalHttpClient(
+                "127.0.0.1", server.http_port, headers={"authorization": f"Bearer {session.token}"}
+            ) as minimal,
+        ):
             project_id = await ensure_project(session, clients)
-            await give_work(session, clients, project_id, annotators)
+            await give_work(clients, project_id, annotators)
             path = f"/api/external/projects/{project_id}/progress"
             grpc_request = project_service_pb2.GetProgressRequest(project_id=project_id)
 
             async def rest_call() -> object:
                 return check_status(await clients.rest.get(path), "REST progress")
+
+            async def minimal_call() -> object:
+                status, body = await minimal.get(path)
+                if status != 200:
+                    raise SystemExit(f"REST progress: HTTP {status} {body[:300]!r}")
+                return body
 
             async def grpc_call() -> object:
                 return await clients.projects.GetProgress(grpc_request, metadata=clients.metadata)
@@ -129,14 +140,15 @@ async def run_progress(session: Session) -> None:
             assert isinstance(body, dict)
             if body["total_tasks"] != plan.progress_tasks or len(body["annotators"]) != ANNOTATORS:
                 raise SystemExit(f"unexpected progress: {body}")
-            for call in (rest_call, grpc_call):
+            sequential = (("rest", rest_call), ("rest_minimal", minimal_call), ("grpc", grpc_call))
+            for _, call in sequential:
                 for _ in range(WARM_UP_CALLS):
                     await call()
 
             for _ in range(session.runs):
-                for name, call in (("rest", rest_call), ("grpc", grpc_call)):
+                for name, call in sequential:
                     _, memory, timings = await session.measure(
-                        server, lambda call=call: latencies(call, plan.progress_calls)
+                        server, partial(latencies, call, plan.progress_calls)
                     )
                     results.figure(f"progress.{name}.p50", "ms").add(
                         percentile(timings, 0.50) * 1000, memory
@@ -146,8 +158,7 @@ async def run_progress(session: Session) -> None:
                     )
                 for name, call in (("rest", rest_call), ("grpc", grpc_call)):
                     _, memory, rate = await session.measure(
-                        server,
-                        lambda call=call: throughput(call, plan.throughput_calls, plan.in_flight),
+                        server, partial(throughput, call, plan.throughput_calls, plan.in_flight)
                     )
                     results.figure(f"progress.{name}.throughput", "req/s").add(rate, memory)
     results.figure("progress.rest.p50", "ms").facts["tasks"] = plan.progress_tasks
@@ -157,10 +168,5 @@ async def run_progress(session: Session) -> None:
     for _ in range(session.runs):
         timings = sorted(session.raw.progress_seconds(raw_project, plan.progress_calls))
         raw.add(percentile(timings, 0.50) * 1000)
-    session.log(
-        "progress p50: REST {:.2f} ms, gRPC {:.2f} ms, raw {:.3f} ms".format(
-            results.figure("progress.rest.p50").median,
-            results.figure("progress.grpc.p50").median,
-            raw.median,
-        )
-    )
+    p50 = {name: results.figure(f"progress.{name}.p50").median for name in ("rest", "grpc")}
+    session.log(f"progress p50: REST {p50['rest']:.2f} ms, gRPC {p50['grpc']:.2f} ms")

@@ -37,6 +37,7 @@ def expected_figures() -> list[str]:
         keys += [f"raw.insert.{size}", f"init.rest.{size}", f"init.grpc.{size}"]
     for transport in ("rest", "grpc"):
         keys += [f"progress.{transport}.{name}" for name in ("p50", "p99", "throughput")]
+    keys += ["progress.rest_minimal.p50", "progress.rest_minimal.p99"]
     for size in plan.export_sizes:
         keys += [f"raw.export.{size}", *(f"export.{f}.{size}" for f in EXPORT_FORMATS)]
     size = plan.import_predictions
