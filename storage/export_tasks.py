@@ -16,7 +16,9 @@ json format embeds it as it is).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -239,27 +241,63 @@ async def iter_export_task_batches(
     completed_only: bool,
     with_predictions: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
-) -> AsyncIterator[list[ExportTask]]:
+) -> AsyncGenerator[list[ExportTask], None]:
     """Yield the project's tasks in id order, `batch_size` at a time
-    (without their predictions unless `with_predictions`)."""
+    (without their predictions unless `with_predictions`).
+
+    One batch is read ahead: while a batch is assembled (in a worker thread)
+    and consumed, the database already runs the next batch's queries.
+    """
     query = _COMPLETED_TASKS if completed_only else _TASKS
-    after_id = 0
-    while True:
-        async with db.read() as conn:
-            params = {"project_id": project_id, "after": after_id, "limit": batch_size}
-            rows = (await conn.execute(query, params)).all()
+
+    def read(after_id: int) -> asyncio.Task[_Rows]:
+        return asyncio.ensure_future(
+            _read_rows(db, query, project_id, after_id, batch_size, with_predictions)
+        )
+
+    reading = read(0)
+    try:
+        while True:
+            rows, annotations, predictions = await reading
             if not rows:
                 return
-            span = {"project_id": project_id, "first": rows[0][0], "last": rows[-1][0]}
-            annotations = (await conn.execute(_ANNOTATIONS, span)).all()
-            predictions = (await conn.execute(_PREDICTIONS, span)).all() if with_predictions else []
-        after_id, complete = rows[-1][0], len(rows) < batch_size
-        batch = _assemble(rows, annotations, predictions)
-        del rows, annotations, predictions
-        yield batch
-        del batch  # the consumer may hold it; this frame need not
-        if complete:
-            return
+            complete = len(rows) < batch_size
+            if not complete:
+                reading = read(rows[-1][0])
+            batch = await asyncio.to_thread(_assemble, rows, annotations, predictions)
+            del rows, annotations, predictions
+            yield batch
+            del batch  # the consumer may hold it; this frame need not
+            if complete:
+                return
+    finally:
+        if not reading.done():
+            reading.cancel()
+            with contextlib.suppress(BaseException):
+                await reading
+
+
+_Rows = tuple[Sequence[Any], Sequence[Any], Sequence[Any]]
+
+
+async def _read_rows(
+    db: Database,
+    query: Select[Any],
+    project_id: str,
+    after_id: int,
+    batch_size: int,
+    with_predictions: bool,
+) -> _Rows:
+    """The raw rows of one batch: tasks, their annotations and predictions."""
+    async with db.read() as conn:
+        params = {"project_id": project_id, "after": after_id, "limit": batch_size}
+        rows = (await conn.execute(query, params)).all()
+        if not rows:
+            return rows, [], []
+        span = {"project_id": project_id, "first": rows[0][0], "last": rows[-1][0]}
+        annotations = (await conn.execute(_ANNOTATIONS, span)).all()
+        predictions = (await conn.execute(_PREDICTIONS, span)).all() if with_predictions else []
+    return rows, annotations, predictions
 
 
 def _assemble(
