@@ -156,15 +156,18 @@ def _progress(results: Results, plan: Plan) -> list[str]:
     ):
         p50 = results.get(f"progress.{transport}.p50")
         p99 = results.get(f"progress.{transport}.p99")
+        cpu = results.get(f"progress.{transport}.client_cpu")
         if p50 is not None and p99 is not None:
             row = [f"{name}, one call at a time", _spread(p50), _spread(p99), ""]
-            rows.append([*row, _ratio(p50, raw), *_memory(p50)])
+            row += [_num(cpu.median) if cpu else "–", _ratio(p50, raw)]
+            rows.append([*row, *_memory(p50)])
     for transport, name in (("rest", "REST (httpx)"), ("grpc", "gRPC")):
         rate = results.get(f"progress.{transport}.throughput")
         if rate is not None:
-            row = [f"{name}, {plan.in_flight} in flight", "", "", _spread(rate), ""]
+            row = [f"{name}, {plan.in_flight} in flight", "", "", _spread(rate), "", ""]
             rows.append([*row, *_memory(rate)])
-    headers = ["progress", "p50 ms, median (min–max)", "p99 ms", "calls/s", "p50 × raw"]
+    headers = ["progress", "p50 ms, median (min–max)", "p99 ms", "calls/s"]
+    headers += ["client CPU ms/call", "p50 × raw"]
     return _table([*headers, *MEMORY_HEADERS], rows)
 
 

@@ -70,14 +70,16 @@ async def give_work(clients: Clients, project_id: str, annotators: list[str]) ->
             )
 
 
-async def latencies(call: Callable[[], Awaitable[object]], count: int) -> list[float]:
-    """Seconds of each of `count` calls made one after another, sorted."""
+async def latencies(call: Callable[[], Awaitable[object]], count: int) -> tuple[list[float], float]:
+    """Seconds of each of `count` calls made one after another (sorted), and the
+    client's own CPU seconds per call (this process: the client library's cost)."""
     timings = []
+    cpu = time.process_time()
     for _ in range(count):
         started = time.perf_counter()
         await call()
         timings.append(time.perf_counter() - started)
-    return sorted(timings)
+    return sorted(timings), (time.process_time() - cpu) / count
 
 
 async def throughput(call: Callable[[], Awaitable[object]], count: int, in_flight: int) -> float:
@@ -147,12 +149,13 @@ async def run_progress(session: Session) -> None:
 
             for _ in range(session.runs):
                 for name, call in sequential:
-                    _, memory, timings = await session.measure(
+                    _, memory, (timings, client_cpu) = await session.measure(
                         server, partial(latencies, call, plan.progress_calls)
                     )
                     results.figure(f"progress.{name}.p50", "ms").add(
                         percentile(timings, 0.50) * 1000, memory
                     )
+                    results.figure(f"progress.{name}.client_cpu", "ms").add(client_cpu * 1000)
                     results.figure(f"progress.{name}.p99", "ms").add(
                         percentile(timings, 0.99) * 1000, memory
                     )
