@@ -6,7 +6,8 @@ Builds an object_detection project of N completed tasks, each with one
 annotation of two rectangles, through the storage bulk paths (SQLite under
 --dir, reused when it already holds that many tasks). Then, per format, starts
 a gRPC server in a child process, calls CreateExport over gRPC, and reads the
-child's peak resident set size (VmHWM) before and after the export.
+child's peak resident set size (VmHWM) before and after the export, and the CPU
+time it spent (on a shared machine, CPU time varies less than wall time).
 """
 
 from __future__ import annotations
@@ -161,6 +162,12 @@ async def build(database: Database, tasks: int) -> None:
     print(f"built {tasks} tasks in {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -179,6 +186,7 @@ async def measure(settings_env: dict[str, str], fmt: str) -> None:
         assert child.stdout is not None
         port = int(child.stdout.readline())
         before = peak_rss_mib(child.pid)
+        cpu_before = cpu_seconds(child.pid)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = export_service_pb2_grpc.ExportServiceStub(channel)
             started = time.perf_counter()
@@ -191,9 +199,11 @@ async def measure(settings_env: dict[str, str], fmt: str) -> None:
             )
             elapsed = time.perf_counter() - started
         after = peak_rss_mib(child.pid)
+        cpu = cpu_seconds(child.pid) - cpu_before
         print(
             f"{fmt}: {response.total_exported} tasks, {response.file_size / 2**20:.1f} MiB file, "
-            f"{elapsed:.1f} s, server peak RSS {after:.0f} MiB (at start {before:.0f} MiB)",
+            f"{elapsed:.2f} s (server CPU {cpu:.2f} s), "
+            f"server peak RSS {after:.0f} MiB (at start {before:.0f} MiB)",
             flush=True,
         )
     finally:
