@@ -43,16 +43,19 @@ TEMPLATE_DATABASE = "annotation_template"
 SUPERUSER = "postgres"
 START_ATTEMPTS = 3
 
-# Durability is worthless in a cluster deleted at the end of the session;
-# turning it off makes CREATE DATABASE and commits several times faster.
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
     "max_connections": "300",
     "shared_buffers": "128MB",
     "log_min_messages": "warning",
+}
+# Durability is worthless in a cluster deleted at the end of the session;
+# turning it off makes CREATE DATABASE and commits several times faster.
+# Benchmarks keep PostgreSQL's defaults (durable=True) to compare fairly.
+NON_DURABLE_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
 }
 
 T = TypeVar("T")
@@ -102,6 +105,7 @@ class PostgresCluster:
     port: int = 0
     run_as: str | None = None
     major_version: int = 0
+    durable: bool = False
     databases: set[str] = field(default_factory=set)
 
     @property
@@ -138,7 +142,8 @@ class PostgresCluster:
         with (self.datadir / "postgresql.conf").open("a") as conf:
             conf.write("\n# test session settings\n")
             conf.write(f"unix_socket_directories = '{self.root}'\n")
-            for name, value in SERVER_SETTINGS.items():
+            settings = SERVER_SETTINGS | ({} if self.durable else NON_DURABLE_SETTINGS)
+            for name, value in settings.items():
                 conf.write(f"{name} = {value}\n")
         last_error: Exception | None = None
         for _ in range(START_ATTEMPTS):
@@ -264,12 +269,12 @@ def server_user() -> str | None:
 
 
 @contextlib.contextmanager
-def running_cluster() -> Iterator[PostgresCluster]:
+def running_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
     """Start a cluster with a migrated template; stop and delete it on exit."""
     bindir = find_bindir()
     run_as = server_user()
     root = make_root(run_as)
-    cluster = PostgresCluster(bindir=bindir, root=root, run_as=run_as)
+    cluster = PostgresCluster(bindir=bindir, root=root, run_as=run_as, durable=durable)
     try:
         cluster.start()
         cluster.prepare_template()
