@@ -7,17 +7,19 @@ still compiles the statement for the connection's dialect (so the SQL and the
 paramstyle are right for SQLite and PostgreSQL alike), but values that are the
 same for every row (project id, status, timestamps) go through their type's
 bind processor once, and the rows go to the driver's executemany as plain
-tuples in chunks.
+tuples in chunks. On PostgreSQL (asyncpg) the same tuples go through COPY
+instead, which writes 100,000 task rows in about half the time of executemany.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CHUNK_SIZE = 10_000
@@ -79,9 +81,50 @@ async def insert_many(
             picked = pick((*row, *tail))
             return dict(zip(names, picked if len(names) > 1 else (picked,), strict=True))
 
+    use_copy = _can_copy(conn, compiled)
+    write: Callable[[list[Any]], Awaitable[None]] | None = None
     count = 0
     iterator = iter(rows)
     while chunk := [shape(row) for row in islice(iterator, chunk_size)]:
-        await conn.exec_driver_sql(sql, chunk)
+        if use_copy:
+            write = write or await _copy_writer(conn, table, names)
+            await write(chunk)
+        else:
+            await conn.exec_driver_sql(sql, chunk)
         count += len(chunk)
     return count
+
+
+def _can_copy(conn: AsyncConnection, compiled: Any) -> bool:
+    return (
+        conn.dialect.name == "postgresql"
+        and conn.dialect.driver == "asyncpg"
+        and compiled.positional
+    )
+
+
+async def _copy_writer(
+    conn: AsyncConnection, table: Table, names: Sequence[str]
+) -> Callable[[list[Any]], Awaitable[None]]:
+    """PostgreSQL's COPY through asyncpg: the rows in one stream, no statement per row.
+
+    Rows keep their order, so serial ids still follow input order. The driver
+    call bypasses SQLAlchemy, so two things it would do are done here: the
+    transaction is begun first (SQLAlchemy's asyncpg adapter begins lazily, and
+    COPY must not run outside it), and driver errors are wrapped as DBAPIError
+    for Database's one translation point.
+    """
+    await conn.exec_driver_sql("SELECT 1")  # begins the adapter's transaction
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    columns = [table.c[name].name for name in names]
+
+    async def write(chunk: list[Any]) -> None:
+        try:
+            await driver.copy_records_to_table(  # type: ignore[union-attr]
+                table.name, records=chunk, columns=columns, schema_name=table.schema
+            )
+        except Exception as exc:
+            raise DBAPIError(f"COPY {table.name}", None, exc) from exc
+
+    return write
