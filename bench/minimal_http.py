@@ -10,6 +10,7 @@ only (what the gateway sends for JSON answers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 
 class MinimalHttpClient:
@@ -21,16 +22,38 @@ class MinimalHttpClient:
         self._writer: asyncio.StreamWriter | None = None
 
     async def __aenter__(self) -> MinimalHttpClient:
-        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        await self._connect()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+
+    async def _connect(self) -> None:
+        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+
+    async def _close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-            await self._writer.wait_closed()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
 
     async def get(self, path: str) -> tuple[int, bytes]:
-        """Status and body of GET path."""
+        """Status and body of GET path (on a new connection if the server closed
+        the idle one: uvicorn does after its keep-alive timeout)."""
+        assert self._reader is not None
+        if self._reader.at_eof():
+            await self._close()
+            await self._connect()
+        try:
+            return await self._exchange(path)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                raise
+            await self._close()
+            await self._connect()
+            return await self._exchange(path)
+
+    async def _exchange(self, path: str) -> tuple[int, bytes]:
         assert self._reader is not None and self._writer is not None
         self._writer.write(f"GET {path} HTTP/1.1\r\n{self._header_block}".encode("latin-1"))
         head = await self._reader.readuntil(b"\r\n\r\n")
