@@ -44,6 +44,8 @@ class Backend:
             options=[
                 ("grpc.max_send_message_length", self.max_message_bytes),
                 ("grpc.max_receive_message_length", self.max_message_bytes),
+                # A dns:/// target naming several servers spreads calls over all of them.
+                ("grpc.lb_policy_name", "round_robin"),
             ],
         )
 

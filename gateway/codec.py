@@ -24,10 +24,7 @@ is deliberately not used: it is pure Python and several times slower.
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -48,7 +45,7 @@ JSON_VALUE_TYPES = frozenset(
     {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
 )
 
-__all__ = ["CodecError", "MessageCodec", "message_codec", "parse_json", "paused_gc"]
+__all__ = ["CodecError", "MessageCodec", "message_codec", "parse_json"]
 
 
 def is_embedded_json(field: FieldDescriptor) -> bool:
@@ -72,34 +69,6 @@ def parse_json(raw: bytes | str) -> Any:
             f"malformed JSON: {exc.msg}",
             details={"field": "body", "line": exc.lineno, "column": exc.colno},
         ) from None
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large body is converted.
-
-    Parsing 200,000 objects otherwise triggers dozens of collections that find
-    nothing (JSON trees have no cycles) and double the conversion time. Nested
-    and concurrent pauses (conversions in worker threads) are counted.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 class MessageCodec:

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from annotation_api.errors import ErrorCode
+from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
 from gateway.backend import (
     STREAM_TIMEOUT_SECONDS,
@@ -27,7 +28,7 @@ from gateway.backend import (
     Backend,
     call_metadata,
 )
-from gateway.codec import MessageCodec, message_codec, parse_json, paused_gc
+from gateway.codec import MessageCodec, message_codec, parse_json
 from gateway.descriptors import RouteKind, RpcRoute, discover_routes
 from gateway.errors import GatewayError, payload_too_large
 from gateway.uploads import CHUNK_BYTES, FILE_FIELD, read_upload
@@ -86,7 +87,7 @@ class UnaryHandler(RouteHandler):
 
     def build_from_body(self, raw: bytes, text_kwargs: dict[str, Any]) -> Message:
         codec = self.request_codec
-        with paused_gc():
+        with cyclic_gc_paused():
             body = parse_json(raw) if raw.strip() else {}
             if self.route.body == "*":
                 kwargs = codec.decode_kwargs(body)

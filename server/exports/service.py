@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from annotation_api.errors import DomainError, ErrorCode
+from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
 from server.auth import Caller
 from server.exports.callbacks import callback_payload, download_path
@@ -30,7 +31,6 @@ from server.exports.files import expire_export, export_file
 from server.exports.formats.base import ExportContext, FormatWriter, write_all
 from server.exports.formats.registry import FORMATS, ExportFormatSpec, formats_for
 from server.exports.targets import validate_callback_url
-from server.predictions.memory import cyclic_gc_paused
 from storage.database import Database
 from storage.export_tasks import ExportProject, iter_export_task_batches, load_export_project
 from storage.exports import (

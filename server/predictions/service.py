@@ -12,7 +12,7 @@
 Parsing and row building are CPU work on possibly hundreds of MB, so they run
 in a worker thread: the event loop keeps serving other calls meanwhile. The
 cyclic garbage collector is paused while an import holds its millions of
-freshly parsed objects (see server.predictions.memory).
+freshly parsed objects (see annotation_api.gc_pause).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from annotation_api.errors import DomainError, ErrorCode
+from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
 from server.auth import Caller
 from server.predictions.aap import parse_aap
@@ -32,7 +33,6 @@ from server.predictions.coco import parse_coco
 from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry, ImportTarget
 from server.predictions.geometry import POLYGON
 from server.predictions.matching import match_entries
-from server.predictions.memory import cyclic_gc_paused
 from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
 from server.predictions.upload import load_json, receive_file
 from server.projects.access import get_visible_project

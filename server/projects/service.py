@@ -8,8 +8,8 @@ import binascii
 from dataclasses import dataclass
 
 from annotation_api.errors import DomainError, ErrorCode
+from annotation_api.gc_pause import cyclic_gc_paused
 from server.auth import Caller
-from server.predictions.memory import cyclic_gc_paused
 from server.projects.access import get_visible_project
 from server.projects.label_config import build_label_config
 from server.projects.validation import NewProject, ValidProject, invalid, validate_new_project

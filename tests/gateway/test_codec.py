@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import orjson
@@ -18,7 +17,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message_factory import GetMessageClass
 
 from annotation_api.errors import ErrorCode
-from gateway.codec import CodecError, message_codec, parse_json, paused_gc
+from gateway.codec import CodecError, message_codec, parse_json
 from gateway.descriptors import api_files
 
 InitRequest = project_service_pb2.InitProjectRequest
@@ -361,15 +360,3 @@ def test_maps_oneofs_request_timestamps_and_structs() -> None:
     assert decode_error(scratch, {"left": "x", "right": 1}).details["oneof"] == "choice"
     assert decode_error(scratch, {"counts": {"a": "1"}}).details["field"] == "counts.a"
     assert decode_error(scratch, {"at": "2026-02-03T10:30:00"}).details["field"] == "at"
-
-
-# ---- speed helpers -------------------------------------------------------------------
-
-
-def test_paused_gc_restores_the_collector_even_when_nested() -> None:
-    assert gc.isenabled()
-    with paused_gc():
-        with paused_gc():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    assert gc.isenabled()
