@@ -21,10 +21,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	scripts/test.sh
 
-## buf lint (offline) and ruff.
+## buf lint (offline), ruff and mypy.
 lint: $(STAMP)
 	scripts/lint_protos.sh $(VENV)/bin/python
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 ## Regenerate generated/ from protos/.
 generate: $(STAMP)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 from annotation.v1 import common_pb2, prediction_service_pb2, prediction_service_pb2_grpc
@@ -19,7 +19,7 @@ from server.predictions.service import (
 )
 from storage.database import Database
 
-Request = prediction_service_pb2.ImportPredictionsRequest
+Request: TypeAlias = prediction_service_pb2.ImportPredictionsRequest
 
 _FORMATS = {
     common_pb2.IMPORT_FORMAT_UNSPECIFIED: ImportFormat.AAP_JSON,
