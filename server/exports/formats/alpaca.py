@@ -5,33 +5,15 @@ For image classification the input is the image URL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import BinaryIO
+from typing import Any
 
-from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream
-from server.exports.formats.llm import example_for, instruction_for
-from storage.export_tasks import ExportTask
+from server.exports.formats.llm import Example, InstructionWriter
 
 
-class AlpacaWriter(FormatWriter):
-    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
-        super().__init__(out, context)
-        self.instruction = instruction_for(context.task_type, context.labels)
-        self.array = JsonArrayStream(out)
-        self.array.open()
-
-    def write_batch(self, tasks: Sequence[ExportTask]) -> None:
-        for task in tasks:
-            example = example_for(task, self.context.task_type, self.instruction)
-            if example is not None:
-                self.array.append(
-                    {
-                        "instruction": example.instruction,
-                        "input": example.image or example.input,
-                        "output": example.output,
-                    }
-                )
-        self.exported = self.array.count
-
-    def finish(self) -> None:
-        self.array.close()
+class AlpacaWriter(InstructionWriter):
+    def record(self, example: Example) -> dict[str, Any]:
+        return {
+            "instruction": example.instruction,
+            "input": example.image or example.input,
+            "output": example.output,
+        }

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 import orjson
 
+from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream
 from server.exports.formats.results import chosen_labels, spans
 from storage.export_tasks import ExportTask
 
@@ -65,3 +67,27 @@ def example_for(task: ExportTask, task_type: str, instruction: str) -> Example |
         output = LABEL_JOINER.join(labels)
     image = (task.file_path or task.content) if task_type == "image_classification" else None
     return Example(instruction=instruction, input=task.content, output=output, image=image)
+
+
+class InstructionWriter(FormatWriter):
+    """A JSON array with one training record per task that has an answer."""
+
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        super().__init__(out, context)
+        self.instruction = instruction_for(context.task_type, context.labels)
+        self.array = JsonArrayStream(out)
+        self.array.open()
+
+    def record(self, example: Example) -> dict[str, Any]:
+        """The format's record for one example."""
+        raise NotImplementedError
+
+    def write_batch(self, tasks: Sequence[ExportTask]) -> None:
+        for task in tasks:
+            example = example_for(task, self.context.task_type, self.instruction)
+            if example is not None:
+                self.array.append(self.record(example))
+        self.exported = self.array.count
+
+    def finish(self) -> None:
+        self.array.close()

@@ -8,12 +8,9 @@ the element carries `"images": [url]`, LLaMA-Factory's multimodal layout.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, BinaryIO
+from typing import Any
 
-from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream
-from server.exports.formats.llm import Example, example_for, instruction_for
-from storage.export_tasks import ExportTask
+from server.exports.formats.llm import Example, InstructionWriter
 
 IMAGE_PLACEHOLDER = "<image>"
 
@@ -36,19 +33,6 @@ def conversation(example: Example) -> dict[str, Any]:
     }
 
 
-class ShareGptWriter(FormatWriter):
-    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
-        super().__init__(out, context)
-        self.instruction = instruction_for(context.task_type, context.labels)
-        self.array = JsonArrayStream(out)
-        self.array.open()
-
-    def write_batch(self, tasks: Sequence[ExportTask]) -> None:
-        for task in tasks:
-            example = example_for(task, self.context.task_type, self.instruction)
-            if example is not None:
-                self.array.append(conversation(example))
-        self.exported = self.array.count
-
-    def finish(self) -> None:
-        self.array.close()
+class ShareGptWriter(InstructionWriter):
+    def record(self, example: Example) -> dict[str, Any]:
+        return conversation(example)
