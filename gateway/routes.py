@@ -94,7 +94,11 @@ class UnaryHandler(RouteHandler):
             else:
                 kwargs = codec.decode_kwargs({self.route.body: body})
             kwargs.update(text_kwargs)
-            return codec.build(kwargs)
+            message = codec.build(kwargs)
+            # Dropped before the collector resumes: alive at that moment, the
+            # millions of parsed objects would all be walked by its first pass.
+            del body, kwargs
+        return message
 
 
 class DownloadHandler(RouteHandler):
