@@ -279,6 +279,17 @@ def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
         profiler.wait()
 
 
+def settle_disk() -> None:
+    """Write out dirty pages before a timed step.
+
+    Each init or seeding step leaves hundreds of MB of written pages that the
+    kernel flushes in the background; on a small machine that writeback would
+    land in (and slow down) whichever measurement comes next. A step's own
+    writes and its commit are still timed.
+    """
+    os.sync()
+
+
 def server_environment(*, data_dir: Path, database_url: str | None) -> dict[str, str]:
     """The process environment of the server and the command line: ours, minus
     any ANNOTATION_API_* of the caller's shell, plus the bench's settings.

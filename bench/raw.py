@@ -33,6 +33,7 @@ from bench.datasets import (
     annotation_result,
     image_url,
 )
+from bench.process import settle_disk
 from storage.migrate import upgrade_to_head
 
 OWNER_ID = "user_000000raw000"
@@ -86,6 +87,7 @@ class RawEngine:
     def insert_tasks(self, rows: InitRows) -> float:
         """Seconds to insert the init rows (one transaction, like the service)."""
         project_id = self.new_project("text_classification")
+        settle_disk()
         started = time.perf_counter()
         now = _now_text()
         metadata = rows.metadata_json
@@ -112,6 +114,7 @@ class RawEngine:
     def insert_annotated(self, count: int) -> tuple[str, float]:
         """An export project of `count` annotated tasks; its id and the seconds it took."""
         project_id = self.new_project("object_detection")
+        settle_disk()
         started = time.perf_counter()
         now = _now_text()
         db = self.connection
@@ -153,6 +156,7 @@ class RawEngine:
     def export_json(self, project_id: str, path: Path) -> tuple[float, int]:
         """Seconds to stream the project's tasks with their annotations to a JSON
         array (one element per line, like the service's json export); file size."""
+        settle_disk()
         started = time.perf_counter()
         rows = self.connection.execute(
             "SELECT t.id, t.external_id, t.content, t.metadata_json, t.status, t.completed_at,"
@@ -196,6 +200,7 @@ class RawEngine:
 
     def import_aap(self, project_id: str, path: Path) -> float:
         """Seconds to parse an AAP file and insert its predictions (bbox -> percent)."""
+        settle_disk()
         started = time.perf_counter()
         document = orjson.loads(path.read_bytes())
         now = _now_text()

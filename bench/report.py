@@ -253,7 +253,9 @@ METHOD = """\
 * **Runs.** Every figure is measured `--runs` times (3 by default); the tables show the
   median, min and max. REST and gRPC runs alternate. Progress latency is the p50 / p99 of
   {calls} sequential calls per run; throughput is {throughput} calls with {in_flight} in
-  flight. Before measuring, each server gets a small untimed call of each kind.
+  flight. Before measuring, each server gets a small untimed call of each kind, and
+  before every timed step the bench flushes dirty pages (`os.sync()`), so the background
+  writeback of an earlier step's data does not land in the next measurement.
 * **Memory.** Linux' high-water mark of the server process (`VmHWM` in
   `/proc/<pid>/status`) is reset before each run (`echo 5 > /proc/<pid>/clear_refs`), so
   *peak* is that run's own peak; *before*/*after* are the RSS at the start of the first

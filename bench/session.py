@@ -19,7 +19,7 @@ from annotation.v1 import (
 )
 
 from bench.plan import Plan
-from bench.process import CommandLine, MemoryUse, ServerProcess
+from bench.process import CommandLine, MemoryUse, ServerProcess, settle_disk
 from bench.raw import RawEngine
 from bench.stats import Results
 from storage.database import Database
@@ -132,6 +132,7 @@ class Session:
     ) -> tuple[float, MemoryUse, T]:
         """Wall seconds at the client, the server's memory over the call, its result."""
         assert server.memory is not None
+        settle_disk()
         mark = server.memory.begin()
         started = time.perf_counter()
         result = await call()
