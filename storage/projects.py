@@ -88,25 +88,7 @@ async def insert_project(
     now: datetime,
 ) -> ProjectRecord:
     """Insert a project (no tasks yet: counters start at 0) and its labels."""
-    await conn.execute(
-        insert(projects).values(
-            id=project_id,
-            name=name,
-            description=description,
-            task_type=task_type,
-            status=status,
-            external_id=external_id,
-            label_config=label_config,
-            owner_id=owner_id,
-            total_tasks=0,
-            completed_tasks=0,
-            in_progress_tasks=0,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    await insert_labels(conn, project_id, project_labels)
-    return ProjectRecord(
+    record = ProjectRecord(
         project_id=project_id,
         name=name,
         description=description,
@@ -121,6 +103,11 @@ async def insert_project(
         created_at=now,
         updated_at=now,
     )
+    values = {field: getattr(record, field) for field in record.__slots__}
+    values["id"] = values.pop("project_id")
+    await conn.execute(insert(projects).values(**values))
+    await insert_labels(conn, project_id, project_labels)
+    return record
 
 
 async def insert_labels(
