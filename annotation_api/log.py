@@ -8,6 +8,7 @@ log line written while handling that request carries it.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import uuid
 from contextvars import ContextVar
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 import orjson
 
 REQUEST_ID_HEADER = "x-request-id"
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -32,12 +34,13 @@ def new_request_id() -> str:
 
 
 def accept_request_id(value: str | None) -> str:
-    """The caller's request id when it is a sane token, else a fresh one.
+    """The caller's request id when it is a safe token, else a fresh one.
 
-    A client-chosen id ends up in every log line, so it is bounded and limited
-    to printable ASCII without spaces.
+    The gateway (HTTP header) and the server (gRPC metadata) both use this rule.
+    A client-chosen id ends up in headers, gRPC metadata and every log line, so
+    it is bounded and limited to letters, digits and `._:-`.
     """
-    if value and len(value) <= 128 and value.isascii() and value.isprintable() and " " not in value:
+    if value and _SAFE_REQUEST_ID.fullmatch(value):
         return value
     return new_request_id()
 

@@ -13,6 +13,7 @@ import grpc
 from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from annotation_api.log import REQUEST_ID_HEADER
 from annotation_api.settings import Settings
 from gateway.descriptors import RpcRoute
 
@@ -96,7 +97,7 @@ class Backend:
 
 def call_metadata(authorization: str | None, request_id: str) -> list[tuple[str, str]]:
     """The metadata forwarded with every call: the caller's token and the request id."""
-    metadata = [("x-request-id", request_id)]
+    metadata = [(REQUEST_ID_HEADER, request_id)]
     if authorization and _METADATA_VALUE.match(authorization):
         metadata.append(("authorization", authorization))
     return metadata

@@ -2,9 +2,10 @@
 
 `{"error_code", "message", "details"}` with the HTTP status of
 annotation_api.errors.ERROR_STATUS. A gRPC status carries an
-annotation.v1.ErrorDetail in its `grpc-status-details-bin` trailer when the
-server raised a DomainError; statuses that gRPC itself raised (a message over
-the size limit, an unreachable server) are mapped by their code. Framework
+annotation.v1.ErrorDetail in its rich status (read with grpcio-status'
+`rpc_status.from_call`) when the server raised a DomainError; statuses that
+gRPC itself raised (a message over the size limit, an unreachable server) are
+mapped by their code. Framework
 errors (unknown route, wrong method, FastAPI validation) get the same body, and
 nothing ever answers with a stack trace.
 """
@@ -21,7 +22,8 @@ from annotation.v1 import common_pb2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from google.protobuf import json_format
-from google.rpc import status_pb2
+from google.protobuf.message import DecodeError
+from grpc_status import rpc_status
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -29,8 +31,6 @@ from annotation_api.errors import ERROR_STATUS, FALLBACK_CODES, ErrorCode
 from gateway.scalars import CodecError
 
 log = logging.getLogger(__name__)
-
-STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 
 class GatewayCode(StrEnum):
@@ -137,17 +137,14 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> GatewayError:
 
 
 def _error_detail(exc: grpc.aio.AioRpcError) -> common_pb2.ErrorDetail | None:
-    for key, value in exc.trailing_metadata() or ():
-        if key != STATUS_DETAILS_KEY:
-            continue
-        try:
-            status = status_pb2.Status.FromString(value)
-        except Exception:  # a broken trailer is treated as no detail
-            return None
-        for any_detail in status.details:
-            detail = common_pb2.ErrorDetail()
-            if any_detail.Unpack(detail):
-                return detail
+    try:
+        status = rpc_status.from_call(exc)
+    except (ValueError, DecodeError):  # a broken trailer is treated as no detail
+        return None
+    for any_detail in status.details if status is not None else ():
+        detail = common_pb2.ErrorDetail()
+        if any_detail.Unpack(detail):
+            return detail
     return None
 
 

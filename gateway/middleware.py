@@ -7,19 +7,17 @@ and uploads pass through without being buffered.
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from annotation_api.log import REQUEST_ID_HEADER, accept_request_id, new_request_id
+
 log = logging.getLogger("gateway.access")
 
-REQUEST_ID_HEADER = "x-request-id"
-# An incoming id is kept only when it is harmless in headers, logs and gRPC metadata.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_HEADER = REQUEST_ID_HEADER.encode("latin-1")
 
 
 class GatewayMetrics:
@@ -43,12 +41,11 @@ class GatewayMetrics:
 
 
 def request_id_of(scope: Scope) -> str:
+    """The request's x-request-id when it is safe (annotation_api.log's rule), else a fresh one."""
     for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            text = bytes(value).decode("latin-1")
-            if _SAFE_REQUEST_ID.match(text):
-                return text
-    return uuid.uuid4().hex
+        if name == _HEADER:
+            return accept_request_id(bytes(value).decode("latin-1"))
+    return new_request_id()
 
 
 class RequestContextMiddleware:
@@ -76,7 +73,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                headers.append((_HEADER, request_id.encode("latin-1")))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from annotation_api.enum_names import enum_names, is_unset_value
 from gateway import scalars
 from gateway.codec import JSON_VALUE_TYPES, TIMESTAMP, is_embedded_json
 from gateway.descriptors import (
@@ -125,9 +126,9 @@ class _SchemaBuilder:
 
 def enum_schema(field: FieldDescriptor) -> Schema:
     enum = enum_type_of(field)
-    values: list[Any] = list(scalars.enum_json_names(enum).values())
+    values: list[Any] = list(enum_names(enum).values())
     schema: Schema = {"type": "string", "enum": values, "title": enum.name}
-    if any(scalars.is_unset_value(enum, v.number) for v in enum.values):
+    if any(is_unset_value(enum, v.number) for v in enum.values):
         schema["nullable"] = True
         schema["enum"] = [*values, None]
     return schema

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 from annotation.v1 import options_pb2
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 
+from annotation_api.enum_names import enum_names, is_unset_value
 from annotation_api.errors import ErrorCode
 
 Decoder = Callable[[Any], Any]
@@ -191,38 +191,9 @@ def parse_float(text: str) -> float:
 
 # ---- enums -----------------------------------------------------------------
 
-_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def enum_prefix(enum: EnumDescriptor) -> str:
-    """UPPER_SNAKE of the enum's name plus "_": TaskType -> TASK_TYPE_."""
-    return _WORD_BOUNDARY.sub("_", enum.name).upper() + "_"
-
-
-def is_unset_value(enum: EnumDescriptor, number: int) -> bool:
-    """The zero value named *_UNSPECIFIED means "not given": JSON null."""
-    value = enum.values_by_number.get(number)
-    return number == 0 and value is not None and value.name.endswith("_UNSPECIFIED")
-
-
-def enum_json_names(enum: EnumDescriptor) -> dict[int, str]:
-    """Number -> JSON string of every value but the unspecified zero value.
-
-    TASK_TYPE_IMAGE_CLASSIFICATION of TaskType reads "image_classification":
-    the enum's UPPER_SNAKE name and "_" are stripped and the rest lowercased.
-    """
-    prefix = enum_prefix(enum)
-    names: dict[int, str] = {}
-    for value in enum.values:
-        if is_unset_value(enum, value.number) or value.number in names:
-            continue
-        name = value.name[len(prefix) :] if value.name.startswith(prefix) else value.name
-        names[value.number] = name.lower()
-    return names
-
 
 def enum_decoder(enum: EnumDescriptor) -> Decoder:
-    numbers = {name: number for number, name in enum_json_names(enum).items()}
+    numbers = {name: number for number, name in enum_names(enum).items()}
     supported = list(numbers)
     code_name = enum.GetOptions().Extensions[options_pb2.invalid_value_error_code]
     code = ErrorCode(code_name) if code_name else ErrorCode.INVALID_REQUEST
@@ -243,7 +214,7 @@ def enum_decoder(enum: EnumDescriptor) -> Decoder:
 
 
 def enum_encoder(enum: EnumDescriptor) -> Callable[[int], str | int | None]:
-    names: dict[int, str | int | None] = dict(enum_json_names(enum))
+    names: dict[int, str | int | None] = dict(enum_names(enum))
     names.update({v.number: None for v in enum.values if is_unset_value(enum, v.number)})
 
     def encode_enum(number: int) -> str | int | None:

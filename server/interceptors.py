@@ -34,7 +34,7 @@ from grpc import aio
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.log import REQUEST_ID_HEADER, accept_request_id, request_id_var
 from server.auth import Authenticator, bearer_token, caller_var, is_public_method
-from server.status import trailing_metadata
+from server.status import rich_status
 
 log = logging.getLogger("server.rpc")
 
@@ -118,10 +118,11 @@ class ServerInterceptor(aio.ServerInterceptor):
             error = DomainError(
                 ErrorCode.INTERNAL_ERROR, "internal error", {"request_id": request_id}
             )
+        status = rich_status(error)
         await context.abort(
-            error.grpc_status,
-            error.message,
-            trailing_metadata=trailing_metadata(error, (REQUEST_ID_HEADER, request_id)),
+            status.code,
+            status.details,
+            trailing_metadata=(*status.trailing_metadata, (REQUEST_ID_HEADER, request_id)),
         )
         raise AssertionError("context.abort returned")  # abort always raises
 

@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 from annotation.v1 import common_pb2
 from google.protobuf import json_format
-from google.rpc import status_pb2
+from grpc_status import rpc_status
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -52,14 +52,11 @@ def rpc_error(exc: grpc.aio.AioRpcError) -> RpcErrorInfo:
     """Decode the google.rpc.Status / annotation.v1.ErrorDetail of a failed call."""
     error_code: str | None = None
     details: dict[str, Any] = {}
-    for key, value in exc.trailing_metadata() or ():
-        if key != "grpc-status-details-bin":
-            continue
-        status = status_pb2.Status.FromString(value)
-        assert status.code == exc.code().value[0]
-        for packed in status.details:
-            detail = common_pb2.ErrorDetail()
-            if packed.Unpack(detail):
-                error_code = detail.error_code
-                details = json_format.MessageToDict(detail.details)
+    # from_call also checks that the rich status repeats the call's code and message.
+    status = rpc_status.from_call(exc)
+    for packed in status.details if status is not None else ():
+        detail = common_pb2.ErrorDetail()
+        if packed.Unpack(detail):
+            error_code = detail.error_code
+            details = json_format.MessageToDict(detail.details)
     return RpcErrorInfo(exc.code(), exc.details() or "", error_code, details)

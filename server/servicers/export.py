@@ -8,10 +8,10 @@ from annotation.v1 import common_pb2, export_service_pb2, export_service_pb2_grp
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import aio
 
+from annotation_api.enum_names import enum_to_name, name_to_enum
 from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.exports.service import ExportService, file_url, list_export_formats
-from server.servicers.enums import enum_to_name, name_to_enum
 from storage.database import Database
 from storage.exports import ExportRecord
 

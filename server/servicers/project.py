@@ -7,11 +7,11 @@ from typing import Any
 from annotation.v1 import common_pb2, project_service_pb2, project_service_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from annotation_api.enum_names import enum_to_name, name_to_enum
 from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.projects import service
 from server.projects.validation import NewProject, TagSpec
-from server.servicers.enums import enum_to_name, name_to_enum
 from storage.database import Database
 
 TASK_TYPE = common_pb2.TaskType.DESCRIPTOR

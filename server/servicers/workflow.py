@@ -6,10 +6,10 @@ from typing import Any
 
 from annotation.v1 import common_pb2, workflow_service_pb2, workflow_service_pb2_grpc
 
+from annotation_api.enum_names import name_to_enum
 from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.projects.validation import TagSpec
-from server.servicers.enums import name_to_enum
 from server.workflow import service
 from storage.database import Database
 
