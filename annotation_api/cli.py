@@ -29,6 +29,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
+
 from annotation_api.errors import DomainError
 from annotation_api.log import configure_logging
 from annotation_api.settings import Settings
@@ -221,11 +223,26 @@ async def run_serve(settings: Settings, role: Role) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = settings_from(args)
+    try:
+        settings = settings_from(args)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            text = str(error["msg"]).removeprefix("Value error, ")
+            print(
+                f"error: invalid settings: {where + ': ' if where else ''}{text}", file=sys.stderr
+            )
+        return 2
     configure_logging(settings.log_level)
     try:
         if args.command == "serve":
-            asyncio.run(run_serve(settings, Role(args.role)))
+            role = Role(args.role)
+            problems = settings.production_problems() if role is not Role.GATEWAY else []
+            for problem in problems:
+                print(f"error: refusing to serve in production: {problem}", file=sys.stderr)
+            if problems:
+                return 2
+            asyncio.run(run_serve(settings, role))
         elif args.command == "migrate":
             asyncio.run(run_migrate(settings))
         elif args.command == "users":

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A production bootstrap token must be at least this long (a guessable one is an admin login).
+MIN_PRODUCTION_TOKEN_LENGTH = 32
+
+
+class Environment(StrEnum):
+    """Where the process runs: production refuses unsafe settings at start."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
 
 
 class Settings(BaseSettings):
     """Configuration of the server, the gateway and the command line.
 
     Built once at start-up and passed to what needs it; nothing reads the
-    environment anywhere else.
+    environment anywhere else. Every value is a plain field or computed from
+    fields on each read, so a `model_copy(update=...)` never carries a value
+    derived from the fields it replaced.
     """
 
     model_config = SettingsConfigDict(env_prefix="ANNOTATION_API_", extra="ignore")
 
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="production: a server refuses to start with an empty callback secret "
+        "or a bootstrap token shorter than 32 characters",
+    )
     data_dir: Path = Field(
         default=Path("data"), description="Where the SQLite file and exports live"
     )
@@ -66,16 +83,37 @@ class Settings(BaseSettings):
             raise ValueError("size limits must be positive")
         return self
 
-    @cached_property
+    def production_problems(self) -> list[str]:
+        """Why these settings may not run a server in production (none in development).
+
+        Checked when `serve` starts a server, not here: the command line's user
+        and token commands, and gateways, need neither secret.
+        """
+        if self.environment is not Environment.PRODUCTION:
+            return []
+        problems = []
+        if not self.callback_secret:
+            problems.append(
+                "ANNOTATION_API_CALLBACK_SECRET is empty: callbacks would go out unsigned"
+            )
+        token = self.bootstrap_token
+        if token is not None and len(token) < MIN_PRODUCTION_TOKEN_LENGTH:
+            problems.append(
+                f"ANNOTATION_API_BOOTSTRAP_TOKEN has {len(token)} characters; production needs "
+                f"at least {MIN_PRODUCTION_TOKEN_LENGTH} (or none, to have one generated)"
+            )
+        return problems
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'annotation.db').resolve()}"
 
-    @cached_property
+    @property
     def resolved_export_dir(self) -> Path:
         return (self.export_dir or self.data_dir / "exports").resolve()
 
-    @cached_property
+    @property
     def resolved_grpc_target(self) -> str:
         return self.grpc_target or f"localhost:{self.grpc_port}"

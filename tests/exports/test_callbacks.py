@@ -120,7 +120,6 @@ async def test_failed_export_calls_back_with_failed_status(
     broken = settings.model_copy(
         update={**FAST, "callback_allow_private": True, "export_dir": blocker / "exports"}
     )
-    broken.__dict__.pop("resolved_export_dir", None)
     async with receiving() as receiver, serving(broken, database) as (_, channel):
         project_id, _ = await build_project(channel, admin, annotator, "text_classification")
         try:
