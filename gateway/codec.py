@@ -85,10 +85,6 @@ class MessageCodec:
 
     # ---- requests ----------------------------------------------------------
 
-    def decode(self, value: Any) -> Message:
-        """A parsed JSON object -> a message (CodecError on a misfit)."""
-        return self.build(self.decode_kwargs(value))
-
     def build(self, kwargs: dict[str, Any]) -> Message:
         """A message from keyword arguments produced by this codec."""
         return self.message_class(**kwargs)

@@ -6,7 +6,7 @@ annotation.v1.ErrorDetail in its rich status (read with grpcio-status'
 `rpc_status.from_call`) when the server raised a DomainError; statuses that
 gRPC itself raised (a message over the size limit, an unreachable server) are
 mapped by their code. Framework
-errors (unknown route, wrong method, FastAPI validation) get the same body, and
+errors (unknown route, wrong method) get the same body, and
 nothing ever answers with a stack trace.
 """
 
@@ -20,7 +20,6 @@ import grpc
 import orjson
 from annotation.v1 import common_pb2
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from grpc_status import rpc_status
@@ -168,16 +167,6 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return _http_exception_error(request, exc).response(headers=headers)
 
-    async def validation_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        first = exc.errors()[0] if exc.errors() else {}
-        field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
-        return GatewayError(
-            ErrorCode.INVALID_REQUEST,
-            str(first.get("msg", "invalid request")),
-            {"field": field or "body"},
-        ).response()
-
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return GatewayError(ErrorCode.INTERNAL_ERROR, "internal error", {}).response()
@@ -186,7 +175,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CodecError, codec_error)
     app.add_exception_handler(grpc.aio.AioRpcError, rpc_error)
     app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected_error)
 
 

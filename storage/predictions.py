@@ -23,7 +23,6 @@ _tasks = cast(Table, Task.__table__)
 _predictions = cast(Table, Prediction.__table__)
 
 SOURCE_EXTERNAL_IMPORT = "external_import"
-SOURCE_ML_BACKEND = "ml_backend"
 
 # Bound parameters per IN-list: far below SQLite's 32,766 and asyncpg's 32,767.
 IN_CHUNK = 5_000

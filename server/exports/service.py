@@ -26,7 +26,7 @@ from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
 from server.auth import Caller
-from server.exports.callbacks import callback_payload, download_path
+from server.exports.callbacks import callback_payload
 from server.exports.files import expire_export, export_file
 from server.exports.formats.base import ExportContext, FormatWriter, write_all
 from server.exports.formats.registry import FORMATS, ExportFormatSpec, formats_for
@@ -59,11 +59,6 @@ class Download:
     content_type: str
     file_size: int
     chunks: AsyncIterator[bytes]
-
-
-def file_url(export_id: str) -> str:
-    """The download path of an export, as the API reports it."""
-    return download_path(export_id)
 
 
 def list_export_formats() -> list[ExportFormatSpec]:

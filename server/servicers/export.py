@@ -11,7 +11,8 @@ from grpc import aio
 from annotation_api.enum_names import enum_to_name, name_to_enum
 from annotation_api.settings import Settings
 from server.auth import current_caller
-from server.exports.service import ExportService, file_url, list_export_formats
+from server.exports.callbacks import download_path
+from server.exports.service import ExportService, list_export_formats
 from storage.database import Database
 from storage.exports import ExportRecord
 
@@ -35,7 +36,7 @@ def _export_details(record: ExportRecord) -> export_service_pb2.GetExportRespons
         status=name_to_enum(EXPORT_STATUS, record.status),
         completed_only=record.completed_only,
         total_exported=record.total_exported,
-        file_url=file_url(record.export_id),
+        file_url=download_path(record.export_id),
         file_name=record.file_name,
         file_size=record.file_size,
         created_at=_timestamp(record.created_at),
@@ -68,7 +69,7 @@ class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
             project_id=record.project_id,
             format=name_to_enum(EXPORT_FORMAT, record.format),
             total_exported=record.total_exported,
-            file_url=file_url(record.export_id),
+            file_url=download_path(record.export_id),
             file_name=record.file_name,
             file_size=record.file_size,
             expires_at=_timestamp(record.expires_at),

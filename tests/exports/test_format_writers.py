@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from annotation_api.errors import DomainError, ErrorCode
-from server.exports.formats.base import ExportContext, write_all_sync
+from server.exports.formats.base import ExportContext
 from server.exports.formats.registry import FORMATS
 from storage.export_tasks import ExportTask
 from tests.exports import readers
@@ -31,7 +31,9 @@ def export(
     with path.open("wb") as out:
         writer = FORMATS[fmt].open_writer(out, context)
         # two batches, as storage would yield them
-        write_all_sync(writer, [tasks[: len(tasks) // 2], tasks[len(tasks) // 2 :]])
+        writer.write_batch(tasks[: len(tasks) // 2])
+        writer.write_batch(tasks[len(tasks) // 2 :])
+        writer.finish()
     assert list(scratch.iterdir()) == []
     return path, writer.exported
 

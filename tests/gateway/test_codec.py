@@ -33,7 +33,8 @@ VALID_INIT: dict[str, Any] = {
 
 
 def decode(message_class: Any, value: Any) -> Any:
-    return message_codec(message_class.DESCRIPTOR).decode(value)
+    codec = message_codec(message_class.DESCRIPTOR)
+    return codec.build(codec.decode_kwargs(value))
 
 
 def encode(message: Any) -> Any:

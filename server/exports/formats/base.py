@@ -92,13 +92,6 @@ async def write_all(writer: FormatWriter, batches: AsyncIterable[Sequence[Export
                     await asyncio.shield(pending)
 
 
-def write_all_sync(writer: FormatWriter, batches: Iterable[Sequence[ExportTask]]) -> None:
-    """Drive a writer from a plain iterator of batches (scripts, tests)."""
-    for batch in batches:
-        writer.write_batch(batch)
-    writer.finish()
-
-
 class JsonLines:
     """Serialised array elements gathered for one write: ",\n" between them,
     "\n" before the first element of the array.
