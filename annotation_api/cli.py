@@ -1,6 +1,7 @@
 """The `annotation-api` command: serve, migrate, users and tokens.
 
     annotation-api serve [--role all|server|gateway] [--http-port N] [--grpc-port N] [--host H]
+                         [--ready-file PATH]
     annotation-api migrate
     annotation-api users create --username U --role super_admin|admin|annotator
     annotation-api tokens create --username U        (the token alone on stdout's last line)
@@ -12,7 +13,9 @@ one process and event loop; `--role server` / `--role gateway` run one of
 them, for fleets of gateways and servers sharing one database. Roles that
 include the server bring the schema up to date before listening and
 bootstrap the first super_admin (ANNOTATION_API_BOOTSTRAP_TOKEN). SIGTERM and
-SIGINT stop both gracefully: no new calls, running ones finish.
+SIGINT stop both gracefully: no new calls, running ones finish. With
+`--ready-file PATH`, the bound ports are written to PATH once listening
+(annotation_api/ready.py), for whoever started the process.
 
 This module is the composition root: the only place that wires settings,
 storage, server and gateway together.
@@ -26,14 +29,23 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from annotation_api.errors import DomainError
 from annotation_api.log import configure_logging
+from annotation_api.ready import ReadyPorts, write_ready_file
 from annotation_api.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported where used at run time: `users` and `tokens` need neither gRPC nor the gateway.
+    from gateway.serve import RunningGateway
+    from server.app import RunningServer
+    from storage.database import Database
 
 log = logging.getLogger("annotation_api")
 
@@ -62,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http-port", type=int, help="gateway port (default 8003)")
     serve.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
     serve.add_argument("--host", help="address both bind (default 0.0.0.0)")
+    serve.add_argument(
+        "--ready-file",
+        type=Path,
+        metavar="PATH",
+        help='once listening, write {"grpc_port", "http_port"} as JSON to PATH (atomically)',
+    )
 
     commands.add_parser("migrate", help="bring the database schema up to date")
 
@@ -99,7 +117,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-async def _open_database(settings: Settings, *, migrate: bool = False) -> Any:
+async def _open_database(settings: Settings, *, migrate: bool = False) -> Database:
     from storage.database import Database
     from storage.migrate import upgrade_to_head_async
 
@@ -154,7 +172,7 @@ async def run_tokens(settings: Settings, args: argparse.Namespace) -> None:
         await database.dispose()
 
 
-async def _bootstrap(settings: Settings, database: Any) -> None:
+async def _bootstrap(settings: Settings, database: Database) -> None:
     from server.accounts import bootstrap_super_admin
 
     result = await bootstrap_super_admin(database, configured_token=settings.bootstrap_token)
@@ -168,16 +186,16 @@ async def _bootstrap(settings: Settings, database: Any) -> None:
         print(result.generated_secret, flush=True)
 
 
-async def run_serve(settings: Settings, role: Role) -> None:
+async def run_serve(settings: Settings, role: Role, *, ready_file: Path | None = None) -> None:
     """Run until SIGTERM/SIGINT, then stop gracefully."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    database: Any = None
-    server: Any = None
-    gateway: Any = None
+    database: Database | None = None
+    server: RunningServer | None = None
+    gateway: RunningGateway | None = None
     try:
         if role in (Role.ALL, Role.SERVER):
             from server.app import start_server
@@ -195,14 +213,12 @@ async def run_serve(settings: Settings, role: Role) -> None:
                     **{**settings.model_dump(), "grpc_target": f"localhost:{server.port}"}
                 )
             gateway = await start_gateway(gateway_settings)
-        log.info(
-            "serving",
-            extra={
-                "role": role.value,
-                "grpc_port": server.port if server else None,
-                "http_port": gateway.port if gateway else None,
-            },
+        ports = ReadyPorts(
+            grpc_port=server.port if server else None, http_port=gateway.port if gateway else None
         )
+        log.info("serving", extra={"role": role.value, **asdict(ports)})
+        if ready_file is not None:
+            write_ready_file(ready_file, ports)
         stopping = asyncio.ensure_future(stop.wait())
         # uvicorn catches the signal itself while it runs (and re-raises it after),
         # so the gateway ending is a reason to stop too.
@@ -218,6 +234,8 @@ async def run_serve(settings: Settings, role: Role) -> None:
             await server.stop(SHUTDOWN_GRACE_SECONDS)
         if database is not None:
             await database.dispose()
+        if ready_file is not None:
+            ready_file.unlink(missing_ok=True)
         log.info("stopped")
 
 
@@ -242,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: refusing to serve in production: {problem}", file=sys.stderr)
             if problems:
                 return 2
-            asyncio.run(run_serve(settings, role))
+            asyncio.run(run_serve(settings, role, ready_file=args.ready_file))
         elif args.command == "migrate":
             asyncio.run(run_migrate(settings))
         elif args.command == "users":

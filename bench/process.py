@@ -1,8 +1,8 @@
 """The server under test as a separate process, its command line, and its memory.
 
 The server is started exactly as an operator starts it (`annotation-api serve`,
-both roles in one process) with ports 0: it logs the ports it bound in its
-"serving" line, which is how the bench finds them. Memory is read from
+both roles in one process) with ports 0: it writes the ports it bound to its
+ready file (`--ready-file`), which is how the bench finds them. Memory is read from
 /proc: the kernel's high-water mark (VmHWM) is reset before each measured
 run (`/proc/<pid>/clear_refs` = 5), so the peak belongs to that run alone;
 where the reset is not allowed, a thread samples the RSS every few
@@ -22,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
 import psutil
+
+from annotation_api.ready import wait_for_ready_file
 
 START_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 60.0
@@ -184,42 +185,30 @@ class ServerProcess:
         return f"127.0.0.1:{self.grpc_port}"
 
     def start(self) -> ServerProcess:
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        ready = self.log_path.with_suffix(".ready.json")
+        ready.unlink(missing_ok=True)
         log = self.log_path.open("ab")
         args = ["serve", "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0"]
         self.popen = subprocess.Popen(
-            [*command_line(), *args, *self.extra_args],
+            [*command_line(), *args, "--ready-file", str(ready), *self.extra_args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise SystemExit(f"the server exited during start-up; see {self.log_path}")
-            if self._read_ports(offset):
-                self.memory = MemoryProbe(self.pid)
-                if self.profile_path is not None:
-                    self.profiler = start_profiler(self.pid, self.profile_path)
-                return self
-            time.sleep(0.02)
-        self.stop()
-        raise SystemExit(f"the server did not start within {START_TIMEOUT_SECONDS:.0f} s")
-
-    def _read_ports(self, offset: int) -> bool:
-        with self.log_path.open("rb") as log:
-            log.seek(offset)
-            for line in log:
-                if not line.startswith(b"{"):
-                    continue
-                with contextlib.suppress(orjson.JSONDecodeError):
-                    entry = orjson.loads(line)
-                    if entry.get("msg") == "serving":
-                        self.http_port = int(entry["http_port"])
-                        self.grpc_port = int(entry["grpc_port"])
-                        return True
-        return False
+        try:
+            ports = wait_for_ready_file(
+                ready, exit_code=self.popen.poll, timeout=START_TIMEOUT_SECONDS
+            )
+        except RuntimeError as exc:
+            self.stop()
+            raise SystemExit(f"the server did not start: {exc}; see {self.log_path}") from None
+        assert ports.http_port is not None and ports.grpc_port is not None
+        self.http_port, self.grpc_port = ports.http_port, ports.grpc_port
+        self.memory = MemoryProbe(self.pid)
+        if self.profile_path is not None:
+            self.profiler = start_profiler(self.pid, self.profile_path)
+        return self
 
     def stop(self) -> None:
         """SIGTERM (a graceful stop, as in production), then SIGKILL if it hangs."""
@@ -294,8 +283,7 @@ def server_environment(*, data_dir: Path, database_url: str | None) -> dict[str,
     """The process environment of the server and the command line: ours, minus
     any ANNOTATION_API_* of the caller's shell, plus the bench's settings.
 
-    Logs stay at INFO, as deployed (one line per request); the bench also
-    reads the bound ports from the INFO "serving" line."""
+    Logs stay at INFO, as deployed (one line per request)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANNOTATION_API_")}
     env.update(
         {

@@ -7,12 +7,9 @@ subprocess that is stopped with SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from annotation.v1 import project_service_pb2, project_service_pb2_grpc
 from annotation_api.cli import main
 from storage.database import Database
 from storage.users import find_user_by_token
+from tests.serving import ServedProcess, start_serve
 
 
 @pytest.fixture
@@ -111,54 +109,32 @@ def test_migrate_creates_the_schema(
 
 @dataclass
 class Served:
-    process: subprocess.Popen[str]
+    serve: ServedProcess
     stdout: list[str]
-    grpc_port: int
-    http_port: int | None
+
+    @property
+    def grpc_port(self) -> int:
+        assert self.serve.grpc_port is not None
+        return self.serve.grpc_port
+
+    @property
+    def http_port(self) -> int | None:
+        return self.serve.http_port
 
 
-def start_serve(env: dict[str, str], log: Path, *args: str, stdout_lines: int = 0) -> Served:
-    """Start `annotation-api serve` on free ports; return once it reports its ports.
-
-    Logs go to a file (a pipe nobody drains could fill up and stall the server).
-    """
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "annotation_api.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--grpc-port",
-                "0",
-                "--http-port",
-                "0",
-                *args,
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            text=True,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        for line in log.read_text().splitlines():
-            entry = json.loads(line)
-            if entry["msg"] == "serving":
-                assert process.stdout is not None
-                stdout = [process.stdout.readline().strip() for _ in range(stdout_lines)]
-                return Served(process, stdout, entry["grpc_port"], entry["http_port"])
-        time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"serve did not start: {log.read_text()}")
+def start(env: dict[str, str], log: Path, *args: str, stdout_lines: int = 0) -> Served:
+    """Start `annotation-api serve`; once it serves, read stdout_lines lines of its stdout."""
+    serve = start_serve(env, log, *args, stdout=subprocess.PIPE)
+    assert serve.process.stdout is not None
+    stdout = [serve.process.stdout.readline().strip() for _ in range(stdout_lines)]
+    return Served(serve, stdout)
 
 
 def stop(served: Served) -> tuple[int, str]:
-    served.process.send_signal(signal.SIGTERM)
-    out, _ = served.process.communicate(timeout=30)
-    return served.process.returncode, out
+    process = served.serve.process
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=30)
+    return process.returncode, out
 
 
 @pytest.fixture
@@ -182,7 +158,7 @@ def progress_error(port: int, token: str) -> grpc.StatusCode:
 
 def test_serve_bootstraps_the_configured_token(serve_env: dict[str, str], tmp_path: Path) -> None:
     serve_env["ANNOTATION_API_BOOTSTRAP_TOKEN"] = "bootstrap-secret-0123456789abcdef"
-    served = start_serve(serve_env, tmp_path / "serve.log", "--role", "server")
+    served = start(serve_env, tmp_path / "serve.log", "--role", "server")
     try:
         assert served.http_port is None
         # Authenticated (the project does not exist) versus refused.
@@ -197,7 +173,7 @@ def test_serve_bootstraps_the_configured_token(serve_env: dict[str, str], tmp_pa
 
 
 def test_serve_prints_a_generated_token_once(serve_env: dict[str, str], tmp_path: Path) -> None:
-    served = start_serve(serve_env, tmp_path / "first.log", stdout_lines=2)
+    served = start(serve_env, tmp_path / "first.log", stdout_lines=2)
     try:
         assert "shown once" in served.stdout[0]
         token = served.stdout[1]
@@ -214,6 +190,6 @@ def test_serve_prints_a_generated_token_once(serve_env: dict[str, str], tmp_path
     finally:
         assert stop(served)[0] == 0
 
-    again = start_serve(serve_env, tmp_path / "second.log", "--role", "server")
+    again = start(serve_env, tmp_path / "second.log", "--role", "server")
     code, out = stop(again)
     assert code == 0 and out == ""
