@@ -7,7 +7,7 @@ asserted: they belong to docs/benchmarks.md, not to tests.
 
 One run per figure, on SQLite only, keeps it to about 25 seconds of the
 default suite. On PostgreSQL the bench differs only in the URL it hands to
-`serve` and to its raw engine (`--database-url`); the server's PostgreSQL
+`serve` (`--database-url`; the raw engine is SQLite either way); the server's PostgreSQL
 paths are covered by the rest of the suite.
 """
 
