@@ -41,7 +41,7 @@ class GatewayCode(StrEnum):
     GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT"
 
 
-_GATEWAY_STATUS = {
+GATEWAY_STATUS = {
     GatewayCode.NOT_FOUND: 404,
     GatewayCode.METHOD_NOT_ALLOWED: 405,
     GatewayCode.SERVICE_UNAVAILABLE: 503,
@@ -94,7 +94,7 @@ def http_status_of(code: str) -> int:
     if code in ErrorCode.__members__:
         return ERROR_STATUS[ErrorCode(code)][0]
     if code in GatewayCode.__members__:
-        return _GATEWAY_STATUS[GatewayCode(code)]
+        return GATEWAY_STATUS[GatewayCode(code)]
     return 500
 
 

@@ -5,6 +5,15 @@ lowercase names, int64 is an integer, timestamps are date-time strings, fields
 with presence (and enums whose zero value is *_UNSPECIFIED) are nullable,
 embedded-JSON fields accept any JSON value. Every field of a response is always
 present, so response schemas list them all as required.
+
+The protos say the rest: summaries and descriptions are their comments
+(gateway/comments.py); request fields marked `(google.api.field_behavior) =
+REQUIRED` are required (a required list: at least one item); the
+`annotation.v1` field options `max_length`, `pattern` and `minimum` become
+maxLength, pattern and minimum; a download's media types are the
+`media_types` of its response's content_type field. Error statuses are those
+of the one error table (annotation_api.errors.ERROR_STATUS) and of the
+gateway's own failures.
 """
 
 from __future__ import annotations
@@ -12,11 +21,15 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from annotation.v1 import options_pb2
+from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from annotation_api.enum_names import enum_names, is_unset_value
+from annotation_api.errors import ERROR_STATUS
 from gateway import scalars
 from gateway.codec import JSON_VALUE_TYPES, TIMESTAMP, is_embedded_json
+from gateway.comments import comment_of, first_sentence
 from gateway.descriptors import (
     RouteKind,
     RpcRoute,
@@ -24,9 +37,12 @@ from gateway.descriptors import (
     is_map_field,
     message_type_of,
 )
+from gateway.errors import GATEWAY_STATUS
 from gateway.uploads import FILE_FIELD
 
 Schema = dict[str, Any]
+
+ANY_JSON = "any JSON value"
 
 ERROR_SCHEMA: Schema = {
     "type": "object",
@@ -38,15 +54,20 @@ ERROR_SCHEMA: Schema = {
         "details": {"type": "object", "additionalProperties": True},
     },
 }
-_ERROR_STATUSES = {
-    "400": "Invalid request (malformed JSON, wrong types, unknown enum values, rule violations)",
-    "401": "Missing, unknown or revoked token",
-    "403": "The token's user may not call this API",
-    "404": "Not found (or not visible to this token)",
-    "413": "Body or upload over the configured limit",
-    "500": "Internal error",
-    "503": "The annotation server is unavailable",
-}
+DOWNLOAD_FALLBACK_TYPE = "application/octet-stream"
+
+
+def error_statuses() -> dict[str, str]:
+    """HTTP status -> the error codes answered with it, from the error tables."""
+    codes: dict[int, list[str]] = {}
+    for code, (status, _) in ERROR_STATUS.items():
+        codes.setdefault(status, []).append(str(code))
+    for gateway_code, status in GATEWAY_STATUS.items():
+        codes.setdefault(status, []).append(str(gateway_code))
+    return {
+        str(status): "error_code " + " or ".join(names) for status, names in sorted(codes.items())
+    }
+
 
 _INTEGER_FORMATS = {
     FieldDescriptor.TYPE_INT32: "int32",
@@ -74,21 +95,45 @@ class _SchemaBuilder:
                 if f.name not in skip
             }
             schema: Schema = {"type": "object", "properties": properties}
-            if response:
-                schema["required"] = list(properties)
+            description = comment_of(descriptor.full_name)
+            if description:
+                schema["description"] = description
+            required = (
+                list(properties)
+                if response
+                else [f.name for f in descriptor.fields if f.name in properties and is_required(f)]
+            )
+            if required:
+                schema["required"] = required
             self.schemas[name] = schema
         return {"$ref": f"#/components/schemas/{name}"}
 
     def field(self, field: FieldDescriptor, *, response: bool) -> Schema:
+        """The field's schema, with its proto comment as description."""
+        schema = self._field(field, response=response)
+        description = comment_of(field.full_name)
+        if not description:
+            return schema
+        if "$ref" in schema:
+            # A $ref's siblings are ignored in OpenAPI 3.0: wrap it to describe it.
+            return {"allOf": [schema], "description": description}
+        if schema.get("description") == ANY_JSON:
+            description = f"{description} ({ANY_JSON})"
+        return {**schema, "description": description}
+
+    def _field(self, field: FieldDescriptor, *, response: bool) -> Schema:
         if is_map_field(field):
             value_field = message_type_of(field).fields_by_name["value"]
             return {
                 "type": "object",
                 "additionalProperties": self.single(value_field, response=response),
             }
-        schema = self.single(field, response=response)
+        schema = {**self.single(field, response=response), **limits_of(field)}
         if field.is_repeated:
-            return {"type": "array", "items": schema}
+            array: Schema = {"type": "array", "items": schema}
+            if not response and is_required(field):
+                array["minItems"] = 1
+            return array
         if field.has_presence and "$ref" in schema:
             return {"allOf": [schema], "nullable": True}
         if field.has_presence:
@@ -105,13 +150,13 @@ class _SchemaBuilder:
             if name == TIMESTAMP:
                 return {"type": "string", "format": "date-time", "example": "2026-02-03T10:30:00Z"}
             if name in JSON_VALUE_TYPES:
-                return {"description": "any JSON value"}
+                return {"description": ANY_JSON}
             return self.message(message_type, response=response)
         if kind == FieldDescriptor.TYPE_ENUM:
             return enum_schema(field)
         if kind == FieldDescriptor.TYPE_STRING:
             if is_embedded_json(field):
-                return {"description": "any JSON value", "nullable": True}
+                return {"description": ANY_JSON, "nullable": True}
             return {"type": "string"}
         if kind == FieldDescriptor.TYPE_BOOL:
             return {"type": "boolean"}
@@ -122,6 +167,33 @@ class _SchemaBuilder:
         if kind in scalars.FLOAT_TYPES:
             return {"type": "number", "format": "double"}
         raise TypeError(f"{field.full_name}: no OpenAPI mapping")
+
+
+def is_required(field: FieldDescriptor) -> bool:
+    """Marked `(google.api.field_behavior) = REQUIRED` in its proto."""
+    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+    return field_behavior_pb2.REQUIRED in behaviors
+
+
+def limits_of(field: FieldDescriptor) -> Schema:
+    """maxLength, pattern and minimum from the field's annotation.v1 options."""
+    options = field.GetOptions()
+    limits: Schema = {}
+    if options.HasExtension(options_pb2.max_length):
+        limits["maxLength"] = options.Extensions[options_pb2.max_length]
+    if options.HasExtension(options_pb2.pattern):
+        limits["pattern"] = options.Extensions[options_pb2.pattern]
+    if options.HasExtension(options_pb2.minimum):
+        limits["minimum"] = options.Extensions[options_pb2.minimum]
+    return limits
+
+
+def media_types_of(message: Descriptor) -> list[str]:
+    """The media types a download answers with: its fields' `media_types` options."""
+    found: list[str] = []
+    for field in message.fields:
+        found += field.GetOptions().Extensions[options_pb2.media_types]
+    return found
 
 
 def enum_schema(field: FieldDescriptor) -> Schema:
@@ -168,11 +240,12 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
         }
         for name in route.path_params
     ]
+    comment = comment_of(route.method.full_name)
     operation: dict[str, Any] = {
         "operationId": route.operation_id,
         "tags": [route.service.name],
-        "summary": route.method.name,
-        "description": f"gRPC {route.method.full_name}",
+        "summary": first_sentence(comment) or route.method.name,
+        "description": f"{comment}\n\ngRPC {route.method.full_name}".lstrip(),
     }
     text_fields = [
         f
@@ -182,11 +255,12 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
     if route.kind == RouteKind.UPLOAD:
         form = {FILE_FIELD: {"type": "string", "format": "binary"}}
         form.update({f.name: builder.field(f, response=False) for f in text_fields})
+        required = [FILE_FIELD, *(f.name for f in text_fields if is_required(f))]
         operation["requestBody"] = {
             "required": True,
             "content": {
                 "multipart/form-data": {
-                    "schema": {"type": "object", "required": [FILE_FIELD], "properties": form}
+                    "schema": {"type": "object", "required": required, "properties": form}
                 }
             },
         }
@@ -207,7 +281,7 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
             {
                 "name": f.name,
                 "in": "query",
-                "required": False,
+                "required": is_required(f),
                 "schema": builder.field(f, response=False),
             }
             for f in text_fields
@@ -221,15 +295,16 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
 
 def _success(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
     if route.kind == RouteKind.DOWNLOAD:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        # The file's own media type, or octet-stream when the server names none.
+        media_types = [*media_types_of(route.response_type), DOWNLOAD_FALLBACK_TYPE]
         return {
-            "description": "The file's bytes",
+            "description": "The file's bytes, with the file's media type",
             "headers": {
                 "Content-Disposition": {"schema": {"type": "string"}},
                 "Content-Length": {"schema": {"type": "integer"}},
             },
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
+            "content": {media_type: binary for media_type in media_types},
         }
     schema = builder.message(route.response_type, response=True)
     return {"description": "OK", "content": {"application/json": {"schema": schema}}}
@@ -238,7 +313,7 @@ def _success(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
 def _errors() -> dict[str, Any]:
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
     return {
-        status: {"description": text, "content": body} for status, text in _ERROR_STATUSES.items()
+        status: {"description": text, "content": body} for status, text in error_statuses().items()
     }
 
 

@@ -1,4 +1,8 @@
-"""Regenerate generated/ from protos/ (python, grpc and type stubs).
+"""Regenerate generated/ from protos/ (python, grpc, type stubs and a descriptor set).
+
+The descriptor set (generated/annotation/v1/descriptors.binpb) keeps the
+protos' comments (`--include_source_info`): the gateway's OpenAPI document
+takes its summaries and descriptions from them.
 
 Usage: python scripts/generate_protos.py [--check]
 
@@ -21,6 +25,7 @@ from grpc_tools import protoc
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 GENERATED = ROOT / "generated"
+DESCRIPTOR_SET = Path("annotation/v1/descriptors.binpb")
 PACKAGE_MARKER = '"""Generated from protos/: do not edit; run scripts/generate_protos.py."""\n'
 
 
@@ -38,6 +43,8 @@ def generate_into(target: Path) -> None:
     sources = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
     args = ["grpc_tools.protoc", *(f"-I{p}" for p in include_paths())]
     args += [f"--python_out={target}", f"--pyi_out={target}", f"--grpc_python_out={target}"]
+    args += [f"--descriptor_set_out={target / DESCRIPTOR_SET}", "--include_source_info"]
+    (target / DESCRIPTOR_SET).parent.mkdir(parents=True, exist_ok=True)
     if protoc.main([*args, *sources]) != 0:
         raise SystemExit("protoc failed")
     for folder in {target / Path(s).parent for s in sources}:

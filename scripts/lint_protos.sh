@@ -3,7 +3,7 @@
 #
 # buf comes from the npm package @bufbuild/buf (pinned below) installed into
 # third_party/node; google/api/*.proto come from the installed
-# googleapis-common-protos wheel, copied into third_party/googleapis so that
+# googleapis-common-protos wheel (annotations, http, field_behavior), copied into third_party/googleapis so that
 # buf resolves the imports without reaching the Buf Schema Registry.
 #
 # Usage: scripts/lint_protos.sh [python]   (python defaults to .venv/bin/python)
@@ -21,7 +21,7 @@ fi
 
 GOOGLEAPIS="$ROOT/third_party/googleapis"
 "$PYTHON" - "$GOOGLEAPIS" <<'PY'
-"""Copy google/api/{annotations,http}.proto from the googleapis-common-protos wheel."""
+"""Copy google/api/{annotations,http,field_behavior}.proto from the googleapis-common-protos wheel."""
 import shutil
 import sys
 from pathlib import Path
@@ -32,7 +32,7 @@ source = Path(next(iter(google.api.__path__)))
 target = Path(sys.argv[1]) / "google" / "api"
 shutil.rmtree(target, ignore_errors=True)
 target.mkdir(parents=True)
-for name in ("annotations.proto", "http.proto"):
+for name in ("annotations.proto", "http.proto", "field_behavior.proto"):
     shutil.copy2(source / name, target / name)
 PY
 

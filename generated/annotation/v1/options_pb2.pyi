@@ -5,5 +5,13 @@ from typing import ClassVar as _ClassVar
 DESCRIPTOR: _descriptor.FileDescriptor
 EMBEDDED_JSON_FIELD_NUMBER: _ClassVar[int]
 embedded_json: _descriptor.FieldDescriptor
+MAX_LENGTH_FIELD_NUMBER: _ClassVar[int]
+max_length: _descriptor.FieldDescriptor
+PATTERN_FIELD_NUMBER: _ClassVar[int]
+pattern: _descriptor.FieldDescriptor
+MINIMUM_FIELD_NUMBER: _ClassVar[int]
+minimum: _descriptor.FieldDescriptor
+MEDIA_TYPES_FIELD_NUMBER: _ClassVar[int]
+media_types: _descriptor.FieldDescriptor
 INVALID_VALUE_ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
 invalid_value_error_code: _descriptor.FieldDescriptor
