@@ -170,6 +170,8 @@ def test_serve_bootstraps_the_configured_token(serve_env: dict[str, str], tmp_pa
         code, out = stop(served)
     assert code == 0
     assert "bootstrap-secret" not in out
+    # The ready file (written once listening) is removed by the graceful stop.
+    assert not (tmp_path / "serve.ready.json").exists()
 
 
 def test_serve_prints_a_generated_token_once(serve_env: dict[str, str], tmp_path: Path) -> None:
