@@ -30,6 +30,8 @@ REST (the gateway under uvicorn on port 0, calling grpc_server)
 
 Helpers (tests/helpers.py): bearer(token) builds call metadata; rpc_error(exc) decodes
 a failed call's status code, message, error_code and details.
+tests/serving.py: start_serve(env, log, *args) runs `annotation-api serve` as a real
+process on free ports and returns once its ready file names them; stop_serve(served).
 """
 
 from __future__ import annotations
