@@ -10,6 +10,7 @@ from grpc import aio
 
 from annotation_api.settings import Settings
 from server.auth import current_caller
+from server.exports.lifecycle import has_file
 from server.exports.service import ExportService, file_url, list_export_formats
 from server.servicers.enums import enum_to_name, name_to_enum
 from storage.database import Database
@@ -35,7 +36,8 @@ def _export_details(record: ExportRecord) -> export_service_pb2.GetExportRespons
         status=name_to_enum(EXPORT_STATUS, record.status),
         completed_only=record.completed_only,
         total_exported=record.total_exported,
-        file_url=file_url(record.export_id),
+        # only a completed export has a file to download.
+        file_url=file_url(record.export_id) if has_file(record.status) else "",
         file_name=record.file_name,
         file_size=record.file_size,
         created_at=_timestamp(record.created_at),
