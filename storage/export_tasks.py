@@ -177,7 +177,7 @@ def _utc(value: str | datetime | None) -> datetime | None:
     return cast(datetime, value).replace(tzinfo=UTC)
 
 
-def _task_query(*, completed_only: bool) -> Select[Any]:
+def _task_query(*, by_status: bool) -> Select[Any]:
     query = (
         select(
             _tasks.c.id,
@@ -192,11 +192,11 @@ def _task_query(*, completed_only: bool) -> Select[Any]:
         .order_by(_tasks.c.id)
         .limit(bindparam("limit"))
     )
-    return query.where(_tasks.c.status == "completed") if completed_only else query
+    return query.where(_tasks.c.status == bindparam("status")) if by_status else query
 
 
-_TASKS = _task_query(completed_only=False)
-_COMPLETED_TASKS = _task_query(completed_only=True)
+_TASKS = _task_query(by_status=False)
+_TASKS_IN_STATUS = _task_query(by_status=True)
 _ANNOTATIONS = (
     select(
         _annotations.c.task_id,
@@ -253,13 +253,17 @@ async def read_export_task_rows(
     project_id: str,
     after_id: int,
     limit: int,
-    completed_only: bool,
+    task_status: str | None,
     with_predictions: bool,
 ) -> ExportTaskRows:
-    """Up to `limit` tasks after `after_id` in id order, with their annotations
-    (and predictions when `with_predictions`)."""
-    query = _COMPLETED_TASKS if completed_only else _TASKS
-    params = {"project_id": project_id, "after": after_id, "limit": limit}
+    """Up to `limit` tasks after `after_id` in id order (only those in
+    `task_status` unless it is None), with their annotations (and predictions
+    when `with_predictions`)."""
+    params: dict[str, object] = {"project_id": project_id, "after": after_id, "limit": limit}
+    query = _TASKS
+    if task_status is not None:
+        query = _TASKS_IN_STATUS
+        params["status"] = task_status
     rows = (await conn.execute(query, params)).all()
     if not rows:
         return ExportTaskRows(rows, [], [])
@@ -295,7 +299,7 @@ def _assemble(
     by_id = {task.task_id: task for task in batch}
     for task_id, annotation_id, username, created_at, updated_at, result_json in annotations:
         task = by_id.get(task_id)
-        if task is not None:  # a task of the range that is not exported (completed_only)
+        if task is not None:  # a task of the range not in the status asked for
             task.annotations.append(
                 ExportAnnotation(
                     annotation_id,

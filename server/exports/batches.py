@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 
+from server.vocabulary import TaskStatus
 from storage.database import Database
 from storage.export_tasks import (
     DEFAULT_BATCH_SIZE,
@@ -30,8 +31,10 @@ async def iter_export_task_batches(
     with_predictions: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> AsyncGenerator[list[ExportTask], None]:
-    """Yield the project's tasks in id order, `batch_size` at a time
-    (without their predictions unless `with_predictions`)."""
+    """Yield the project's tasks in id order, `batch_size` at a time (only the
+    completed ones when `completed_only`; without their predictions unless
+    `with_predictions`)."""
+    task_status = TaskStatus.COMPLETED if completed_only else None
 
     async def read_batch(after_id: int) -> ExportTaskRows:
         async with database.read() as conn:
@@ -40,7 +43,7 @@ async def iter_export_task_batches(
                 project_id=project_id,
                 after_id=after_id,
                 limit=batch_size,
-                completed_only=completed_only,
+                task_status=task_status,
                 with_predictions=with_predictions,
             )
 
