@@ -21,13 +21,14 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psutil
 import pytest
 from sqlalchemy import select
 
 from storage.database import Database
 from storage.models import Export
 from tests.exports.receiver import receiving
-from tests.multiprocess.fleet import serve_environment, start_serve, stop_serve
+from tests.multiprocess.fleet import serve_environment, serving_fleet
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -38,6 +39,29 @@ CALLBACK_SECRET = "crash-callback-secret"
 TASKS = 60_000
 CONTENT = "x" * 1500
 WAIT_SECONDS = 60.0
+
+
+def serve_pid() -> int:
+    """The pid of the one `annotation-api serve` this test runs."""
+    [child] = [
+        child
+        for child in psutil.Process().children()
+        if "annotation_api.cli" in child.cmdline() and "serve" in child.cmdline()
+    ]
+    return int(child.pid)
+
+
+async def kill_hard(pid: int) -> None:
+    """SIGKILL, as a crash or the OOM killer would; wait until the process is gone."""
+    os.kill(pid, signal.SIGKILL)
+    while True:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)  # let the parent's bookkeeping see the exit
 
 
 def partials(export_dir: Path) -> list[str]:
@@ -80,45 +104,43 @@ async def test_an_export_whose_server_was_killed_fails_and_is_cleaned_up(
             }
         )
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        first = await start_serve("first", env, tmp_path / "first.log")
-        try:
-            async with httpx.AsyncClient(
-                base_url=first.base_url, headers=headers, timeout=120
-            ) as http:
-                created = await http.post(
-                    "/api/external/projects/init",
+        async with (
+            serving_fleet({"first": env}, tmp_path) as fleet,
+            httpx.AsyncClient(
+                base_url=fleet["first"].base_url, headers=headers, timeout=120
+            ) as http,
+        ):
+            created = await http.post(
+                "/api/external/projects/init",
+                json={
+                    "name": "crash",
+                    "task_type": "text_classification",
+                    "tags": [{"tag": "a"}],
+                    "data": [{"id": f"t{k}", "content": CONTENT} for k in range(TASKS)],
+                },
+            )
+            assert created.status_code == 200, created.text
+            project_id = created.json()["project_id"]
+            exporting = asyncio.create_task(
+                http.post(
+                    f"/api/external/projects/{project_id}/export",
                     json={
-                        "name": "crash",
-                        "task_type": "text_classification",
-                        "tags": [{"tag": "a"}],
-                        "data": [{"id": f"t{k}", "content": CONTENT} for k in range(TASKS)],
+                        "format": "json",
+                        "completed_only": False,
+                        "callback_url": receiver.url,
                     },
                 )
-                assert created.status_code == 200, created.text
-                project_id = created.json()["project_id"]
-                exporting = asyncio.create_task(
-                    http.post(
-                        f"/api/external/projects/{project_id}/export",
-                        json={
-                            "format": "json",
-                            "completed_only": False,
-                            "callback_url": receiver.url,
-                        },
-                    )
-                )
-                deadline = time.monotonic() + WAIT_SECONDS
-                while len(partials(export_dir)) < 2 and not exporting.done():
-                    assert time.monotonic() < deadline, "the export never started"
-                    await asyncio.sleep(0.01)
-                os.kill(first.process.pid, signal.SIGKILL)
-                await first.process.wait()
-                with contextlib.suppress(httpx.HTTPError):
-                    await exporting
-                assert not exporting.done() or exporting.exception() is not None, (
-                    "the export finished before the kill; make it larger"
-                )
-        finally:
-            await stop_serve(first)
+            )
+            deadline = time.monotonic() + WAIT_SECONDS
+            while len(partials(export_dir)) < 2 and not exporting.done():
+                assert time.monotonic() < deadline, "the export never started"
+                await asyncio.sleep(0.01)
+            await kill_hard(serve_pid())
+            with contextlib.suppress(httpx.HTTPError):
+                await exporting
+            assert not exporting.done() or exporting.exception() is not None, (
+                "the export finished before the kill; make it larger"
+            )
 
         left = partials(export_dir)
         export_id = left[0].split(".", 1)[0]
@@ -126,32 +148,31 @@ async def test_an_export_whose_server_was_killed_fails_and_is_cleaned_up(
         status, owner = await export_row(database_url, export_id)
         assert status == "running" and owner, (status, owner)
 
-        second = await start_serve("second", env, tmp_path / "second.log")
-        try:
-            async with httpx.AsyncClient(
-                base_url=second.base_url, headers=headers, timeout=30
-            ) as http:
-                deadline = time.monotonic() + WAIT_SECONDS
-                while True:
-                    shown = await http.get(f"/api/external/exports/{export_id}")
-                    assert shown.status_code == 200, shown.text
-                    details = shown.json()
-                    if details["status"] != "running" and details["callback_status"] in (
-                        "delivered",
-                        "failed",
-                    ):
-                        break
-                    assert time.monotonic() < deadline, details
-                    assert not details.get("file_url"), details
-                    await asyncio.sleep(0.1)
-                assert details["status"] == "failed"
-                assert "interrupted" in details["error_message"]
-                assert not details.get("file_url")
-                assert details["callback_status"] == "delivered"
-                download = await http.get(f"/api/exports/{export_id}/download")
-                assert download.status_code == 404
-        finally:
-            assert await stop_serve(second) == 0
+        async with (
+            serving_fleet({"second": env}, tmp_path) as fleet,
+            httpx.AsyncClient(
+                base_url=fleet["second"].base_url, headers=headers, timeout=30
+            ) as http,
+        ):
+            deadline = time.monotonic() + WAIT_SECONDS
+            while True:
+                shown = await http.get(f"/api/external/exports/{export_id}")
+                assert shown.status_code == 200, shown.text
+                details = shown.json()
+                if details["status"] != "running" and details["callback_status"] in (
+                    "delivered",
+                    "failed",
+                ):
+                    break
+                assert time.monotonic() < deadline, details
+                assert not details.get("file_url"), details
+                await asyncio.sleep(0.1)
+            assert details["status"] == "failed"
+            assert "interrupted" in details["error_message"]
+            assert not details.get("file_url")
+            assert details["callback_status"] == "delivered"
+            download = await http.get(f"/api/exports/{export_id}/download")
+            assert download.status_code == 404
 
     assert partials(export_dir) == []
     assert not any(export_dir.glob(f"{export_id}.*"))
