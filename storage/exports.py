@@ -197,23 +197,28 @@ async def list_exports_past_expiry(
     conn: AsyncConnection, *, status: ExportStatus, now: datetime, limit: int
 ) -> list[ExportRecord]:
     """Exports in `status` whose download period is over, oldest first."""
-    rows = await conn.execute(
-        _export_query()
-        .where(_exports.c.status == status, _exports.c.expires_at <= now)
-        .order_by(_exports.c.expires_at)
-        .limit(limit)
-    )
-    return [_to_record(row) for row in rows]
+    return await _list_due(conn, _exports.c.expires_at, status=status, now=now, limit=limit)
 
 
 async def list_exports_with_lapsed_lease(
     conn: AsyncConnection, *, status: ExportStatus, now: datetime, limit: int
 ) -> list[ExportRecord]:
     """Exports in `status` whose lease ran out by `now` (nobody renews it), oldest first."""
+    return await _list_due(conn, _exports.c.lease_expires_at, status=status, now=now, limit=limit)
+
+
+async def _list_due(
+    conn: AsyncConnection,
+    due_at: ColumnElement[Any],
+    *,
+    status: ExportStatus,
+    now: datetime,
+    limit: int,
+) -> list[ExportRecord]:
     rows = await conn.execute(
         _export_query()
-        .where(_exports.c.status == status, _exports.c.lease_expires_at <= now)
-        .order_by(_exports.c.lease_expires_at)
+        .where(_exports.c.status == status, due_at <= now)
+        .order_by(due_at)
         .limit(limit)
     )
     return [_to_record(row) for row in rows]
