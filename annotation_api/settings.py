@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     export_ttl_hours: float = Field(
         default=168.0, description="How long an export stays downloadable"
     )
+    export_lease_seconds: float = Field(
+        default=30.0,
+        description="How long a running export stays claimed by its server without a renewal; "
+        "after that, another server marks it failed",
+    )
+    export_heartbeat_seconds: float = Field(
+        default=10.0,
+        description="How often the server writing an export renews its lease "
+        "(and how often lapsed leases are looked for)",
+    )
     callback_secret: str = Field(
         default="", description="HMAC-SHA256 key of X-Signature-256 on callbacks"
     )
@@ -81,6 +91,10 @@ class Settings(BaseSettings):
     def _refuse_unsafe(self) -> Settings:
         if self.max_message_bytes <= 0 or self.max_upload_bytes <= 0:
             raise ValueError("size limits must be positive")
+        if not 0 < self.export_heartbeat_seconds < self.export_lease_seconds:
+            raise ValueError(
+                "export_heartbeat_seconds must be positive and shorter than export_lease_seconds"
+            )
         return self
 
     def production_problems(self) -> list[str]:

@@ -34,6 +34,7 @@ from annotation_api.settings import Settings
 from server.auth import Authenticator
 from server.exports.callbacks import run_callback_worker
 from server.exports.files import run_expiry_sweeper
+from server.exports.lease import run_lease_sweeper
 from server.interceptors import ServerInterceptor
 from server.servicers.export import ExportServicer
 from server.servicers.prediction import PredictionServicer
@@ -78,7 +79,7 @@ SERVICES: list[ServiceRegistration] = [
     ),
 ]
 
-WORKERS: list[Worker] = [run_callback_worker, run_expiry_sweeper]
+WORKERS: list[Worker] = [run_callback_worker, run_expiry_sweeper, run_lease_sweeper]
 
 
 def channel_options(settings: Settings) -> list[tuple[str, Any]]:

@@ -1,12 +1,13 @@
-"""The callback outbox: claiming due deliveries and recording their outcome.
+"""The callback outbox: queueing, claiming due deliveries and recording attempts,
+each statement in the caller's transaction.
 
 Several server processes may drain the same outbox. A worker claims a row by
 setting `locked_until` (a lease): nobody else takes it before the lease ends,
 and if the worker dies the row becomes due again when the lease runs out. On
 PostgreSQL the candidates are read with FOR UPDATE SKIP LOCKED so concurrent
 claimers skip each other's rows instead of waiting; on SQLite the write lock
-(BEGIN IMMEDIATE) already serialises claimers, and the conditional UPDATE
-below makes the claim safe on both.
+(BEGIN IMMEDIATE, taken by `Database.transaction()`) already serialises
+claimers, and the conditional UPDATE below makes the claim safe on both.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.database import Database
+from annotation_api.states import CallbackStatus
 from storage.models import CallbackDelivery
 
 _deliveries = cast(Table, CallbackDelivery.__table__)
+
+MAX_ERROR_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,96 +39,97 @@ class ClaimedDelivery:
     locked_until: datetime
 
 
-async def claim_due_deliveries(
-    db: Database, *, now: datetime, lease_until: datetime, limit: int
-) -> list[ClaimedDelivery]:
-    """Take up to `limit` pending deliveries whose time has come."""
-    free = or_(_deliveries.c.locked_until.is_(None), _deliveries.c.locked_until <= now)
-    due = (_deliveries.c.status == "pending", _deliveries.c.next_attempt_at <= now, free)
-    async with db.transaction() as conn:
-        query = (
-            select(
-                _deliveries.c.id,
-                _deliveries.c.export_id,
-                _deliveries.c.url,
-                _deliveries.c.payload,
-                _deliveries.c.attempts,
-            )
-            .where(*due)
-            .order_by(_deliveries.c.next_attempt_at, _deliveries.c.id)
-            .limit(limit)
-        )
-        if not db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        candidates = (await conn.execute(query)).all()
-        claimed: list[ClaimedDelivery] = []
-        for row in candidates:
-            result = await conn.execute(
-                update(_deliveries)
-                .where(_deliveries.c.id == row.id, *due)
-                .values(locked_until=lease_until)
-            )
-            if result.rowcount:
-                claimed.append(
-                    ClaimedDelivery(
-                        delivery_id=row.id,
-                        export_id=row.export_id,
-                        url=row.url,
-                        payload=row.payload.encode("utf-8"),
-                        attempts=row.attempts,
-                        locked_until=lease_until,
-                    )
-                )
-        return claimed
-
-
-async def record_delivered(db: Database, delivery: ClaimedDelivery, *, at: datetime) -> None:
-    """The receiver accepted the callback."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            update(_deliveries)
-            .where(_deliveries.c.id == delivery.delivery_id)
-            .values(
-                status="delivered",
-                attempts=_deliveries.c.attempts + 1,
-                delivered_at=at,
-                locked_until=None,
-                last_error=None,
-            )
-        )
-
-
-async def record_attempt_failed(
-    db: Database,
-    delivery: ClaimedDelivery,
+async def insert_delivery(
+    conn: AsyncConnection,
     *,
-    error: str,
-    retry_at: datetime | None,
+    export_id: str,
+    url: str,
+    payload: bytes,
+    status: CallbackStatus,
+    due_at: datetime,
 ) -> None:
-    """An attempt failed: try again at `retry_at`, or give up when it is None."""
+    """Queue the exact body to sign and send to `url`, first due at `due_at`."""
+    await conn.execute(
+        insert(_deliveries).values(
+            export_id=export_id,
+            url=url,
+            payload=payload.decode("utf-8"),
+            status=status,
+            attempts=0,
+            next_attempt_at=due_at,
+            locked_until=None,
+            last_error=None,
+            created_at=due_at,
+            delivered_at=None,
+        )
+    )
+
+
+async def claim_due_deliveries(
+    conn: AsyncConnection,
+    *,
+    status: CallbackStatus,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+) -> list[ClaimedDelivery]:
+    """Take up to `limit` deliveries in `status` whose time has come and nobody holds."""
+    free = or_(_deliveries.c.locked_until.is_(None), _deliveries.c.locked_until <= now)
+    due = (_deliveries.c.status == status, _deliveries.c.next_attempt_at <= now, free)
+    query = (
+        select(
+            _deliveries.c.id,
+            _deliveries.c.export_id,
+            _deliveries.c.url,
+            _deliveries.c.payload,
+            _deliveries.c.attempts,
+        )
+        .where(*due)
+        .order_by(_deliveries.c.next_attempt_at, _deliveries.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    candidates = (await conn.execute(query)).all()
+    claimed: list[ClaimedDelivery] = []
+    for row in candidates:
+        result = await conn.execute(
+            update(_deliveries)
+            .where(_deliveries.c.id == row.id, *due)
+            .values(locked_until=lease_until)
+        )
+        if result.rowcount:
+            claimed.append(
+                ClaimedDelivery(
+                    delivery_id=row.id,
+                    export_id=row.export_id,
+                    url=row.url,
+                    payload=row.payload.encode("utf-8"),
+                    attempts=row.attempts,
+                    locked_until=lease_until,
+                )
+            )
+    return claimed
+
+
+async def record_delivery_attempt(
+    conn: AsyncConnection,
+    *,
+    delivery_id: int,
+    status: CallbackStatus,
+    error: str | None,
+    next_attempt_at: datetime | None = None,
+    delivered_at: datetime | None = None,
+) -> None:
+    """Count one attempt, release the claim and set the status the server decided."""
     values: dict[str, object] = {
+        "status": status,
         "attempts": _deliveries.c.attempts + 1,
         "locked_until": None,
-        "last_error": error[:2000],
+        "last_error": error[:MAX_ERROR_CHARS] if error else None,
     }
-    if retry_at is None:
-        values["status"] = "failed"
-    else:
-        values["next_attempt_at"] = retry_at
-    async with db.transaction() as conn:
-        await conn.execute(
-            update(_deliveries).where(_deliveries.c.id == delivery.delivery_id).values(**values)
-        )
-
-
-async def next_due_time(db: Database) -> datetime | None:
-    """When the earliest pending delivery is due (for the worker's sleep)."""
-    async with db.read() as conn:
-        return (
-            await conn.execute(
-                select(_deliveries.c.next_attempt_at)
-                .where(_deliveries.c.status == "pending")
-                .order_by(_deliveries.c.next_attempt_at)
-                .limit(1)
-            )
-        ).scalar()
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if delivered_at is not None:
+        values["delivered_at"] = delivered_at
+    await conn.execute(update(_deliveries).where(_deliveries.c.id == delivery_id).values(**values))

@@ -1,10 +1,12 @@
 """What an export reads: a project's labels and its tasks in keyset batches.
 
-Each batch is read in its own short transaction, `batch_size` tasks at a time
-in id order, with the annotations and predictions of exactly those tasks, so
-an export holds a few batches in memory whatever the size of the project. The
-annotations and predictions are fetched by task-id range on the
-(project_id, task_id) indexes, which avoids long `IN (...)` lists.
+`read_export_task_rows` reads one batch, `limit` tasks in id order after a
+task id, with the annotations and predictions of exactly those tasks, in the
+caller's (short, read-only) transaction; `assemble_export_tasks` turns the
+rows into records. The export pipeline (`server/exports/batches.py`) reads one
+batch per transaction, so an export holds a few batches in memory whatever the
+size of the project. The annotations and predictions are fetched by task-id
+range on the (project_id, task_id) indexes, which avoids long `IN (...)` lists.
 
 This is the hottest read path of the service (a million tasks per export), so
 it avoids per-value work that SQLAlchemy would otherwise do for every row:
@@ -16,17 +18,15 @@ json format embeds it as it is).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
 from sqlalchemy import ColumnElement, Select, String, Table, bindparam, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.database import Database
 from storage.models import Annotation, Label, Prediction, Project, Task, User
 
 # Tasks per batch: large enough that per-batch round trips do not matter,
@@ -128,32 +128,31 @@ class ExportTask:
         return self.annotations[-1] if self.annotations else None
 
 
-async def load_export_project(db: Database, project_id: str) -> ExportProject | None:
+async def load_export_project(conn: AsyncConnection, *, project_id: str) -> ExportProject | None:
     """The project with its label names in label order, or None."""
-    async with db.read() as conn:
-        row = (
-            await conn.execute(
-                select(
-                    _projects.c.id, _projects.c.name, _projects.c.task_type, _projects.c.owner_id
-                ).where(_projects.c.id == project_id)
-            )
-        ).first()
-        if row is None:
-            return None
-        names = (
-            await conn.execute(
-                select(_labels.c.name)
-                .where(_labels.c.project_id == project_id)
-                .order_by(_labels.c.position, _labels.c.id)
-            )
-        ).scalars()
-        return ExportProject(
-            project_id=row.id,
-            name=row.name,
-            task_type=row.task_type,
-            owner_id=row.owner_id,
-            labels=tuple(names),
+    row = (
+        await conn.execute(
+            select(
+                _projects.c.id, _projects.c.name, _projects.c.task_type, _projects.c.owner_id
+            ).where(_projects.c.id == project_id)
         )
+    ).first()
+    if row is None:
+        return None
+    names = (
+        await conn.execute(
+            select(_labels.c.name)
+            .where(_labels.c.project_id == project_id)
+            .order_by(_labels.c.position, _labels.c.id)
+        )
+    ).scalars()
+    return ExportProject(
+        project_id=row.id,
+        name=row.name,
+        task_type=row.task_type,
+        owner_id=row.owner_id,
+        labels=tuple(names),
+    )
 
 
 def _untyped(column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -178,7 +177,7 @@ def _utc(value: str | datetime | None) -> datetime | None:
     return cast(datetime, value).replace(tzinfo=UTC)
 
 
-def _task_query(*, completed_only: bool) -> Select[Any]:
+def _task_query(*, by_status: bool) -> Select[Any]:
     query = (
         select(
             _tasks.c.id,
@@ -193,11 +192,11 @@ def _task_query(*, completed_only: bool) -> Select[Any]:
         .order_by(_tasks.c.id)
         .limit(bindparam("limit"))
     )
-    return query.where(_tasks.c.status == "completed") if completed_only else query
+    return query.where(_tasks.c.status == bindparam("status")) if by_status else query
 
 
-_TASKS = _task_query(completed_only=False)
-_COMPLETED_TASKS = _task_query(completed_only=True)
+_TASKS = _task_query(by_status=False)
+_TASKS_IN_STATUS = _task_query(by_status=True)
 _ANNOTATIONS = (
     select(
         _annotations.c.task_id,
@@ -234,70 +233,49 @@ _PREDICTIONS = (
 )
 
 
-async def iter_export_task_batches(
-    db: Database,
-    project_id: str,
+@dataclass(frozen=True, slots=True)
+class ExportTaskRows:
+    """The raw rows of one batch: tasks, their annotations and predictions
+    (tuples in the statements' column order)."""
+
+    tasks: Sequence[Any]
+    annotations: Sequence[Any]
+    predictions: Sequence[Any]
+
+    @property
+    def last_task_id(self) -> int | None:
+        return self.tasks[-1][0] if self.tasks else None
+
+
+async def read_export_task_rows(
+    conn: AsyncConnection,
     *,
-    completed_only: bool,
-    with_predictions: bool = True,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> AsyncGenerator[list[ExportTask], None]:
-    """Yield the project's tasks in id order, `batch_size` at a time
-    (without their predictions unless `with_predictions`).
-
-    One batch is read ahead: while a batch is assembled (in a worker thread)
-    and consumed, the database already runs the next batch's queries.
-    """
-    query = _COMPLETED_TASKS if completed_only else _TASKS
-
-    def read(after_id: int) -> asyncio.Task[_Rows]:
-        return asyncio.ensure_future(
-            _read_rows(db, query, project_id, after_id, batch_size, with_predictions)
-        )
-
-    reading = read(0)
-    try:
-        while True:
-            rows, annotations, predictions = await reading
-            if not rows:
-                return
-            complete = len(rows) < batch_size
-            if not complete:
-                reading = read(rows[-1][0])
-            batch = await asyncio.to_thread(_assemble, rows, annotations, predictions)
-            del rows, annotations, predictions
-            yield batch
-            del batch  # the consumer may hold it; this frame need not
-            if complete:
-                return
-    finally:
-        if not reading.done():
-            reading.cancel()
-            with contextlib.suppress(BaseException):
-                await reading
-
-
-_Rows = tuple[Sequence[Any], Sequence[Any], Sequence[Any]]
-
-
-async def _read_rows(
-    db: Database,
-    query: Select[Any],
     project_id: str,
     after_id: int,
-    batch_size: int,
+    limit: int,
+    task_status: str | None,
     with_predictions: bool,
-) -> _Rows:
-    """The raw rows of one batch: tasks, their annotations and predictions."""
-    async with db.read() as conn:
-        params = {"project_id": project_id, "after": after_id, "limit": batch_size}
-        rows = (await conn.execute(query, params)).all()
-        if not rows:
-            return rows, [], []
-        span = {"project_id": project_id, "first": rows[0][0], "last": rows[-1][0]}
-        annotations = (await conn.execute(_ANNOTATIONS, span)).all()
-        predictions = (await conn.execute(_PREDICTIONS, span)).all() if with_predictions else []
-    return rows, annotations, predictions
+) -> ExportTaskRows:
+    """Up to `limit` tasks after `after_id` in id order (only those in
+    `task_status` unless it is None), with their annotations (and predictions
+    when `with_predictions`)."""
+    params: dict[str, object] = {"project_id": project_id, "after": after_id, "limit": limit}
+    query = _TASKS
+    if task_status is not None:
+        query = _TASKS_IN_STATUS
+        params["status"] = task_status
+    rows = (await conn.execute(query, params)).all()
+    if not rows:
+        return ExportTaskRows(rows, [], [])
+    span = {"project_id": project_id, "first": rows[0][0], "last": rows[-1][0]}
+    annotations = (await conn.execute(_ANNOTATIONS, span)).all()
+    predictions = (await conn.execute(_PREDICTIONS, span)).all() if with_predictions else []
+    return ExportTaskRows(rows, annotations, predictions)
+
+
+def assemble_export_tasks(rows: ExportTaskRows) -> list[ExportTask]:
+    """Build a batch's records from its raw rows (CPU only: run it in a worker thread)."""
+    return _assemble(rows.tasks, rows.annotations, rows.predictions)
 
 
 def _assemble(
@@ -321,7 +299,7 @@ def _assemble(
     by_id = {task.task_id: task for task in batch}
     for task_id, annotation_id, username, created_at, updated_at, result_json in annotations:
         task = by_id.get(task_id)
-        if task is not None:  # a task of the range that is not exported (completed_only)
+        if task is not None:  # a task of the range not in the status asked for
             task.annotations.append(
                 ExportAnnotation(
                     annotation_id,

@@ -1,24 +1,27 @@
-"""Export rows: created running, then completed or failed together with their
-callback outbox row and audit entry, in one transaction."""
+"""Export rows: inserted `running` with a lease, then moved to the status the
+server decides, each statement in the caller's transaction.
+
+Every status change is conditional on the statuses it may come from (the
+server passes them, from `server/exports/lifecycle.py`), so two processes that
+race to change one export cannot both win.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-import orjson
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.database import Database
-from storage.models import AuditLog, CallbackDelivery, Export
-from storage.types import utcnow
+from annotation_api.states import CallbackStatus, ExportStatus
+from storage.models import CallbackDelivery, Export
 
 _exports = cast(Table, Export.__table__)
 _deliveries = cast(Table, CallbackDelivery.__table__)
-_audit = cast(Table, AuditLog.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,7 @@ class ExportRecord:
     project_id: str
     format: str
     completed_only: bool
-    status: str
+    status: ExportStatus
     file_name: str
     storage_path: str | None
     content_type: str
@@ -40,7 +43,7 @@ class ExportRecord:
     created_by: str
     created_at: datetime
     expires_at: datetime
-    callback_status: str | None
+    callback_status: CallbackStatus | None
     callback_attempts: int
 
 
@@ -62,122 +65,177 @@ class NewExport:
 
 
 @dataclass(frozen=True, slots=True)
-class ExportOutcome:
-    """How an export ended, written in one transaction with its side effects."""
+class ExportLease:
+    """Who writes an export, and until when the claim holds without renewal."""
 
-    export_id: str
-    status: str  # "completed" or "failed"
+    owner: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOutcome:
+    """The values an export ends with."""
+
+    status: ExportStatus
     file_size: int
     total_exported: int
     error_message: str | None
-    # the exact callback body to sign and send, or None without a callback_url.
-    callback_payload: bytes | None
-    callback_url: str | None
-    actor_id: str
-    project_id: str
-    audit_detail: dict[str, Any]
+    # None once the export has no file (failed, expired).
+    storage_path: str | None
 
 
-async def insert_running_export(db: Database, new: NewExport) -> None:
-    """Record an export that is being written."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            insert(_exports).values(
-                id=new.export_id,
-                project_id=new.project_id,
-                format=new.format,
-                completed_only=new.completed_only,
-                status="running",
-                file_name=new.file_name,
-                storage_path=new.storage_path,
-                content_type=new.content_type,
-                file_size=0,
-                total_exported=0,
-                error_message=None,
-                callback_url=new.callback_url,
-                created_by=new.created_by,
-                created_at=new.created_at,
-                expires_at=new.expires_at,
-            )
+async def insert_export(
+    conn: AsyncConnection, *, new: NewExport, status: ExportStatus, lease: ExportLease
+) -> None:
+    """Record an export that `lease.owner` is about to write."""
+    await conn.execute(
+        insert(_exports).values(
+            id=new.export_id,
+            project_id=new.project_id,
+            format=new.format,
+            completed_only=new.completed_only,
+            status=status,
+            file_name=new.file_name,
+            storage_path=new.storage_path,
+            content_type=new.content_type,
+            file_size=0,
+            total_exported=0,
+            error_message=None,
+            callback_url=new.callback_url,
+            created_by=new.created_by,
+            created_at=new.created_at,
+            expires_at=new.expires_at,
+            lease_owner=lease.owner,
+            lease_expires_at=lease.expires_at,
         )
+    )
 
 
-async def finish_export(db: Database, outcome: ExportOutcome) -> ExportRecord:
-    """Complete or fail an export; its callback and audit entry commit with it."""
-    now = utcnow()
-    async with db.transaction() as conn:
-        await conn.execute(
-            update(_exports)
-            .where(_exports.c.id == outcome.export_id)
-            .values(
-                status=outcome.status,
-                file_size=outcome.file_size,
-                total_exported=outcome.total_exported,
-                error_message=outcome.error_message,
-                storage_path=None if outcome.status == "failed" else _exports.c.storage_path,
-            )
+async def renew_export_lease(
+    conn: AsyncConnection, *, export_id: str, status: ExportStatus, lease: ExportLease
+) -> bool:
+    """Extend the owner's lease; False when the export is no longer its own in `status`."""
+    result = await conn.execute(
+        update(_exports)
+        .where(
+            _exports.c.id == export_id,
+            _exports.c.status == status,
+            _exports.c.lease_owner == lease.owner,
         )
-        if outcome.callback_payload is not None and outcome.callback_url:
-            await conn.execute(
-                insert(_deliveries).values(
-                    export_id=outcome.export_id,
-                    url=outcome.callback_url,
-                    payload=outcome.callback_payload.decode("utf-8"),
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    locked_until=None,
-                    last_error=None,
-                    created_at=now,
-                    delivered_at=None,
-                )
-            )
-        await conn.execute(
-            insert(_audit).values(
-                actor_id=outcome.actor_id,
-                action="exports.create",
-                project_id=outcome.project_id,
-                detail_json=orjson.dumps(outcome.audit_detail).decode("utf-8"),
-                created_at=now,
-            )
+        .values(lease_expires_at=lease.expires_at)
+    )
+    return bool(result.rowcount)
+
+
+async def set_export_outcome(
+    conn: AsyncConnection,
+    *,
+    export_id: str,
+    from_statuses: Collection[ExportStatus],
+    outcome: ExportOutcome,
+    lease_owner: str | None = None,
+    lease_lapsed_at: datetime | None = None,
+) -> bool:
+    """Move an export to its outcome and release its lease.
+
+    Applies only while the export is in one of `from_statuses` and, when given,
+    still leased by `lease_owner` / with a lease that ran out by
+    `lease_lapsed_at`; False when it did not apply.
+    """
+    conditions: list[ColumnElement[bool]] = [
+        _exports.c.id == export_id,
+        _exports.c.status.in_(list(from_statuses)),
+    ]
+    if lease_owner is not None:
+        conditions.append(_exports.c.lease_owner == lease_owner)
+    if lease_lapsed_at is not None:
+        conditions.append(_exports.c.lease_expires_at <= lease_lapsed_at)
+    result = await conn.execute(
+        update(_exports)
+        .where(*conditions)
+        .values(
+            status=outcome.status,
+            file_size=outcome.file_size,
+            total_exported=outcome.total_exported,
+            error_message=outcome.error_message,
+            storage_path=outcome.storage_path,
+            lease_owner=None,
+            lease_expires_at=None,
         )
-        record = await _select_export(conn, outcome.export_id)
-    assert record is not None  # written above, in this transaction
-    return record
+    )
+    return bool(result.rowcount)
 
 
-async def delete_export(db: Database, export_id: str) -> None:
-    """Forget an export that was refused before it produced anything."""
-    async with db.transaction() as conn:
-        await conn.execute(delete(_exports).where(_exports.c.id == export_id))
+async def set_export_status(
+    conn: AsyncConnection,
+    *,
+    export_id: str,
+    from_statuses: Collection[ExportStatus],
+    status: ExportStatus,
+    storage_path: str | None,
+) -> bool:
+    """Change an export's status (and file); False when it was in no state of `from_statuses`."""
+    result = await conn.execute(
+        update(_exports)
+        .where(_exports.c.id == export_id, _exports.c.status.in_(list(from_statuses)))
+        .values(status=status, storage_path=storage_path)
+    )
+    return bool(result.rowcount)
 
 
-async def get_export(db: Database, export_id: str) -> ExportRecord | None:
-    async with db.read() as conn:
-        return await _select_export(conn, export_id)
+async def delete_export(conn: AsyncConnection, *, export_id: str) -> None:
+    """Forget an export (one refused before it produced anything)."""
+    await conn.execute(delete(_exports).where(_exports.c.id == export_id))
 
 
-async def list_expired_exports(db: Database, *, now: datetime, limit: int) -> list[ExportRecord]:
-    """Completed exports whose download period is over, oldest first."""
-    async with db.read() as conn:
-        rows = await conn.execute(
-            _export_query()
-            .where(_exports.c.status == "completed", _exports.c.expires_at <= now)
-            .order_by(_exports.c.expires_at)
-            .limit(limit)
+async def get_export(conn: AsyncConnection, *, export_id: str) -> ExportRecord | None:
+    row = (await conn.execute(_export_query().where(_exports.c.id == export_id))).first()
+    return _to_record(row) if row is not None else None
+
+
+async def list_exports_past_expiry(
+    conn: AsyncConnection, *, status: ExportStatus, now: datetime, limit: int
+) -> list[ExportRecord]:
+    """Exports in `status` whose download period is over, oldest first."""
+    return await _list_due(conn, _exports.c.expires_at, status=status, now=now, limit=limit)
+
+
+async def list_exports_with_lapsed_lease(
+    conn: AsyncConnection, *, status: ExportStatus, now: datetime, limit: int
+) -> list[ExportRecord]:
+    """Exports in `status` whose lease ran out by `now` (nobody renews it), oldest first."""
+    return await _list_due(conn, _exports.c.lease_expires_at, status=status, now=now, limit=limit)
+
+
+async def _list_due(
+    conn: AsyncConnection,
+    due_at: ColumnElement[Any],
+    *,
+    status: ExportStatus,
+    now: datetime,
+    limit: int,
+) -> list[ExportRecord]:
+    rows = await conn.execute(
+        _export_query()
+        .where(_exports.c.status == status, due_at <= now)
+        .order_by(due_at)
+        .limit(limit)
+    )
+    return [_to_record(row) for row in rows]
+
+
+async def list_export_ids(
+    conn: AsyncConnection, *, export_ids: Collection[str], status: ExportStatus
+) -> set[str]:
+    """Which of `export_ids` are in `status`."""
+    if not export_ids:
+        return set()
+    rows = await conn.execute(
+        select(_exports.c.id).where(
+            _exports.c.id.in_(list(export_ids)), _exports.c.status == status
         )
-        return [_to_record(row) for row in rows]
-
-
-async def mark_export_expired(db: Database, export_id: str) -> bool:
-    """Mark a completed export expired; False when another process did it first."""
-    async with db.transaction() as conn:
-        result = await conn.execute(
-            update(_exports)
-            .where(_exports.c.id == export_id, _exports.c.status == "completed")
-            .values(status="expired", storage_path=None)
-        )
-        return bool(result.rowcount)
+    )
+    return set(rows.scalars())
 
 
 def _export_query() -> Any:
@@ -188,18 +246,13 @@ def _export_query() -> Any:
     ).outerjoin(_deliveries, _deliveries.c.export_id == _exports.c.id)
 
 
-async def _select_export(conn: AsyncConnection, export_id: str) -> ExportRecord | None:
-    row = (await conn.execute(_export_query().where(_exports.c.id == export_id))).first()
-    return _to_record(row) if row is not None else None
-
-
 def _to_record(row: Row[Any]) -> ExportRecord:
     return ExportRecord(
         export_id=row.id,
         project_id=row.project_id,
         format=row.format,
         completed_only=row.completed_only,
-        status=row.status,
+        status=ExportStatus(row.status),
         file_name=row.file_name,
         storage_path=row.storage_path,
         content_type=row.content_type,
@@ -210,6 +263,6 @@ def _to_record(row: Row[Any]) -> ExportRecord:
         created_by=row.created_by,
         created_at=row.created_at,
         expires_at=row.expires_at,
-        callback_status=row.callback_status,
+        callback_status=CallbackStatus(row.callback_status) if row.callback_status else None,
         callback_attempts=row.callback_attempts or 0,
     )

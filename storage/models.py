@@ -178,7 +178,10 @@ class Prediction(Base):
 
 class Export(Base):
     __tablename__ = "exports"
-    __table_args__ = (Index("ix_exports_status_expires_at", "status", "expires_at"),)
+    __table_args__ = (
+        Index("ix_exports_status_expires_at", "status", "expires_at"),
+        Index("ix_exports_status_lease_expires_at", "status", "lease_expires_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     project_id: Mapped[str] = mapped_column(
@@ -198,6 +201,10 @@ class Export(Base):
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the server process writing a running export, and until when its claim holds
+    # unless renewed (its heartbeat); both NULL once the export has ended.
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CallbackDelivery(Base):

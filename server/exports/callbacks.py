@@ -23,13 +23,10 @@ import httpx
 import orjson
 
 from annotation_api.settings import Settings
+from annotation_api.states import ExportStatus
+from server.exports.lifecycle import CALLBACK_DUE, callback_after_attempt, has_file
 from server.exports.targets import TargetRefused, resolve_target
-from storage.callbacks import (
-    ClaimedDelivery,
-    claim_due_deliveries,
-    record_attempt_failed,
-    record_delivered,
-)
+from storage.callbacks import ClaimedDelivery, claim_due_deliveries, record_delivery_attempt
 from storage.database import Database
 from storage.types import utcnow
 
@@ -53,7 +50,7 @@ def callback_payload(
     settings: Settings,
     project_id: str,
     export_id: str,
-    status: str,
+    status: ExportStatus,
     format_name: str,
     total_exported: int,
     file_name: str,
@@ -66,9 +63,7 @@ def callback_payload(
     the documented types.
     """
     file_url = (
-        settings.public_base_url.rstrip("/") + download_path(export_id)
-        if status == "completed"
-        else ""
+        settings.public_base_url.rstrip("/") + download_path(export_id) if has_file(status) else ""
     )
     return orjson.dumps(
         {
@@ -185,7 +180,14 @@ async def deliver(settings: Settings, database: Database, delivery: ClaimedDeliv
     result = await post_callback(settings, delivery.url, delivery.payload, delivery.export_id)
     now = utcnow()
     if result.delivered:
-        await record_delivered(database, delivery, at=now)
+        async with database.transaction() as conn:
+            await record_delivery_attempt(
+                conn,
+                delivery_id=delivery.delivery_id,
+                status=callback_after_attempt(delivered=True, retry_at=None),
+                error=None,
+                delivered_at=now,
+            )
         log.info("callback delivered", extra={"export_id": delivery.export_id})
         return
     attempts_made = delivery.attempts + 1
@@ -196,9 +198,14 @@ async def deliver(settings: Settings, database: Database, delivery: ClaimedDeliv
         if result.retryable
         else None
     )
-    await record_attempt_failed(
-        database, delivery, error=result.error or "delivery failed", retry_at=retry_at
-    )
+    async with database.transaction() as conn:
+        await record_delivery_attempt(
+            conn,
+            delivery_id=delivery.delivery_id,
+            status=callback_after_attempt(delivered=False, retry_at=retry_at),
+            error=result.error or "delivery failed",
+            next_attempt_at=retry_at,
+        )
     log.warning(
         "callback attempt failed",
         extra={
@@ -210,11 +217,21 @@ async def deliver(settings: Settings, database: Database, delivery: ClaimedDeliv
     )
 
 
+async def claim_due_callbacks(
+    database: Database, *, now: datetime, lease_until: datetime, limit: int
+) -> list[ClaimedDelivery]:
+    """Take up to `limit` due deliveries for this worker until `lease_until`."""
+    async with database.transaction() as conn:
+        return await claim_due_deliveries(
+            conn, status=CALLBACK_DUE, now=now, lease_until=lease_until, limit=limit
+        )
+
+
 async def deliver_due_callbacks(settings: Settings, database: Database) -> int:
     """Claim and deliver the callbacks that are due now; how many were tried."""
     now = utcnow()
     lease = timedelta(seconds=settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS)
-    claimed = await claim_due_deliveries(
+    claimed = await claim_due_callbacks(
         database, now=now, lease_until=now + lease, limit=CLAIM_BATCH
     )
     if claimed:

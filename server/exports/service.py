@@ -3,10 +3,12 @@ see it, and how long it lives.
 
 An export is produced while CreateExport waits (its response carries the
 count and size), streaming batches of tasks from storage into a format
-writer. The export row is written `running` first, then completed or failed in
-one transaction with its callback outbox row and its audit entry. A refusal
-found while writing (coco/pascal_voc images without a pixel size) removes the
-row and the file: nothing was exported, so there is nothing to call back.
+writer. The export row is written `running` first, with a lease this process
+renews while it writes (server/exports/lease.py), then completed or failed in
+one transaction with its callback outbox row and its audit entry
+(server/exports/outcomes.py). A refusal found while writing (coco/pascal_voc
+images without a pixel size) removes the row and the file: nothing was
+exported, so there is nothing to call back.
 """
 
 from __future__ import annotations
@@ -15,33 +17,33 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import BinaryIO
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
+from annotation_api.states import ExportStatus
 from server.auth import Caller
-from server.exports.callbacks import callback_payload
-from server.exports.files import expire_export, export_file
+from server.exports.batches import iter_export_task_batches
+from server.exports.files import (
+    expire_export,
+    export_file,
+    partial_file,
+    remove_export_files,
+    scratch_dir,
+)
 from server.exports.formats.base import ExportContext, FormatWriter, write_all
 from server.exports.formats.registry import FORMATS, ExportFormatSpec, formats_for
+from server.exports.lease import PROCESS_LEASE_OWNER, holding_lease, new_lease
+from server.exports.lifecycle import EXPORT_INITIAL, has_file, is_past_expiry
+from server.exports.outcomes import end_export
 from server.exports.targets import validate_callback_url
 from storage.database import Database
-from storage.export_tasks import ExportProject, iter_export_task_batches, load_export_project
-from storage.exports import (
-    ExportOutcome,
-    ExportRecord,
-    NewExport,
-    delete_export,
-    finish_export,
-    get_export,
-    insert_running_export,
-)
+from storage.export_tasks import ExportProject, load_export_project
+from storage.exports import ExportRecord, NewExport, delete_export, get_export, insert_export
 from storage.ids import new_export_id
 from storage.types import utcnow
 
@@ -98,36 +100,47 @@ class ExportService:
             created_at=now,
             expires_at=now + timedelta(hours=self._settings.export_ttl_hours),
         )
-        await insert_running_export(self._database, new)
+        async with self._database.transaction() as conn:
+            await insert_export(
+                conn, new=new, status=EXPORT_INITIAL, lease=new_lease(self._settings, now=now)
+            )
         try:
-            total, size = await self._write_file(spec, project, new)
+            async with holding_lease(self._settings, self._database, export_id):
+                total, size = await self._write_file(spec, project, new)
         except DomainError as error:
             if error.code is not ErrorCode.INVALID_REQUEST:
                 raise await self._fail(new, caller, error) from error
-            await delete_export(self._database, export_id)
+            async with self._database.transaction() as conn:
+                await delete_export(conn, export_id=export_id)
             raise
         except asyncio.CancelledError:
             await asyncio.shield(self._record_failure(new, caller, "export was cancelled"))
             raise
         except Exception as error:
             raise await self._fail(new, caller, error) from error
-        return await self._finish(new, caller, status="completed", total=total, size=size)
+        record = await self._end(new, caller, status=ExportStatus.COMPLETED, total=total, size=size)
+        if record is None:
+            await asyncio.to_thread(
+                remove_export_files, self._settings, export_id, new.storage_path
+            )
+            raise _lease_lost(export_id)
+        return record
 
     async def get_export(self, caller: Caller, export_id: str) -> ExportRecord:
         record = await self._visible_export(caller, export_id)
-        if record.status == "completed" and record.expires_at <= utcnow():
+        if is_past_expiry(record.status, record.expires_at, utcnow()):
             await expire_export(self._settings, self._database, record)
             record = await self._visible_export(caller, export_id)
         return record
 
     async def open_download(self, caller: Caller, export_id: str) -> Download:
         record = await self._visible_export(caller, export_id)
-        if record.status == "completed" and record.expires_at <= utcnow():
+        if is_past_expiry(record.status, record.expires_at, utcnow()):
             await expire_export(self._settings, self._database, record)
             raise _expired(export_id)
-        if record.status == "expired":
+        if record.status is ExportStatus.EXPIRED:
             raise _expired(export_id)
-        if record.status != "completed" or not record.storage_path:
+        if not has_file(record.status) or not record.storage_path:
             raise DomainError(
                 ErrorCode.EXPORT_NOT_FOUND,
                 f"export {export_id} has no file: it is {record.status}",
@@ -146,7 +159,8 @@ class ExportService:
         return Download(record.file_name, record.content_type, size, _read_chunks(handle))
 
     async def _visible_project(self, caller: Caller, project_id: str) -> ExportProject:
-        project = await load_export_project(self._database, project_id)
+        async with self._database.read() as conn:
+            project = await load_export_project(conn, project_id=project_id)
         if project is None or not _may_see(caller, project.owner_id):
             raise DomainError(
                 ErrorCode.PROJECT_NOT_FOUND,
@@ -157,8 +171,11 @@ class ExportService:
 
     async def _visible_export(self, caller: Caller, export_id: str) -> ExportRecord:
         """The export, if its project is visible to the caller (else it does not exist)."""
-        record = await get_export(self._database, export_id)
-        project = await load_export_project(self._database, record.project_id) if record else None
+        async with self._database.read() as conn:
+            record = await get_export(conn, export_id=export_id)
+            project = (
+                await load_export_project(conn, project_id=record.project_id) if record else None
+            )
         if record is None or project is None or not _may_see(caller, project.owner_id):
             raise DomainError(
                 ErrorCode.EXPORT_NOT_FOUND,
@@ -187,9 +204,9 @@ class ExportService:
     ) -> tuple[int, int]:
         """Write the file under a temporary name, then move it into place."""
         final = export_file(self._settings, new.storage_path)
-        partial = final.with_name(final.name + ".part")
-        await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
-        scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, ".scratch", "", final.parent))
+        partial = partial_file(final)
+        scratch = scratch_dir(self._settings, new.export_id)
+        await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
         context = ExportContext(
             project_id=project.project_id,
             project_name=project.name,
@@ -204,7 +221,7 @@ class ExportService:
             writer = spec.open_writer(out, context)
             batches = iter_export_task_batches(
                 self._database,
-                project.project_id,
+                project_id=project.project_id,
                 completed_only=new.completed_only,
                 with_predictions=writer.uses_predictions,
             )
@@ -236,61 +253,44 @@ class ExportService:
 
     async def _record_failure(self, new: NewExport, caller: Caller, message: str) -> None:
         try:
-            await self._finish(new, caller, status="failed", total=0, size=0, error=message)
+            await self._end(new, caller, status=ExportStatus.FAILED, error=message)
         except DomainError:
             log.exception("could not record the failure", extra={"export_id": new.export_id})
 
-    async def _finish(
+    async def _end(
         self,
         new: NewExport,
         caller: Caller,
         *,
-        status: str,
-        total: int,
-        size: int,
+        status: ExportStatus,
+        total: int = 0,
+        size: int = 0,
         error: str | None = None,
-    ) -> ExportRecord:
-        payload = None
-        if new.callback_url:
-            payload = callback_payload(
-                settings=self._settings,
-                project_id=new.project_id,
-                export_id=new.export_id,
-                status=status,
-                format_name=new.format,
-                total_exported=total,
-                file_name=new.file_name,
-                file_size=size,
-                error_message=error,
-            )
-        return await finish_export(
+    ) -> ExportRecord | None:
+        """End the export this process writes; None when its lease was taken away."""
+        return await end_export(
+            self._settings,
             self._database,
-            ExportOutcome(
-                export_id=new.export_id,
-                status=status,
-                file_size=size,
-                total_exported=total,
-                error_message=error,
-                callback_payload=payload,
-                callback_url=new.callback_url,
-                actor_id=caller.user_id,
-                project_id=new.project_id,
-                audit_detail={
-                    "export_id": new.export_id,
-                    "format": new.format,
-                    "completed_only": new.completed_only,
-                    "status": status,
-                    "total_exported": total,
-                    "file_size": size,
-                    "callback": new.callback_url is not None,
-                    "error_message": error,
-                },
-            ),
+            new,
+            status=status,
+            actor_id=caller.user_id,
+            total=total,
+            size=size,
+            error=error,
+            lease_owner=PROCESS_LEASE_OWNER,
         )
 
 
 def _may_see(caller: Caller, owner_id: str) -> bool:
     return caller.is_super_admin or caller.user_id == owner_id
+
+
+def _lease_lost(export_id: str) -> DomainError:
+    return DomainError(
+        ErrorCode.EXPORT_FAILED,
+        "export failed: it was taken over after its lease ran out",
+        {"export_id": export_id},
+    )
 
 
 def _expired(export_id: str) -> DomainError:

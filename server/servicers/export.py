@@ -12,6 +12,7 @@ from annotation_api.enum_names import enum_to_name, name_to_enum
 from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.exports.callbacks import download_path
+from server.exports.lifecycle import has_file
 from server.exports.service import ExportService, list_export_formats
 from storage.database import Database
 from storage.exports import ExportRecord
@@ -36,7 +37,8 @@ def _export_details(record: ExportRecord) -> export_service_pb2.GetExportRespons
         status=name_to_enum(EXPORT_STATUS, record.status),
         completed_only=record.completed_only,
         total_exported=record.total_exported,
-        file_url=download_path(record.export_id),
+        # only a completed export has a file to download.
+        file_url=download_path(record.export_id) if has_file(record.status) else "",
         file_name=record.file_name,
         file_size=record.file_size,
         created_at=_timestamp(record.created_at),

@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import insert
 
 from annotation_api.settings import Settings
-from server.exports.callbacks import post_callback, sign
+from server.exports.callbacks import claim_due_callbacks, post_callback, sign
 from server.exports.targets import TargetRefused, is_forbidden_address, resolve_target
-from storage.callbacks import claim_due_deliveries
 from storage.database import Database
 from storage.models import CallbackDelivery, Export, Project
 from storage.types import utcnow
@@ -85,14 +84,14 @@ async def test_one_claimer_wins_until_the_lease_ends(
         lease = now + timedelta(seconds=60)
         claims = await asyncio.gather(
             *(
-                claim_due_deliveries(db, now=now, lease_until=lease, limit=5)
+                claim_due_callbacks(db, now=now, lease_until=lease, limit=5)
                 for db in (database, other_process, database, other_process)
             )
         )
         assert sorted(len(c) for c in claims) == [0, 0, 0, 1]
-        assert await claim_due_deliveries(other_process, now=now, lease_until=lease, limit=5) == []
+        assert await claim_due_callbacks(other_process, now=now, lease_until=lease, limit=5) == []
         later = lease + timedelta(seconds=1)
-        retaken = await claim_due_deliveries(
+        retaken = await claim_due_callbacks(
             other_process, now=later, lease_until=later + timedelta(seconds=60), limit=5
         )
         assert [d.export_id for d in retaken] == ["exp_000000000000000a"]
