@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from annotation_api.settings import Settings
 from gateway.backend import Backend
+from gateway.connections import BodyGuardMiddleware
 from gateway.docs import install_docs
 from gateway.errors import GatewayCode, GatewayError, install_error_handlers
 from gateway.middleware import GatewayMetrics, RequestContextMiddleware
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     metrics = GatewayMetrics()
     route_templates: dict[Any, str] = {}
     app.add_middleware(RequestContextMiddleware, metrics=metrics, route_templates=route_templates)
+    app.add_middleware(BodyGuardMiddleware, timeout_seconds=settings.http_body_timeout_seconds)
     install_error_handlers(app)
 
     routes = register_routes(app, backend, settings)

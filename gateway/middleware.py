@@ -13,9 +13,13 @@ import uuid
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("gateway.access")
+
+# Counted for a request whose client went away before its answer (as nginx and grpc-gateway do).
+CLIENT_CLOSED_REQUEST = 499
 
 REQUEST_ID_HEADER = "x-request-id"
 # An incoming id is kept only when it is harmless in headers, logs and gRPC metadata.
@@ -82,6 +86,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # Not a failure of ours: nobody is left to answer, nothing to trace.
+            status = CLIENT_CLOSED_REQUEST
         finally:
             elapsed = time.perf_counter() - started
             # Templates, not raw paths, keep the metric's cardinality bounded.
