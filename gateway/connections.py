@@ -9,6 +9,12 @@ in plain text. So:
   `http_header_timeout_seconds` of the connection opening or of the request
   starting, and answers a request over `http_max_concurrency` open connections
   or requests in progress with the documented 503 body;
+* when the gateway closes a connection whose request body has not been read
+  to its end (after an early refusal), it closes "lingering", like nginx:
+  it sends the answer and its end (FIN), then discards, unparsed, what the
+  client is still sending for at most LINGER_SECONDS / LINGER_BYTES before it
+  closes the socket. A plain close with unread data would reset the
+  connection, and the client could lose the answer;
 * `BodyGuardMiddleware` answers 408 when the client takes longer than
   `http_body_timeout_seconds` to send the next piece of a body the gateway is
   waiting for (time the gateway itself spends elsewhere is not counted), and
@@ -31,6 +37,9 @@ from gateway.errors import GatewayCode, GatewayError
 
 log = logging.getLogger("gateway.connections")
 
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 1024 * 1024
+
 
 def protocol_for(settings: Settings) -> type[HttpToolsProtocol]:
     """uvicorn's HTTP protocol with the header deadline and the concurrency cap of settings."""
@@ -49,10 +58,36 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
+        self._lingering_bytes: int | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(_LingeringTransport(transport, self))
         self._arm_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering_bytes is None:
+            super().data_received(data)
+            return
+        self._lingering_bytes += len(data)
+        if self._lingering_bytes > LINGER_BYTES:
+            self.transport.close()
+
+    def body_unread(self) -> bool:
+        """True while a request body is still arriving that nobody will read."""
+        cycle = self.cycle
+        return cycle is not None and cycle.more_body and not cycle.disconnected
+
+    def start_lingering(self, transport: asyncio.Transport) -> None:
+        self._lingering_bytes = 0
+        self._cancel_header_timer()
+        if transport.can_write_eof():
+            transport.write_eof()
+        transport.resume_reading()
+        self.loop.call_later(LINGER_SECONDS, transport.close)
+
+    @property
+    def lingering(self) -> bool:
+        return self._lingering_bytes is not None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
@@ -90,6 +125,24 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             log.info("closing a connection whose request headers did not arrive in time")
             self.transport.close()
+
+
+class _LingeringTransport:
+    """The connection's transport, whose close() lingers while a body is unread."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def close(self) -> None:
+        protocol = self._protocol
+        if protocol.lingering or self._transport.is_closing() or not protocol.body_unread():
+            self._transport.close()
+        else:
+            protocol.start_lingering(self._transport)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 async def _over_capacity(scope: Scope, receive: Receive, send: Send) -> None:
