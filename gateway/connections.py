@@ -61,7 +61,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._lingering_bytes: int | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(_LingeringTransport(transport, self))
+        lingering: Any = _LingeringTransport(transport, self)  # a Transport by delegation
+        super().connection_made(lingering)
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:
