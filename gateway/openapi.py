@@ -42,9 +42,13 @@ _ERROR_STATUSES = {
     "401": "Missing, unknown or revoked token",
     "403": "The token's user may not call this API",
     "404": "Not found (or not visible to this token)",
+    "408": "The request body did not arrive in time",
+    "409": "Not allowed in the current state",
     "413": "Body or upload over the configured limit",
+    "422": "The uploaded file is not a valid import file",
     "500": "Internal error",
-    "503": "The annotation server is unavailable",
+    "503": "The annotation server is unavailable, or the gateway is at its concurrency cap",
+    "504": "The annotation server did not answer in time",
 }
 
 _INTEGER_FORMATS = {
@@ -226,8 +230,12 @@ def _success(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
                 "Content-Disposition": {"schema": {"type": "string"}},
                 "Content-Length": {"schema": {"type": "integer"}},
             },
+            # The file's own media type, as its export format names it.
             "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string"}},
             },
         }
     schema = builder.message(route.response_type, response=True)
