@@ -50,8 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.backend = backend
     metrics = GatewayMetrics()
     route_templates: dict[Any, str] = {}
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, route_templates=route_templates)
+    # Inside the request context, so that what it reports is logged and counted.
     app.add_middleware(BodyGuardMiddleware, timeout_seconds=settings.http_body_timeout_seconds)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, route_templates=route_templates)
     install_error_handlers(app)
 
     routes = register_routes(app, backend, settings)

@@ -29,6 +29,7 @@ import asyncio
 import logging
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -156,7 +157,12 @@ async def _over_capacity(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 class BodyGuardMiddleware:
-    """Bounds the wait for each piece of a request body; closes after an early answer."""
+    """Bounds the wait for each piece of a request body; closes after an early answer.
+
+    It also reports a client that went away before its answer was complete
+    (a download cut short, which Starlette ends silently) as ClientDisconnect,
+    so that the request is logged and counted as such (499), not as served.
+    """
 
     def __init__(self, app: ASGIApp, *, timeout_seconds: float) -> None:
         self.app = app
@@ -167,31 +173,40 @@ class BodyGuardMiddleware:
             await self.app(scope, receive, send)
             return
         body_done = not _has_body(scope)
+        client_gone = False
+        answered = False
 
         async def receive_in_time() -> Message:
-            nonlocal body_done
+            nonlocal body_done, client_gone
             if body_done:
                 # Later receives wait for a disconnect, which may take as long as the response.
-                return await receive()
-            try:
-                message = await asyncio.wait_for(receive(), self.timeout_seconds)
-            except TimeoutError:
-                raise GatewayError(
-                    GatewayCode.REQUEST_TIMEOUT,
-                    f"the request body did not arrive within {self.timeout_seconds} s",
-                    {"timeout_seconds": self.timeout_seconds},
-                ) from None
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), self.timeout_seconds)
+                except TimeoutError:
+                    raise GatewayError(
+                        GatewayCode.REQUEST_TIMEOUT,
+                        f"the request body did not arrive within {self.timeout_seconds} s",
+                        {"timeout_seconds": self.timeout_seconds},
+                    ) from None
             if message["type"] != "http.request" or not message.get("more_body", False):
                 body_done = True
+            client_gone = client_gone or message["type"] == "http.disconnect"
             return message
 
         async def send_closing_early(message: Message) -> None:
+            nonlocal answered
             if message["type"] == "http.response.start" and not body_done:
                 headers = [*message.get("headers", []), (b"connection", b"close")]
                 message = {**message, "headers": headers}
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
             await send(message)
 
         await self.app(scope, receive_in_time, send_closing_early)
+        if client_gone and not answered:
+            raise ClientDisconnect()
 
 
 def _has_body(scope: Scope) -> bool:
