@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A production bootstrap token must be at least this long (a guessable one is an admin login).
 MIN_PRODUCTION_TOKEN_LENGTH = 32
+# The message limit also bounds every REST JSON body; below this nothing useful fits.
+MIN_MESSAGE_BYTES = 64 * 1024
+MAX_TRANSFER_CHUNK_BYTES = 1024 * 1024
 
 
 class Environment(StrEnum):
@@ -85,16 +88,38 @@ class Settings(BaseSettings):
         default=256 * 1024 * 1024, description="Largest gRPC message and REST JSON body"
     )
     max_upload_bytes: int = Field(default=1024**3, description="Largest prediction import file")
+    http_header_timeout_seconds: float = Field(
+        default=10.0, description="Time a client has to send a request's line and headers"
+    )
+    http_body_timeout_seconds: float = Field(
+        default=60.0, description="Longest wait for the next piece of a request body"
+    )
+    http_keep_alive_seconds: int = Field(
+        default=5, description="How long an idle keep-alive connection stays open"
+    )
+    http_max_concurrency: int = Field(
+        default=1000, description="Open connections or requests in progress; more get 503"
+    )
     log_level: str = Field(default="INFO")
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
-        if self.max_message_bytes <= 0 or self.max_upload_bytes <= 0:
-            raise ValueError("size limits must be positive")
+        if self.max_message_bytes < MIN_MESSAGE_BYTES or self.max_upload_bytes <= 0:
+            raise ValueError(
+                f"max_message_bytes must be at least {MIN_MESSAGE_BYTES}; "
+                "max_upload_bytes must be positive"
+            )
         if not 0 < self.export_heartbeat_seconds < self.export_lease_seconds:
             raise ValueError(
                 "export_heartbeat_seconds must be positive and shorter than export_lease_seconds"
             )
+        timeouts = (
+            self.http_header_timeout_seconds,
+            self.http_body_timeout_seconds,
+            self.http_keep_alive_seconds,
+        )
+        if min(timeouts) <= 0 or self.http_max_concurrency <= 0:
+            raise ValueError("HTTP timeouts and the concurrency cap must be positive")
         return self
 
     def production_problems(self) -> list[str]:
@@ -117,6 +142,16 @@ class Settings(BaseSettings):
                 f"at least {MIN_PRODUCTION_TOKEN_LENGTH} (or none, to have one generated)"
             )
         return problems
+
+    @property
+    def transfer_chunk_bytes(self) -> int:
+        """Size of the file chunks of streamed uploads and downloads.
+
+        Half the message limit (at most 1 MiB) leaves room for a message's
+        other fields and framing, so that a file of any allowed size crosses
+        gRPC at any configured limit.
+        """
+        return min(MAX_TRANSFER_CHUNK_BYTES, self.max_message_bytes // 2)
 
     @property
     def resolved_database_url(self) -> str:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from annotation_api.settings import Settings
 from gateway.backend import Backend
+from gateway.connections import BodyGuardMiddleware
 from gateway.docs import install_docs
 from gateway.errors import GatewayCode, GatewayError, install_error_handlers
 from gateway.middleware import GatewayMetrics, RequestContextMiddleware
@@ -49,6 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.backend = backend
     metrics = GatewayMetrics()
     route_templates: dict[Any, str] = {}
+    # Inside the request context, so that what it reports is logged and counted.
+    app.add_middleware(BodyGuardMiddleware, timeout_seconds=settings.http_body_timeout_seconds)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, route_templates=route_templates)
     install_error_handlers(app)
 

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import grpc
+from annotation.v1 import access_service_pb2
 from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -23,9 +24,16 @@ UNARY_TIMEOUT_SECONDS = 300.0
 STREAM_TIMEOUT_SECONDS = 3600.0
 HEALTH_TIMEOUT_SECONDS = 3.0
 
+ACCESS_TIMEOUT_SECONDS = 30.0
+CHECK_ACCESS_METHOD = "/annotation.v1.AccessService/CheckAccess"
+
 # Metadata values must be printable ASCII; anything else is dropped rather
 # than failing the call (the server then answers INVALID_TOKEN).
 _METADATA_VALUE = re.compile(r"^[\x20-\x7e]*$")
+# gRPC refuses a call whose metadata exceeds 8 KiB (at random between its soft
+# and hard limits), so a longer Authorization header could never be a token:
+# it is dropped like a malformed one, and the server answers INVALID_TOKEN.
+MAX_AUTHORIZATION_CHARS = 4096
 
 
 class Backend:
@@ -83,6 +91,19 @@ class Backend:
             self._callables[route.grpc_path] = found
         return found
 
+    async def check_access(self, grpc_path: str, metadata: list[tuple[str, str]]) -> None:
+        """Ask the server whether the caller may call grpc_path; raises its refusal."""
+        check = self._callables.get(CHECK_ACCESS_METHOD)
+        if check is None:
+            check = self.channel.unary_unary(
+                CHECK_ACCESS_METHOD,
+                request_serializer=access_service_pb2.CheckAccessRequest.SerializeToString,
+                response_deserializer=access_service_pb2.CheckAccessResponse.FromString,
+            )
+            self._callables[CHECK_ACCESS_METHOD] = check
+        request = access_service_pb2.CheckAccessRequest(method=grpc_path)
+        await check(request, metadata=metadata, timeout=ACCESS_TIMEOUT_SECONDS)
+
     async def is_serving(self) -> bool:
         """Ask the server's standard health service."""
         stub = health_pb2_grpc.HealthStub(self.channel)
@@ -98,6 +119,10 @@ class Backend:
 def call_metadata(authorization: str | None, request_id: str) -> list[tuple[str, str]]:
     """The metadata forwarded with every call: the caller's token and the request id."""
     metadata = [(REQUEST_ID_HEADER, request_id)]
-    if authorization and _METADATA_VALUE.match(authorization):
+    if (
+        authorization
+        and len(authorization) <= MAX_AUTHORIZATION_CHARS
+        and _METADATA_VALUE.match(authorization)
+    ):
         metadata.append(("authorization", authorization))
     return metadata

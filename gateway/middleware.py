@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from annotation_api.log import REQUEST_ID_HEADER, accept_request_id, new_request_id
@@ -18,6 +19,8 @@ from annotation_api.log import REQUEST_ID_HEADER, accept_request_id, new_request
 log = logging.getLogger("gateway.access")
 
 _HEADER = REQUEST_ID_HEADER.encode("latin-1")
+# Counted for a request whose client went away before its answer (as nginx and grpc-gateway do).
+CLIENT_CLOSED_REQUEST = 499
 
 
 class GatewayMetrics:
@@ -79,6 +82,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # Not a failure of ours: nobody is left to answer, nothing to trace.
+            status = CLIENT_CLOSED_REQUEST
         finally:
             elapsed = time.perf_counter() - started
             # Templates, not raw paths, keep the metric's cardinality bounded.

@@ -304,7 +304,11 @@ def _success(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
                 "Content-Disposition": {"schema": {"type": "string"}},
                 "Content-Length": {"schema": {"type": "integer"}},
             },
-            "content": {media_type: binary for media_type in media_types},
+            # A JSON export is any JSON document; the other files are bytes.
+            "content": {
+                media_type: {"schema": {}} if media_type == "application/json" else binary
+                for media_type in media_types
+            },
         }
     schema = builder.message(route.response_type, response=True)
     return {"description": "OK", "content": {"application/json": {"schema": schema}}}

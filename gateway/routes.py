@@ -28,10 +28,12 @@ from gateway.backend import (
     Backend,
     call_metadata,
 )
+from gateway.bodies import AccessGate, read_body
 from gateway.codec import MessageCodec, message_codec, parse_json
 from gateway.descriptors import RouteKind, RpcRoute, discover_routes
-from gateway.errors import GatewayError, payload_too_large
-from gateway.uploads import CHUNK_BYTES, FILE_FIELD, read_upload
+from gateway.errors import GatewayError
+from gateway.scalars import CodecError
+from gateway.uploads import FILE_FIELD, read_upload
 
 # Bodies above this size are converted in a worker thread so that the event
 # loop keeps serving other requests (health checks, progress) meanwhile.
@@ -49,6 +51,17 @@ class RouteHandler:
         self.response_codec: MessageCodec = message_codec(route.response_type)
 
     async def handle(self, request: Request) -> Response:
+        gate = AccessGate(self.backend, self.route.grpc_path, self.metadata(request))
+        try:
+            return await self.serve(request, gate)
+        except (CodecError, GatewayError) as exc:
+            # The gateway's own verdict on what was sent: a caller the server
+            # would refuse hears that first (401/403 before 400/413).
+            if isinstance(exc, CodecError) or exc.http_status < 500:
+                await gate.check()
+            raise
+
+    async def serve(self, request: Request, gate: AccessGate) -> Response:
         raise NotImplementedError
 
     def metadata(self, request: Request) -> list[tuple[str, str]]:
@@ -70,11 +83,11 @@ class RouteHandler:
 class UnaryHandler(RouteHandler):
     """JSON in, JSON out."""
 
-    async def handle(self, request: Request) -> Response:
+    async def serve(self, request: Request, gate: AccessGate) -> Response:
         route = self.route
         text_kwargs = self.text_kwargs(request, with_query=route.body != "*")
         if route.body:
-            raw = await read_body(request, limit=self.settings.max_message_bytes)
+            raw = await read_body(request, limit=self.settings.max_message_bytes, gate=gate)
             if len(raw) > OFFLOAD_BODY_BYTES:
                 message = await asyncio.to_thread(self.build_from_body, raw, text_kwargs)
             else:
@@ -108,7 +121,7 @@ class DownloadHandler(RouteHandler):
     download (unknown export, no access) still gets its JSON error body.
     """
 
-    async def handle(self, request: Request) -> Response:
+    async def serve(self, request: Request, gate: AccessGate) -> Response:
         message = self.request_codec.build(self.text_kwargs(request, with_query=True))
         call = self.backend.callable_for(self.route)(
             message, metadata=self.metadata(request), timeout=STREAM_TIMEOUT_SECONDS
@@ -142,10 +155,16 @@ async def _file_chunks(call: Any, first: Message) -> AsyncIterator[bytes]:
 
 
 class UploadHandler(RouteHandler):
-    """A multipart form -> a client stream: fields first, then the file in chunks."""
+    """A multipart form -> a client stream: the fields, then the file in chunks.
 
-    async def handle(self, request: Request) -> Response:
+    The first message carries the form fields only, so that no message is
+    larger than a chunk plus framing, at any configured message limit.
+    """
+
+    async def serve(self, request: Request, gate: AccessGate) -> Response:
         codec = self.request_codec
+        # A file upload is large by nature: the server decides before any of it is read.
+        await gate.check()
         upload = await read_upload(request, max_file_bytes=self.settings.max_upload_bytes)
         try:
             kwargs: dict[str, Any] = {}
@@ -155,18 +174,12 @@ class UploadHandler(RouteHandler):
             kwargs.update(self.text_kwargs(request, with_query=True))
             kwargs.pop("chunk", None)
             first = codec.build(kwargs)
+            chunk_bytes = self.settings.transfer_chunk_bytes
 
             async def messages() -> AsyncIterator[Message]:
-                sent_first = False
-                async for chunk in upload.chunks(CHUNK_BYTES):
-                    if not sent_first:
-                        first.chunk = chunk  # type: ignore[attr-defined]
-                        sent_first = True
-                        yield first
-                    else:
-                        yield codec.build({"chunk": chunk})
-                if not sent_first:
-                    yield first
+                yield first
+                async for chunk in upload.chunks(chunk_bytes):
+                    yield codec.build({"chunk": chunk})
 
             call = self.backend.callable_for(self.route)
             reply = await call(
@@ -193,21 +206,6 @@ def register_routes(app: FastAPI, backend: Backend, settings: Settings) -> list[
             route.path, handler.handle, methods=[route.http_method], name=route.operation_id
         )
     return routes
-
-
-async def read_body(request: Request, *, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it is known to exceed `limit`."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise payload_too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise payload_too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def content_disposition(file_name: str) -> str:

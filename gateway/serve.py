@@ -14,6 +14,7 @@ import uvicorn
 
 from annotation_api.settings import Settings
 from gateway.app import create_app
+from gateway.connections import protocol_for
 
 
 @dataclass
@@ -66,6 +67,8 @@ async def start_gateway(
         log_config=None,  # logging is configured once, by the process, not by uvicorn
         lifespan="on",
         timeout_graceful_shutdown=10,
+        http=protocol_for(settings),
+        timeout_keep_alive=settings.http_keep_alive_seconds,
     )
     server = uvicorn.Server(config)
     # uvicorn installs signal handlers only when it runs the loop itself.

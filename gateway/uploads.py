@@ -27,7 +27,6 @@ from annotation_api.errors import ErrorCode
 from gateway.errors import GatewayError, payload_too_large
 
 FILE_FIELD = "file"
-CHUNK_BYTES = 1024 * 1024
 SPOOL_MEMORY_BYTES = 1024 * 1024
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 100
@@ -48,7 +47,7 @@ class Upload:
         if self.file is not None:
             self.file.close()
 
-    async def chunks(self, size: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+    async def chunks(self, size: int) -> AsyncIterator[bytes]:
         """The file's bytes in chunks, read off the event loop."""
         if self.file is None:
             return
@@ -69,6 +68,7 @@ class _FormReader:
         self.part_is_file = False
         self.part_data = bytearray()
         self.pending_file_data: list[bytes] = []
+        self.complete = False
 
     def callbacks(self) -> dict[str, object]:
         return {
@@ -79,6 +79,7 @@ class _FormReader:
             "on_header_value": self.on_header_value,
             "on_header_end": self.on_header_end,
             "on_headers_finished": self.on_headers_finished,
+            "on_end": self.on_end,
         }
 
     def on_part_begin(self) -> None:
@@ -121,6 +122,10 @@ class _FormReader:
             raise _bad_form(f"form field {self.part_name!r} exceeds {MAX_FIELD_BYTES} bytes")
         self.part_data += data[start:end]
 
+    def on_end(self) -> None:
+        # Called only once the closing boundary (--boundary--) has been read.
+        self.complete = True
+
     def on_part_end(self) -> None:
         if not self.part_is_file:
             text = self.part_data.decode("utf-8", "replace")
@@ -157,6 +162,10 @@ async def read_upload(request: Request, *, max_file_bytes: int) -> Upload:
                 reader.pending_file_data.clear()
                 await _write(upload.file, pending)
         parser.finalize()
+        if not reader.complete:
+            # A body cut short (a dropped proxy connection, a client bug) must
+            # not be imported as if its file were whole.
+            raise _bad_form("the multipart body ends before its closing boundary")
         if upload.file is None:
             raise GatewayError(
                 ErrorCode.INVALID_REQUEST,

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from annotation.v1 import (
+    access_service_pb2,
+    access_service_pb2_grpc,
     export_service_pb2,
     export_service_pb2_grpc,
     prediction_service_pb2,
@@ -36,6 +38,7 @@ from server.exports.callbacks import run_callback_worker
 from server.exports.files import run_expiry_sweeper
 from server.exports.lease import run_lease_sweeper
 from server.interceptors import ServerInterceptor
+from server.servicers.access import AccessServicer
 from server.servicers.export import ExportServicer
 from server.servicers.prediction import PredictionServicer
 from server.servicers.project import ProjectServicer
@@ -76,6 +79,11 @@ SERVICES: list[ServiceRegistration] = [
         prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server,
         PredictionServicer,
+    ),
+    ServiceRegistration(
+        access_service_pb2.DESCRIPTOR.services_by_name["AccessService"],
+        access_service_pb2_grpc.add_AccessServiceServicer_to_server,
+        AccessServicer,
     ),
 ]
 

@@ -69,6 +69,10 @@ def current_caller() -> Caller:
     return caller
 
 
+# Methods that authorize by themselves: CheckAccess decides about the method it names.
+SELF_AUTHORIZING_METHODS = frozenset({"/annotation.v1.AccessService/CheckAccess"})
+
+
 def is_public_method(method: str) -> bool:
     """True for /package.Service/Method paths that need no token."""
     service = method.lstrip("/").split("/", 1)[0]
@@ -109,3 +113,11 @@ class Authenticator:
                 {"role": user.role, "required": sorted(API_ROLES)},
             )
         return Caller(user_id=user.user_id, username=user.username, role=user.role)
+
+    async def authorize(self, token: str | None, method: str) -> Caller:
+        """The caller holding token, if they may call `method` (/package.Service/Method).
+
+        The one decision both the interceptor (for the RPC being called) and
+        AccessService.CheckAccess (for the RPC a caller means to call) make.
+        """
+        return await self.authenticate(token)

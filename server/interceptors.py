@@ -33,7 +33,13 @@ from grpc import aio
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.log import REQUEST_ID_HEADER, accept_request_id, request_id_var
-from server.auth import Authenticator, bearer_token, caller_var, is_public_method
+from server.auth import (
+    SELF_AUTHORIZING_METHODS,
+    Authenticator,
+    bearer_token,
+    caller_var,
+    is_public_method,
+)
 from server.status import rich_status
 
 log = logging.getLogger("server.rpc")
@@ -81,7 +87,9 @@ class ServerInterceptor(aio.ServerInterceptor):
     async def _enter(self, call: _Call) -> None:
         """Start of the RPC: its request id, then its caller (INVALID_TOKEN/PERMISSION_DENIED)."""
         request_id_var.set(accept_request_id(_metadata_value(call.metadata, REQUEST_ID_HEADER)))
-        caller = await self._authenticator.authenticate(bearer_token(call.metadata))
+        if call.method in SELF_AUTHORIZING_METHODS:
+            return
+        caller = await self._authenticator.authorize(bearer_token(call.metadata), call.method)
         caller_var.set(caller)
 
     def _succeed(self, call: _Call, context: aio.ServicerContext[Any, Any]) -> None:

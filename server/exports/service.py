@@ -50,7 +50,6 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 DEFAULT_FORMAT = "json"
-DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +155,12 @@ class ExportService:
                 {"export_id": export_id},
             ) from exc
         size = (await asyncio.to_thread(path.stat)).st_size
-        return Download(record.file_name, record.content_type, size, _read_chunks(handle))
+        return Download(
+            record.file_name,
+            record.content_type,
+            size,
+            _read_chunks(handle, self._settings.transfer_chunk_bytes),
+        )
 
     async def _visible_project(self, caller: Caller, project_id: str) -> ExportProject:
         async with self._database.read() as conn:
@@ -299,9 +303,9 @@ def _expired(export_id: str) -> DomainError:
     )
 
 
-async def _read_chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
+async def _read_chunks(handle: BinaryIO, chunk_bytes: int) -> AsyncIterator[bytes]:
     try:
-        while chunk := await asyncio.to_thread(handle.read, DOWNLOAD_CHUNK_BYTES):
+        while chunk := await asyncio.to_thread(handle.read, chunk_bytes):
             yield chunk
     finally:
         handle.close()

@@ -1,0 +1,113 @@
+"""A client that goes away mid-request is not a server error: INFO log, counted as 499."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+import pytest
+
+from gateway.serve import RunningGateway
+from storage.database import Database
+from tests.gateway.raw_http import RawConnection
+from tests.gateway.support import INIT, auth
+from tests.helpers import TestUser
+from tests.predictions.support import image_tasks, seed_project
+
+IMPORT = "/api/v1/projects/proj_000000000000/predictions/import"
+
+
+def count(metrics: str, method: str, route: str, status: str) -> float:
+    prefix = f'gateway_http_requests_total{{method="{method}",route="{route}",status="{status}"}} '
+    for line in metrics.splitlines():
+        if line.startswith(prefix):
+            return float(line[len(prefix) :])
+    return 0.0
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "start"),
+    [
+        (INIT, "application/json", b'{"name": "half'),
+        (
+            IMPORT,
+            "multipart/form-data; boundary=b0undary",
+            b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="p.json"\r\n'
+            b"\r\n{",
+        ),
+    ],
+)
+async def test_a_client_gone_mid_body_is_logged_at_info_and_counted_499(
+    gateway: RunningGateway,
+    http_client: httpx.AsyncClient,
+    admin: TestUser,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    content_type: str,
+    start: bytes,
+) -> None:
+    caplog.set_level(logging.INFO)
+    connection = await RawConnection.open(gateway.port)
+    await connection.send_head(
+        "POST",
+        path,
+        {
+            "Authorization": f"Bearer {admin.token}",
+            "Content-Type": content_type,
+            "Content-Length": "10000",
+        },
+    )
+    await connection.send(start)
+    await asyncio.sleep(0.3)  # the gateway is now waiting for the rest of the body
+    connection.close()
+
+    metrics = ""
+    for _ in range(50):
+        metrics = (await http_client.get("/metrics")).text
+        if count(metrics, "POST", path.replace("proj_000000000000", "{project_id}"), "499"):
+            break
+        await asyncio.sleep(0.1)
+    route = path.replace("proj_000000000000", "{project_id}")
+    assert count(metrics, "POST", route, "499") == 1
+    assert count(metrics, "POST", route, "500") == 0
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert not any(r.exc_info for r in caplog.records)
+    [entry] = [r for r in caplog.records if getattr(r, "status", None) == 499]
+    assert entry.levelno == logging.INFO
+
+
+async def test_a_download_cut_short_is_counted_499(
+    gateway: RunningGateway,
+    http_client: httpx.AsyncClient,
+    database: Database,
+    admin: TestUser,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    tasks = [{**task, "metadata": {"note": "n" * 400}} for task in image_tasks(20000)]
+    project = await seed_project(database, owner=admin, tasks=tasks)
+    created = await http_client.post(
+        f"/api/external/projects/{project.project_id}/export",
+        json={"format": "json", "completed_only": False},
+        headers=auth(admin),
+    )
+    assert created.status_code == 200, created.text
+    file_url = created.json()["file_url"]
+
+    connection = await RawConnection.open(gateway.port)
+    await connection.send_head("GET", file_url, {"Authorization": f"Bearer {admin.token}"})
+    await asyncio.wait_for(connection.reader.readuntil(b"\r\n\r\n"), 30)
+    await connection.reader.read(65536)  # a little of the file, then the client is gone
+    connection.close()
+
+    route = "/api/exports/{export_id}/download"
+    metrics = ""
+    for _ in range(100):
+        metrics = (await http_client.get("/metrics")).text
+        if count(metrics, "GET", route, "499") or count(metrics, "GET", route, "200"):
+            break
+        await asyncio.sleep(0.1)
+    assert count(metrics, "GET", route, "499") == 1
+    assert count(metrics, "GET", route, "200") == 0
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
