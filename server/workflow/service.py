@@ -26,8 +26,8 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from annotation_api.errors import DomainError, ErrorCode
+from server.access import check_task, get_visible_project, task_not_found
 from server.auth import Caller
-from server.projects.access import can_see, get_visible_project
 from server.projects.label_config import build_label_config, check_label_config
 from server.projects.validation import TagSpec, check_labels, invalid
 from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus
@@ -140,10 +140,6 @@ def parse_task_id(text: str) -> int | None:
     return int(text)
 
 
-def task_not_found(task_id: str) -> DomainError:
-    return DomainError(ErrorCode.TASK_NOT_FOUND, "task not found", {"task_id": task_id})
-
-
 async def assign_tasks(
     database: Database,
     caller: Caller,
@@ -216,11 +212,16 @@ async def _locked_task(
     if task is None or number is None:
         raise task_not_found(task_id)
     project = await get_project(conn, task.project_id, for_update=True)
-    if project is None or not can_see(caller, project):
-        raise task_not_found(task_id)
+    assignment = (await get_assignments(conn, [number])).get(number)
+    check_task(
+        caller,
+        task_id,
+        project_owner_id=project.owner_id if project else None,
+        assignee_id=assignment.user_id if assignment else None,
+    )
+    assert project is not None
     task = await get_task(conn, number, for_update=True)
     assert task is not None  # the project row lock keeps it from going away
-    assignment = (await get_assignments(conn, [number])).get(number)
     return project, task, assignment
 
 
