@@ -88,7 +88,11 @@ async def assign_tasks(
             )
         if count:
             parsed = await next_unassigned_tasks(
-                conn, project_id, user_id=annotator_id, limit=count
+                conn,
+                project_id,
+                user_id=annotator_id,
+                limit=count,
+                done_status=TaskStatus.COMPLETED,
             )
         else:
             found = {task.task_id for task in await get_project_tasks(conn, project_id, parsed)}
@@ -150,7 +154,11 @@ async def unassign_tasks(
                     {"task_ids": missing[:LISTED_IDS], "missing_count": len(missing)},
                 )
         taken = await list_open_assignments(
-            conn, project_id, user_id=annotator_id, task_ids=parsed or None
+            conn,
+            project_id,
+            user_id=annotator_id,
+            task_ids=parsed or None,
+            done_status=AssignmentStatus.COMPLETED,
         )
         if taken:
             await release_assignments(conn, project_id, taken, now=now)
