@@ -33,6 +33,7 @@ from grpc import aio
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.log import REQUEST_ID_HEADER, accept_request_id, request_id_var
+from server.access import authorize
 from server.auth import (
     SELF_AUTHORIZING_METHODS,
     Authenticator,
@@ -89,7 +90,7 @@ class ServerInterceptor(aio.ServerInterceptor):
         request_id_var.set(accept_request_id(_metadata_value(call.metadata, REQUEST_ID_HEADER)))
         if call.method in SELF_AUTHORIZING_METHODS:
             return
-        caller = await self._authenticator.authorize(bearer_token(call.metadata), call.method)
+        caller = await authorize(self._authenticator, bearer_token(call.metadata), call.method)
         caller_var.set(caller)
 
     def _succeed(self, call: _Call, context: aio.ServicerContext[Any, Any]) -> None:

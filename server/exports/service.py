@@ -26,6 +26,7 @@ from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
 from annotation_api.states import ExportStatus
+from server.access import check_export, check_project
 from server.auth import Caller
 from server.exports.batches import iter_export_task_batches
 from server.exports.files import (
@@ -165,12 +166,8 @@ class ExportService:
     async def _visible_project(self, caller: Caller, project_id: str) -> ExportProject:
         async with self._database.read() as conn:
             project = await load_export_project(conn, project_id=project_id)
-        if project is None or not _may_see(caller, project.owner_id):
-            raise DomainError(
-                ErrorCode.PROJECT_NOT_FOUND,
-                f"project {project_id} not found",
-                {"project_id": project_id},
-            )
+        check_project(caller, project_id, project.owner_id if project else None)
+        assert project is not None
         return project
 
     async def _visible_export(self, caller: Caller, export_id: str) -> ExportRecord:
@@ -180,12 +177,8 @@ class ExportService:
             project = (
                 await load_export_project(conn, project_id=record.project_id) if record else None
             )
-        if record is None or project is None or not _may_see(caller, project.owner_id):
-            raise DomainError(
-                ErrorCode.EXPORT_NOT_FOUND,
-                f"export {export_id} not found",
-                {"export_id": export_id},
-            )
+        check_export(caller, export_id, project.owner_id if project else None)
+        assert record is not None
         return record
 
     @staticmethod
@@ -283,10 +276,6 @@ class ExportService:
             error=error,
             lease_owner=PROCESS_LEASE_OWNER,
         )
-
-
-def _may_see(caller: Caller, owner_id: str) -> bool:
-    return caller.is_super_admin or caller.user_id == owner_id
 
 
 def _lease_lost(export_id: str) -> DomainError:

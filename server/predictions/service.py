@@ -27,6 +27,7 @@ from typing import Any
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
+from server.access import get_visible_project
 from server.auth import Caller
 from server.predictions.aap import parse_aap
 from server.predictions.coco import parse_coco
@@ -35,15 +36,15 @@ from server.predictions.geometry import POLYGON
 from server.predictions.matching import match_entries
 from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
 from server.predictions.upload import load_json, receive_file
-from server.projects.access import get_visible_project
 from storage.audit import write_audit_log
 from storage.database import Database
+from storage.prediction_stats import rebuild_model_stats
 from storage.predictions import (
     SOURCE_EXTERNAL_IMPORT,
     delete_imported_predictions,
     insert_predictions,
 )
-from storage.projects import list_labels
+from storage.projects import get_project, list_labels
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -121,22 +122,11 @@ class PredictionImportService:
         )
 
     async def _authorize(self, caller: Caller, project_id: str) -> ImportTarget:
-        """Owner or super_admin may import (seed 002).
-
-        A project the caller cannot see does not exist for them (SPEC §3). A caller who
-        can see it but is neither its owner nor a super_admin is PERMISSION_DENIED;
-        with today's visibility (owner and super_admins) nobody is in that case, but
-        the rule stays right if visibility is ever widened (e.g. project members).
-        """
+        """Owner or super_admin may import (seed 002): exactly who sees the project
+        (server.access); to anyone else it does not exist (SPEC §3)."""
         async with self._database.read() as conn:
             project = await get_visible_project(conn, caller, project_id)
             labels = await list_labels(conn, project_id)
-        if not (caller.is_super_admin or caller.user_id == project.owner_id):
-            raise DomainError(
-                ErrorCode.PERMISSION_DENIED,
-                "only the project's owner or a super_admin may import predictions",
-                {"project_id": project_id},
-            )
         return ImportTarget(
             project_id=project.project_id,
             task_type=project.task_type,
@@ -154,6 +144,9 @@ class PredictionImportService:
     ) -> None:
         now = utcnow()
         async with self._database.transaction() as conn:
+            # The project's row lock keeps annotations from moving the prediction
+            # stats while they are rebuilt below.
+            await get_project(conn, target.project_id, for_update=True)
             replaced = 0
             if options.overwrite_existing and plan.matched_task_ids:
                 replaced = await delete_imported_predictions(conn, plan.matched_task_ids)
@@ -164,6 +157,7 @@ class PredictionImportService:
                 predictions=plan.rows,
                 created_at=now,
             )
+            await rebuild_model_stats(conn, target.project_id)
             detail: dict[str, Any] = {
                 "format": str(options.format),
                 "imported": len(plan.rows),

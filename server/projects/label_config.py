@@ -45,6 +45,11 @@ def xml_attribute(value: str) -> str:
     return '"' + escape(value, _ATTRIBUTE_ESCAPES) + '"'
 
 
+def data_key(task_type: str) -> str:
+    """The key of a task's data that holds its content: "text" or "image"."""
+    return SHAPES[task_type].object_name
+
+
 def build_label_config(task_type: str, labels: Sequence[tuple[str, str]]) -> str:
     """The config for task_type with labels [(name, color), ...] (none: an empty control)."""
     shape = SHAPES[task_type]

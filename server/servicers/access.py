@@ -6,6 +6,7 @@ from annotation.v1 import access_service_pb2, access_service_pb2_grpc
 from grpc import aio
 
 from annotation_api.settings import Settings
+from server.access import authorize
 from server.auth import Authenticator, bearer_token
 from storage.database import Database
 
@@ -21,5 +22,5 @@ class AccessServicer(access_service_pb2_grpc.AccessServiceServicer):
         # request.method, and it is the same one the interceptor makes when
         # that method is called.
         token = bearer_token(context.invocation_metadata())
-        await self._authenticator.authorize(token, request.method)
+        await authorize(self._authenticator, token, request.method)
         return access_service_pb2.CheckAccessResponse()
