@@ -18,6 +18,9 @@ exception, whenever it happens, passes through one place:
 * an abort the servicer did itself (grpc.aio.AbortError) and cancellation pass through;
 * anything else -> INTERNAL / INTERNAL_ERROR, logged with its stack trace
   server-side, never sent to the client.
+
+After authentication every request message (each message of a request stream,
+as the handler reads it) passes the rules of `server.request_rules`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from grpc import aio
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.log import REQUEST_ID_HEADER, accept_request_id, request_id_var
 from server.auth import Authenticator, bearer_token, caller_var, is_public_method
+from server.request_rules import check_request
 from server.status import trailing_metadata
 
 log = logging.getLogger("server.rpc")
@@ -46,6 +50,21 @@ def _metadata_value(metadata: Metadata | None, key: str) -> str | None:
         if name == key:
             return value if isinstance(value, str) else value.decode("latin-1")
     return None
+
+
+def _checked(request: Any, *, streamed: bool) -> Any:
+    """The request after the rules every request obeys (server.request_rules); a
+    request stream is checked message by message as the handler reads it."""
+    if not streamed:
+        check_request(request)
+        return request
+
+    async def checked_stream() -> AsyncIterator[Any]:
+        async for message in request:
+            check_request(message)
+            yield message
+
+    return checked_stream()
 
 
 class _Call:
@@ -137,7 +156,7 @@ class ServerInterceptor(aio.ServerInterceptor):
             )
         if h.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary_response(h.stream_unary, method, metadata),
+                self._wrap_unary_response(h.stream_unary, method, metadata, streamed=True),
                 request_deserializer=h.request_deserializer,
                 response_serializer=h.response_serializer,
             )
@@ -148,13 +167,18 @@ class ServerInterceptor(aio.ServerInterceptor):
                 response_serializer=h.response_serializer,
             )
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream_response(h.stream_stream, method, metadata),
+            self._wrap_stream_response(h.stream_stream, method, metadata, streamed=True),
             request_deserializer=h.request_deserializer,
             response_serializer=h.response_serializer,
         )
 
     def _wrap_unary_response(
-        self, behavior: Callable[..., Any], method: str, metadata: Metadata | None
+        self,
+        behavior: Callable[..., Any],
+        method: str,
+        metadata: Metadata | None,
+        *,
+        streamed: bool = False,
     ) -> Callable[..., Any]:
         """Wrap a handler that returns one response (unary-unary and stream-unary)."""
 
@@ -162,6 +186,7 @@ class ServerInterceptor(aio.ServerInterceptor):
             call = _Call(method, metadata)
             try:
                 await self._enter(call)
+                request = _checked(request, streamed=streamed)
                 response = await behavior(request, context)
             except Exception as exc:
                 await self._fail(call, context, exc)
@@ -171,7 +196,12 @@ class ServerInterceptor(aio.ServerInterceptor):
         return run
 
     def _wrap_stream_response(
-        self, behavior: Callable[..., Any], method: str, metadata: Metadata | None
+        self,
+        behavior: Callable[..., Any],
+        method: str,
+        metadata: Metadata | None,
+        *,
+        streamed: bool = False,
     ) -> Callable[..., Any]:
         """Wrap a handler that streams responses, as a generator or with context.write."""
         if inspect.isasyncgenfunction(behavior):
@@ -182,6 +212,7 @@ class ServerInterceptor(aio.ServerInterceptor):
                 call = _Call(method, metadata)
                 try:
                     await self._enter(call)
+                    request = _checked(request, streamed=streamed)
                     async for response in behavior(request, context):
                         yield response
                 except Exception as exc:
@@ -194,6 +225,7 @@ class ServerInterceptor(aio.ServerInterceptor):
             call = _Call(method, metadata)
             try:
                 await self._enter(call)
+                request = _checked(request, streamed=streamed)
                 await behavior(request, context)
             except Exception as exc:
                 await self._fail(call, context, exc)

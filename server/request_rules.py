@@ -1,0 +1,148 @@
+"""Rules every request message obeys, whatever the RPC (applied by the interceptor).
+
+* No string field holds U+0000. PostgreSQL cannot store it in text at all
+  and SQLite would keep it silently; refusing it for every string field of
+  every request (ids in paths, names, contents, URLs, embedded JSON text, …)
+  gives one answer on both engines and leaves no field forgotten.
+* Every JSON value the API accepts (fields marked
+  `(annotation.v1.embedded_json)`, and import files, see
+  `check_json_value_depth`) is at most MAX_JSON_DEPTH levels deep. Deeper
+  values cannot be serialised again by the JSON library the exports use
+  (it stops at 255 levels) and have no use in annotation data.
+
+Both answer INVALID_REQUEST with `details.field` naming the field, e.g.
+"data[3].metadata".
+
+The walk is compiled once per message type. A message whose serialised
+bytes hold neither a zero byte nor more than MAX_JSON_DEPTH opening brackets
+cannot break either rule (a string with U+0000 serialises to a zero byte), so
+large requests (an init of 200,000 items) pass after one C-speed scan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from itertools import accumulate
+from typing import Any
+
+from annotation.v1 import options_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from annotation_api.errors import DomainError, ErrorCode
+
+MAX_JSON_DEPTH = 64
+
+# A JSON string literal, escapes included: brackets inside strings do not nest.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+Check = Callable[[Any, str], None]
+
+
+def invalid(field: str, message: str, **details: object) -> DomainError:
+    return DomainError(ErrorCode.INVALID_REQUEST, message, {"field": field, **details})
+
+
+def too_deep(field: str) -> DomainError:
+    return invalid(
+        field,
+        f"{field} is nested more than {MAX_JSON_DEPTH} levels deep",
+        max_depth=MAX_JSON_DEPTH,
+    )
+
+
+def json_text_depth(text: str) -> int:
+    """How many arrays/objects deep the JSON text nests (0 for a scalar)."""
+    if text.count("{") + text.count("[") <= MAX_JSON_DEPTH:
+        return min(text.count("{") + text.count("["), MAX_JSON_DEPTH)
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(_STEP[c] for c in brackets), default=0)
+
+
+def check_json_value_depth(value: Any, field: str) -> None:
+    """Refuse a parsed JSON value (dicts, lists, scalars) deeper than MAX_JSON_DEPTH."""
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        containers = [v for v in level if isinstance(v, dict | list)]
+        if not containers:
+            return
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep(field)
+        level = [
+            item
+            for container in containers
+            for item in (container.values() if isinstance(container, dict) else container)
+        ]
+
+
+def check_request(message: object) -> None:
+    """Apply the rules to one request message (anything else passes untouched)."""
+    if not isinstance(message, Message):
+        return
+    if _has_large_parts(message.DESCRIPTOR):
+        raw = message.SerializeToString()
+        if b"\x00" not in raw and raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH:
+            return
+    _checker(message.DESCRIPTOR)(message, "")
+
+
+def _check_text(value: str, path: str) -> None:
+    if "\x00" in value:
+        raise invalid(path, f"{path} cannot contain the character U+0000")
+
+
+def _check_json_text(value: str, path: str) -> None:
+    _check_text(value, path)
+    if json_text_depth(value) > MAX_JSON_DEPTH:
+        raise too_deep(path)
+
+
+def _is_embedded_json(field: FieldDescriptor) -> bool:
+    return bool(field.GetOptions().Extensions[options_pb2.embedded_json])
+
+
+@cache
+def _has_large_parts(descriptor: Descriptor) -> bool:
+    """Repeated message fields make a request large; bytes make its scan unhelpful."""
+    fields = descriptor.fields
+    repeated = any(f.is_repeated and f.type == FieldDescriptor.TYPE_MESSAGE for f in fields)
+    return repeated and not any(f.type == FieldDescriptor.TYPE_BYTES for f in fields)
+
+
+@cache
+def _checker(descriptor: Descriptor) -> Check:
+    """The check of one message type, built from its string and message fields."""
+    checks: list[tuple[str, bool, bool, Check]] = []
+    for field in descriptor.fields:
+        check: Check
+        if field.type == FieldDescriptor.TYPE_STRING:
+            check = _check_json_text if _is_embedded_json(field) else _check_text
+        elif field.message_type is not None:
+            entry = field.message_type
+            if entry.full_name.startswith("google.protobuf.") or entry.GetOptions().map_entry:
+                continue
+            check = _checker(entry)
+        else:
+            continue
+        has_presence = field.type == FieldDescriptor.TYPE_MESSAGE and not field.is_repeated
+        checks.append((field.name, field.is_repeated, has_presence, check))
+
+    def check_message(message: Any, path: str) -> None:
+        for name, repeated, has_presence, check in checks:
+            where = f"{path}.{name}" if path else name
+            if has_presence and not message.HasField(name):
+                continue
+            value = getattr(message, name)
+            if not repeated:
+                check(value, where)
+                continue
+            for index, item in enumerate(value):
+                check(item, f"{where}[{index}]")
+
+    return check_message
