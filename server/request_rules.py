@@ -22,6 +22,7 @@ large requests (an init of 200,000 items) pass after one C-speed scan.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable
 from functools import cache
 from itertools import accumulate
@@ -40,7 +41,7 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
-Check = Callable[[Any, str], None]
+Check = Callable[[Any], None]
 
 
 def invalid(field: str, message: str, **details: object) -> DomainError:
@@ -85,22 +86,53 @@ def check_request(message: object) -> None:
     """Apply the rules to one request message (anything else passes untouched)."""
     if not isinstance(message, Message):
         return
-    if _has_large_parts(message.DESCRIPTOR):
+    descriptor = message.DESCRIPTOR
+    check: Check | None
+    if not _has_large_parts(descriptor):
+        check = _checker(descriptor, strings=True)
+    else:
         raw = message.SerializeToString()
-        if b"\x00" not in raw and raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH:
+        if b"\x00" in raw:
+            check = _checker(descriptor, strings=True)
+        elif raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:
+            check = _checker(descriptor, strings=False)
+        else:
             return
-    _checker(message.DESCRIPTOR)(message, "")
+    if check is None:
+        return
+    try:
+        check(message)
+    except _Violation as violation:
+        raise violation.error() from None
 
 
-def _check_text(value: str, path: str) -> None:
+class _Violation(Exception):
+    """A broken rule, its field path built while it propagates (the happy path builds none)."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.path: deque[str | int] = deque()
+
+    def error(self) -> DomainError:
+        field = ""
+        for part in self.path:
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else part)
+        if self.rule == "nul":
+            return invalid(field, f"{field} cannot contain the character U+0000")
+        return too_deep(field)
+
+
+def _check_text(value: str) -> None:
     if "\x00" in value:
-        raise invalid(path, f"{path} cannot contain the character U+0000")
+        raise _Violation("nul")
 
 
-def _check_json_text(value: str, path: str) -> None:
-    _check_text(value, path)
-    if json_text_depth(value) > MAX_JSON_DEPTH:
-        raise too_deep(path)
+def _check_json_text(value: str) -> None:
+    if "\x00" in value:
+        raise _Violation("nul")
+    # each level takes two characters: short texts need no counting
+    if len(value) > 2 * MAX_JSON_DEPTH and json_text_depth(value) > MAX_JSON_DEPTH:
+        raise _Violation("depth")
 
 
 def _is_embedded_json(field: FieldDescriptor) -> bool:
@@ -116,33 +148,45 @@ def _has_large_parts(descriptor: Descriptor) -> bool:
 
 
 @cache
-def _checker(descriptor: Descriptor) -> Check:
-    """The check of one message type, built from its string and message fields."""
+def _checker(descriptor: Descriptor, *, strings: bool) -> Check | None:
+    """The check of one message type (None when it has nothing to check): every string
+    field, or with strings=False only the embedded JSON fields."""
     checks: list[tuple[str, bool, bool, Check]] = []
     for field in descriptor.fields:
-        check: Check
+        check: Check | None
         if field.type == FieldDescriptor.TYPE_STRING:
-            check = _check_json_text if _is_embedded_json(field) else _check_text
+            embedded = _is_embedded_json(field)
+            check = _check_json_text if embedded else (_check_text if strings else None)
         elif field.message_type is not None:
             entry = field.message_type
             if entry.full_name.startswith("google.protobuf.") or entry.GetOptions().map_entry:
                 continue
-            check = _checker(entry)
+            check = _checker(entry, strings=strings)
         else:
+            continue
+        if check is None:
             continue
         has_presence = field.type == FieldDescriptor.TYPE_MESSAGE and not field.is_repeated
         checks.append((field.name, field.is_repeated, has_presence, check))
+    if not checks:
+        return None
 
-    def check_message(message: Any, path: str) -> None:
+    def check_message(message: Any) -> None:
         for name, repeated, has_presence, check in checks:
-            where = f"{path}.{name}" if path else name
             if has_presence and not message.HasField(name):
                 continue
             value = getattr(message, name)
-            if not repeated:
-                check(value, where)
-                continue
-            for index, item in enumerate(value):
-                check(item, f"{where}[{index}]")
+            try:
+                if not repeated:
+                    check(value)
+                    continue
+                index = 0
+                for index, item in enumerate(value):  # noqa: B007 - index names the item
+                    check(item)
+            except _Violation as violation:
+                if repeated:
+                    violation.path.appendleft(index)
+                violation.path.appendleft(name)
+                raise
 
     return check_message
