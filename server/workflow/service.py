@@ -5,7 +5,8 @@
 
 * ConfigureProject: draft|configuring -> configuring, or ready when asked
   (a ready project needs at least one label).
-* AssignTasks: ready|in_progress|completed; the first assignment moves ready to in_progress.
+* AssignTasks: ready|in_progress|completed, to a user whose role is annotator; the first
+  assignment moves ready to in_progress.
 * StartTask: an assigned pending task -> in_progress; a completed task is
   reopened (-> in_progress), and so is a completed project.
 * SubmitAnnotation: an in_progress task -> completed, with the annotation
@@ -26,7 +27,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from annotation_api.errors import DomainError, ErrorCode
-from server.auth import Caller
+from server.auth import Caller, Role
 from server.projects.access import can_see, get_visible_project
 from server.projects.label_config import build_label_config, check_label_config
 from server.projects.validation import TagSpec, check_labels, invalid
@@ -173,7 +174,10 @@ async def assign_tasks(
                 f"project is {project.status}; tasks can be assigned once it is ready",
                 project_status=project.status,
             )
-        if await get_user(conn, annotator_id) is None:
+        assignee = await get_user(conn, annotator_id)
+        if assignee is None or assignee.role != Role.ANNOTATOR:
+            # Any other user (an admin, of this tenant or another) answers like an
+            # unknown id: assigning never tells a caller who else exists.
             raise DomainError(
                 ErrorCode.USER_NOT_FOUND, "annotator not found", {"annotator_id": annotator_id}
             )

@@ -278,3 +278,20 @@ async def test_task_not_found(project: Project) -> None:
         error = await error_of(project.start(task_id))
         assert error.code == grpc.StatusCode.NOT_FOUND
         assert (error.error_code, error.details) == ("TASK_NOT_FOUND", {"task_id": task_id})
+
+
+@pytest.mark.parametrize("role", ["admin", "super_admin"])
+async def test_only_annotators_can_be_assigned(
+    project: Project, database: Database, role: str
+) -> None:
+    await project.configure(ready=True)
+    # e.g. another tenant's admin: assigning them would show their name in progress
+    user = await create_user(database, username=f"someone-{role}", role=role)
+    error = await error_of(project.assign(user.user_id, [project.task_ids[0]]))
+    assert error.error_code == "USER_NOT_FOUND"
+    assert error.details == {"annotator_id": user.user_id}
+    error = await error_of(project.assign(project.owner.user_id, [project.task_ids[0]]))
+    assert error.error_code == "USER_NOT_FOUND"
+    progress = await project.progress()
+    assert list(progress.annotators) == []
+    assert progress.status == P.PROJECT_STATUS_READY
