@@ -30,7 +30,7 @@ from annotation_api.errors import DomainError, ErrorCode
 from server.auth import Caller, Role
 from server.projects.access import can_see, get_visible_project
 from server.projects.label_config import build_label_config, check_label_config
-from server.projects.validation import TagSpec, check_labels, invalid
+from server.projects.validation import TagSpec, check_labels, check_result_labels, invalid
 from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus
 from storage.database import Database
 from storage.projects import (
@@ -271,6 +271,7 @@ def parse_result(text: str) -> str:
         raise invalid("result", "result is not valid JSON") from exc
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise invalid("result", "result must be a JSON array of objects")
+    check_result_labels(value)
     return orjson.dumps(value).decode()
 
 

@@ -295,3 +295,27 @@ async def test_only_annotators_can_be_assigned(
     progress = await project.progress()
     assert list(progress.annotators) == []
     assert progress.status == P.PROJECT_STATUS_READY
+
+
+@pytest.mark.parametrize("label", ["two\nlines", "tab\there", "cr\rx", "sep\u2028arator"])
+async def test_labels_are_single_line_printable_text_where_they_enter(
+    project: Project, annotator: TestUser, label: str
+) -> None:
+    error = await error_of(project.configure(labels=[P.TagInput(tag="ok"), P.TagInput(tag=label)]))
+    assert (error.error_code, error.details["field"]) == ("INVALID_REQUEST", "labels[1].tag")
+
+    await project.configure(ready=True)
+    t1 = project.task_ids[0]
+    await project.assign(annotator.user_id, [t1])
+    await project.start(t1)
+    for result in (
+        [{"type": "choices", "value": {"choices": ["正面", label]}}],
+        [{"type": "rectanglelabels", "value": {"x": 1, "rectanglelabels": [label]}}],
+        [{"type": "labels", "value": {"start": 0, "end": 1, "labels": [label]}}],
+        [{"type": "taxonomy", "value": {"taxonomy": [["正面", label]]}}],
+    ):
+        error = await error_of(project.submit(t1, orjson.dumps(result).decode()))
+        assert error.error_code == "INVALID_REQUEST"
+        assert error.details["field"].startswith("result[0].value.")
+    # the task was not completed by any of them
+    assert (await project.submit(t1)).status == P.TASK_STATUS_COMPLETED
