@@ -7,6 +7,7 @@ stubs), so a newly annotated RPC needs no code here either.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -25,6 +26,10 @@ HEALTH_TIMEOUT_SECONDS = 3.0
 # Metadata values must be printable ASCII; anything else is dropped rather
 # than failing the call (the server then answers INVALID_TOKEN).
 _METADATA_VALUE = re.compile(r"^[\x20-\x7e]*$")
+
+# Request headers passed on as metadata of the same (lowercase) name, for the
+# server to judge: Idempotency-Key (server/idempotency.py).
+FORWARDED_HEADERS = ("idempotency-key",)
 
 
 class Backend:
@@ -94,9 +99,18 @@ class Backend:
         return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-def call_metadata(authorization: str | None, request_id: str) -> list[tuple[str, str]]:
-    """The metadata forwarded with every call: the caller's token and the request id."""
+def call_metadata(
+    authorization: str | None, request_id: str, *, headers: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """The metadata forwarded with every call: the caller's token, the request id, and
+    the FORWARDED_HEADERS found in headers."""
     metadata = [("x-request-id", request_id)]
     if authorization and _METADATA_VALUE.match(authorization):
         metadata.append(("authorization", authorization))
+    for name in FORWARDED_HEADERS:
+        value = (headers or {}).get(name)
+        if value is not None:
+            # A value gRPC cannot carry is sent empty, so the server refuses it
+            # instead of running the call as if the header were absent.
+            metadata.append((name, value if _METADATA_VALUE.match(value) else ""))
     return metadata

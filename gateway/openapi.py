@@ -12,6 +12,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from annotation.v1 import options_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway import scalars
@@ -45,6 +46,16 @@ _ERROR_STATUSES = {
     "413": "Body or upload over the configured limit",
     "500": "Internal error",
     "503": "The annotation server is unavailable",
+}
+
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key and the same request from the same token's user "
+    "returns the first response and creates nothing (kept 24 hours); the same key with a "
+    "different request is 409 IDEMPOTENCY_CONFLICT.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
 }
 
 _INTEGER_FORMATS = {
@@ -212,9 +223,20 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
             for f in text_fields
             if f.name != route.body
         ]
+    idempotent = bool(route.method.GetOptions().Extensions[options_pb2.idempotency_key])
+    if idempotent:
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
     if parameters:
         operation["parameters"] = parameters
     operation["responses"] = {"200": _success(route, builder), **_errors()}
+    if idempotent:
+        operation["responses"]["409"] = {
+            "description": "IDEMPOTENCY_CONFLICT: the Idempotency-Key was used for a different "
+            "request, or its first request is still running",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+            },
+        }
     return operation
 
 

@@ -34,6 +34,7 @@ from annotation_api.settings import Settings
 from server.auth import Authenticator
 from server.exports.callbacks import run_callback_worker
 from server.exports.files import run_expiry_sweeper
+from server.idempotency import Idempotency
 from server.interceptors import ServerInterceptor
 from server.servicers.export import ExportServicer
 from server.servicers.prediction import PredictionServicer
@@ -135,7 +136,7 @@ async def _supervise(
 async def start_server(settings: Settings, database: Database) -> RunningServer:
     """Start the gRPC server on settings.host:settings.grpc_port (0 picks a free port)."""
     server = aio.server(
-        interceptors=[ServerInterceptor(Authenticator(database))],
+        interceptors=[ServerInterceptor(Authenticator(database), Idempotency(database))],
         options=channel_options(settings),
     )
     for registration in SERVICES:

@@ -20,7 +20,8 @@ exception, whenever it happens, passes through one place:
   server-side, never sent to the client.
 
 After authentication every request message (each message of a request stream,
-as the handler reads it) passes the rules of `server.request_rules`.
+as the handler reads it) passes the rules of `server.request_rules`, and a
+call of an RPC that honours idempotency keys runs through `server.idempotency`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,14 @@ from grpc import aio
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.log import REQUEST_ID_HEADER, accept_request_id, request_id_var
-from server.auth import Authenticator, bearer_token, caller_var, is_public_method
+from server.auth import (
+    Authenticator,
+    bearer_token,
+    caller_var,
+    current_caller,
+    is_public_method,
+)
+from server.idempotency import KEY_HEADER, Idempotency, idempotent_method
 from server.request_rules import check_request
 from server.status import trailing_metadata
 
@@ -82,8 +90,11 @@ class _Call:
 class ServerInterceptor(aio.ServerInterceptor):
     """Authenticates every non-public RPC and translates every error (see module docstring)."""
 
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(
+        self, authenticator: Authenticator, idempotency: Idempotency | None = None
+    ) -> None:
         self._authenticator = authenticator
+        self._idempotency = idempotency
 
     async def intercept_service(
         self,
@@ -102,6 +113,29 @@ class ServerInterceptor(aio.ServerInterceptor):
         request_id_var.set(accept_request_id(_metadata_value(call.metadata, REQUEST_ID_HEADER)))
         caller = await self._authenticator.authenticate(bearer_token(call.metadata))
         caller_var.set(caller)
+
+    async def _respond(
+        self,
+        call: _Call,
+        request: Any,
+        context: aio.ServicerContext[Any, Any],
+        behavior: Callable[..., Any],
+        streamed: bool,
+    ) -> Any:
+        """behavior's response; through the idempotency keys when the RPC honours them
+        and the call carries one (server.idempotency)."""
+        key = _metadata_value(call.metadata, KEY_HEADER)
+        method = idempotent_method(call.method) if key is not None else None
+        if self._idempotency is None or key is None or method is None:
+            return await behavior(request, context)
+        return await self._idempotency.run(
+            caller=current_caller(),
+            method=method,
+            key=key,
+            request=request,
+            streamed=streamed,
+            behavior=lambda replay: behavior(replay, context),
+        )
 
     def _succeed(self, call: _Call, context: aio.ServicerContext[Any, Any]) -> None:
         request_id = request_id_var.get() or ""
@@ -187,7 +221,7 @@ class ServerInterceptor(aio.ServerInterceptor):
             try:
                 await self._enter(call)
                 request = _checked(request, streamed=streamed)
-                response = await behavior(request, context)
+                response = await self._respond(call, request, context, behavior, streamed)
             except Exception as exc:
                 await self._fail(call, context, exc)
             self._succeed(call, context)

@@ -7,3 +7,5 @@ EMBEDDED_JSON_FIELD_NUMBER: _ClassVar[int]
 embedded_json: _descriptor.FieldDescriptor
 INVALID_VALUE_ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
 invalid_value_error_code: _descriptor.FieldDescriptor
+IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+idempotency_key: _descriptor.FieldDescriptor
