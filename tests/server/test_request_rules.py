@@ -75,9 +75,20 @@ def test_json_text_depth_ignores_brackets_inside_strings() -> None:
 # ---- nesting ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 300, 1000])
+@pytest.mark.parametrize(
+    ("depth", "field"),
+    [
+        (MAX_JSON_DEPTH + 1, "data[1].metadata"),
+        (255, "data[1].metadata"),
+        (300, "data[1].metadata"),
+        (1000, "data[1].metadata"),
+        (1020, "data[1].metadata"),
+        # beyond the JSON parser's own limit the body itself is refused
+        (1024, "body"),
+    ],
+)
 async def test_too_deep_metadata_over_rest_is_400_naming_the_field(
-    http_client: httpx.AsyncClient, admin: TestUser, database: Database, depth: int
+    http_client: httpx.AsyncClient, admin: TestUser, database: Database, depth: int, field: str
 ) -> None:
     data = [{"content": "t", "metadata": {"x": 1}}, {"content": "u", "metadata": "DEEP"}]
     body = orjson.dumps(init_body(task_type="text_classification", data=data))
@@ -87,7 +98,7 @@ async def test_too_deep_metadata_over_rest_is_400_naming_the_field(
         INIT, content=content, headers={**auth(admin), "content-type": "application/json"}
     )
     body = assert_error(response, 400, "INVALID_REQUEST")
-    assert body["details"]["field"] == "data[1].metadata"
+    assert body["details"]["field"] == field
     assert await project_count(database) == 0
 
 
