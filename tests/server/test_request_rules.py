@@ -67,6 +67,7 @@ async def grpc_error(call: Any) -> Any:
 def test_json_text_depth_ignores_brackets_inside_strings() -> None:
     assert json_text_depth("1") == 0
     assert json_text_depth("[[{}]]") == 3
+    assert json_text_depth("[{}, {}, [1, {}]]") == 3
     assert json_text_depth(nested(200)) == 200
     deep_looking = '{"a": "' + "[" * 200 + '\\"' + "{" * 100 + '"}'
     assert json_text_depth(deep_looking) == 1
