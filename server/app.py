@@ -136,7 +136,13 @@ async def _supervise(
 async def start_server(settings: Settings, database: Database) -> RunningServer:
     """Start the gRPC server on settings.host:settings.grpc_port (0 picks a free port)."""
     server = aio.server(
-        interceptors=[ServerInterceptor(Authenticator(database), Idempotency(database))],
+        interceptors=[
+            ServerInterceptor(
+                Authenticator(database),
+                # a keyed import's stream: the file plus its first message's fields
+                Idempotency(database, max_stream_bytes=settings.max_upload_bytes + 64 * 1024),
+            )
+        ],
         options=channel_options(settings),
     )
     for registration in SERVICES:

@@ -82,8 +82,10 @@ def check_key(key: str) -> str:
 class Idempotency:
     """Runs a keyed request at most once per caller and key (see module docstring)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, max_stream_bytes: int) -> None:
         self._database = database
+        # a keyed request stream is read in full before it runs: never more than this
+        self._max_stream_bytes = max_stream_bytes
 
     async def run(
         self,
@@ -97,7 +99,7 @@ class Idempotency:
     ) -> Message:
         """The response of behavior(request), or of the first request under this key."""
         check_key(key)
-        messages: list[Message] = [m async for m in request] if streamed else [request]
+        messages = await self._read_all(request) if streamed else [request]
         digest = hashlib.sha256(method.full_name.encode())
         for message in messages:
             data = message.SerializeToString(deterministic=True)
@@ -127,6 +129,22 @@ class Idempotency:
         # commit and the stored response (contextvars, the caller's included, are
         # copied into the task).
         return await asyncio.shield(asyncio.ensure_future(self._run_once(new, behavior(replay))))
+
+    async def _read_all(self, stream: AsyncIterator[Message]) -> list[Message]:
+        """Every message of a request stream; PAYLOAD_TOO_LARGE past the limit, at once."""
+        messages: list[Message] = []
+        total = 0
+        async for message in stream:
+            total += message.ByteSize()
+            if total > self._max_stream_bytes:
+                raise DomainError(
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                    f"the request is larger than the upload limit of {self._max_stream_bytes} "
+                    "bytes",
+                    {"limit_bytes": self._max_stream_bytes},
+                )
+            messages.append(message)
+        return messages
 
     async def _run_once(self, new: NewKey, running: Awaitable[Message]) -> Message:
         try:
