@@ -128,7 +128,11 @@ class Idempotency:
         # Shielded: a client that goes away must not stop the request between its
         # commit and the stored response (contextvars, the caller's included, are
         # copied into the task).
-        return await asyncio.shield(asyncio.ensure_future(self._run_once(new, behavior(replay))))
+        task = asyncio.ensure_future(self._run_once(new, behavior(replay)))
+        # retrieved so that asyncio does not warn when its client has gone (the RPC, if
+        # still there, reports the failure itself)
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return await asyncio.shield(task)
 
     async def _read_all(self, stream: AsyncIterator[Message]) -> list[Message]:
         """Every message of a request stream; PAYLOAD_TOO_LARGE past the limit, at once."""
