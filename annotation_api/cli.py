@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from annotation_api.errors import DomainError
+from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.log import configure_logging
 from annotation_api.ready import ReadyPorts, write_ready_file
 from annotation_api.settings import Settings
@@ -118,12 +118,31 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 async def _open_database(settings: Settings, *, migrate: bool = False) -> Database:
-    from storage.database import Database
-    from storage.migrate import upgrade_to_head_async
+    """The database, migrated first when asked; a database without schema is refused
+    (naming it) before anything is written, so no empty SQLite file is left behind."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from storage.database import Database
+    from storage.migrate import has_schema, upgrade_to_head_async
+
+    url = settings.resolved_database_url
     if migrate:
-        await upgrade_to_head_async(settings.resolved_database_url)
-    return Database(settings.resolved_database_url)
+        await upgrade_to_head_async(url)
+        return Database(url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        migrated = await has_schema(url)
+    except (SQLAlchemyError, OSError) as exc:
+        raise DomainError(
+            ErrorCode.INTERNAL_ERROR, f"cannot open the database {shown}: {exc}"
+        ) from exc
+    if not migrated:
+        raise DomainError(
+            ErrorCode.INTERNAL_ERROR,
+            f"the database {shown} has no schema: run `annotation-api migrate` first",
+        )
+    return Database(url)
 
 
 async def run_migrate(settings: Settings) -> None:

@@ -7,6 +7,7 @@ stubs), so a newly annotated RPC needs no code here either.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -34,6 +35,10 @@ _METADATA_VALUE = re.compile(r"^[\x20-\x7e]*$")
 # and hard limits), so a longer Authorization header could never be a token:
 # it is dropped like a malformed one, and the server answers INVALID_TOKEN.
 MAX_AUTHORIZATION_CHARS = 4096
+
+# Request headers passed on as metadata of the same (lowercase) name, for the
+# server to judge: Idempotency-Key (server/idempotency.py).
+FORWARDED_HEADERS = ("idempotency-key",)
 
 
 class Backend:
@@ -116,8 +121,11 @@ class Backend:
         return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-def call_metadata(authorization: str | None, request_id: str) -> list[tuple[str, str]]:
-    """The metadata forwarded with every call: the caller's token and the request id."""
+def call_metadata(
+    authorization: str | None, request_id: str, *, headers: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """The metadata forwarded with every call: the caller's token, the request id, and
+    the FORWARDED_HEADERS found in headers."""
     metadata = [(REQUEST_ID_HEADER, request_id)]
     if (
         authorization
@@ -125,4 +133,10 @@ def call_metadata(authorization: str | None, request_id: str) -> list[tuple[str,
         and _METADATA_VALUE.match(authorization)
     ):
         metadata.append(("authorization", authorization))
+    for name in FORWARDED_HEADERS:
+        value = (headers or {}).get(name)
+        if value is not None:
+            # A value gRPC cannot carry is sent empty, so the server refuses it
+            # instead of running the call as if the header were absent.
+            metadata.append((name, value if _METADATA_VALUE.match(value) else ""))
     return metadata

@@ -24,6 +24,7 @@ is deliberately not used: it is pure Python and several times slower.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -299,7 +300,21 @@ def _map_converters(field: FieldDescriptor) -> tuple[Decoder, Encoder]:
 
 
 def _decode_embedded_json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    """The JSON text of the value, passed on to the server, which judges its depth.
+
+    orjson stops serialising at 255 levels; the standard library goes deeper,
+    so the gateway can still pass such a value on to be refused with its field
+    named. Only a value too deep for either is answered here, with the same
+    error the server would give.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        pass
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        raise CodecError("the JSON value is nested too deeply") from None
 
 
 def _encode_embedded_json(text: str) -> Any:

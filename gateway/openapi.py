@@ -69,6 +69,16 @@ def error_statuses() -> dict[str, str]:
     }
 
 
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key and the same request from the same token's user "
+    "returns the first response and creates nothing (kept 24 hours); the same key with a "
+    "different request is 409 IDEMPOTENCY_CONFLICT.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+}
+
 _INTEGER_FORMATS = {
     FieldDescriptor.TYPE_INT32: "int32",
     FieldDescriptor.TYPE_SINT32: "int32",
@@ -287,6 +297,9 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
             for f in text_fields
             if f.name != route.body
         ]
+    idempotent = bool(route.method.GetOptions().Extensions[options_pb2.idempotency_key])
+    if idempotent:
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
     if parameters:
         operation["parameters"] = parameters
     operation["responses"] = {"200": _success(route, builder), **_errors()}

@@ -65,7 +65,9 @@ class RouteHandler:
         raise NotImplementedError
 
     def metadata(self, request: Request) -> list[tuple[str, str]]:
-        return call_metadata(request.headers.get("authorization"), request.state.request_id)
+        return call_metadata(
+            request.headers.get("authorization"), request.state.request_id, headers=request.headers
+        )
 
     def text_kwargs(self, request: Request, *, with_query: bool) -> dict[str, Any]:
         """Fields from the query string (when asked) and the path parameters."""

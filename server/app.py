@@ -37,6 +37,7 @@ from server.auth import Authenticator
 from server.exports.callbacks import run_callback_worker
 from server.exports.files import run_expiry_sweeper
 from server.exports.lease import run_lease_sweeper
+from server.idempotency import Idempotency
 from server.interceptors import ServerInterceptor
 from server.servicers.access import AccessServicer
 from server.servicers.export import ExportServicer
@@ -144,7 +145,13 @@ async def _supervise(
 async def start_server(settings: Settings, database: Database) -> RunningServer:
     """Start the gRPC server on settings.host:settings.grpc_port (0 picks a free port)."""
     server = aio.server(
-        interceptors=[ServerInterceptor(Authenticator(database))],
+        interceptors=[
+            ServerInterceptor(
+                Authenticator(database),
+                # a keyed import's stream: the file plus its first message's fields
+                Idempotency(database, max_stream_bytes=settings.max_upload_bytes + 64 * 1024),
+            )
+        ],
         options=channel_options(settings),
     )
     for registration in SERVICES:

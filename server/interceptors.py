@@ -18,6 +18,10 @@ exception, whenever it happens, passes through one place:
 * an abort the servicer did itself (grpc.aio.AbortError) and cancellation pass through;
 * anything else -> INTERNAL / INTERNAL_ERROR, logged with its stack trace
   server-side, never sent to the client.
+
+After authentication every request message (each message of a request stream,
+as the handler reads it) passes the rules of `server.request_rules`, and a
+call of an RPC that honours idempotency keys runs through `server.idempotency`.
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ from server.auth import (
     Authenticator,
     bearer_token,
     caller_var,
+    current_caller,
     is_public_method,
 )
+from server.idempotency import KEY_HEADER, Idempotency, idempotent_method
+from server.request_rules import check_request
 from server.status import rich_status
 
 log = logging.getLogger("server.rpc")
@@ -53,6 +60,21 @@ def _metadata_value(metadata: Metadata | None, key: str) -> str | None:
         if name == key:
             return value if isinstance(value, str) else value.decode("latin-1")
     return None
+
+
+def _checked(request: Any, *, streamed: bool) -> Any:
+    """The request after the rules every request obeys (server.request_rules); a
+    request stream is checked message by message as the handler reads it."""
+    if not streamed:
+        check_request(request)
+        return request
+
+    async def checked_stream() -> AsyncIterator[Any]:
+        async for message in request:
+            check_request(message)
+            yield message
+
+    return checked_stream()
 
 
 class _Call:
@@ -70,8 +92,11 @@ class _Call:
 class ServerInterceptor(aio.ServerInterceptor):
     """Authenticates every non-public RPC and translates every error (see module docstring)."""
 
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(
+        self, authenticator: Authenticator, idempotency: Idempotency | None = None
+    ) -> None:
         self._authenticator = authenticator
+        self._idempotency = idempotency
 
     async def intercept_service(
         self,
@@ -92,6 +117,29 @@ class ServerInterceptor(aio.ServerInterceptor):
             return
         caller = await authorize(self._authenticator, bearer_token(call.metadata), call.method)
         caller_var.set(caller)
+
+    async def _respond(
+        self,
+        call: _Call,
+        request: Any,
+        context: aio.ServicerContext[Any, Any],
+        behavior: Callable[..., Any],
+        streamed: bool,
+    ) -> Any:
+        """behavior's response; through the idempotency keys when the RPC honours them
+        and the call carries one (server.idempotency)."""
+        key = _metadata_value(call.metadata, KEY_HEADER)
+        method = idempotent_method(call.method) if key is not None else None
+        if self._idempotency is None or key is None or method is None:
+            return await behavior(request, context)
+        return await self._idempotency.run(
+            caller=current_caller(),
+            method=method,
+            key=key,
+            request=request,
+            streamed=streamed,
+            behavior=lambda replay: behavior(replay, context),
+        )
 
     def _succeed(self, call: _Call, context: aio.ServicerContext[Any, Any]) -> None:
         request_id = request_id_var.get() or ""
@@ -147,7 +195,7 @@ class ServerInterceptor(aio.ServerInterceptor):
             )
         if h.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary_response(h.stream_unary, method, metadata),
+                self._wrap_unary_response(h.stream_unary, method, metadata, streamed=True),
                 request_deserializer=h.request_deserializer,
                 response_serializer=h.response_serializer,
             )
@@ -158,13 +206,18 @@ class ServerInterceptor(aio.ServerInterceptor):
                 response_serializer=h.response_serializer,
             )
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream_response(h.stream_stream, method, metadata),
+            self._wrap_stream_response(h.stream_stream, method, metadata, streamed=True),
             request_deserializer=h.request_deserializer,
             response_serializer=h.response_serializer,
         )
 
     def _wrap_unary_response(
-        self, behavior: Callable[..., Any], method: str, metadata: Metadata | None
+        self,
+        behavior: Callable[..., Any],
+        method: str,
+        metadata: Metadata | None,
+        *,
+        streamed: bool = False,
     ) -> Callable[..., Any]:
         """Wrap a handler that returns one response (unary-unary and stream-unary)."""
 
@@ -172,7 +225,8 @@ class ServerInterceptor(aio.ServerInterceptor):
             call = _Call(method, metadata)
             try:
                 await self._enter(call)
-                response = await behavior(request, context)
+                request = _checked(request, streamed=streamed)
+                response = await self._respond(call, request, context, behavior, streamed)
             except Exception as exc:
                 await self._fail(call, context, exc)
             self._succeed(call, context)
@@ -181,7 +235,12 @@ class ServerInterceptor(aio.ServerInterceptor):
         return run
 
     def _wrap_stream_response(
-        self, behavior: Callable[..., Any], method: str, metadata: Metadata | None
+        self,
+        behavior: Callable[..., Any],
+        method: str,
+        metadata: Metadata | None,
+        *,
+        streamed: bool = False,
     ) -> Callable[..., Any]:
         """Wrap a handler that streams responses, as a generator or with context.write."""
         if inspect.isasyncgenfunction(behavior):
@@ -192,6 +251,7 @@ class ServerInterceptor(aio.ServerInterceptor):
                 call = _Call(method, metadata)
                 try:
                     await self._enter(call)
+                    request = _checked(request, streamed=streamed)
                     async for response in behavior(request, context):
                         yield response
                 except Exception as exc:
@@ -204,6 +264,7 @@ class ServerInterceptor(aio.ServerInterceptor):
             call = _Call(method, metadata)
             try:
                 await self._enter(call)
+                request = _checked(request, streamed=streamed)
                 await behavior(request, context)
             except Exception as exc:
                 await self._fail(call, context, exc)

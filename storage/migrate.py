@@ -7,6 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -27,3 +30,19 @@ def upgrade_to_head(url: str) -> None:
 async def upgrade_to_head_async(url: str) -> None:
     """upgrade_to_head without blocking the running event loop."""
     await asyncio.to_thread(upgrade_to_head, url)
+
+
+async def has_schema(url: str) -> bool:
+    """Whether the database at url has been migrated. A SQLite file that does not
+    exist is not created (opening it would), it simply has no schema."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
+        if path in ("", ":memory:") or not Path(path).is_file():
+            return False
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version"))
+    finally:
+        await engine.dispose()

@@ -244,7 +244,9 @@ class ExportService:
 
     async def _fail(self, new: NewExport, caller: Caller, error: BaseException) -> DomainError:
         log.error("export failed", exc_info=error, extra={"export_id": new.export_id})
-        message = f"export failed: {type(error).__name__}"
+        # A domain error says what failed (e.g. which task); anything else only its type.
+        reason = error.message if isinstance(error, DomainError) else type(error).__name__
+        message = f"export failed: {reason}"
         await self._record_failure(new, caller, message)
         return DomainError(ErrorCode.EXPORT_FAILED, message, {"export_id": new.export_id})
 

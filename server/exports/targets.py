@@ -51,6 +51,14 @@ def validate_callback_url(url: str | None) -> str | None:
             "callback_url must be an absolute http or https URL",
             {"field": "callback_url", "supported": list(ALLOWED_SCHEMES)},
         )
+    if parts.username is not None or parts.password is not None:
+        # It would be sent as Basic auth and echoed by GetExport: credentials do not
+        # belong in a URL that is stored and shown; the payload is signed instead.
+        raise DomainError(
+            ErrorCode.INVALID_REQUEST,
+            "callback_url must not contain user information (user:password@)",
+            {"field": "callback_url"},
+        )
     return url
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.predictions.geometry import Shape, is_number
+from server.projects.validation import LABEL_TEXT_RULE, is_label_text
 
 # Longest model_version the predictions table holds.
 MAX_MODEL_VERSION_LENGTH = 255
@@ -107,6 +108,8 @@ def make_item(
         if class_name is None:
             return Rejection(at("class_name is missing", item_where.format(index)))
         return Rejection(at("class_name must be a non-empty string", item_where.format(index)))
+    if not is_label_text(class_name):
+        return Rejection(at(f"class_name: {LABEL_TEXT_RULE}", item_where.format(index)))
     if confidence is not None and not (is_number(confidence) and 0.0 <= confidence <= 1.0):
         reason = f"confidence must be a number in 0..1, got {confidence!r}"
         return Rejection(at(reason, item_where.format(index)))

@@ -9,6 +9,7 @@ import orjson
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.predictions.entries import invalid_file
+from server.request_rules import check_json_value_depth
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -30,13 +31,16 @@ async def receive_file(chunks: AsyncIterable[bytes], *, limit: int) -> bytearray
 
 def load_json(payload: bytes | bytearray) -> Any:
     """The JSON document of an upload (a UTF-8 BOM is allowed); INVALID_IMPORT_FILE if it
-    is not JSON."""
+    is not JSON, INVALID_REQUEST (field "file") if it nests deeper than any JSON value
+    the API accepts."""
     view = memoryview(payload)
     if view[: len(UTF8_BOM)] == UTF8_BOM:
         view = view[len(UTF8_BOM) :]
     if not view.nbytes:
         raise invalid_file("the file is empty")
     try:
-        return orjson.loads(view)
+        document = orjson.loads(view)
     except orjson.JSONDecodeError as error:
         raise invalid_file(f"the file is not valid JSON: {error}", error=str(error)) from None
+    check_json_value_depth(document, "file")
+    return document

@@ -92,6 +92,39 @@ def check_name(name: str) -> str:
     return trimmed
 
 
+LABEL_TEXT_RULE = "a label is single-line printable text (no control characters or line breaks)"
+
+
+def is_label_text(text: str) -> bool:
+    """The one rule for a label value wherever it enters (tags, configured labels,
+    labels inside results and imported predictions): printable, hence on one line.
+    Labels become lines of yolo's classes.txt, XML names and CSV cells."""
+    return text.isprintable()
+
+
+def check_result_labels(result: Sequence[object], *, field: str = "result") -> None:
+    """Every label a Label Studio result names (value.choices, value.labels,
+    value.<kind>labels, value.taxonomy) obeys is_label_text."""
+    for index, item in enumerate(result):
+        value = item.get("value") if isinstance(item, dict) else None
+        if not isinstance(value, dict):
+            continue
+        for key, names in value.items():
+            if key in ("choices", "taxonomy") or key.endswith("labels"):
+                for name in _strings(names):
+                    if not is_label_text(name):
+                        raise invalid(f"{field}[{index}].value.{key}", LABEL_TEXT_RULE)
+
+
+def _strings(value: object) -> list[str]:
+    """The strings of a label list (taxonomy nests lists of paths)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
 def check_labels(tags: Sequence[TagSpec], *, field: str = "tags") -> list[tuple[str, str]]:
     """Names non-empty, unique and printable; colours #RRGGBB or generated."""
     seen: dict[str, int] = {}
@@ -103,8 +136,8 @@ def check_labels(tags: Sequence[TagSpec], *, field: str = "tags") -> list[tuple[
             raise invalid(where, "a tag needs a non-empty name")
         if len(name) > MAX_LABEL_LENGTH:
             raise invalid(where, f"a tag is at most {MAX_LABEL_LENGTH} characters")
-        if not name.isprintable():
-            raise invalid(where, "a tag cannot hold control characters or line breaks")
+        if not is_label_text(name):
+            raise invalid(where, LABEL_TEXT_RULE)
         if name in seen:
             raise invalid(where, f"duplicate tag {name!r}", tag=name, first_index=seen[name])
         seen[name] = index

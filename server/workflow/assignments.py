@@ -2,7 +2,7 @@
 
 * AssignTasks gives the listed tasks, or the next `count` unassigned tasks that
   are not completed (input order, leaving out tasks this annotator skipped
-  before), to one user: ready|in_progress|completed projects; the first
+  before), to one user whose role is annotator: ready|in_progress|completed projects; the first
   assignment moves ready to in_progress.
 * UnassignTasks takes back the assignments that are not completed (of one
   annotator and/or of the listed tasks): an in_progress task returns to
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.access import get_visible_project, require_admin
-from server.auth import Caller
+from server.auth import Caller, Role
 from server.projects.validation import invalid
 from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus
 from server.workflow.common import LISTED_IDS, invalid_state, parse_task_ids
@@ -82,7 +82,10 @@ async def assign_tasks(
                 f"project is {project.status}; tasks can be assigned once it is ready",
                 project_status=project.status,
             )
-        if await get_user(conn, annotator_id) is None:
+        assignee = await get_user(conn, annotator_id)
+        if assignee is None or assignee.role != Role.ANNOTATOR:
+            # Any other user (an admin, of this tenant or another) answers like an
+            # unknown id: assigning never tells a caller who else exists.
             raise DomainError(
                 ErrorCode.USER_NOT_FOUND, "annotator not found", {"annotator_id": annotator_id}
             )

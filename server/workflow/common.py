@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from annotation_api.errors import DomainError, ErrorCode
 from server.access import check_task, task_not_found
 from server.auth import Caller
-from server.projects.validation import invalid
+from server.projects.validation import check_result_labels, invalid
 from storage.projects import ProjectRecord, get_project
 from storage.tasks import TaskRecord, get_task
 from storage.workflow import AssignmentRecord, get_assignments
@@ -53,6 +53,7 @@ def parse_result(text: str) -> str:
         raise invalid("result", "result is not valid JSON") from exc
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise invalid("result", "result must be a JSON array of objects")
+    check_result_labels(value)
     return orjson.dumps(value).decode()
 
 

@@ -195,3 +195,47 @@ def test_serve_prints_a_generated_token_once(serve_env: dict[str, str], tmp_path
     again = start(serve_env, tmp_path / "second.log", "--role", "server")
     code, out = stop(again)
     assert code == 0 and out == ""
+
+
+@pytest.fixture
+def database_without_schema(
+    db_engine: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> tuple[str, Path | None]:
+    """A working directory whose data/ holds no database (SQLite), or an empty
+    PostgreSQL database; returns the name the error must show and the SQLite path."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    if db_engine == "sqlite":
+        path = tmp_path / "data" / "annotation.db"
+        return str(path.resolve()), path
+    url = str(request.getfixturevalue("empty_postgres_database_url"))
+    monkeypatch.setenv("ANNOTATION_API_DATABASE_URL", url)
+    return url.rsplit("/", 1)[-1], None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("users", "create", "--username", "alice", "--role", "admin"),
+        ("tokens", "create", "--username", "alice"),
+        ("tokens", "list"),
+        ("tokens", "revoke", "--username", "alice"),
+    ],
+)
+def test_a_database_without_schema_is_named_and_left_alone(
+    database_without_schema: tuple[str, Path | None],
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+) -> None:
+    shown, sqlite_file = database_without_schema
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert out == []
+    assert shown in err
+    assert "has no schema" in err and "annotation-api migrate" in err
+    if sqlite_file is not None:
+        assert not sqlite_file.exists()
+        assert list(sqlite_file.parent.iterdir()) == []

@@ -11,7 +11,7 @@ import pytest
 from annotation.v1 import common_pb2, export_service_pb2
 
 from tests.exports import readers
-from tests.exports.support import build_project, create_export, download, export_stub
+from tests.exports.support import Item, build_project, create_export, download, export_stub
 from tests.helpers import TestUser, rpc_error
 
 SUPPORTED = {
@@ -144,3 +144,20 @@ async def test_unknown_format_number(
         await export_stub(channel).CreateExport(request, metadata=admin.metadata)
     error = rpc_error(caught.value)
     assert error.error_code == "INVALID_REQUEST" and "json" in error.details["supported"]
+
+
+async def test_coco_file_names_hold_no_path_tricks_or_control_characters(
+    channel: grpc.aio.Channel, admin: TestUser, annotator: TestUser, tmp_path: Path
+) -> None:
+    size = {"width": 64, "height": 48}
+    items = [
+        Item("https://img.example.com/a/%2E%2E", None, size),
+        Item("https://img.example.com/nul%00name.png", None, size),
+        Item("https://img.example.com/line%0Abreak.png", None, size),
+    ]
+    project_id, task_ids = await build_project(channel, admin, annotator, "object_detection", items)
+    created = await create_export(channel, admin, project_id, "coco", completed_only=False)
+    path = tmp_path / "coco.json"
+    await download(channel, admin, created.export_id, path)
+    names = [image["file_name"] for image in readers.check_coco(path)["images"]]
+    assert names == [f"T-{task_ids[0]}", "nul_name.png", "line_break.png"]

@@ -138,3 +138,22 @@ async def test_export_is_audited(
         rows = (await conn.execute(select(audit).where(audit.c.action == "exports.create"))).all()
     assert len(rows) == 1 and rows[0].actor_id == admin.user_id
     assert rows[0].project_id == project_id and created.export_id in rows[0].detail_json
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:secret@example.com/cb",
+        "https://token@example.com/cb",
+        "http://:pw@example.com/",
+    ],
+)
+async def test_callback_url_with_credentials_is_refused(
+    channel: grpc.aio.Channel, admin: TestUser, annotator: TestUser, url: str
+) -> None:
+    project_id, _ = await build_project(channel, admin, annotator, "text_classification")
+    code, error_code, details = await failure(
+        create_export(channel, admin, project_id, callback_url=url)
+    )
+    assert (code, error_code) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST")
+    assert details["field"] == "callback_url"

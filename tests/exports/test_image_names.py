@@ -16,9 +16,11 @@ _UNSAFE = re.compile(r"[^\w.-]+")
 
 
 def reference_basename(location: str) -> str:
-    """The definition: the last segment of the URL's path (or of the path), percent-decoded."""
+    """The definition: the last segment of the URL's path (or of the path), percent-decoded,
+    made safe as a file name ('..' is no name; control characters become '_')."""
     path = urlsplit(location).path if "://" in location else location
-    return PurePosixPath(unquote(path).replace("\\", "/")).name
+    name = PurePosixPath(unquote(path).replace("\\", "/")).name
+    return "" if name == ".." else "".join(c if c.isprintable() else "_" for c in name)
 
 
 def reference_stem(task_id: int, location: str) -> tuple[str, str]:
@@ -61,7 +63,26 @@ CASES = [
     "https://img.example.com/" + "x" * 200 + ".png",
     "https://img.example.com/猫/狗.jpg",
     "https://img.example.com/a b/c d.png",
+    "https://img.example.com/x/%2E%2E",
+    "https://img.example.com/nul%00.png",
+    "https://img.example.com/line%0Abreak.png",
+    "images/a/..",
 ]
+
+
+@pytest.mark.parametrize(
+    ("location", "name"),
+    [
+        ("https://img.example.com/x/..", ""),
+        ("https://img.example.com/x/%2E%2E", ""),
+        ("https://img.example.com/x/%2e%2e%2f%2e%2e", ""),
+        ("https://img.example.com/nul%00.png", "nul_.png"),
+        ("https://img.example.com/a%0D%0Ab.png", "a__b.png"),
+        ("https://img.example.com/%2E%2E%5Cetc%5Cpasswd", "passwd"),
+    ],
+)
+def test_file_names_hold_no_path_tricks_or_control_characters(location: str, name: str) -> None:
+    assert basename(location) == name
 
 
 @pytest.mark.parametrize("location", CASES)

@@ -191,3 +191,27 @@ async def test_an_empty_stream_is_invalid_request(
         await prediction_stub.ImportPredictions(nothing(), metadata=admin.metadata)
 
     assert rpc_error(caught.value).error_code == "INVALID_REQUEST"
+
+
+async def test_a_keyed_stream_over_the_upload_limit_is_413_and_not_read_to_the_end(
+    database: Database,
+    admin: TestUser,
+    small_limit_stub: prediction_service_pb2_grpc.PredictionServiceStub,
+) -> None:
+    project = await seed_project(database, owner=admin, tasks=[{"content": "https://h/a.jpg"}])
+    sent = 0
+
+    async def requests() -> AsyncIterator[Request]:
+        nonlocal sent
+        yield Request(project_id=project.project_id)
+        for _ in range(10_000):  # 10 MB if it were all read
+            sent += 1
+            yield Request(chunk=b" " * 1000)
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await small_limit_stub.ImportPredictions(
+            requests(), metadata=(*admin.metadata, ("idempotency-key", "big"))
+        )
+    error = rpc_error(caught.value)
+    assert error.error_code == "PAYLOAD_TOO_LARGE"
+    assert sent < 1000

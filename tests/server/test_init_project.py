@@ -194,6 +194,8 @@ async def test_generated_colours_are_deterministic_and_distinct(
         ({"data": [Item(content="x.jpg", metadata="{not json")]}, "data[0].metadata"),
         ({"tags": [Tag(tag="")]}, "tags[0].tag"),
         ({"tags": [Tag(tag="a"), Tag(tag=" a ")]}, "tags[1].tag"),
+        ({"tags": [Tag(tag="a"), Tag(tag="two\nlines")]}, "tags[1].tag"),
+        ({"tags": [Tag(tag="para\u2029graph")]}, "tags[0].tag"),
         ({"tags": [Tag(tag="a", color="red")]}, "tags[0].color"),
         ({"tags": [Tag(tag="a", color="#12345")]}, "tags[0].color"),
         ({"tags": [Tag(tag="a", color="#GGGGGG")]}, "tags[0].color"),

@@ -278,3 +278,44 @@ async def test_task_not_found(project: Project) -> None:
         error = await error_of(project.start(task_id))
         assert error.code == grpc.StatusCode.NOT_FOUND
         assert (error.error_code, error.details) == ("TASK_NOT_FOUND", {"task_id": task_id})
+
+
+@pytest.mark.parametrize("role", ["admin", "super_admin"])
+async def test_only_annotators_can_be_assigned(
+    project: Project, database: Database, role: str
+) -> None:
+    await project.configure(ready=True)
+    # e.g. another tenant's admin: assigning them would show their name in progress
+    user = await create_user(database, username=f"someone-{role}", role=role)
+    error = await error_of(project.assign(user.user_id, [project.task_ids[0]]))
+    assert error.error_code == "USER_NOT_FOUND"
+    assert error.details == {"annotator_id": user.user_id}
+    error = await error_of(project.assign(project.owner.user_id, [project.task_ids[0]]))
+    assert error.error_code == "USER_NOT_FOUND"
+    progress = await project.progress()
+    assert list(progress.annotators) == []
+    assert progress.status == P.PROJECT_STATUS_READY
+
+
+@pytest.mark.parametrize("label", ["two\nlines", "tab\there", "cr\rx", "sep\u2028arator"])
+async def test_labels_are_single_line_printable_text_where_they_enter(
+    project: Project, annotator: TestUser, label: str
+) -> None:
+    error = await error_of(project.configure(labels=[P.TagInput(tag="ok"), P.TagInput(tag=label)]))
+    assert (error.error_code, error.details["field"]) == ("INVALID_REQUEST", "labels[1].tag")
+
+    await project.configure(ready=True)
+    t1 = project.task_ids[0]
+    await project.assign(annotator.user_id, [t1])
+    await project.start(t1)
+    for result in (
+        [{"type": "choices", "value": {"choices": ["正面", label]}}],
+        [{"type": "rectanglelabels", "value": {"x": 1, "rectanglelabels": [label]}}],
+        [{"type": "labels", "value": {"start": 0, "end": 1, "labels": [label]}}],
+        [{"type": "taxonomy", "value": {"taxonomy": [["正面", label]]}}],
+    ):
+        error = await error_of(project.submit(t1, orjson.dumps(result).decode()))
+        assert error.error_code == "INVALID_REQUEST"
+        assert error.details["field"].startswith("result[0].value.")
+    # the task was not completed by any of them
+    assert (await project.submit(t1)).status == P.TASK_STATUS_COMPLETED

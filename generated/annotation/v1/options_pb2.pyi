@@ -15,3 +15,5 @@ MEDIA_TYPES_FIELD_NUMBER: _ClassVar[int]
 media_types: _descriptor.FieldDescriptor
 INVALID_VALUE_ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
 invalid_value_error_code: _descriptor.FieldDescriptor
+IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+idempotency_key: _descriptor.FieldDescriptor

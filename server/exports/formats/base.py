@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from annotation_api.errors import DomainError, ErrorCode
 from storage.export_tasks import ExportTask
 
 IMAGE_TASK_TYPES = frozenset({"image_classification", "object_detection", "polygon"})
@@ -134,13 +135,25 @@ class JsonArrayStream:
         dumps, option = orjson.dumps, self.option
         buffer = JsonLines(first=self.count == 0)
         for value in values:
-            buffer.add(dumps(value, option=option))
+            try:
+                buffer.add(dumps(value, option=option))
+            except TypeError as error:
+                raise unwritable_element(value, error) from error
         if buffer.count:
             self.out.write(buffer.data)
             self.count += buffer.count
 
     def close(self) -> None:
         self.out.write(b"\n]\n" if self.count else b"]\n")
+
+
+def unwritable_element(value: Any, error: Exception) -> DomainError:
+    """EXPORT_FAILED naming the task whose element could not be serialised."""
+    task = value.get("display_id") or value.get("task_id") if isinstance(value, dict) else None
+    where = f"task {task}" if task else "an element"
+    return DomainError(
+        ErrorCode.EXPORT_FAILED, f"{where} could not be written: {error}", {"task": task}
+    )
 
 
 def stored_array_text(text: str) -> str:

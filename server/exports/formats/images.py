@@ -41,9 +41,15 @@ def _last_segment(path: str) -> str:
 
 
 def basename(location: str) -> str:
-    """The last path segment of a URL or path, percent-decoded ('' if none)."""
+    """The last path segment of a URL or path, percent-decoded, safe as a file name:
+    never '..', no control characters (each becomes '_'); '' if none."""
     path = _url_path(location) if "://" in location else location
-    return _last_segment(unquote(path).replace("\\", "/"))
+    name = _last_segment(unquote(path).replace("\\", "/"))
+    if name == "..":
+        return ""
+    if not name.isprintable():
+        name = "".join(c if c.isprintable() else "_" for c in name)
+    return name
 
 
 def _split_suffix(name: str) -> tuple[str, str]:

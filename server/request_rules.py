@@ -1,0 +1,197 @@
+"""Rules every request message obeys, whatever the RPC (applied by the interceptor).
+
+* No string field holds U+0000. PostgreSQL cannot store it in text at all
+  and SQLite would keep it silently; refusing it for every string field of
+  every request (ids in paths, names, contents, URLs, embedded JSON text, …)
+  gives one answer on both engines and leaves no field forgotten.
+* Every JSON value the API accepts (fields marked
+  `(annotation.v1.embedded_json)`, and import files, see
+  `check_json_value_depth`) is at most MAX_JSON_DEPTH levels deep. Deeper
+  values cannot be serialised again by the JSON library the exports use
+  (it stops at 255 levels) and have no use in annotation data.
+
+Both answer INVALID_REQUEST with `details.field` naming the field, e.g.
+"data[3].metadata".
+
+The walk is compiled once per message type. A message whose serialised
+bytes hold neither a zero byte nor more than MAX_JSON_DEPTH opening brackets
+cannot break either rule (a string with U+0000 serialises to a zero byte), so
+large requests (an init of 200,000 items) pass after one C-speed scan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from functools import cache
+from itertools import accumulate
+from typing import Any
+
+from annotation.v1 import options_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from annotation_api.errors import DomainError, ErrorCode
+
+MAX_JSON_DEPTH = 64
+
+# A JSON string literal, escapes included: brackets inside strings do not nest.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_CONTAINERS = frozenset({dict, list})
+
+Check = Callable[[Any], None]
+
+
+def invalid(field: str, message: str, **details: object) -> DomainError:
+    return DomainError(ErrorCode.INVALID_REQUEST, message, {"field": field, **details})
+
+
+def too_deep(field: str) -> DomainError:
+    return invalid(
+        field,
+        f"{field} is nested more than {MAX_JSON_DEPTH} levels deep",
+        max_depth=MAX_JSON_DEPTH,
+    )
+
+
+def json_text_depth(text: str) -> int:
+    """How many arrays/objects deep the JSON text nests (0 for a scalar)."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(_STEP[c] for c in brackets), default=0)
+
+
+def check_json_value_depth(value: Any, field: str) -> None:
+    """Refuse a parsed JSON value (dicts, lists, scalars) deeper than MAX_JSON_DEPTH.
+
+    Level by level, keeping only containers: one class test per value, so a
+    100,000-prediction file costs a fraction of its parsing.
+    """
+    level: list[Any] = [value] if value.__class__ in _CONTAINERS else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep(field)
+        below: list[Any] = []
+        extend = below.extend
+        for container in level:
+            items = container.values() if container.__class__ is dict else container
+            extend([item for item in items if item.__class__ in _CONTAINERS])
+        level = below
+
+
+def check_request(message: object) -> None:
+    """Apply the rules to one request message (anything else passes untouched)."""
+    if not isinstance(message, Message):
+        return
+    descriptor = message.DESCRIPTOR
+    check: Check | None
+    if not _has_large_parts(descriptor):
+        check = _checker(descriptor, strings=True)
+    else:
+        raw = message.SerializeToString()
+        if b"\x00" in raw:
+            check = _checker(descriptor, strings=True)
+        elif raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:
+            check = _checker(descriptor, strings=False)
+        else:
+            return
+    if check is None:
+        return
+    try:
+        check(message)
+    except _Violation as violation:
+        raise violation.error() from None
+
+
+class _Violation(Exception):
+    """A broken rule, its field path built while it propagates (the happy path builds none)."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.path: deque[str | int] = deque()
+
+    def error(self) -> DomainError:
+        field = ""
+        for part in self.path:
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else part)
+        if self.rule == "nul":
+            return invalid(field, f"{field} cannot contain the character U+0000")
+        return too_deep(field)
+
+
+def _check_text(value: str) -> None:
+    if "\x00" in value:
+        raise _Violation("nul")
+
+
+def _check_json_text(value: str) -> None:
+    if "\x00" in value:
+        raise _Violation("nul")
+    # each level takes two characters and one opening bracket: most texts need no scan
+    if (
+        len(value) > 2 * MAX_JSON_DEPTH
+        and value.count("{") + value.count("[") > MAX_JSON_DEPTH
+        and json_text_depth(value) > MAX_JSON_DEPTH
+    ):
+        raise _Violation("depth")
+
+
+def _is_embedded_json(field: FieldDescriptor) -> bool:
+    return bool(field.GetOptions().Extensions[options_pb2.embedded_json])
+
+
+@cache
+def _has_large_parts(descriptor: Descriptor) -> bool:
+    """Repeated message fields make a request large; bytes make its scan unhelpful."""
+    fields = descriptor.fields
+    repeated = any(f.is_repeated and f.type == FieldDescriptor.TYPE_MESSAGE for f in fields)
+    return repeated and not any(f.type == FieldDescriptor.TYPE_BYTES for f in fields)
+
+
+@cache
+def _checker(descriptor: Descriptor, *, strings: bool) -> Check | None:
+    """The check of one message type (None when it has nothing to check): every string
+    field, or with strings=False only the embedded JSON fields."""
+    checks: list[tuple[str, bool, bool, Check]] = []
+    for field in descriptor.fields:
+        check: Check | None
+        if field.type == FieldDescriptor.TYPE_STRING:
+            embedded = _is_embedded_json(field)
+            check = _check_json_text if embedded else (_check_text if strings else None)
+        elif field.message_type is not None:
+            entry = field.message_type
+            if entry.full_name.startswith("google.protobuf.") or entry.GetOptions().map_entry:
+                continue
+            check = _checker(entry, strings=strings)
+        else:
+            continue
+        if check is None:
+            continue
+        has_presence = field.type == FieldDescriptor.TYPE_MESSAGE and not field.is_repeated
+        checks.append((field.name, field.is_repeated, has_presence, check))
+    if not checks:
+        return None
+
+    def check_message(message: Any) -> None:
+        for name, repeated, has_presence, check in checks:
+            if has_presence and not message.HasField(name):
+                continue
+            value = getattr(message, name)
+            try:
+                if not repeated:
+                    check(value)
+                    continue
+                index = 0
+                for index, item in enumerate(value):  # noqa: B007 - index names the item
+                    check(item)
+            except _Violation as violation:
+                if repeated:
+                    violation.path.appendleft(index)
+                violation.path.appendleft(name)
+                raise
+
+    return check_message
