@@ -119,10 +119,6 @@ class ExportTask:
         return self._metadata
 
     @property
-    def display_id(self) -> str:
-        return f"T-{self.task_id}"
-
-    @property
     def latest_annotation(self) -> ExportAnnotation | None:
         """The latest submitted annotation (annotations are kept in id order)."""
         return self.annotations[-1] if self.annotations else None

@@ -28,6 +28,7 @@ from server.predictions.geometry import (
     parse_bbox,
     parse_ring,
 )
+from server.vocabulary import GeometryKind
 
 REQUIRED_LISTS = ("images", "annotations", "categories")
 ITEM_WHERE = "annotations[{}]"
@@ -168,7 +169,8 @@ def _shape(annotation: dict[str, Any], size: tuple[int, int], use_segmentation: 
             _ring(flat, width, height, f"segmentation polygon {index}")
             for index, flat in enumerate(segmentation)
         )
-        return Polygons("polygon" if len(rings) == 1 else "multi_polygon", rings)
+        kind = GeometryKind.POLYGON if len(rings) == 1 else GeometryKind.MULTI_POLYGON
+        return Polygons(kind, rings)
     bbox = annotation.get("bbox")
     if bbox is None:
         raise GeometryError("annotation has no bbox")

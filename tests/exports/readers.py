@@ -78,8 +78,10 @@ def check_yolo(path: Path) -> dict[str, Any]:
             assert ".." not in PurePosixPath(name).parts, name
         assert len(names) == len(set(names))
         data = yaml.safe_load(archive.read("data.yaml"))
-        for key in ("path", "train", "val", "nc", "names"):
+        for key in ("train", "val", "nc", "names"):
             assert key in data, key
+        # without `path`, Ultralytics takes the yaml's own folder as the dataset root
+        assert "path" not in data
         classes = data["names"]
         if isinstance(classes, dict):
             assert sorted(classes) == list(range(len(classes)))

@@ -89,7 +89,7 @@ def check_contents(fmt: str, task_type: str, path: Path, task_ids: list[str]) ->
         assert len(found["labels"]) == 2 and found["classes"][:2] == ["正面", "负面"]
     elif fmt == "pascal_voc":
         elements = readers.check_pascal_voc(path)
-        assert len(elements) == 2 and elements[0]["filename"] == "cat.jpg"
+        assert len(elements) == 2 and elements[0]["filename"] == "a__cat.jpg"
 
 
 async def test_completed_only_false_exports_every_task(

@@ -71,7 +71,8 @@ def test_coco_detection_reads_back_with_exact_pixels(tmp_path: Path) -> None:
     assert first["bbox"] == [64.0, 96.0, 192.0, 192.0] and first["area"] == 36864.0
     assert first["segmentation"] == [[64.0, 96.0, 256.0, 96.0, 256.0, 288.0, 64.0, 288.0]]
     assert [a["id"] for a in data["annotations"]] == [1, 2, 3]
-    assert data["images"][0]["file_name"] == "cat.jpg"
+    # cat.jpg in two folders: two names, each from its URL path
+    assert [i["file_name"] for i in data["images"]] == ["a__cat.jpg", "b__cat.jpg", "empty.png"]
     assert data["images"][0]["coco_url"] == "https://img.example.com/a/cat.jpg"
     assert data["images"][2]["width"] == 100
 
@@ -89,19 +90,19 @@ def test_yolo_boxes_and_unique_stems(tmp_path: Path) -> None:
     found = readers.check_yolo(path)
     assert exported == 3 and found["classes"] == ["cat", "dog"]
     labels = found["labels"]
-    assert labels["images/train/1_cat.jpg"] == [
+    assert labels["images/train/a__cat.jpg"] == [
         "0 0.250000 0.400000 0.300000 0.400000",
         "1 0.625000 0.625000 0.250000 0.250000",
     ]
-    assert labels["images/train/2_cat.jpg"] == ["1 0.250000 0.250000 0.500000 0.500000"]
-    assert labels["images/train/3_empty.png"] == []
+    assert labels["images/train/b__cat.jpg"] == ["1 0.250000 0.250000 0.500000 0.500000"]
+    assert labels["images/train/empty.png"] == []
     manifest = {e["image"]: e["url"] for e in found["manifest"]}
-    assert manifest["images/train/2_cat.jpg"] == "https://img.example.com/b/cat.jpg"
+    assert manifest["images/train/b__cat.jpg"] == "https://img.example.com/b/cat.jpg"
 
 
 def test_yolo_polygons(tmp_path: Path) -> None:
     path, _ = export(tmp_path, "yolo", "polygon", polygon_tasks())
-    lines = readers.check_yolo(path)["labels"]["images/train/7_p.jpg"]
+    lines = readers.check_yolo(path)["labels"]["images/train/p.jpg"]
     assert lines[0] == "0 " + " ".join(
         [
             "0.100000",
@@ -130,7 +131,13 @@ def test_yolo_entry_names_are_safe_for_hostile_urls(tmp_path: Path) -> None:
     assert len(found["labels"]) == 5
     with zipfile.ZipFile(path) as archive:
         assert all(".." not in n for n in archive.namelist())
-    assert "images/train/5_猫_咪.jpeg" in found["labels"]
+    assert sorted(found["labels"]) == [
+        "images/train/C__images__win.png",
+        "images/train/T-4.jpg",
+        "images/train/a__evil.jpg",
+        "images/train/etc__passwd.jpg",
+        "images/train/猫_咪.jpeg",
+    ]
 
 
 def test_pascal_voc_one_based_inclusive(tmp_path: Path) -> None:
@@ -142,7 +149,7 @@ def test_pascal_voc_one_based_inclusive(tmp_path: Path) -> None:
         "bndbox": {"xmin": 65, "ymin": 97, "xmax": 256, "ymax": 288},
     }
     assert elements[1]["objects"][0]["bndbox"] == {"xmin": 1, "ymin": 1, "xmax": 320, "ymax": 240}
-    assert elements[0]["filename"] == "cat.jpg"
+    assert [e["filename"] for e in elements] == ["a__cat.jpg", "b__cat.jpg", "empty.png"]
     assert elements[0]["image"] == "https://img.example.com/a/cat.jpg"
 
 

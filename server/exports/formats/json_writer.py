@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from server.display_ids import display_id
 from server.exports.formats.base import (
     ExportContext,
     FormatWriter,
@@ -48,7 +49,7 @@ class JsonWriter(FormatWriter):
         latest = task.latest_annotation
         return {
             "task_id": str(task.task_id),
-            "display_id": f"T-{task.task_id}",
+            "display_id": display_id(task.task_id),
             "external_id": task.external_id,
             "original_data": task_data(task, self.context.task_type),
             "annotations": [

@@ -17,6 +17,7 @@ import orjson
 
 from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream
 from server.exports.formats.results import chosen_labels, spans
+from server.vocabulary import TaskType
 from storage.export_tasks import ExportTask
 
 LABEL_JOINER = ", "
@@ -37,13 +38,13 @@ class Example:
 def instruction_for(task_type: str, labels: Sequence[str]) -> str:
     """The instruction for every example of a project."""
     choices = f"可选标签:{LIST_JOINER.join(labels)}。" if labels else ""
-    if task_type == "ner":
+    if task_type == TaskType.NER:
         kinds = f"实体类型:{LIST_JOINER.join(labels)}。" if labels else ""
         return (
             f"请从以下文本中抽取命名实体。{kinds}"
             "以 JSON 列表输出,每个实体包含 text、label、start、end(字符位置,end 不含)。"
         )
-    if task_type == "image_classification":
+    if task_type == TaskType.IMAGE_CLASSIFICATION:
         return f"请对这张图片进行分类。{choices}只输出标签。"
     return f"请对以下文本进行分类。{choices}只输出标签。"
 
@@ -53,7 +54,7 @@ def example_for(task: ExportTask, task_type: str, instruction: str) -> Example |
     latest = task.latest_annotation
     if latest is None:
         return None
-    if task_type == "ner":
+    if task_type == TaskType.NER:
         output = orjson.dumps(
             [
                 {"text": s.text, "label": s.label, "start": s.start, "end": s.end}
@@ -65,7 +66,7 @@ def example_for(task: ExportTask, task_type: str, instruction: str) -> Example |
         if not labels:
             return None
         output = LABEL_JOINER.join(labels)
-    image = (task.file_path or task.content) if task_type == "image_classification" else None
+    image = (task.file_path or task.content) if task_type == TaskType.IMAGE_CLASSIFICATION else None
     return Example(instruction=instruction, input=task.content, output=output, image=image)
 
 
