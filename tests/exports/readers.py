@@ -1,7 +1,8 @@
 """Independent readers of export files: what downstream tools would check.
 
 Nothing here imports the writers: each check follows the consuming tool's own
-rules (pycocotools, Ultralytics' dataset rules, ElementTree, the csv module).
+rules (pycocotools, Ultralytics' dataset rules, ElementTree and lxml, the csv
+module).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+from lxml import etree
 
 FIXED_DECIMALS = re.compile(r"^\d\.\d{6}$")
 # Ultralytics' image suffixes (ultralytics.data.utils.IMG_FORMATS).
@@ -125,7 +127,10 @@ def check_pascal_voc(path: Path) -> list[dict[str, Any]]:
     elements = read_json(path)
     for element in elements:
         assert set(element) >= {"image", "filename", "xml_content", "objects"}
-        root = ET.fromstring(element["xml_content"].encode("utf-8"))
+        # the document as given (a str), by both parsers
+        lxml_root = etree.fromstring(element["xml_content"])
+        root = ET.fromstring(element["xml_content"])
+        assert lxml_root.findtext("filename") == root.findtext("filename")
         assert root.tag == "annotation"
         assert root.findtext("filename") == element["filename"]
         width = int(root.findtext("size/width") or 0)

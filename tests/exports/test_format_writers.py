@@ -164,6 +164,33 @@ def test_pascal_voc_polygon_is_its_bounding_box_and_xml_is_clean(tmp_path: Path)
     }
 
 
+def test_pascal_voc_boxes_hold_every_touched_pixel(tmp_path: Path) -> None:
+    # 320.5 .. 360.5 px on a 1000 px wide image: pixels 321..361, 1-based (floor + 1, ceil)
+    tasks = [
+        task(
+            1,
+            "https://img.example.com/half.jpg",
+            [rectangle("cat", 32.05, 10.05, 4.0, 4.0, size=(1000, 1000))],
+        )
+    ]
+    path, _ = export(tmp_path, "pascal_voc", "object_detection", tasks)
+    [element] = readers.check_pascal_voc(path)
+    assert element["objects"][0]["bndbox"] == {"xmin": 321, "ymin": 101, "xmax": 361, "ymax": 141}
+    assert element["xml_content"].startswith('<?xml version="1.0"?>')
+
+
+def test_coco_area_of_a_rotated_rectangle_is_its_polygon_area(tmp_path: Path) -> None:
+    rotated = rectangle("cat", 30, 30, 20, 20, size=(1000, 1000))
+    rotated["value"]["rotation"] = 45
+    path, _ = export(
+        tmp_path, "coco", "object_detection", [task(1, "https://img.example.com/r.jpg", [rotated])]
+    )
+    [annotation] = readers.check_coco(path)["annotations"]
+    # a 200 x 200 px square turned by 45 degrees: 40,000 px, its box 80,000
+    assert annotation["area"] == pytest.approx(40000, abs=1)
+    assert annotation["bbox"][2] * annotation["bbox"][3] == pytest.approx(80000, abs=2)
+
+
 @pytest.mark.parametrize("fmt", ["coco", "pascal_voc"])
 def test_missing_pixel_size_is_refused_naming_twenty_tasks(tmp_path: Path, fmt: str) -> None:
     tasks = [task(i, f"https://x.example/{i}.jpg") for i in range(1, 31)]
