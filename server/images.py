@@ -41,7 +41,8 @@ FOLDER_SEPARATOR = "__"
 # characters take 3 bytes each in UTF-8).
 MAX_NAME_CHARS = 80
 HASH_CHARS = 8
-_UNSAFE = re.compile(r"[^\w.-]+")
+# what a part may not hold; "/" separates the parts while they are cleaned in one pass.
+_UNSAFE = re.compile(r"[^\w./-]+")
 # scheme, authority (up to / ? #), then the path (up to ? #), as urlsplit parses
 # them; URLs that urlsplit would clean up or validate first take the slow path.
 _WEB_URL = re.compile(r"https?://[^/?#]*([^?#]*)")
@@ -78,23 +79,28 @@ def _split_suffix(name: str) -> tuple[str, str]:
     return name, ""
 
 
-def _safe(part: str) -> str:
-    return _UNSAFE.sub("_", part).strip("._")
-
-
 def image_name(location: str) -> tuple[str, str]:
     """(stem, suffix) of the exported file name of an image; stem '' when the
     location has no path to name it by."""
-    segments = [s for s in path_segments(location) if s != ".."]
+    segments = path_segments(location)
+    if ".." in segments:
+        segments = [s for s in segments if s != ".."]
     if not segments:
         return "", ".jpg"
-    stem, suffix = _split_suffix(segments[-1])
-    suffix = suffix.lower() if suffix.lower() in IMAGE_SUFFIXES else ".jpg"
-    parts = [p for p in (*map(_safe, segments[:-1]), _safe(stem)) if p]
-    joined = FOLDER_SEPARATOR.join(parts)
+    last = segments[-1]
+    stem, suffix = _split_suffix(last)
+    lowered = suffix.lower()
+    suffix = lowered if lowered in IMAGE_SUFFIXES else ".jpg"
+    segments[-1] = stem
+    path = "/".join(segments)
+    if _UNSAFE.search(path) is not None:
+        path = _UNSAFE.sub("_", path)
+    parts = [part.strip("._") for part in path.split("/")]
+    joined = FOLDER_SEPARATOR.join(parts if "" not in parts else [p for p in parts if p])
     if len(joined) <= MAX_NAME_CHARS:
         return joined, suffix
-    digest = hashlib.blake2b("/".join(segments).encode(), digest_size=HASH_CHARS // 2)
+    whole = "/".join([*segments[:-1], last])
+    digest = hashlib.blake2b(whole.encode(), digest_size=HASH_CHARS // 2)
     tail = joined[-(MAX_NAME_CHARS - HASH_CHARS - 1) :].lstrip("_")
     return f"{digest.hexdigest()}_{tail}", suffix
 
@@ -108,11 +114,14 @@ def image_file_name(location: str) -> str:
 class ImageNames:
     """Gives each task of one export its image's file name, unique in the export.
 
-    Remembers an 8-byte digest per name given, not the names.
+    Remembers the hash of each name given, not the names (memory stays small
+    for a million images). Two different names with the same 64-bit hash
+    (about one chance in 10^7 for a million images) would give the second one
+    the display id as well: still unique, only longer.
     """
 
     def __init__(self) -> None:
-        self._given: set[bytes] = set()
+        self._given: set[int] = set()
 
     def stem_and_suffix(self, task_id: int, location: str) -> tuple[str, str]:
         stem, suffix = image_name(location)
@@ -126,10 +135,10 @@ class ImageNames:
         return stem + suffix
 
     def _take(self, name: str) -> bool:
-        digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
-        if digest in self._given:
+        key = hash(name)
+        if key in self._given:
             return False
-        self._given.add(digest)
+        self._given.add(key)
         return True
 
 

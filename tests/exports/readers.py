@@ -165,13 +165,27 @@ def check_sharegpt(path: Path) -> list[dict[str, Any]]:
         if "images" in element:
             placeholders = sum(t["value"].count("<image>") for t in turns)
             assert placeholders == len(element["images"])
+            _check_media(element)
     return elements
+
+
+def _check_media(element: dict[str, Any]) -> None:
+    """Images are file names under LLaMA-Factory's media_dir, each with its URL."""
+    assert len(element["image_urls"]) == len(element["images"])
+    for name, url in zip(element["images"], element["image_urls"], strict=True):
+        assert "/" not in name and "://" not in name and name not in (".", "..")
+        assert PurePosixPath(name).suffix[1:] in IMG_FORMATS
+        assert url.startswith(("http://", "https://"))
 
 
 def check_alpaca(path: Path) -> list[dict[str, Any]]:
     elements = read_json(path)
     for element in elements:
-        assert set(element) == {"instruction", "input", "output"}
-        assert all(isinstance(v, str) for v in element.values())
+        text = {"instruction", "input", "output"}
+        assert set(element) in (text, text | {"images", "image_urls"})
+        assert all(isinstance(element[key], str) for key in text)
         assert element["instruction"] and element["output"]
+        if "images" in element:
+            assert element["instruction"].count("<image>") == len(element["images"])
+            _check_media(element)
     return elements

@@ -77,7 +77,8 @@ def check_contents(fmt: str, task_type: str, path: Path, task_ids: list[str]) ->
                 "end": 5,
             }
         elif task_type == "image_classification":
-            assert elements[0]["input"] == "https://img.example.com/a/cat.jpg"
+            assert elements[0]["images"] == ["a__cat.jpg"]
+            assert elements[0]["image_urls"] == ["https://img.example.com/a/cat.jpg"]
         else:
             assert [e["output"] for e in elements] == ["正面", "负面"]
     elif fmt == "coco":

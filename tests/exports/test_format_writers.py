@@ -281,10 +281,16 @@ def test_llm_formats_ner_and_image_classification(tmp_path: Path) -> None:
         {"text": "张三", "label": "PER", "start": 0, "end": 2},
         {"text": "北京", "label": "LOC", "start": 3, "end": 5},
     ]
-    images = [task(1, "https://img.example.com/cat.jpg", [choice("cat", "image")])]
+    images = [
+        task(1, "https://img.example.com/a/cat.jpg", [choice("cat", "image")]),
+        task(2, "https://img.example.com/b/cat.jpg", [choice("dog", "image")]),
+    ]
     path, _ = export(tmp_path, "alpaca", "image_classification", images)
-    assert readers.check_alpaca(path)[0]["input"] == "https://img.example.com/cat.jpg"
+    element = readers.check_alpaca(path)[0]
+    assert element["images"] == ["a__cat.jpg"] and element["input"] == ""
+    assert element["image_urls"] == ["https://img.example.com/a/cat.jpg"]
     path, _ = export(tmp_path, "sharegpt", "image_classification", images)
-    (element,) = readers.check_sharegpt(path)
-    assert element["images"] == ["https://img.example.com/cat.jpg"]
+    element, second = readers.check_sharegpt(path)
+    assert element["images"] == ["a__cat.jpg"] and second["images"] == ["b__cat.jpg"]
+    assert element["image_urls"] == ["https://img.example.com/a/cat.jpg"]
     assert element["conversations"][1]["value"] == "cat"
