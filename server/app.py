@@ -28,13 +28,13 @@ from google.protobuf.descriptor import ServiceDescriptor
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
 from annotation_api.settings import Settings
 from server.auth import Authenticator
 from server.exports.callbacks import run_callback_worker
 from server.exports.files import run_expiry_sweeper
 from server.interceptors import ServerInterceptor
+from server.reflection import enable_reflection
 from server.servicers.export import ExportServicer
 from server.servicers.prediction import PredictionServicer
 from server.servicers.project import ProjectServicer
@@ -144,14 +144,7 @@ async def start_server(settings: Settings, database: Database) -> RunningServer:
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     names = [registration.descriptor.full_name for registration in SERVICES]
-    reflection.enable_server_reflection(
-        [
-            *names,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ],
-        server,
-    )
+    enable_reflection(server, [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
 
     port = server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
     if port == 0:
