@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint generate bench
+.PHONY: serve test lint generate bench interop
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -30,3 +30,12 @@ lint: $(STAMP)
 ## Regenerate generated/ from protos/.
 generate: $(STAMP)
 	$(VENV)/bin/python scripts/generate_protos.py
+
+## Open the exports with the heavy readers (Ultralytics with torch, datumaro, LLaMA-Factory),
+## in their own virtualenv. Opt-in: several GB, and not part of `make test`.
+INTEROP_VENV := .venv-interop
+interop:
+	test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(INTEROP_VENV)/bin/python -m pip install --quiet -e '.[dev]' -r tests/interop/requirements.txt
+	$(INTEROP_VENV)/bin/python -m pytest tests/interop -q --db-engines sqlite
