@@ -26,7 +26,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -103,6 +104,57 @@ def image_name(location: str) -> tuple[str, str]:
     digest = hashlib.blake2b(whole.encode(), digest_size=HASH_CHARS // 2)
     tail = joined[-(MAX_NAME_CHARS - HASH_CHARS - 1) :].lstrip("_")
     return f"{digest.hexdigest()}_{tail}", suffix
+
+
+# A last path segment whose exported form is itself: a word character first and
+# last in the stem (nothing for strip("._") to take), only characters a name
+# keeps, and a lowercase image suffix.
+_PLAIN_SEGMENT = re.compile(
+    r"[^\W_](?:[\w.-]*[^\W_])?\.(?:" + "|".join(s[1:] for s in sorted(IMAGE_SUFFIXES)) + ")"
+)
+
+
+# A folder name that is kept as it is.
+_PLAIN_PART = re.compile(r"[^\W_](?:[\w.-]*[^\W_])?")
+
+
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    """The first and last parts of some exported names (split at "__")."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+
+    @classmethod
+    def of(cls, names: Iterable[str]) -> NameParts | None:
+        """None when a name was cut to MAX_NAME_CHARS (its parts may be cut too)."""
+        first, last = set(), set()
+        for name in names:
+            stem, suffix = _split_suffix(name)
+            if len(stem) >= MAX_NAME_CHARS - HASH_CHARS - 1:
+                return None
+            first.add(stem.partition(FOLDER_SEPARATOR)[0])
+            last.add(stem.rpartition(FOLDER_SEPARATOR)[2] + suffix)
+        return cls(frozenset(first), frozenset(last))
+
+    def may_name(self, location: str, first_segment: str, last_segment: str) -> bool:
+        """Whether the image at `location`, whose path's first and last segments
+        (percent-decoded) are given, can have one of the names: a cheap test that
+        spares computing the whole name for most images of a project."""
+        if last_segment.rpartition(FOLDER_SEPARATOR)[2] not in self.last:
+            if _PLAIN_SEGMENT.fullmatch(last_segment) is not None:
+                return False  # the segment is kept as it is: its last part is not wanted
+            stem, suffix = image_name(last_segment)
+            # (a stem with nothing to keep leaves the last part to a folder: no test)
+            if stem and stem.rpartition(FOLDER_SEPARATOR)[2] + suffix not in self.last:
+                return False
+        # a plain first folder of a URL is the name's first part as it is
+        return not (
+            "://" in location
+            and first_segment != last_segment
+            and first_segment.partition(FOLDER_SEPARATOR)[0] not in self.first
+            and _PLAIN_PART.fullmatch(first_segment) is not None
+        )
 
 
 def image_file_name(location: str) -> str:

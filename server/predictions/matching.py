@@ -36,7 +36,7 @@ from urllib.parse import unquote
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.display_ids import display_id
-from server.images import image_file_name
+from server.images import NameParts, image_file_name
 from server.predictions.entries import Entry, TaskKey
 from storage.predictions import (
     TaskRef,
@@ -189,6 +189,54 @@ def _choose_by_trailing_segments(
     return chosen
 
 
+_UNNAMED = ("", ".", "..")
+
+
+def _first_named_segment(path: str) -> str:
+    """The first segment an exported name is made of (server.images.path_segments)."""
+    rest = path
+    while rest:
+        segment, _, rest = rest.partition("/")
+        if segment not in _UNNAMED:
+            return segment
+    return ""
+
+
+def _last_named_segment(path: str) -> str:
+    """The last segment an exported name is made of (server.images.path_segments)."""
+    rest = path
+    while rest:
+        rest, _, segment = rest.rpartition("/")
+        if segment not in _UNNAMED:
+            return segment
+    return ""
+
+
+class _ImageNameLookup:
+    """Which wanted exported name, if any, a task's image has.
+
+    The whole name is computed only for images whose last path segment can end
+    one of the wanted names (server.images.may_be_named): computing it for
+    every task of a large project would cost more than the rest of the scan.
+    """
+
+    def __init__(self, wanted: Collection[str]) -> None:
+        self.wanted = frozenset(wanted)
+        self._parts = NameParts.of(self.wanted)
+
+    def name_of(self, file_path: str, normalized: str) -> str | None:
+        """The wanted name of the image at file_path (normalized: normalize_path's)."""
+        if not self.wanted:
+            return None
+        if self._parts is not None:
+            path = normalized.partition("://")[2].partition("/")[2] if "://" in normalized else ""
+            first = _first_named_segment(path)
+            if not self._parts.may_name(file_path, first, _last_named_segment(normalized)):
+                return None
+        name = image_file_name(file_path)
+        return name if name in self.wanted else None
+
+
 class _Source:
     async def by_ids(self, values: Collection[int]) -> dict[int, TaskRef]:
         raise NotImplementedError
@@ -218,12 +266,13 @@ class _Queries(_Source):
 
     async def by_image_names(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         found: dict[str, list[TaskRef]] = {}
+        names = _ImageNameLookup(values)
         async for task, _, file_path in iter_project_tasks(
             self._conn, self._project_id, with_file_path_only=True
         ):
             assert file_path is not None
-            name = image_file_name(file_path)
-            if name in values:
+            name = names.name_of(file_path, normalize_path(file_path))
+            if name is not None:
                 found.setdefault(name, []).append(task)
         return found
 
@@ -266,7 +315,9 @@ class _ProjectSnapshot(_Source):
         snapshot = cls()
         ids = {key.task_id for key in keys if key is not None and key.task_id is not None}
         paths = {key.file_path for key in keys if key is not None and key.file_path}
-        names = {key.image_name for key in keys if key is not None and key.image_name}
+        names = _ImageNameLookup(
+            {key.image_name for key in keys if key is not None and key.image_name}
+        )
         external_ids = {key.external_id for key in keys if key is not None and key.external_id}
         snapshot._wanted_paths = _given_paths(paths)
         segments = {last_segment(normalized) for normalized in snapshot._wanted_paths.values()}
@@ -277,14 +328,14 @@ class _ProjectSnapshot(_Source):
                 snapshot._external_ids.setdefault(external_id, task)
             if file_path is None or not paths:
                 continue
-            if names:
-                name = image_file_name(file_path)
-                if name in names:
-                    snapshot._image_names.setdefault(name, []).append(task)
             if file_path in paths:
                 snapshot._file_paths.setdefault(file_path, task)
             normalized = normalize_path(file_path)
             segment = last_segment(normalized)
+            if names.wanted:
+                name = names.name_of(file_path, normalized)
+                if name is not None:
+                    snapshot._image_names.setdefault(name, []).append(task)
             if segment in segments:
                 snapshot._candidates.setdefault(segment, []).append((task, normalized))
         return snapshot

@@ -139,3 +139,22 @@ def test_long_paths_are_cut_and_stay_unique() -> None:
     b = image_name(f"https://h/{deep}/b/photo.png")[0]
     assert len(a) <= MAX_NAME_CHARS and len(b) <= MAX_NAME_CHARS
     assert a != b and a.endswith("__a__photo") and b.endswith("__b__photo")
+
+
+def test_the_cheap_name_test_never_rejects_an_image_that_has_the_name() -> None:
+    from server.images import NameParts
+    from server.predictions.matching import _ImageNameLookup, normalize_path
+
+    rng = random.Random(7)
+    alphabet = "ab_.-猫 %2F/"
+    for _ in range(3000):
+        segments = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 6)))
+            for _ in range(rng.randrange(1, 4))
+        ]
+        location = "https://h.example/" + "/".join(segments) + rng.choice([".jpg", ".PNG", ""])
+        name = image_file_name(location)
+        if not name or NameParts.of([name]) is None:
+            continue
+        lookup = _ImageNameLookup([name])
+        assert lookup.name_of(location, normalize_path(location)) == name, location
