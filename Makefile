@@ -36,6 +36,6 @@ generate: $(STAMP)
 INTEROP_VENV := .venv-interop
 interop:
 	test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
-	$(INTEROP_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(INTEROP_VENV)/bin/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(INTEROP_VENV)/bin/python -m pip install --quiet -e '.[dev]' -r tests/interop/requirements.txt
 	$(INTEROP_VENV)/bin/python -m pytest tests/interop -q --db-engines sqlite

@@ -42,3 +42,9 @@ async def test_check_det_dataset_and_yolo_dataset_read_the_export(
     yolo = YOLODataset(img_path=data["train"], data=data, task="detect", augment=False)
     assert len(yolo.labels) == 3
     assert sorted(len(label["cls"]) for label in yolo.labels) == [1, 1, 1]
+
+    # the layout it replaced: `path: .` resolves against the working directory
+    old = dataset / "old.yaml"
+    old.write_text("path: .\n" + (dataset / "data.yaml").read_text(encoding="utf-8"))
+    with pytest.raises(FileNotFoundError):
+        check_det_dataset(str(old), autodownload=False)
