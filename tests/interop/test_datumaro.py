@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from tests.helpers import TestUser
-from tests.interop.support import export_file
+from tests.interop.support import export_file, write_image
 
 pytest.importorskip("datumaro", reason="opt-in: make interop")
 
@@ -25,6 +25,8 @@ async def test_datumaro_imports_coco(
     root = tmp_path / "coco"
     (root / "annotations").mkdir(parents=True)
     shutil.copy(path, root / "annotations" / "instances_default.json")
+    for image in json.loads(path.read_text(encoding="utf-8"))["images"]:
+        write_image(root / "images" / "default" / image["file_name"])
 
     dataset = dm.Dataset.import_from(str(root), "coco_instances")
 
