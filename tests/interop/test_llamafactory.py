@@ -58,7 +58,7 @@ async def test_llamafactory_converter_keeps_every_example_with_local_images(
     for record in records:  # step 1 of the recipe, with stand-in images
         for name in record["images"]:
             write_image(media / name)
-    dataset_dir = tmp_path / "data"
+    dataset_dir = tmp_path / "llamafactory_data"
     dataset_dir.mkdir()
     (dataset_dir / "export.json").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     info = {"my_set": {"file_name": "export.json", **DATASET_INFO[fmt]}}
