@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint generate bench
+.PHONY: serve test lint generate bench interop
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -30,3 +30,18 @@ lint: $(STAMP)
 ## Regenerate generated/ from protos/.
 generate: $(STAMP)
 	$(VENV)/bin/python scripts/generate_protos.py
+
+## Open the exports with the heavy readers (Ultralytics with torch, datumaro, LLaMA-Factory),
+## in their own virtualenv. Opt-in: several GB, and not part of `make test`. The readers are
+## installed one at a time after the project: their pins disagree (llamafactory wants
+## pillow<=11.3, datumaro and label-studio-sdk pillow>=12; pip warns and each still reads its
+## files), and resolving all of them at once fails or backtracks for a very long time.
+INTEROP_VENV := .venv-interop
+interop:
+	test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(INTEROP_VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	for requirement in $$(grep -v '^#' tests/interop/requirements.txt); do \
+		$(INTEROP_VENV)/bin/python -m pip install --quiet "$$requirement" || exit 1; \
+	done
+	YOLO_OFFLINE=1 $(INTEROP_VENV)/bin/python -m pytest tests/interop -q --db-engines sqlite

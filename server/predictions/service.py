@@ -32,10 +32,10 @@ from server.auth import Caller
 from server.predictions.aap import parse_aap
 from server.predictions.coco import parse_coco
 from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry, ImportTarget
-from server.predictions.geometry import POLYGON
 from server.predictions.matching import match_entries
 from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
 from server.predictions.upload import load_json, receive_file
+from server.vocabulary import TaskType
 from storage.audit import write_audit_log
 from storage.database import Database
 from storage.prediction_stats import rebuild_model_stats
@@ -190,5 +190,5 @@ def _fallback_model_version(value: str | None) -> str | None:
 def _parse(payload: bytes | bytearray, file_format: ImportFormat, task_type: str) -> list[Entry]:
     document = load_json(payload)
     if file_format is ImportFormat.COCO:
-        return parse_coco(document, use_segmentation=task_type == POLYGON)
+        return parse_coco(document, use_segmentation=task_type == TaskType.POLYGON)
     return parse_aap(document)
