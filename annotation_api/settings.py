@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(default=1024**3, description="Largest prediction import file")
     log_level: str = Field(default="INFO")
+    workbench_assets_dir: Path | None = Field(
+        default=None,
+        description="Installed workbench front-end files; default third_party/workbench",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
