@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     PROJECT_NOT_FOUND = "PROJECT_NOT_FOUND"
     TASK_NOT_FOUND = "TASK_NOT_FOUND"
     USER_NOT_FOUND = "USER_NOT_FOUND"
+    ANNOTATION_NOT_FOUND = "ANNOTATION_NOT_FOUND"
+    NO_TASK_AVAILABLE = "NO_TASK_AVAILABLE"
     EXPORT_NOT_FOUND = "EXPORT_NOT_FOUND"
     EXPORT_EXPIRED = "EXPORT_EXPIRED"
     INVALID_REQUEST = "INVALID_REQUEST"
@@ -39,6 +41,8 @@ ERROR_STATUS: dict[ErrorCode, tuple[int, grpc.StatusCode]] = {
     ErrorCode.PROJECT_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
     ErrorCode.TASK_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
     ErrorCode.USER_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
+    ErrorCode.ANNOTATION_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
+    ErrorCode.NO_TASK_AVAILABLE: (404, grpc.StatusCode.NOT_FOUND),
     ErrorCode.EXPORT_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
     ErrorCode.EXPORT_EXPIRED: (404, grpc.StatusCode.NOT_FOUND),
     ErrorCode.INVALID_REQUEST: (400, grpc.StatusCode.INVALID_ARGUMENT),

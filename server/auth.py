@@ -2,13 +2,12 @@
 
 Every RPC except the public ones (reflection, health) carries
 `authorization: Bearer <token>` metadata. A missing, unknown or revoked token
-is INVALID_TOKEN; a valid token of a user who is neither admin nor
-super_admin is PERMISSION_DENIED. The resolved caller is put into
+is INVALID_TOKEN. What the caller's role may call, and on what, is decided
+by server.access (the interceptor asks it for every RPC). The resolved caller is put into
 `caller_var` for the duration of the RPC; servicers read it with
 `current_caller()` and hand it to the domain explicitly.
 
-Project visibility (owner or any super_admin) is a rule of the projects
-domain: see server.projects.access.
+Roles and ownership (projects, exports, tasks, annotations): see server.access.
 """
 
 from __future__ import annotations
@@ -39,9 +38,6 @@ class Role(StrEnum):
     SUPER_ADMIN = "super_admin"
     ADMIN = "admin"
     ANNOTATOR = "annotator"
-
-
-API_ROLES = frozenset({Role.SUPER_ADMIN, Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,23 +85,17 @@ def bearer_token(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | No
 
 
 class Authenticator:
-    """Resolves a token into a Caller and enforces the API roles."""
+    """Resolves a token into a Caller (roles are checked per RPC by server.access)."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
 
     async def authenticate(self, token: str | None) -> Caller:
-        """The caller holding token; INVALID_TOKEN or PERMISSION_DENIED otherwise."""
+        """The caller holding token; INVALID_TOKEN otherwise."""
         if not token:
             raise DomainError(ErrorCode.INVALID_TOKEN, "missing or invalid token")
         async with self._database.read() as conn:
             user = await find_user_by_token(conn, token)
         if user is None:
             raise DomainError(ErrorCode.INVALID_TOKEN, "missing or invalid token")
-        if user.role not in API_ROLES:
-            raise DomainError(
-                ErrorCode.PERMISSION_DENIED,
-                "administrator rights required",
-                {"role": user.role, "required": sorted(API_ROLES)},
-            )
         return Caller(user_id=user.user_id, username=user.username, role=user.role)

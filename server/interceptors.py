@@ -33,6 +33,7 @@ from grpc import aio
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.log import REQUEST_ID_HEADER, accept_request_id, request_id_var
+from server.access import check_method
 from server.auth import Authenticator, bearer_token, caller_var, is_public_method
 from server.status import trailing_metadata
 
@@ -82,6 +83,7 @@ class ServerInterceptor(aio.ServerInterceptor):
         """Start of the RPC: its request id, then its caller (INVALID_TOKEN/PERMISSION_DENIED)."""
         request_id_var.set(accept_request_id(_metadata_value(call.metadata, REQUEST_ID_HEADER)))
         caller = await self._authenticator.authenticate(bearer_token(call.metadata))
+        check_method(caller, call.method)
         caller_var.set(caller)
 
     def _succeed(self, call: _Call, context: aio.ServicerContext[Any, Any]) -> None:

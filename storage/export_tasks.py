@@ -57,6 +57,9 @@ class ExportAnnotation:
     updated_at: datetime
     # the Label Studio result as stored: a JSON array, as text.
     result_json: str
+    # the prediction the result started from, and the annotator's working time.
+    parent_prediction_id: int | None = None
+    lead_time_seconds: float | None = None
     _result: list[Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -124,8 +127,10 @@ class ExportTask:
 
     @property
     def latest_annotation(self) -> ExportAnnotation | None:
-        """The latest submitted annotation (annotations are kept in id order)."""
-        return self.annotations[-1] if self.annotations else None
+        """The latest submitted or updated annotation (by updated_at, then id)."""
+        if not self.annotations:
+            return None
+        return max(self.annotations, key=lambda a: (a.updated_at, a.annotation_id))
 
 
 async def load_export_project(db: Database, project_id: str) -> ExportProject | None:
@@ -206,6 +211,8 @@ _ANNOTATIONS = (
         _untyped(_annotations.c.created_at),
         _untyped(_annotations.c.updated_at),
         _annotations.c.result_json,
+        _annotations.c.parent_prediction_id,
+        _annotations.c.lead_time_seconds,
     )
     .join(_users, _users.c.id == _annotations.c.user_id)
     .where(
@@ -319,7 +326,16 @@ def _assemble(
         for task_id, external_id, content, file_path, metadata_json, status, completed_at in rows
     ]
     by_id = {task.task_id: task for task in batch}
-    for task_id, annotation_id, username, created_at, updated_at, result_json in annotations:
+    for (
+        task_id,
+        annotation_id,
+        username,
+        created_at,
+        updated_at,
+        result_json,
+        parent_prediction_id,
+        lead_time_seconds,
+    ) in annotations:
         task = by_id.get(task_id)
         if task is not None:  # a task of the range that is not exported (completed_only)
             task.annotations.append(
@@ -329,6 +345,8 @@ def _assemble(
                     _utc(created_at),  # type: ignore[arg-type]
                     _utc(updated_at),  # type: ignore[arg-type]
                     result_json,
+                    parent_prediction_id,
+                    lead_time_seconds,
                 )
             )
     for (

@@ -117,7 +117,18 @@ class Task(Base):
 
 class Assignment(Base):
     __tablename__ = "assignments"
-    __table_args__ = (Index("ix_assignments_project_id_user_id", "project_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_assignments_project_id_user_id", "project_id", "user_id"),
+        # An annotator's queue (NextTask, ListAssignedTasks) without scanning a project.
+        Index("ix_assignments_user_id_status_task_id", "user_id", "status", "task_id"),
+        Index(
+            "ix_assignments_user_id_project_id_status_task_id",
+            "user_id",
+            "project_id",
+            "status",
+            "task_id",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), unique=True)
@@ -147,6 +158,7 @@ class Annotation(Base):
     __table_args__ = (
         Index("ix_annotations_task_id", "task_id"),
         Index("ix_annotations_project_id_task_id", "project_id", "task_id"),
+        Index("ix_annotations_parent_prediction_id", "parent_prediction_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -155,7 +167,15 @@ class Annotation(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     result_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # when the result was last changed (UpdateAnnotation); created_at at first.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the prediction the result started from. No foreign key: a prediction replaced by a
+    # later import (overwrite_existing) leaves the id as it was recorded.
+    parent_prediction_id: Mapped[int | None] = mapped_column(BigInteger)
+    lead_time_seconds: Mapped[float | None] = mapped_column(Float)
+    # whether the result equals its parent's (server.workflow.prelabel), kept with every
+    # change so that prediction stats are one aggregate query; NULL without a parent.
+    matches_parent: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Prediction(Base):
@@ -163,6 +183,12 @@ class Prediction(Base):
     __table_args__ = (
         Index("ix_predictions_task_id_source", "task_id", "source"),
         Index("ix_predictions_project_id_task_id", "project_id", "task_id"),
+        Index(
+            "ix_predictions_project_id_model_version_task_id",
+            "project_id",
+            "model_version",
+            "task_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -173,6 +199,20 @@ class Prediction(Base):
     score: Mapped[float | None] = mapped_column(Float)
     result_json: Mapped[str] = mapped_column(Text)
     ml_backend_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TaskSkip(Base):
+    """A task an annotator handed back (SkipTask), with the reason given."""
+
+    __tablename__ = "task_skips"
+    __table_args__ = (Index("ix_task_skips_task_id_user_id", "task_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

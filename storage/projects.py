@@ -250,3 +250,35 @@ async def list_annotator_counts(conn: AsyncConnection, project_id: str) -> list[
         )
         for row in rows
     ]
+
+
+async def list_project_page(
+    conn: AsyncConnection,
+    *,
+    owner_id: str | None,
+    external_id: str | None,
+    status: str | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[ProjectRecord]:
+    """Up to limit projects, newest first (created_at, then id, descending), after `before`.
+
+    owner_id None lists every owner's projects (a super_admin's view).
+    """
+    query = select(projects)
+    if owner_id is not None:
+        query = query.where(projects.c.owner_id == owner_id)
+    if external_id is not None:
+        query = query.where(projects.c.external_id == external_id)
+    if status is not None:
+        query = query.where(projects.c.status == status)
+    if before is not None:
+        created_at, project_id = before
+        query = query.where(
+            (projects.c.created_at < created_at)
+            | ((projects.c.created_at == created_at) & (projects.c.id < project_id))
+        )
+    rows = await conn.execute(
+        query.order_by(projects.c.created_at.desc(), projects.c.id.desc()).limit(limit)
+    )
+    return [_project(row) for row in rows]

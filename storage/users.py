@@ -184,3 +184,12 @@ async def revoke_tokens(conn: AsyncConnection, token_ids: list[int]) -> int:
         .values(revoked_at=utcnow())
     )
     return int(result.rowcount)
+
+
+async def list_users(conn: AsyncConnection, *, role: str | None) -> list[UserRecord]:
+    """Every user (of one role when given), by username."""
+    query = select(users)
+    if role is not None:
+        query = query.where(users.c.role == role)
+    rows = await conn.execute(query.order_by(users.c.username))
+    return [_user(row) for row in rows]

@@ -1,4 +1,9 @@
-"""Assignments and annotations: the rows the internal workflow writes."""
+"""Assignments, annotations and skips: the rows the workflow writes, and an annotator's queue.
+
+An annotator's queue is read through the (user_id, status, task_id) and
+(user_id, project_id, status, task_id) indexes of assignments: NextTask and
+ListAssignedTasks touch the caller's own rows only, never a project's tasks.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,41 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
-from storage.models import Annotation, Assignment
+from storage.models import Annotation, Assignment, Project, Task, TaskSkip
 from storage.tasks import IN_LIST_CHUNK
 
 assignments = cast(Table, Assignment.__table__)
 annotation_rows = cast(Table, Annotation.__table__)
+skips = cast(Table, TaskSkip.__table__)
+tasks = cast(Table, Task.__table__)
+projects = cast(Table, Project.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationRecord:
+    annotation_id: int
+    task_id: int
+    project_id: str
+    user_id: str
+    parent_prediction_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedTask:
+    """One row of an annotator's queue."""
+
+    task_id: int
+    project_id: str
+    project_name: str
+    external_id: str | None
+    status: str  # the assignment's status
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +114,9 @@ async def insert_annotation(
     project_id: str,
     user_id: str,
     result_json: str,
+    parent_prediction_id: int | None,
+    lead_time_seconds: float | None,
+    matches_parent: bool | None,
     now: datetime,
 ) -> int:
     """Store an annotation; return its id."""
@@ -93,9 +127,193 @@ async def insert_annotation(
             project_id=project_id,
             user_id=user_id,
             result_json=result_json,
+            parent_prediction_id=parent_prediction_id,
+            lead_time_seconds=lead_time_seconds,
+            matches_parent=matches_parent,
             created_at=now,
             updated_at=now,
         )
         .returning(annotation_rows.c.id)
     )
     return int(result.scalar_one())
+
+
+async def get_annotation(conn: AsyncConnection, annotation_id: int) -> AnnotationRecord | None:
+    row = (
+        await conn.execute(
+            select(
+                annotation_rows.c.id,
+                annotation_rows.c.task_id,
+                annotation_rows.c.project_id,
+                annotation_rows.c.user_id,
+                annotation_rows.c.parent_prediction_id,
+                annotation_rows.c.created_at,
+                annotation_rows.c.updated_at,
+            ).where(annotation_rows.c.id == annotation_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return AnnotationRecord(
+        annotation_id=row.id,
+        task_id=row.task_id,
+        project_id=row.project_id,
+        user_id=row.user_id,
+        parent_prediction_id=row.parent_prediction_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def update_annotation(
+    conn: AsyncConnection,
+    annotation_id: int,
+    *,
+    result_json: str,
+    lead_time_seconds: float | None,
+    matches_parent: bool | None,
+    now: datetime,
+) -> None:
+    """Replace an annotation's result; lead_time_seconds None keeps the recorded one."""
+    values: dict[str, object] = {
+        "result_json": result_json,
+        "matches_parent": matches_parent,
+        "updated_at": now,
+    }
+    if lead_time_seconds is not None:
+        values["lead_time_seconds"] = lead_time_seconds
+    await conn.execute(
+        update(annotation_rows).where(annotation_rows.c.id == annotation_id).values(**values)
+    )
+
+
+async def list_open_assignments(
+    conn: AsyncConnection,
+    project_id: str,
+    *,
+    user_id: str | None,
+    task_ids: Sequence[int] | None,
+) -> list[AssignmentRecord]:
+    """The project's assignments that are not completed, optionally of one user or tasks."""
+    query = select(assignments.c.task_id, assignments.c.user_id, assignments.c.status).where(
+        assignments.c.project_id == project_id, assignments.c.status != "completed"
+    )
+    if user_id is not None:
+        query = query.where(assignments.c.user_id == user_id)
+    found: list[AssignmentRecord] = []
+    chunks = (
+        [None]
+        if task_ids is None
+        else [
+            task_ids[start : start + IN_LIST_CHUNK]
+            for start in range(0, len(task_ids), IN_LIST_CHUNK)
+        ]
+    )
+    for chunk in chunks:
+        chunk_query = query if chunk is None else query.where(assignments.c.task_id.in_(chunk))
+        rows = await conn.execute(chunk_query.order_by(assignments.c.task_id))
+        found.extend(AssignmentRecord(r.task_id, r.user_id, r.status) for r in rows)
+    return found
+
+
+async def delete_assignments(conn: AsyncConnection, task_ids: Sequence[int]) -> None:
+    for start in range(0, len(task_ids), IN_LIST_CHUNK):
+        chunk = task_ids[start : start + IN_LIST_CHUNK]
+        await conn.execute(delete(assignments).where(assignments.c.task_id.in_(chunk)))
+
+
+async def next_unassigned_tasks(
+    conn: AsyncConnection, project_id: str, *, user_id: str, limit: int
+) -> list[int]:
+    """Up to limit unassigned, not completed tasks in input order that user_id never skipped."""
+    assigned = exists().where(assignments.c.task_id == tasks.c.id)
+    skipped = exists().where(skips.c.task_id == tasks.c.id, skips.c.user_id == user_id)
+    rows = await conn.execute(
+        select(tasks.c.id)
+        .where(
+            tasks.c.project_id == project_id,
+            tasks.c.status != "completed",
+            ~assigned,
+            ~skipped,
+        )
+        .order_by(tasks.c.id)
+        .limit(limit)
+    )
+    return [row.id for row in rows]
+
+
+async def insert_skip(
+    conn: AsyncConnection,
+    *,
+    task_id: int,
+    project_id: str,
+    user_id: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        insert(skips).values(
+            task_id=task_id, project_id=project_id, user_id=user_id, reason=reason, created_at=now
+        )
+    )
+
+
+async def next_queued_task(
+    conn: AsyncConnection, user_id: str, *, project_id: str | None, statuses: Sequence[str]
+) -> int | None:
+    """The first task (input order) assigned to user_id in the first status that has one."""
+    for status in statuses:
+        query = select(assignments.c.task_id).where(
+            assignments.c.user_id == user_id, assignments.c.status == status
+        )
+        if project_id is not None:
+            query = query.where(assignments.c.project_id == project_id)
+        row = (await conn.execute(query.order_by(assignments.c.task_id).limit(1))).first()
+        if row is not None:
+            return int(row.task_id)
+    return None
+
+
+async def list_queue_page(
+    conn: AsyncConnection,
+    user_id: str,
+    *,
+    project_id: str | None,
+    status: str | None,
+    after_task_id: int,
+    limit: int,
+) -> list[QueuedTask]:
+    """Up to limit tasks assigned to user_id with task id > after_task_id, in id order."""
+    query = (
+        select(
+            assignments.c.task_id,
+            assignments.c.project_id,
+            projects.c.name,
+            tasks.c.external_id,
+            assignments.c.status,
+            tasks.c.updated_at,
+        )
+        .join(tasks, tasks.c.id == assignments.c.task_id)
+        .join(projects, projects.c.id == assignments.c.project_id)
+        .where(assignments.c.user_id == user_id, assignments.c.task_id > after_task_id)
+    )
+    if project_id is not None:
+        query = query.where(assignments.c.project_id == project_id)
+    if status is not None:
+        query = query.where(assignments.c.status == status)
+    rows = await conn.execute(query.order_by(assignments.c.task_id).limit(limit))
+    return [
+        QueuedTask(r.task_id, r.project_id, r.name, r.external_id, r.status, r.updated_at)
+        for r in rows
+    ]
+
+
+async def count_queue(
+    conn: AsyncConnection, user_id: str, *, project_id: str | None
+) -> dict[str, int]:
+    """The user's assignments by status (an index-only count of their own rows)."""
+    query = select(assignments.c.status, func.count()).where(assignments.c.user_id == user_id)
+    if project_id is not None:
+        query = query.where(assignments.c.project_id == project_id)
+    rows = await conn.execute(query.group_by(assignments.c.status))
+    return {row[0]: int(row[1]) for row in rows}

@@ -25,6 +25,7 @@ from typing import BinaryIO
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
+from server.access import check_export, check_project
 from server.auth import Caller
 from server.exports.callbacks import callback_payload, download_path
 from server.exports.files import expire_export, export_file
@@ -152,24 +153,16 @@ class ExportService:
 
     async def _visible_project(self, caller: Caller, project_id: str) -> ExportProject:
         project = await load_export_project(self._database, project_id)
-        if project is None or not _may_see(caller, project.owner_id):
-            raise DomainError(
-                ErrorCode.PROJECT_NOT_FOUND,
-                f"project {project_id} not found",
-                {"project_id": project_id},
-            )
+        check_project(caller, project_id, project.owner_id if project else None)
+        assert project is not None
         return project
 
     async def _visible_export(self, caller: Caller, export_id: str) -> ExportRecord:
         """The export, if its project is visible to the caller (else it does not exist)."""
         record = await get_export(self._database, export_id)
         project = await load_export_project(self._database, record.project_id) if record else None
-        if record is None or project is None or not _may_see(caller, project.owner_id):
-            raise DomainError(
-                ErrorCode.EXPORT_NOT_FOUND,
-                f"export {export_id} not found",
-                {"export_id": export_id},
-            )
+        check_export(caller, export_id, project.owner_id if project else None)
+        assert record is not None
         return record
 
     @staticmethod
@@ -292,10 +285,6 @@ class ExportService:
                 },
             ),
         )
-
-
-def _may_see(caller: Caller, owner_id: str) -> bool:
-    return caller.is_super_admin or caller.user_id == owner_id
 
 
 def _expired(export_id: str) -> DomainError:

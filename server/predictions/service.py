@@ -27,6 +27,7 @@ from typing import Any
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
+from server.access import get_visible_project
 from server.auth import Caller
 from server.predictions.aap import parse_aap
 from server.predictions.coco import parse_coco
@@ -35,7 +36,6 @@ from server.predictions.geometry import POLYGON
 from server.predictions.matching import match_entries
 from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
 from server.predictions.upload import load_json, receive_file
-from server.projects.access import get_visible_project
 from storage.audit import write_audit_log
 from storage.database import Database
 from storage.predictions import (
@@ -121,22 +121,11 @@ class PredictionImportService:
         )
 
     async def _authorize(self, caller: Caller, project_id: str) -> ImportTarget:
-        """Owner or super_admin may import (seed 002).
-
-        A project the caller cannot see does not exist for them (SPEC §3). A caller who
-        can see it but is neither its owner nor a super_admin is PERMISSION_DENIED;
-        with today's visibility (owner and super_admins) nobody is in that case, but
-        the rule stays right if visibility is ever widened (e.g. project members).
-        """
+        """Owner or super_admin may import (seed 002): exactly who sees the project
+        (server.access); to anyone else it does not exist (SPEC §3)."""
         async with self._database.read() as conn:
             project = await get_visible_project(conn, caller, project_id)
             labels = await list_labels(conn, project_id)
-        if not (caller.is_super_admin or caller.user_id == project.owner_id):
-            raise DomainError(
-                ErrorCode.PERMISSION_DENIED,
-                "only the project's owner or a super_admin may import predictions",
-                {"project_id": project_id},
-            )
         return ImportTarget(
             project_id=project.project_id,
             task_type=project.task_type,

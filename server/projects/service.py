@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
+from server.access import get_visible_project
 from server.auth import Caller
-from server.projects.access import get_visible_project
 from server.projects.label_config import build_label_config
 from server.projects.validation import NewProject, ValidProject, invalid, validate_new_project
 from server.vocabulary import ProjectStatus, TaskStatus

@@ -17,6 +17,7 @@ from server.predictions.service import (
     ImportReport,
     PredictionImportService,
 )
+from server.predictions.stats import get_prediction_stats
 from storage.database import Database
 
 Request: TypeAlias = prediction_service_pb2.ImportPredictionsRequest
@@ -31,6 +32,31 @@ _FORMATS = {
 class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     def __init__(self, settings: Settings, database: Database) -> None:
         self._service = PredictionImportService(settings, database)
+        self._database = database
+
+    async def GetPredictionStats(
+        self, request: prediction_service_pb2.GetPredictionStatsRequest, context: Any
+    ) -> prediction_service_pb2.GetPredictionStatsResponse:
+        models = await get_prediction_stats(self._database, current_caller(), request.project_id)
+        return prediction_service_pb2.GetPredictionStatsResponse(
+            project_id=request.project_id,
+            models=[
+                prediction_service_pb2.ModelStats(
+                    model_version=m.model_version,
+                    predictions=m.predictions,
+                    tasks_covered=m.tasks_covered,
+                    annotations_from_prediction=m.annotations_from_prediction,
+                    accepted_unchanged=m.accepted_unchanged,
+                    modified=m.modified,
+                    annotated_without_prediction_use=m.annotated_without_prediction_use,
+                    median_lead_time_with_prelabel_seconds=m.median_lead_time_with_prelabel_seconds,
+                    median_lead_time_without_prelabel_seconds=(
+                        m.median_lead_time_without_prelabel_seconds
+                    ),
+                )
+                for m in models
+            ],
+        )
 
     async def ImportPredictions(
         self, request_iterator: AsyncIterator[Request], context: Any

@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from annotation_api.settings import Settings
 from server.auth import current_caller
-from server.projects import service
+from server.projects import listing, service
 from server.projects.validation import NewProject, TagSpec
 from server.servicers.enums import enum_to_name, name_to_enum
 from storage.database import Database
@@ -91,6 +91,36 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
                 for a in progress.annotators
             ],
             last_updated=timestamp(project.updated_at),
+        )
+
+    async def ListProjects(
+        self, request: project_service_pb2.ListProjectsRequest, context: Any
+    ) -> project_service_pb2.ListProjectsResponse:
+        page = await listing.list_projects(
+            self._database,
+            current_caller(),
+            external_id=request.external_id or None,
+            status=enum_to_name(PROJECT_STATUS, request.status) or None,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return project_service_pb2.ListProjectsResponse(
+            projects=[
+                project_service_pb2.ProjectSummary(
+                    project_id=p.project_id,
+                    name=p.name,
+                    description=p.description,
+                    task_type=name_to_enum(TASK_TYPE, p.task_type),
+                    status=name_to_enum(PROJECT_STATUS, p.status),
+                    external_id=p.external_id,
+                    task_count=p.total_tasks,
+                    completed_count=p.completed_tasks,
+                    created_at=timestamp(p.created_at),
+                    updated_at=timestamp(p.updated_at),
+                )
+                for p in page.projects
+            ],
+            next_page_token=page.next_page_token,
         )
 
     async def ListTasks(

@@ -1,20 +1,69 @@
-"""WorkflowService over gRPC (internal services only; no REST route)."""
+"""WorkflowService over gRPC (and REST through the gateway): parse, call, map."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from annotation.v1 import common_pb2, workflow_service_pb2, workflow_service_pb2_grpc
+from annotation.v1 import common_pb2, workflow_service_pb2_grpc
+from annotation.v1 import workflow_service_pb2 as pb
 
 from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.projects.validation import TagSpec
-from server.servicers.enums import name_to_enum
-from server.workflow import service
+from server.servicers.enums import enum_to_name, name_to_enum
+from server.servicers.project import timestamp
+from server.workflow import annotating, assignments, configure, queue, users
+from server.workflow.queue import TaskView
 from storage.database import Database
 
 PROJECT_STATUS = common_pb2.ProjectStatus.DESCRIPTOR
 TASK_STATUS = common_pb2.TaskStatus.DESCRIPTOR
+TASK_TYPE = common_pb2.TaskType.DESCRIPTOR
+USER_ROLE = pb.UserRole.DESCRIPTOR
+
+
+def task_detail(view: TaskView) -> pb.TaskDetail:
+    detail = view.detail
+    message = pb.TaskDetail(
+        task_id=str(detail.task_id),
+        display_id=f"T-{detail.task_id}",
+        project_id=detail.project_id,
+        external_id=detail.external_id,
+        task_type=name_to_enum(TASK_TYPE, detail.task_type),
+        status=name_to_enum(TASK_STATUS, detail.status),
+        data=view.data_json,
+        label_config=detail.label_config,
+        predictions=[
+            pb.TaskPrediction(
+                prediction_id=str(p.prediction_id),
+                source=p.source,
+                model_version=p.model_version,
+                score=p.score,
+                result=p.result_json,
+                created_at=timestamp(p.created_at),
+            )
+            for p in detail.predictions
+        ],
+        annotations=[
+            pb.TaskAnnotation(
+                annotation_id=str(a.annotation_id),
+                annotator=pb.UserRef(user_id=a.user_id, username=a.username),
+                result=a.result_json,
+                parent_prediction_id=(
+                    str(a.parent_prediction_id) if a.parent_prediction_id is not None else None
+                ),
+                lead_time_seconds=a.lead_time_seconds,
+                created_at=timestamp(a.created_at),
+                updated_at=timestamp(a.updated_at),
+            )
+            for a in detail.annotations
+        ],
+    )
+    if detail.assignee_id is not None:
+        message.assignee.CopyFrom(
+            pb.UserRef(user_id=detail.assignee_id, username=detail.assignee_name or "")
+        )
+    return message
 
 
 class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
@@ -22,9 +71,9 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
         self._database = database
 
     async def ConfigureProject(
-        self, request: workflow_service_pb2.ConfigureProjectRequest, context: Any
-    ) -> workflow_service_pb2.ConfigureProjectResponse:
-        configured = await service.configure_project(
+        self, request: pb.ConfigureProjectRequest, context: Any
+    ) -> pb.ConfigureProjectResponse:
+        configured = await configure.configure_project(
             self._database,
             current_caller(),
             request.project_id,
@@ -35,7 +84,7 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
             label_config=request.label_config if request.HasField("label_config") else None,
             ready=request.ready,
         )
-        return workflow_service_pb2.ConfigureProjectResponse(
+        return pb.ConfigureProjectResponse(
             project_id=configured.project_id,
             status=name_to_enum(PROJECT_STATUS, configured.status),
             labels=[common_pb2.Label(name=lb.name, color=lb.color) for lb in configured.labels],
@@ -43,40 +92,144 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
         )
 
     async def AssignTasks(
-        self, request: workflow_service_pb2.AssignTasksRequest, context: Any
-    ) -> workflow_service_pb2.AssignTasksResponse:
-        assigned = await service.assign_tasks(
+        self, request: pb.AssignTasksRequest, context: Any
+    ) -> pb.AssignTasksResponse:
+        assigned = await assignments.assign_tasks(
             self._database,
             current_caller(),
             request.project_id,
             annotator_id=request.annotator_id,
             task_ids=list(request.task_ids),
+            count=request.count,
         )
-        return workflow_service_pb2.AssignTasksResponse(
+        return pb.AssignTasksResponse(
             project_id=assigned.project_id,
             assigned_count=assigned.assigned_count,
             project_status=name_to_enum(PROJECT_STATUS, assigned.project_status),
         )
 
-    async def StartTask(
-        self, request: workflow_service_pb2.StartTaskRequest, context: Any
-    ) -> workflow_service_pb2.StartTaskResponse:
-        moved = await service.start_task(self._database, current_caller(), request.task_id)
-        return workflow_service_pb2.StartTaskResponse(
+    async def UnassignTasks(
+        self, request: pb.UnassignTasksRequest, context: Any
+    ) -> pb.UnassignTasksResponse:
+        unassigned = await assignments.unassign_tasks(
+            self._database,
+            current_caller(),
+            request.project_id,
+            annotator_id=request.annotator_id or None,
+            task_ids=list(request.task_ids),
+        )
+        return pb.UnassignTasksResponse(
+            project_id=unassigned.project_id, unassigned_count=unassigned.unassigned_count
+        )
+
+    async def StartTask(self, request: pb.StartTaskRequest, context: Any) -> pb.StartTaskResponse:
+        moved = await annotating.start_task(self._database, current_caller(), request.task_id)
+        return pb.StartTaskResponse(
             task_id=str(moved.task_id),
             status=name_to_enum(TASK_STATUS, moved.status),
             project_status=name_to_enum(PROJECT_STATUS, moved.project_status),
         )
 
     async def SubmitAnnotation(
-        self, request: workflow_service_pb2.SubmitAnnotationRequest, context: Any
-    ) -> workflow_service_pb2.SubmitAnnotationResponse:
-        moved = await service.submit_annotation(
-            self._database, current_caller(), request.task_id, result=request.result
+        self, request: pb.SubmitAnnotationRequest, context: Any
+    ) -> pb.SubmitAnnotationResponse:
+        moved = await annotating.submit_annotation(
+            self._database,
+            current_caller(),
+            request.task_id,
+            result=request.result,
+            parent_prediction_id=(
+                request.parent_prediction_id if request.HasField("parent_prediction_id") else None
+            ),
+            lead_time_seconds=(
+                request.lead_time_seconds if request.HasField("lead_time_seconds") else None
+            ),
         )
-        return workflow_service_pb2.SubmitAnnotationResponse(
+        return pb.SubmitAnnotationResponse(
             annotation_id=str(moved.annotation_id),
             task_id=str(moved.task_id),
             status=name_to_enum(TASK_STATUS, moved.status),
             project_status=name_to_enum(PROJECT_STATUS, moved.project_status),
+        )
+
+    async def UpdateAnnotation(
+        self, request: pb.UpdateAnnotationRequest, context: Any
+    ) -> pb.UpdateAnnotationResponse:
+        annotation_id, task_id, updated_at = await annotating.update_annotation(
+            self._database,
+            current_caller(),
+            request.annotation_id,
+            result=request.result,
+            lead_time_seconds=(
+                request.lead_time_seconds if request.HasField("lead_time_seconds") else None
+            ),
+        )
+        return pb.UpdateAnnotationResponse(
+            annotation_id=str(annotation_id), task_id=str(task_id), updated_at=timestamp(updated_at)
+        )
+
+    async def SkipTask(self, request: pb.SkipTaskRequest, context: Any) -> pb.SkipTaskResponse:
+        moved = await annotating.skip_task(
+            self._database, current_caller(), request.task_id, reason=request.reason
+        )
+        return pb.SkipTaskResponse(
+            task_id=str(moved.task_id),
+            status=name_to_enum(TASK_STATUS, moved.status),
+            project_status=name_to_enum(PROJECT_STATUS, moved.project_status),
+        )
+
+    async def GetTask(self, request: pb.GetTaskRequest, context: Any) -> pb.GetTaskResponse:
+        view = await queue.get_task(self._database, current_caller(), request.task_id)
+        return pb.GetTaskResponse(task=task_detail(view))
+
+    async def NextTask(self, request: pb.NextTaskRequest, context: Any) -> pb.NextTaskResponse:
+        view = await queue.next_task(
+            self._database, current_caller(), project_id=request.project_id or None
+        )
+        return pb.NextTaskResponse(task=task_detail(view))
+
+    async def ListAssignedTasks(
+        self, request: pb.ListAssignedTasksRequest, context: Any
+    ) -> pb.ListAssignedTasksResponse:
+        status = enum_to_name(TASK_STATUS, request.status) or None
+        page = await queue.list_assigned_tasks(
+            self._database,
+            current_caller(),
+            annotator_id=request.annotator_id or None,
+            project_id=request.project_id or None,
+            status=status,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListAssignedTasksResponse(
+            tasks=[
+                pb.AssignedTask(
+                    task_id=str(t.task_id),
+                    display_id=f"T-{t.task_id}",
+                    project_id=t.project_id,
+                    project_name=t.project_name,
+                    external_id=t.external_id,
+                    status=name_to_enum(TASK_STATUS, queue.task_status_of(t.status)),
+                    updated_at=timestamp(t.updated_at),
+                )
+                for t in page.tasks
+            ],
+            next_page_token=page.next_page_token,
+            counts=pb.AssignedTaskCounts(
+                pending=page.counts.get("pending", 0),
+                in_progress=page.counts.get("in_progress", 0),
+                completed=page.counts.get("completed", 0),
+            ),
+        )
+
+    async def ListUsers(self, request: pb.ListUsersRequest, context: Any) -> pb.ListUsersResponse:
+        role = enum_to_name(USER_ROLE, request.role) or None
+        found = await users.list_users(self._database, current_caller(), role=role)
+        return pb.ListUsersResponse(
+            users=[
+                pb.User(
+                    user_id=u.user_id, username=u.username, role=name_to_enum(USER_ROLE, u.role)
+                )
+                for u in found
+            ]
         )

@@ -78,8 +78,9 @@ async def test_annotator_is_denied_everywhere(
             project_service_pb2.ListTasksRequest(project_id="proj_000000000000"),
             metadata=annotator.metadata,
         ),
-        lambda: workflow_stub.StartTask(
-            workflow_service_pb2.StartTaskRequest(task_id="1"), metadata=annotator.metadata
+        lambda: workflow_stub.ConfigureProject(
+            workflow_service_pb2.ConfigureProjectRequest(project_id="proj_000000000000"),
+            metadata=annotator.metadata,
         ),
     ]
     for call in calls:

@@ -44,3 +44,39 @@ class ImportError(_message.Message):
     task_match: str
     reason: str
     def __init__(self, task_match: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GetPredictionStatsRequest(_message.Message):
+    __slots__ = ("project_id",)
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    def __init__(self, project_id: _Optional[str] = ...) -> None: ...
+
+class GetPredictionStatsResponse(_message.Message):
+    __slots__ = ("project_id", "models")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    models: _containers.RepeatedCompositeFieldContainer[ModelStats]
+    def __init__(self, project_id: _Optional[str] = ..., models: _Optional[_Iterable[_Union[ModelStats, _Mapping]]] = ...) -> None: ...
+
+class ModelStats(_message.Message):
+    __slots__ = ("model_version", "predictions", "tasks_covered", "annotations_from_prediction", "accepted_unchanged", "modified", "annotated_without_prediction_use", "median_lead_time_with_prelabel_seconds", "median_lead_time_without_prelabel_seconds")
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_COVERED_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FROM_PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    MODIFIED_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATED_WITHOUT_PREDICTION_USE_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_LEAD_TIME_WITH_PRELABEL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_LEAD_TIME_WITHOUT_PRELABEL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    predictions: int
+    tasks_covered: int
+    annotations_from_prediction: int
+    accepted_unchanged: int
+    modified: int
+    annotated_without_prediction_use: int
+    median_lead_time_with_prelabel_seconds: float
+    median_lead_time_without_prelabel_seconds: float
+    def __init__(self, model_version: _Optional[str] = ..., predictions: _Optional[int] = ..., tasks_covered: _Optional[int] = ..., annotations_from_prediction: _Optional[int] = ..., accepted_unchanged: _Optional[int] = ..., modified: _Optional[int] = ..., annotated_without_prediction_use: _Optional[int] = ..., median_lead_time_with_prelabel_seconds: _Optional[float] = ..., median_lead_time_without_prelabel_seconds: _Optional[float] = ...) -> None: ...

@@ -41,6 +41,11 @@ class PredictionServiceStub:
                 request_serializer=annotation_dot_v1_dot_prediction__service__pb2.ImportPredictionsRequest.SerializeToString,
                 response_deserializer=annotation_dot_v1_dot_prediction__service__pb2.ImportPredictionsResponse.FromString,
                 _registered_method=True)
+        self.GetPredictionStats = channel.unary_unary(
+                '/annotation.v1.PredictionService/GetPredictionStats',
+                request_serializer=annotation_dot_v1_dot_prediction__service__pb2.GetPredictionStatsRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_prediction__service__pb2.GetPredictionStatsResponse.FromString,
+                _registered_method=True)
 
 
 class PredictionServiceServicer:
@@ -58,6 +63,14 @@ class PredictionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPredictionStats(self, request, context):
+        """GetPredictionStats tells, per model version, how the project's annotators
+        used its predictions: accepted unchanged, modified, or not used.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PredictionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -65,6 +78,11 @@ def add_PredictionServiceServicer_to_server(servicer, server):
                     servicer.ImportPredictions,
                     request_deserializer=annotation_dot_v1_dot_prediction__service__pb2.ImportPredictionsRequest.FromString,
                     response_serializer=annotation_dot_v1_dot_prediction__service__pb2.ImportPredictionsResponse.SerializeToString,
+            ),
+            'GetPredictionStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPredictionStats,
+                    request_deserializer=annotation_dot_v1_dot_prediction__service__pb2.GetPredictionStatsRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_prediction__service__pb2.GetPredictionStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -96,6 +114,33 @@ class PredictionService:
             '/annotation.v1.PredictionService/ImportPredictions',
             annotation_dot_v1_dot_prediction__service__pb2.ImportPredictionsRequest.SerializeToString,
             annotation_dot_v1_dot_prediction__service__pb2.ImportPredictionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPredictionStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.PredictionService/GetPredictionStats',
+            annotation_dot_v1_dot_prediction__service__pb2.GetPredictionStatsRequest.SerializeToString,
+            annotation_dot_v1_dot_prediction__service__pb2.GetPredictionStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -137,3 +137,47 @@ class TaskSummary(_message.Message):
     file_path: str
     status: _common_pb2.TaskStatus
     def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., external_id: _Optional[str] = ..., file_path: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ...) -> None: ...
+
+class ListProjectsRequest(_message.Message):
+    __slots__ = ("external_id", "status", "page_size", "page_token")
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    external_id: str
+    status: _common_pb2.ProjectStatus
+    page_size: int
+    page_token: str
+    def __init__(self, external_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListProjectsResponse(_message.Message):
+    __slots__ = ("projects", "next_page_token")
+    PROJECTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    projects: _containers.RepeatedCompositeFieldContainer[ProjectSummary]
+    next_page_token: str
+    def __init__(self, projects: _Optional[_Iterable[_Union[ProjectSummary, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ProjectSummary(_message.Message):
+    __slots__ = ("project_id", "name", "description", "task_type", "status", "external_id", "task_count", "completed_count", "created_at", "updated_at")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    name: str
+    description: str
+    task_type: _common_pb2.TaskType
+    status: _common_pb2.ProjectStatus
+    external_id: str
+    task_count: int
+    completed_count: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., task_type: _Optional[_Union[_common_pb2.TaskType, str]] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., external_id: _Optional[str] = ..., task_count: _Optional[int] = ..., completed_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

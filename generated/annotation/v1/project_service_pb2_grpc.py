@@ -46,6 +46,11 @@ class ProjectServiceStub:
                 request_serializer=annotation_dot_v1_dot_project__service__pb2.GetProgressRequest.SerializeToString,
                 response_deserializer=annotation_dot_v1_dot_project__service__pb2.GetProgressResponse.FromString,
                 _registered_method=True)
+        self.ListProjects = channel.unary_unary(
+                '/annotation.v1.ProjectService/ListProjects',
+                request_serializer=annotation_dot_v1_dot_project__service__pb2.ListProjectsRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_project__service__pb2.ListProjectsResponse.FromString,
+                _registered_method=True)
         self.ListTasks = channel.unary_unary(
                 '/annotation.v1.ProjectService/ListTasks',
                 request_serializer=annotation_dot_v1_dot_project__service__pb2.ListTasksRequest.SerializeToString,
@@ -72,6 +77,13 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListProjects(self, request, context):
+        """ListProjects pages through the projects the caller sees, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListTasks(self, request, context):
         """ListTasks pages through a project's tasks in input order.
         """
@@ -91,6 +103,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.GetProgress,
                     request_deserializer=annotation_dot_v1_dot_project__service__pb2.GetProgressRequest.FromString,
                     response_serializer=annotation_dot_v1_dot_project__service__pb2.GetProgressResponse.SerializeToString,
+            ),
+            'ListProjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProjects,
+                    request_deserializer=annotation_dot_v1_dot_project__service__pb2.ListProjectsRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_project__service__pb2.ListProjectsResponse.SerializeToString,
             ),
             'ListTasks': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTasks,
@@ -154,6 +171,33 @@ class ProjectService:
             '/annotation.v1.ProjectService/GetProgress',
             annotation_dot_v1_dot_project__service__pb2.GetProgressRequest.SerializeToString,
             annotation_dot_v1_dot_project__service__pb2.GetProgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.ProjectService/ListProjects',
+            annotation_dot_v1_dot_project__service__pb2.ListProjectsRequest.SerializeToString,
+            annotation_dot_v1_dot_project__service__pb2.ListProjectsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,12 +1,28 @@
+import datetime
+
 from annotation.v1 import common_pb2 as _common_pb2
 from annotation.v1 import options_pb2 as _options_pb2
+from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class UserRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    USER_ROLE_UNSPECIFIED: _ClassVar[UserRole]
+    USER_ROLE_SUPER_ADMIN: _ClassVar[UserRole]
+    USER_ROLE_ADMIN: _ClassVar[UserRole]
+    USER_ROLE_ANNOTATOR: _ClassVar[UserRole]
+USER_ROLE_UNSPECIFIED: UserRole
+USER_ROLE_SUPER_ADMIN: UserRole
+USER_ROLE_ADMIN: UserRole
+USER_ROLE_ANNOTATOR: UserRole
 
 class ConfigureProjectRequest(_message.Message):
     __slots__ = ("project_id", "labels", "label_config", "ready")
@@ -33,14 +49,16 @@ class ConfigureProjectResponse(_message.Message):
     def __init__(self, project_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., labels: _Optional[_Iterable[_Union[_common_pb2.Label, _Mapping]]] = ..., config: _Optional[str] = ...) -> None: ...
 
 class AssignTasksRequest(_message.Message):
-    __slots__ = ("project_id", "annotator_id", "task_ids")
+    __slots__ = ("project_id", "annotator_id", "task_ids", "count")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     ANNOTATOR_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     annotator_id: str
     task_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, project_id: _Optional[str] = ..., annotator_id: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    count: int
+    def __init__(self, project_id: _Optional[str] = ..., annotator_id: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class AssignTasksResponse(_message.Message):
     __slots__ = ("project_id", "assigned_count", "project_status")
@@ -51,6 +69,24 @@ class AssignTasksResponse(_message.Message):
     assigned_count: int
     project_status: _common_pb2.ProjectStatus
     def __init__(self, project_id: _Optional[str] = ..., assigned_count: _Optional[int] = ..., project_status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ...) -> None: ...
+
+class UnassignTasksRequest(_message.Message):
+    __slots__ = ("project_id", "annotator_id", "task_ids")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    annotator_id: str
+    task_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_id: _Optional[str] = ..., annotator_id: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UnassignTasksResponse(_message.Message):
+    __slots__ = ("project_id", "unassigned_count")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    UNASSIGNED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    unassigned_count: int
+    def __init__(self, project_id: _Optional[str] = ..., unassigned_count: _Optional[int] = ...) -> None: ...
 
 class StartTaskRequest(_message.Message):
     __slots__ = ("task_id",)
@@ -69,12 +105,16 @@ class StartTaskResponse(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., project_status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ...) -> None: ...
 
 class SubmitAnnotationRequest(_message.Message):
-    __slots__ = ("task_id", "result")
+    __slots__ = ("task_id", "result", "parent_prediction_id", "lead_time_seconds")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    PARENT_PREDICTION_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_TIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     result: str
-    def __init__(self, task_id: _Optional[str] = ..., result: _Optional[str] = ...) -> None: ...
+    parent_prediction_id: str
+    lead_time_seconds: float
+    def __init__(self, task_id: _Optional[str] = ..., result: _Optional[str] = ..., parent_prediction_id: _Optional[str] = ..., lead_time_seconds: _Optional[float] = ...) -> None: ...
 
 class SubmitAnnotationResponse(_message.Message):
     __slots__ = ("annotation_id", "task_id", "status", "project_status")
@@ -87,3 +127,207 @@ class SubmitAnnotationResponse(_message.Message):
     status: _common_pb2.TaskStatus
     project_status: _common_pb2.ProjectStatus
     def __init__(self, annotation_id: _Optional[str] = ..., task_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., project_status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ...) -> None: ...
+
+class UpdateAnnotationRequest(_message.Message):
+    __slots__ = ("annotation_id", "result", "lead_time_seconds")
+    ANNOTATION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    LEAD_TIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    annotation_id: str
+    result: str
+    lead_time_seconds: float
+    def __init__(self, annotation_id: _Optional[str] = ..., result: _Optional[str] = ..., lead_time_seconds: _Optional[float] = ...) -> None: ...
+
+class UpdateAnnotationResponse(_message.Message):
+    __slots__ = ("annotation_id", "task_id", "updated_at")
+    ANNOTATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    annotation_id: str
+    task_id: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, annotation_id: _Optional[str] = ..., task_id: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SkipTaskRequest(_message.Message):
+    __slots__ = ("task_id", "reason")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    reason: str
+    def __init__(self, task_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SkipTaskResponse(_message.Message):
+    __slots__ = ("task_id", "status", "project_status")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    status: _common_pb2.TaskStatus
+    project_status: _common_pb2.ProjectStatus
+    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., project_status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ...) -> None: ...
+
+class GetTaskRequest(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
+class GetTaskResponse(_message.Message):
+    __slots__ = ("task",)
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    task: TaskDetail
+    def __init__(self, task: _Optional[_Union[TaskDetail, _Mapping]] = ...) -> None: ...
+
+class UserRef(_message.Message):
+    __slots__ = ("user_id", "username")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    username: str
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
+
+class TaskDetail(_message.Message):
+    __slots__ = ("task_id", "display_id", "project_id", "external_id", "task_type", "status", "assignee", "data", "label_config", "predictions", "annotations")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LABEL_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    display_id: str
+    project_id: str
+    external_id: str
+    task_type: _common_pb2.TaskType
+    status: _common_pb2.TaskStatus
+    assignee: UserRef
+    data: str
+    label_config: str
+    predictions: _containers.RepeatedCompositeFieldContainer[TaskPrediction]
+    annotations: _containers.RepeatedCompositeFieldContainer[TaskAnnotation]
+    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., external_id: _Optional[str] = ..., task_type: _Optional[_Union[_common_pb2.TaskType, str]] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., assignee: _Optional[_Union[UserRef, _Mapping]] = ..., data: _Optional[str] = ..., label_config: _Optional[str] = ..., predictions: _Optional[_Iterable[_Union[TaskPrediction, _Mapping]]] = ..., annotations: _Optional[_Iterable[_Union[TaskAnnotation, _Mapping]]] = ...) -> None: ...
+
+class TaskPrediction(_message.Message):
+    __slots__ = ("prediction_id", "source", "model_version", "score", "result", "created_at")
+    PREDICTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    prediction_id: str
+    source: str
+    model_version: str
+    score: float
+    result: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, prediction_id: _Optional[str] = ..., source: _Optional[str] = ..., model_version: _Optional[str] = ..., score: _Optional[float] = ..., result: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TaskAnnotation(_message.Message):
+    __slots__ = ("annotation_id", "annotator", "result", "parent_prediction_id", "lead_time_seconds", "created_at", "updated_at")
+    ANNOTATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATOR_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    PARENT_PREDICTION_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAD_TIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    annotation_id: str
+    annotator: UserRef
+    result: str
+    parent_prediction_id: str
+    lead_time_seconds: float
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, annotation_id: _Optional[str] = ..., annotator: _Optional[_Union[UserRef, _Mapping]] = ..., result: _Optional[str] = ..., parent_prediction_id: _Optional[str] = ..., lead_time_seconds: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListAssignedTasksRequest(_message.Message):
+    __slots__ = ("status", "project_id", "annotator_id", "page_size", "page_token")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    status: _common_pb2.TaskStatus
+    project_id: str
+    annotator_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., project_id: _Optional[str] = ..., annotator_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAssignedTasksResponse(_message.Message):
+    __slots__ = ("tasks", "next_page_token", "counts")
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[AssignedTask]
+    next_page_token: str
+    counts: AssignedTaskCounts
+    def __init__(self, tasks: _Optional[_Iterable[_Union[AssignedTask, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., counts: _Optional[_Union[AssignedTaskCounts, _Mapping]] = ...) -> None: ...
+
+class AssignedTask(_message.Message):
+    __slots__ = ("task_id", "display_id", "project_id", "project_name", "external_id", "status", "updated_at")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    display_id: str
+    project_id: str
+    project_name: str
+    external_id: str
+    status: _common_pb2.TaskStatus
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., project_name: _Optional[str] = ..., external_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AssignedTaskCounts(_message.Message):
+    __slots__ = ("pending", "in_progress", "completed")
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    pending: int
+    in_progress: int
+    completed: int
+    def __init__(self, pending: _Optional[int] = ..., in_progress: _Optional[int] = ..., completed: _Optional[int] = ...) -> None: ...
+
+class NextTaskRequest(_message.Message):
+    __slots__ = ("project_id",)
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    def __init__(self, project_id: _Optional[str] = ...) -> None: ...
+
+class NextTaskResponse(_message.Message):
+    __slots__ = ("task",)
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    task: TaskDetail
+    def __init__(self, task: _Optional[_Union[TaskDetail, _Mapping]] = ...) -> None: ...
+
+class ListUsersRequest(_message.Message):
+    __slots__ = ("role",)
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    role: UserRole
+    def __init__(self, role: _Optional[_Union[UserRole, str]] = ...) -> None: ...
+
+class ListUsersResponse(_message.Message):
+    __slots__ = ("users",)
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[User]
+    def __init__(self, users: _Optional[_Iterable[_Union[User, _Mapping]]] = ...) -> None: ...
+
+class User(_message.Message):
+    __slots__ = ("user_id", "username", "role")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    username: str
+    role: UserRole
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., role: _Optional[_Union[UserRole, str]] = ...) -> None: ...

@@ -26,8 +26,15 @@ if _version_not_supported:
 
 
 class WorkflowServiceStub:
-    """WorkflowService moves projects through their lifecycle. It is for internal
-    services only and has no REST route.
+    """WorkflowService moves projects through their lifecycle and serves the
+    annotation front end: administrators configure and assign, annotators pull
+    their next task, start it, submit, skip or correct their annotation.
+
+    Roles: admin and super_admin may call every RPC on the projects they see.
+    An annotator may call GetTask, ListAssignedTasks, NextTask, StartTask,
+    SubmitAnnotation, UpdateAnnotation and SkipTask, each only on the tasks
+    assigned to them (another annotator's task is TASK_NOT_FOUND); every other
+    RPC is PERMISSION_DENIED for them.
     """
 
     def __init__(self, channel):
@@ -46,6 +53,11 @@ class WorkflowServiceStub:
                 request_serializer=annotation_dot_v1_dot_workflow__service__pb2.AssignTasksRequest.SerializeToString,
                 response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.AssignTasksResponse.FromString,
                 _registered_method=True)
+        self.UnassignTasks = channel.unary_unary(
+                '/annotation.v1.WorkflowService/UnassignTasks',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.UnassignTasksRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.UnassignTasksResponse.FromString,
+                _registered_method=True)
         self.StartTask = channel.unary_unary(
                 '/annotation.v1.WorkflowService/StartTask',
                 request_serializer=annotation_dot_v1_dot_workflow__service__pb2.StartTaskRequest.SerializeToString,
@@ -56,11 +68,48 @@ class WorkflowServiceStub:
                 request_serializer=annotation_dot_v1_dot_workflow__service__pb2.SubmitAnnotationRequest.SerializeToString,
                 response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.SubmitAnnotationResponse.FromString,
                 _registered_method=True)
+        self.UpdateAnnotation = channel.unary_unary(
+                '/annotation.v1.WorkflowService/UpdateAnnotation',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.UpdateAnnotationRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.UpdateAnnotationResponse.FromString,
+                _registered_method=True)
+        self.SkipTask = channel.unary_unary(
+                '/annotation.v1.WorkflowService/SkipTask',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.SkipTaskRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.SkipTaskResponse.FromString,
+                _registered_method=True)
+        self.GetTask = channel.unary_unary(
+                '/annotation.v1.WorkflowService/GetTask',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.GetTaskRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.GetTaskResponse.FromString,
+                _registered_method=True)
+        self.ListAssignedTasks = channel.unary_unary(
+                '/annotation.v1.WorkflowService/ListAssignedTasks',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksResponse.FromString,
+                _registered_method=True)
+        self.NextTask = channel.unary_unary(
+                '/annotation.v1.WorkflowService/NextTask',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.NextTaskRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.NextTaskResponse.FromString,
+                _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/annotation.v1.WorkflowService/ListUsers',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
-    """WorkflowService moves projects through their lifecycle. It is for internal
-    services only and has no REST route.
+    """WorkflowService moves projects through their lifecycle and serves the
+    annotation front end: administrators configure and assign, annotators pull
+    their next task, start it, submit, skip or correct their annotation.
+
+    Roles: admin and super_admin may call every RPC on the projects they see.
+    An annotator may call GetTask, ListAssignedTasks, NextTask, StartTask,
+    SubmitAnnotation, UpdateAnnotation and SkipTask, each only on the tasks
+    assigned to them (another annotator's task is TASK_NOT_FOUND); every other
+    RPC is PERMISSION_DENIED for them.
     """
 
     def ConfigureProject(self, request, context):
@@ -72,6 +121,14 @@ class WorkflowServiceServicer:
 
     def AssignTasks(self, request, context):
         """AssignTasks gives tasks to an annotator (ready -> in_progress on the first assignment).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnassignTasks(self, request, context):
+        """UnassignTasks takes back assigned tasks that are not completed; they become
+        unassigned and pending again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,6 +148,52 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateAnnotation(self, request, context):
+        """UpdateAnnotation replaces the result of an earlier annotation; the updated
+        version is what one-answer export formats write.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SkipTask(self, request, context):
+        """SkipTask hands a task that is not completed back: it becomes unassigned and
+        pending again, and the skip is recorded with its reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTask(self, request, context):
+        """GetTask returns a task as an annotation front end needs it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAssignedTasks(self, request, context):
+        """ListAssignedTasks pages through the tasks assigned to one annotator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NextTask(self, request, context):
+        """NextTask returns the caller's next assigned task that is not completed:
+        in_progress before pending, each in input order (task id order). When
+        nothing is left it fails with NO_TASK_AVAILABLE (404).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsers(self, request, context):
+        """ListUsers lists the users, e.g. the annotators tasks can be assigned to (admins only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -104,6 +207,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.AssignTasksRequest.FromString,
                     response_serializer=annotation_dot_v1_dot_workflow__service__pb2.AssignTasksResponse.SerializeToString,
             ),
+            'UnassignTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnassignTasks,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.UnassignTasksRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.UnassignTasksResponse.SerializeToString,
+            ),
             'StartTask': grpc.unary_unary_rpc_method_handler(
                     servicer.StartTask,
                     request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.StartTaskRequest.FromString,
@@ -114,6 +222,36 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.SubmitAnnotationRequest.FromString,
                     response_serializer=annotation_dot_v1_dot_workflow__service__pb2.SubmitAnnotationResponse.SerializeToString,
             ),
+            'UpdateAnnotation': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAnnotation,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.UpdateAnnotationRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.UpdateAnnotationResponse.SerializeToString,
+            ),
+            'SkipTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.SkipTask,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.SkipTaskRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.SkipTaskResponse.SerializeToString,
+            ),
+            'GetTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTask,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.GetTaskRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.GetTaskResponse.SerializeToString,
+            ),
+            'ListAssignedTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAssignedTasks,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksResponse.SerializeToString,
+            ),
+            'NextTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.NextTask,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.NextTaskRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.NextTaskResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ListUsersRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.ListUsersResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'annotation.v1.WorkflowService', rpc_method_handlers)
@@ -123,8 +261,15 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class WorkflowService:
-    """WorkflowService moves projects through their lifecycle. It is for internal
-    services only and has no REST route.
+    """WorkflowService moves projects through their lifecycle and serves the
+    annotation front end: administrators configure and assign, annotators pull
+    their next task, start it, submit, skip or correct their annotation.
+
+    Roles: admin and super_admin may call every RPC on the projects they see.
+    An annotator may call GetTask, ListAssignedTasks, NextTask, StartTask,
+    SubmitAnnotation, UpdateAnnotation and SkipTask, each only on the tasks
+    assigned to them (another annotator's task is TASK_NOT_FOUND); every other
+    RPC is PERMISSION_DENIED for them.
     """
 
     @staticmethod
@@ -182,6 +327,33 @@ class WorkflowService:
             _registered_method=True)
 
     @staticmethod
+    def UnassignTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/UnassignTasks',
+            annotation_dot_v1_dot_workflow__service__pb2.UnassignTasksRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.UnassignTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def StartTask(request,
             target,
             options=(),
@@ -225,6 +397,168 @@ class WorkflowService:
             '/annotation.v1.WorkflowService/SubmitAnnotation',
             annotation_dot_v1_dot_workflow__service__pb2.SubmitAnnotationRequest.SerializeToString,
             annotation_dot_v1_dot_workflow__service__pb2.SubmitAnnotationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAnnotation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/UpdateAnnotation',
+            annotation_dot_v1_dot_workflow__service__pb2.UpdateAnnotationRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.UpdateAnnotationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SkipTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/SkipTask',
+            annotation_dot_v1_dot_workflow__service__pb2.SkipTaskRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.SkipTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/GetTask',
+            annotation_dot_v1_dot_workflow__service__pb2.GetTaskRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.GetTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAssignedTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/ListAssignedTasks',
+            annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NextTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/NextTask',
+            annotation_dot_v1_dot_workflow__service__pb2.NextTaskRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.NextTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/ListUsers',
+            annotation_dot_v1_dot_workflow__service__pb2.ListUsersRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.ListUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,

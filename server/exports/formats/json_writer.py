@@ -58,6 +58,10 @@ class JsonWriter(FormatWriter):
                     "created_at": a.created_at,
                     "updated_at": a.updated_at,
                     "result": stored_array(a.result_json),
+                    "parent_prediction_id": (
+                        str(a.parent_prediction_id) if a.parent_prediction_id is not None else None
+                    ),
+                    "lead_time_seconds": a.lead_time_seconds,
                 }
                 for a in task.annotations
             ],

@@ -1,0 +1,245 @@
+"""An annotator's moves on a task: start, submit, update, skip.
+
+* StartTask: an assigned pending task -> in_progress; a completed task is
+  reopened (-> in_progress), and so is a completed project.
+* SubmitAnnotation: an in_progress task -> completed, with the annotation
+  attributed to the task's assignee; the last completion completes the project.
+  `parent_prediction_id` must name one of the task's predictions; whether the
+  result equals it (server.workflow.prelabel) is stored with the annotation.
+* UpdateAnnotation: the author (while the task is still assigned to them) or an
+  admin of the project replaces the result in place; `updated_at` moves, the
+  task's status does not. The annotation keeps its id, so the one-answer export
+  formats, which take the latest annotation, write the corrected result.
+* SkipTask (Label Studio's "skip" with its re-queue-for-others setting; CVAT has
+  no per-task skip, a job is handed back to be re-assigned): a task that is not
+  completed goes back to the pool: its assignment is removed, it is pending
+  again (a started task too), and a skip record keeps who skipped it, why and
+  when. Assigning by count never hands it back to the same annotator. Progress
+  stays truthful: the task counts as pending and in nobody's assigned_count.
+
+Every change locks the project row first, so the status and the counters of
+projects and project_annotators move together in the transaction that
+changes the task. A transition that is not allowed is INVALID_STATE, naming
+the current status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+
+from server.access import annotation_not_found, check_annotation
+from server.auth import Caller
+from server.projects.validation import invalid
+from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus
+from server.workflow.assignments import release_assignments
+from server.workflow.common import (
+    TaskMoved,
+    check_lead_time,
+    invalid_state,
+    locked_task,
+    parse_id,
+    parse_result,
+)
+from server.workflow.prelabel import results_match
+from storage.database import Database
+from storage.projects import (
+    add_to_annotator_counters,
+    add_to_task_counters,
+    get_project,
+    set_project_fields,
+)
+from storage.task_detail import get_task_prediction
+from storage.tasks import set_task_status
+from storage.types import utcnow
+from storage.workflow import (
+    get_annotation,
+    get_assignments,
+    insert_annotation,
+    insert_skip,
+    set_assignment_status,
+)
+from storage.workflow import (
+    update_annotation as store_annotation_update,
+)
+
+WORKING = frozenset({ProjectStatus.IN_PROGRESS, ProjectStatus.COMPLETED})
+MAX_SKIP_REASON_LENGTH = 1000
+
+
+async def start_task(database: Database, caller: Caller, task_id: str) -> TaskMoved:
+    """pending -> in_progress, or reopen a completed task (and a completed project)."""
+    now = utcnow()
+    async with database.transaction() as conn:
+        locked = await locked_task(conn, caller, task_id)
+        project, task, assignment = locked.project, locked.task, locked.assignment
+        if task.status == TaskStatus.IN_PROGRESS:
+            raise invalid_state("task is in_progress already", task_status=task.status)
+        if assignment is None:
+            raise invalid_state(
+                f"task is {task.status} and not assigned; assign it first",
+                task_status=task.status,
+            )
+        if project.status not in WORKING:
+            raise invalid_state(f"project is {project.status}", project_status=project.status)
+        reopening = task.status == TaskStatus.COMPLETED
+        completed_delta = -1 if reopening else 0
+        await set_task_status(
+            conn, task.task_id, status=TaskStatus.IN_PROGRESS, now=now, completed=False
+        )
+        await set_assignment_status(
+            conn, task.task_id, status=AssignmentStatus.IN_PROGRESS, now=now
+        )
+        await add_to_task_counters(
+            conn, project.project_id, now=now, in_progress=1, completed=completed_delta
+        )
+        await add_to_annotator_counters(
+            conn, project.project_id, assignment.user_id, in_progress=1, completed=completed_delta
+        )
+        project_status = ProjectStatus(project.status)
+        if project_status == ProjectStatus.COMPLETED:
+            project_status = ProjectStatus.IN_PROGRESS
+            await set_project_fields(conn, project.project_id, now=now, status=project_status)
+    return TaskMoved(task.task_id, TaskStatus.IN_PROGRESS, project_status)
+
+
+def _matches(result_json: str, parent_json: str | None) -> bool | None:
+    if parent_json is None:
+        return None
+    parent = orjson.loads(parent_json)
+    return results_match(orjson.loads(result_json), parent if isinstance(parent, list) else [])
+
+
+async def submit_annotation(
+    database: Database,
+    caller: Caller,
+    task_id: str,
+    *,
+    result: str,
+    parent_prediction_id: str | None = None,
+    lead_time_seconds: float | None = None,
+) -> TaskMoved:
+    """Store the annotation of an in_progress task and complete it (and maybe the project)."""
+    result_json = parse_result(result)
+    lead_time = check_lead_time(lead_time_seconds)
+    parent_id = None
+    if parent_prediction_id is not None:
+        parent_id = parse_id(parent_prediction_id)
+        if parent_id is None:
+            raise invalid("parent_prediction_id", "parent_prediction_id is not a prediction id")
+    now = utcnow()
+    async with database.transaction() as conn:
+        locked = await locked_task(conn, caller, task_id)
+        project, task, assignment = locked.project, locked.task, locked.assignment
+        if task.status != TaskStatus.IN_PROGRESS or assignment is None:
+            raise invalid_state(
+                f"task is {task.status}; only an in_progress task takes an annotation",
+                task_status=task.status,
+            )
+        parent_json = None
+        if parent_id is not None:
+            parent_json = await get_task_prediction(conn, task.task_id, parent_id)
+            if parent_json is None:
+                raise invalid(
+                    "parent_prediction_id",
+                    f"prediction {parent_prediction_id} is not a prediction of task {task_id}",
+                )
+        annotation_id = await insert_annotation(
+            conn,
+            task_id=task.task_id,
+            project_id=project.project_id,
+            user_id=assignment.user_id,
+            result_json=result_json,
+            parent_prediction_id=parent_id,
+            lead_time_seconds=lead_time,
+            matches_parent=_matches(result_json, parent_json),
+            now=now,
+        )
+        await set_task_status(
+            conn, task.task_id, status=TaskStatus.COMPLETED, now=now, completed=True
+        )
+        await set_assignment_status(conn, task.task_id, status=AssignmentStatus.COMPLETED, now=now)
+        await add_to_task_counters(conn, project.project_id, now=now, in_progress=-1, completed=1)
+        await add_to_annotator_counters(
+            conn, project.project_id, assignment.user_id, in_progress=-1, completed=1
+        )
+        project_status = ProjectStatus(project.status)
+        if project.completed_tasks + 1 == project.total_tasks:
+            project_status = ProjectStatus.COMPLETED
+            await set_project_fields(conn, project.project_id, now=now, status=project_status)
+    return TaskMoved(task.task_id, TaskStatus.COMPLETED, project_status, annotation_id)
+
+
+async def update_annotation(
+    database: Database,
+    caller: Caller,
+    annotation_id: str,
+    *,
+    result: str,
+    lead_time_seconds: float | None = None,
+) -> tuple[int, int, datetime]:
+    """Replace an annotation's result; returns (annotation_id, task_id, updated_at)."""
+    result_json = parse_result(result)
+    lead_time = check_lead_time(lead_time_seconds)
+    number = parse_id(annotation_id)
+    now = utcnow()
+    async with database.transaction() as conn:
+        record = await get_annotation(conn, number) if number is not None else None
+        if record is None or number is None:
+            raise annotation_not_found(annotation_id)
+        project = await get_project(conn, record.project_id, for_update=True)
+        assignment = (await get_assignments(conn, [record.task_id])).get(record.task_id)
+        check_annotation(
+            caller,
+            annotation_id,
+            project_owner_id=project.owner_id if project else None,
+            author_id=record.user_id,
+            assignee_id=assignment.user_id if assignment else None,
+        )
+        parent_json = None
+        if record.parent_prediction_id is not None:
+            parent_json = await get_task_prediction(
+                conn, record.task_id, record.parent_prediction_id
+            )
+        await store_annotation_update(
+            conn,
+            number,
+            result_json=result_json,
+            lead_time_seconds=lead_time,
+            matches_parent=_matches(result_json, parent_json),
+            now=now,
+        )
+        await set_project_fields(conn, record.project_id, now=now)
+    return number, record.task_id, now
+
+
+async def skip_task(database: Database, caller: Caller, task_id: str, *, reason: str) -> TaskMoved:
+    """Hand a task that is not completed back to the pool (see module docstring)."""
+    reason = reason.strip()
+    if len(reason) > MAX_SKIP_REASON_LENGTH:
+        raise invalid("reason", f"reason is at most {MAX_SKIP_REASON_LENGTH} characters")
+    now = utcnow()
+    async with database.transaction() as conn:
+        locked = await locked_task(conn, caller, task_id)
+        project, task, assignment = locked.project, locked.task, locked.assignment
+        if assignment is None:
+            raise invalid_state(
+                f"task is {task.status} and not assigned; only an assigned task can be skipped",
+                task_status=task.status,
+            )
+        if task.status == TaskStatus.COMPLETED:
+            raise invalid_state(
+                "task is completed; a completed task cannot be skipped", task_status=task.status
+            )
+        await insert_skip(
+            conn,
+            task_id=task.task_id,
+            project_id=project.project_id,
+            user_id=assignment.user_id,
+            reason=reason,
+            now=now,
+        )
+        await release_assignments(conn, project.project_id, [assignment], now=now)
+        await set_project_fields(conn, project.project_id, now=now)
+    return TaskMoved(task.task_id, TaskStatus.PENDING, project.status)

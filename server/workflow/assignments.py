@@ -1,0 +1,184 @@
+"""AssignTasks and UnassignTasks (administrators).
+
+* AssignTasks gives the listed tasks, or the next `count` unassigned tasks that
+  are not completed (input order, leaving out tasks this annotator skipped
+  before), to one user: ready|in_progress|completed projects; the first
+  assignment moves ready to in_progress.
+* UnassignTasks takes back the assignments that are not completed (of one
+  annotator and/or of the listed tasks): an in_progress task returns to
+  pending, so progress counts it where it stands. Completed work stays
+  attributed to its annotator.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from annotation_api.errors import DomainError, ErrorCode
+from server.access import get_visible_project, require_admin
+from server.auth import Caller
+from server.projects.validation import invalid
+from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus
+from server.workflow.common import LISTED_IDS, invalid_state, parse_task_ids
+from storage.database import Database
+from storage.projects import add_to_annotator_counters, add_to_task_counters, set_project_fields
+from storage.tasks import get_project_tasks, set_task_status
+from storage.types import utcnow
+from storage.users import get_user
+from storage.workflow import (
+    AssignmentRecord,
+    delete_assignments,
+    get_assignments,
+    insert_assignments,
+    list_open_assignments,
+    next_unassigned_tasks,
+)
+
+ASSIGNABLE = frozenset({ProjectStatus.READY, ProjectStatus.IN_PROGRESS, ProjectStatus.COMPLETED})
+MAX_ASSIGN_COUNT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Assigned:
+    project_id: str
+    assigned_count: int
+    project_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unassigned:
+    project_id: str
+    unassigned_count: int
+
+
+async def assign_tasks(
+    database: Database,
+    caller: Caller,
+    project_id: str,
+    *,
+    annotator_id: str,
+    task_ids: Sequence[str],
+    count: int = 0,
+) -> Assigned:
+    """Give unassigned tasks of the project to one user (listed, or the next `count`)."""
+    require_admin(caller)
+    if task_ids and count:
+        raise invalid("count", "give task_ids or count, not both")
+    if not task_ids and count <= 0:
+        raise invalid("task_ids", "task_ids needs at least one task (or give a positive count)")
+    if count > MAX_ASSIGN_COUNT:
+        raise invalid("count", f"count is at most {MAX_ASSIGN_COUNT}")
+    parsed = parse_task_ids(list(task_ids))
+    now = utcnow()
+    async with database.transaction() as conn:
+        project = await get_visible_project(conn, caller, project_id, for_update=True)
+        if project.status not in ASSIGNABLE:
+            raise invalid_state(
+                f"project is {project.status}; tasks can be assigned once it is ready",
+                project_status=project.status,
+            )
+        if await get_user(conn, annotator_id) is None:
+            raise DomainError(
+                ErrorCode.USER_NOT_FOUND, "annotator not found", {"annotator_id": annotator_id}
+            )
+        if count:
+            parsed = await next_unassigned_tasks(
+                conn, project_id, user_id=annotator_id, limit=count
+            )
+        else:
+            found = {task.task_id for task in await get_project_tasks(conn, project_id, parsed)}
+            missing = [str(number) for number in parsed if number not in found]
+            if missing:
+                raise DomainError(
+                    ErrorCode.TASK_NOT_FOUND,
+                    f"{len(missing)} task(s) not found in the project",
+                    {"task_ids": missing[:LISTED_IDS], "missing_count": len(missing)},
+                )
+            taken = await get_assignments(conn, parsed)
+            if taken:
+                listed = sorted(taken)[:LISTED_IDS]
+                raise invalid_state(
+                    f"{len(taken)} task(s) are already assigned",
+                    task_ids=[str(number) for number in listed],
+                    assigned_to=[taken[number].user_id for number in listed],
+                )
+        assigned = await insert_assignments(
+            conn,
+            project_id=project_id,
+            user_id=annotator_id,
+            task_ids=parsed,
+            status=AssignmentStatus.ASSIGNED,
+            now=now,
+        )
+        if assigned:
+            await add_to_annotator_counters(conn, project_id, annotator_id, assigned=assigned)
+        status = (
+            ProjectStatus.IN_PROGRESS
+            if assigned and project.status == ProjectStatus.READY
+            else None
+        )
+        await set_project_fields(conn, project_id, now=now, status=status)
+    return Assigned(project_id, assigned, status or project.status)
+
+
+async def unassign_tasks(
+    database: Database,
+    caller: Caller,
+    project_id: str,
+    *,
+    annotator_id: str | None,
+    task_ids: Sequence[str],
+) -> Unassigned:
+    """Take back the project's assignments that are not completed (see module docstring)."""
+    require_admin(caller)
+    parsed = parse_task_ids(list(task_ids))
+    now = utcnow()
+    async with database.transaction() as conn:
+        await get_visible_project(conn, caller, project_id, for_update=True)
+        if parsed:
+            found = {task.task_id for task in await get_project_tasks(conn, project_id, parsed)}
+            missing = [str(number) for number in parsed if number not in found]
+            if missing:
+                raise DomainError(
+                    ErrorCode.TASK_NOT_FOUND,
+                    f"{len(missing)} task(s) not found in the project",
+                    {"task_ids": missing[:LISTED_IDS], "missing_count": len(missing)},
+                )
+        taken = await list_open_assignments(
+            conn, project_id, user_id=annotator_id, task_ids=parsed or None
+        )
+        if taken:
+            await release_assignments(conn, project_id, taken, now=now)
+            await set_project_fields(conn, project_id, now=now)
+    return Unassigned(project_id, len(taken))
+
+
+async def release_assignments(
+    conn: AsyncConnection,
+    project_id: str,
+    taken: Sequence[AssignmentRecord],
+    *,
+    now: datetime,
+) -> None:
+    """Delete assignments that are not completed; their started tasks return to pending.
+
+    The caller holds the project's row lock. Counters move with the rows: the
+    project's in_progress count, and each annotator's assigned and in_progress counts.
+    """
+    started = [a.task_id for a in taken if a.status == AssignmentStatus.IN_PROGRESS]
+    for task_id in started:
+        await set_task_status(conn, task_id, status=TaskStatus.PENDING, now=now, completed=False)
+    await delete_assignments(conn, [a.task_id for a in taken])
+    if started:
+        await add_to_task_counters(conn, project_id, now=now, in_progress=-len(started))
+    assigned = Counter(a.user_id for a in taken)
+    in_progress = Counter(a.user_id for a in taken if a.status == AssignmentStatus.IN_PROGRESS)
+    for user_id, number in assigned.items():
+        await add_to_annotator_counters(
+            conn, project_id, user_id, assigned=-number, in_progress=-in_progress[user_id]
+        )

@@ -1,0 +1,106 @@
+"""What every workflow rule shares: id parsing, results, the locked task, the outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from annotation_api.errors import DomainError, ErrorCode
+from server.access import check_task, task_not_found
+from server.auth import Caller
+from server.projects.validation import invalid
+from storage.projects import ProjectRecord, get_project
+from storage.tasks import TaskRecord, get_task
+from storage.workflow import AssignmentRecord, get_assignments
+
+# Ids listed in an error's details, at most.
+LISTED_IDS = 20
+
+
+def invalid_state(message: str, **details: object) -> DomainError:
+    return DomainError(ErrorCode.INVALID_STATE, message, dict(details))
+
+
+def parse_id(text: str) -> int | None:
+    """The integer of a task_id or annotation_id ("123"); None when it cannot be one."""
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
+
+
+def parse_task_ids(task_ids: list[str]) -> list[int]:
+    """Task ids in order; INVALID_REQUEST for one that is malformed or listed twice."""
+    parsed: list[int] = []
+    seen: set[int] = set()
+    for index, text in enumerate(task_ids):
+        number = parse_id(text)
+        if number is None:
+            raise invalid(f"task_ids[{index}]", f"{text!r} is not a task id")
+        if number in seen:
+            raise invalid(f"task_ids[{index}]", f"task {text} is listed twice")
+        seen.add(number)
+        parsed.append(number)
+    return parsed
+
+
+def parse_result(text: str) -> str:
+    """An annotation's Label Studio result: a JSON array (of region objects)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise invalid("result", "result is not valid JSON") from exc
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise invalid("result", "result must be a JSON array of objects")
+    return orjson.dumps(value).decode()
+
+
+MAX_LEAD_TIME_SECONDS = 366 * 24 * 3600.0
+
+
+def check_lead_time(value: float | None) -> float | None:
+    """lead_time_seconds: a finite number of seconds, 0 to a year; None when not given."""
+    if value is None:
+        return None
+    if not 0 <= value <= MAX_LEAD_TIME_SECONDS:  # also refuses NaN
+        raise invalid(
+            "lead_time_seconds", f"lead_time_seconds must be 0 to {MAX_LEAD_TIME_SECONDS:.0f}"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMoved:
+    task_id: int
+    status: str
+    project_status: str
+    annotation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LockedTask:
+    project: ProjectRecord
+    task: TaskRecord
+    assignment: AssignmentRecord | None
+
+
+async def locked_task(conn: AsyncConnection, caller: Caller, task_id: str) -> LockedTask:
+    """The task, its project (row locked) and its assignment; TASK_NOT_FOUND unless
+    the caller may work on it (server.access)."""
+    number = parse_id(task_id)
+    task = await get_task(conn, number) if number is not None else None
+    if task is None or number is None:
+        raise task_not_found(task_id)
+    project = await get_project(conn, task.project_id, for_update=True)
+    assignment = (await get_assignments(conn, [number])).get(number)
+    check_task(
+        caller,
+        task_id,
+        project_owner_id=project.owner_id if project else None,
+        assignee_id=assignment.user_id if assignment else None,
+    )
+    assert project is not None
+    task = await get_task(conn, number, for_update=True)
+    assert task is not None  # the project row lock keeps it from going away
+    return LockedTask(project, task, assignment)

@@ -1,0 +1,177 @@
+"""What an annotation front end reads: one task, an annotator's queue, the next task.
+
+* GetTask: the task with its data as Label Studio receives it
+  (`{"text"|"image": content, ...metadata}`), the project's label config, its
+  predictions and annotations (oldest first). For the admins who see the
+  project and for the task's assignee; anyone else gets TASK_NOT_FOUND.
+* ListAssignedTasks: the tasks assigned to the caller, by status, in input
+  (task id) order, keyset-paginated, with counts by status. An admin may name
+  an annotator: a super_admin for every project, an admin within one project
+  they see (project_id is then required, so that neither the page nor the
+  counts show another tenant's work).
+* NextTask: the caller's first in_progress task, else the first pending one
+  (input order), optionally within one project; nothing left is 404
+  NO_TASK_AVAILABLE. NextTask only reads: the front end calls StartTask when
+  the annotator begins, so looking at a task never changes progress.
+
+Every read goes through the caller's own assignment rows ((user_id, status,
+task_id) indexes) and the task's primary key: no call scans a project.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+import orjson
+
+from annotation_api.errors import DomainError, ErrorCode
+from server.access import (
+    can_see_project,
+    check_task,
+    is_admin,
+    permission_denied,
+    project_not_found,
+)
+from server.auth import Caller
+from server.projects.label_config import data_key
+from server.projects.validation import invalid
+from server.vocabulary import AssignmentStatus, TaskStatus
+from server.workflow.common import parse_id
+from storage.database import Database
+from storage.projects import get_project
+from storage.task_detail import TaskDetailRecord, load_task_detail
+from storage.workflow import QueuedTask, count_queue, list_queue_page, next_queued_task
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+# Task status <-> assignment status: an assigned task that is not started is pending.
+_ASSIGNMENT_OF_TASK = {
+    TaskStatus.PENDING: AssignmentStatus.ASSIGNED,
+    TaskStatus.IN_PROGRESS: AssignmentStatus.IN_PROGRESS,
+    TaskStatus.COMPLETED: AssignmentStatus.COMPLETED,
+}
+_TASK_OF_ASSIGNMENT = {value: key for key, value in _ASSIGNMENT_OF_TASK.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """A task as the front end gets it: the stored detail and its Label Studio data."""
+
+    detail: TaskDetailRecord
+    data_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    tasks: list[QueuedTask]
+    next_page_token: str
+    counts: dict[str, int]  # by task status
+
+
+def task_status_of(assignment_status: str) -> str:
+    return _TASK_OF_ASSIGNMENT[AssignmentStatus(assignment_status)]
+
+
+def label_studio_data(detail: TaskDetailRecord) -> str:
+    """{"text"|"image": content, ...metadata}, as JSON text."""
+    metadata = orjson.loads(detail.metadata_json) if detail.metadata_json else {}
+    data = metadata if isinstance(metadata, dict) else {}
+    return orjson.dumps({**data, data_key(detail.task_type): detail.content}).decode()
+
+
+async def _view(database: Database, caller: Caller, task_id: str) -> TaskView:
+    number = parse_id(task_id)
+    async with database.read() as conn:
+        detail = await load_task_detail(conn, number) if number is not None else None
+    check_task(
+        caller,
+        task_id,
+        project_owner_id=detail.project_owner_id if detail else None,
+        assignee_id=detail.assignee_id if detail else None,
+    )
+    assert detail is not None
+    return TaskView(detail, label_studio_data(detail))
+
+
+async def get_task(database: Database, caller: Caller, task_id: str) -> TaskView:
+    """One task with everything a front end shows (see module docstring)."""
+    return await _view(database, caller, task_id)
+
+
+async def next_task(database: Database, caller: Caller, *, project_id: str | None) -> TaskView:
+    """The caller's next task: in_progress first, then pending, in input order."""
+    async with database.read() as conn:
+        found = await next_queued_task(
+            conn,
+            caller.user_id,
+            project_id=project_id,
+            statuses=(AssignmentStatus.IN_PROGRESS, AssignmentStatus.ASSIGNED),
+        )
+    if found is None:
+        details = {"project_id": project_id} if project_id else {}
+        raise DomainError(ErrorCode.NO_TASK_AVAILABLE, "no task left to annotate", details)
+    return await _view(database, caller, str(found))
+
+
+def _encode_token(after_task_id: int, key: str) -> str:
+    raw = f"{after_task_id}:{key}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, key: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        after, token_key = raw.split(":", 1)
+        after_task_id = int(after)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise invalid("page_token", "page_token is not valid") from exc
+    if token_key != key:
+        raise invalid("page_token", "page_token belongs to another listing")
+    return after_task_id
+
+
+async def list_assigned_tasks(
+    database: Database,
+    caller: Caller,
+    *,
+    annotator_id: str | None,
+    project_id: str | None,
+    status: str | None,
+    page_size: int,
+    page_token: str,
+) -> QueuePage:
+    """One page of an annotator's tasks (see module docstring)."""
+    if annotator_id and annotator_id != caller.user_id and not is_admin(caller):
+        raise permission_denied(caller)
+    if page_size < 0:
+        raise invalid("page_size", "page_size cannot be negative")
+    user_id = annotator_id or caller.user_id
+    limit = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    key = f"{user_id}:{project_id or ''}:{status or ''}"
+    after = _decode_token(page_token, key) if page_token else 0
+    assignment_status = _ASSIGNMENT_OF_TASK[TaskStatus(status)] if status else None
+    async with database.read() as conn:
+        if project_id and is_admin(caller):
+            project = await get_project(conn, project_id)
+            if project is None or not can_see_project(caller, project.owner_id):
+                raise project_not_found(project_id)
+        elif user_id != caller.user_id and not caller.is_super_admin:
+            raise invalid("project_id", "give project_id to list another user's tasks")
+        rows = await list_queue_page(
+            conn,
+            user_id,
+            project_id=project_id,
+            status=assignment_status,
+            after_task_id=after,
+            limit=limit + 1,
+        )
+        counts = await count_queue(conn, user_id, project_id=project_id)
+    page, more = rows[:limit], len(rows) > limit
+    return QueuePage(
+        tasks=page,
+        next_page_token=_encode_token(page[-1].task_id, key) if more else "",
+        counts={task_status_of(s): n for s, n in counts.items()},
+    )

@@ -1,0 +1,158 @@
+"""One task with everything an annotation front end shows: project, assignee,
+predictions and annotations. Five indexed lookups, whatever the project's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.models import Annotation, Assignment, Prediction, Project, Task, User
+
+_tasks = cast(Table, Task.__table__)
+_projects = cast(Table, Project.__table__)
+_assignments = cast(Table, Assignment.__table__)
+_predictions = cast(Table, Prediction.__table__)
+_annotations = cast(Table, Annotation.__table__)
+_users = cast(Table, User.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class DetailPrediction:
+    prediction_id: int
+    source: str
+    model_version: str | None
+    score: float | None
+    result_json: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DetailAnnotation:
+    annotation_id: int
+    user_id: str
+    username: str
+    result_json: str
+    parent_prediction_id: int | None
+    lead_time_seconds: float | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDetailRecord:
+    task_id: int
+    project_id: str
+    project_owner_id: str
+    task_type: str
+    label_config: str
+    external_id: str | None
+    content: str
+    metadata_json: str
+    status: str
+    assignee_id: str | None
+    assignee_name: str | None
+    predictions: list[DetailPrediction]
+    annotations: list[DetailAnnotation]
+
+
+async def get_task_owner_and_assignee(
+    conn: AsyncConnection, task_id: int
+) -> tuple[str, str | None] | None:
+    """(project owner, assignee) of a task, or None when the task does not exist."""
+    row = (
+        await conn.execute(
+            select(_projects.c.owner_id, _assignments.c.user_id)
+            .select_from(_tasks)
+            .join(_projects, _projects.c.id == _tasks.c.project_id)
+            .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
+            .where(_tasks.c.id == task_id)
+        )
+    ).first()
+    return (row.owner_id, row.user_id) if row else None
+
+
+async def load_task_detail(conn: AsyncConnection, task_id: int) -> TaskDetailRecord | None:
+    row = (
+        await conn.execute(
+            select(
+                _tasks.c.id,
+                _tasks.c.project_id,
+                _projects.c.owner_id,
+                _projects.c.task_type,
+                _projects.c.label_config,
+                _tasks.c.external_id,
+                _tasks.c.content,
+                _tasks.c.metadata_json,
+                _tasks.c.status,
+                _assignments.c.user_id.label("assignee_id"),
+                _users.c.username.label("assignee_name"),
+            )
+            .select_from(_tasks)
+            .join(_projects, _projects.c.id == _tasks.c.project_id)
+            .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
+            .outerjoin(_users, _users.c.id == _assignments.c.user_id)
+            .where(_tasks.c.id == task_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    predictions = await conn.execute(
+        select(
+            _predictions.c.id,
+            _predictions.c.source,
+            _predictions.c.model_version,
+            _predictions.c.score,
+            _predictions.c.result_json,
+            _predictions.c.created_at,
+        )
+        .where(_predictions.c.project_id == row.project_id, _predictions.c.task_id == task_id)
+        .order_by(_predictions.c.id)
+    )
+    annotations = await conn.execute(
+        select(
+            _annotations.c.id,
+            _annotations.c.user_id,
+            _users.c.username,
+            _annotations.c.result_json,
+            _annotations.c.parent_prediction_id,
+            _annotations.c.lead_time_seconds,
+            _annotations.c.created_at,
+            _annotations.c.updated_at,
+        )
+        .join(_users, _users.c.id == _annotations.c.user_id)
+        .where(_annotations.c.task_id == task_id)
+        .order_by(_annotations.c.id)
+    )
+    return TaskDetailRecord(
+        task_id=row.id,
+        project_id=row.project_id,
+        project_owner_id=row.owner_id,
+        task_type=row.task_type,
+        label_config=row.label_config,
+        external_id=row.external_id,
+        content=row.content,
+        metadata_json=row.metadata_json,
+        status=row.status,
+        assignee_id=row.assignee_id,
+        assignee_name=row.assignee_name,
+        predictions=[DetailPrediction(*p) for p in predictions],
+        annotations=[DetailAnnotation(*a) for a in annotations],
+    )
+
+
+async def get_task_prediction(
+    conn: AsyncConnection, task_id: int, prediction_id: int
+) -> str | None:
+    """The result JSON of one of the task's predictions, or None when it is not the task's."""
+    row = (
+        await conn.execute(
+            select(_predictions.c.result_json).where(
+                _predictions.c.id == prediction_id, _predictions.c.task_id == task_id
+            )
+        )
+    ).first()
+    return str(row.result_json) if row else None
