@@ -117,12 +117,13 @@ export function TaskPage({ taskId, navigate }) {
       <a href="#/queue">Back to my queue</a>
     </section>`;
   }
-  return html`<${Labelling} task=${loaded.data} navigate=${navigate} />`;
+  // A new task is a new labelling session: fresh state, fresh Label Studio.
+  return html`<${Labelling} key=${loaded.data.task_id} task=${loaded.data} navigate=${navigate} />`;
 }
 
 function Labelling({ task, navigate }) {
   const handle = useRef(null);
-  const shownAt = useRef(performance.now());
+  const shownAt = useRef(performance.now());  // lead time: from display to submit
   const [ready, setReady] = useState(false);
   const [state, setState] = useState({ busy: false, error: null, done: null });
   const [skipping, setSkipping] = useState(false);
@@ -130,11 +131,6 @@ function Labelling({ task, navigate }) {
   const me = task.assignee;
   const ownAnnotation = me ? task.annotations.find((a) => a.annotator.user_id === me.user_id) : undefined;
   const correcting = Boolean(ownAnnotation);
-
-  useEffect(() => {
-    shownAt.current = performance.now();
-    setReady(false);
-  }, [task]);
 
   const leadTime = () => Math.round((performance.now() - shownAt.current) / 100) / 10;
 

@@ -8,7 +8,8 @@ import { html, useEffect, useRef } from "./lib.js";
 
 function labelStudioTask(task, ownAnnotation) {
   return {
-    id: task.display_id,
+    // Label Studio's task id is a number; ours is an opaque string.
+    id: /^\d+$/.test(task.task_id) ? Number(task.task_id) : 1,
     data: task.data,
     predictions: task.predictions.map((p) => ({
       id: p.prediction_id,

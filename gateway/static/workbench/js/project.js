@@ -77,9 +77,9 @@ export function ProjectPage({ projectId }) {
     <div class="cards">
       <${LabelsCard} projectId=${projectId} config=${info.config} status=${progress.status} onSaved=${() => { project.reload(); live.reload(); }} />
       <${AssignCard} projectId=${projectId} progress=${progress} onAssigned=${refresh} />
+      <${ExportCard} projectId=${projectId} taskType=${info.taskType} formats=${info.formats} />
       <${ProgressCard} progress=${progress} />
       <${StatsCard} stats=${live.data?.stats} loading=${live.loading && !live.data} />
-      <${ExportCard} projectId=${projectId} taskType=${info.taskType} formats=${info.formats} />
     </div>
   </section>`;
 }
