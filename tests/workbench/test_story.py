@@ -271,7 +271,6 @@ async def play(
     await expect(ann.locator("#queue-empty")).to_be_visible()
     await expect(ann.locator(".count[data-status=completed] .count-value")).to_have_text("2")
 
-    print("DEBUG", orjson.dumps((await owner.call("GET", "/api/v1/tasks/1"))["task"]).decode())
     # The admin configures the reviews project in the page: two labels, ready, ben.
     await admin_page.goto(f"{base}/workbench/#/projects")
     await admin_page.click(f"#projects tr[data-project={reviews_id}] a")
