@@ -19,6 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.helpers import TestUser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "workbench"
@@ -34,6 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
+EXPECT_MS = 15_000
+expect.set_options(timeout=EXPECT_MS)
 
 
 def require_browser(assets_dir: Path) -> None:
@@ -100,3 +105,53 @@ def image_host(images: dict[str, bytes]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class Story:
+    """One browser context per person, and numbered screenshots of each step
+    in test-artifacts/workbench/<name>/."""
+
+    def __init__(self, browser: Browser, base_url: str, name: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.artifacts = ARTIFACTS / name
+        shutil.rmtree(self.artifacts, ignore_errors=True)
+        self.artifacts.mkdir(parents=True)
+        self.step = 0
+        self.contexts: list[BrowserContext] = []
+        # Script errors and refused content (CSP) per page: a test ends with none.
+        self.errors: list[str] = []
+
+    async def person(self) -> Page:
+        context = await self.browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        self.contexts.append(context)
+        page = await context.new_page()
+        page.set_default_timeout(EXPECT_MS)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error"
+                and "Content Security Policy" in message.text
+                and self.errors.append(message.text)
+            ),
+        )
+        return page
+
+    async def shot(self, page: Page, name: str) -> None:
+        self.step += 1
+        await page.screenshot(path=self.artifacts / f"{self.step:02d}-{name}.png")
+
+    async def sign_in(self, page: Page, user: TestUser) -> None:
+        await page.goto(f"{self.base_url}/workbench/")
+        await page.fill("#token", user.token)
+        await page.click("#signin button[type=submit]")
+        await expect(page.locator("#role")).to_be_visible()
+
+    async def close(self, *, failed: bool) -> None:
+        """Close every context; after a failure, first a screenshot of each open page."""
+        for number, context in enumerate(self.contexts):
+            if failed:
+                for page in context.pages:
+                    await page.screenshot(path=self.artifacts / f"failed-{number}.png")
+            await context.close()

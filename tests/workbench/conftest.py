@@ -4,9 +4,14 @@ whose storage the other tests cover on both engines."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
+
+from gateway.workbench import DEFAULT_ASSETS_DIR
+from tests.workbench.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 
 @pytest.fixture
@@ -15,3 +20,14 @@ def database_url(tmp_path: Path, sqlite_template: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(sqlite_template, path)
     return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    require_browser(DEFAULT_ASSETS_DIR)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()

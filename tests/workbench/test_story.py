@@ -11,93 +11,25 @@ Screenshots of every step go to test-artifacts/workbench/.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 from pycocotools.coco import COCO
 
 from gateway.serve import RunningGateway
-from gateway.workbench import DEFAULT_ASSETS_DIR
 from server.accounts import revoke
 from storage.database import Database
 from tests.helpers import TestUser
-from tests.workbench.browser import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    VIEWPORT,
-    image_host,
-    png,
-    require_browser,
-)
+from tests.workbench.browser import Story, image_host, png
 from tests.workflow.support import Rest, make_user
 
 WIDTH, HEIGHT = 480, 320
 # Pre-labels in percent of the image: (x, y, width, height).
 BOXES = [(10.0, 15.0, 30.0, 40.0), (50.0, 20.0, 25.0, 35.0)]
 REVIEWS = ["这家店的服务很周到，菜也好吃。", "等了一个小时才上菜，<b>再也不来了</b>。"]
-EXPECT_MS = 15_000
-expect.set_options(timeout=EXPECT_MS)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    require_browser(DEFAULT_ASSETS_DIR)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-class Story:
-    """One browser context per person, and numbered screenshots of each step."""
-
-    def __init__(self, browser: Browser, base_url: str, artifacts: Path) -> None:
-        self.browser = browser
-        self.base_url = base_url
-        self.artifacts = artifacts
-        self.step = 0
-        self.contexts: list[BrowserContext] = []
-
-    async def shoot_everyone(self, name: str) -> None:
-        """A screenshot of every open page (when a step fails)."""
-        for number, context in enumerate(self.contexts):
-            for page in context.pages:
-                await page.screenshot(path=self.artifacts / f"{name}-{number}.png")
-
-    async def person(self) -> Page:
-        context = await self.browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-        self.contexts.append(context)
-        page = await context.new_page()
-        page.set_default_timeout(EXPECT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: (
-                message.type == "error"
-                and "Content Security Policy" in message.text
-                and errors.append(message.text)
-            ),
-        )
-        page.errors = errors  # type: ignore[attr-defined]
-        return page
-
-    async def shot(self, page: Page, name: str) -> None:
-        self.step += 1
-        await page.screenshot(path=self.artifacts / f"{self.step:02d}-{name}.png")
-
-    async def sign_in(self, page: Page, user: TestUser) -> None:
-        await page.goto(f"{self.base_url}/workbench/")
-        await page.fill("#token", user.token)
-        await page.click("#signin button[type=submit]")
-        await expect(page.locator("#role")).to_be_visible()
 
 
 def aap(task_ids: list[str]) -> bytes:
@@ -171,21 +103,18 @@ async def test_workbench_story(
     browser: Browser,
 ) -> None:
     started = time.monotonic()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     ann_user = await make_user(database, "ann", "annotator")
     ben_user = await make_user(database, "ben", "annotator")
     owner = Rest(http_client, admin)
     images = {f"street-{n}.png": png(WIDTH, HEIGHT, (90 + 60 * n, 140, 180)) for n in range(2)}
-    story = Story(browser, gateway.url, ARTIFACTS)
+    story = Story(browser, gateway.url, "story")
     with image_host(images) as image_base:
+        failed = True
         try:
             coco_path = await play(story, database, owner, image_base, ann_user, ben_user)
-        except BaseException:
-            await story.shoot_everyone("failed")
-            raise
+            failed = False
         finally:
-            for context in story.contexts:
-                await context.close()
+            await story.close(failed=failed)
 
     coco = COCO(str(coco_path))
     boxes = sorted(tuple(a["bbox"]) for a in coco.loadAnns(coco.getAnnIds()))
@@ -320,12 +249,11 @@ async def play(
     async with admin_page.expect_download() as download_info:
         await admin_page.click("#export-coco")
     download = await download_info.value
-    coco_path = ARTIFACTS / download.suggested_filename
+    coco_path = story.artifacts / download.suggested_filename
     await download.save_as(coco_path)
     await expect(admin_page.locator("#export-result")).to_contain_text("2 tasks")
     await story.shot(admin_page, "admin-export")
-    for page in (admin_page, ann, ben):
-        assert page.errors == [], page.errors  # type: ignore[attr-defined]
+    assert story.errors == []
 
     # A revoked token ends the session with the reason.
     await revoke(database, username="ben")
