@@ -181,7 +181,8 @@ function Labelling({ task, navigate }) {
 
   useShortcuts(submit, () => !correcting && setSkipping(true));
 
-  return html`<section class="page labelling" data-task=${task.display_id} data-ready=${ready ? "yes" : "no"}>
+  return html`<section class="page labelling" data-task=${task.display_id} data-task-type=${task.task_type}
+    data-ready=${ready ? "yes" : "no"}>
     <header class="page-head">
       <div>
         <h1>${task.display_id} <${StatusBadge} status=${task.status} /></h1>
