@@ -138,9 +138,10 @@ class Story:
         )
         return page
 
-    async def shot(self, page: Page, name: str) -> None:
+    async def shot(self, page: Page, name: str, *, full_page: bool = False) -> None:
         self.step += 1
-        await page.screenshot(path=self.artifacts / f"{self.step:02d}-{name}.png")
+        path = self.artifacts / f"{self.step:02d}-{name}.png"
+        await page.screenshot(path=path, full_page=full_page)
 
     async def sign_in(self, page: Page, user: TestUser) -> None:
         await page.goto(f"{self.base_url}/workbench/")

@@ -243,7 +243,7 @@ async def play(
     model = admin_page.locator("#prediction-stats tr[data-model=det-v3]")
     await expect(model.locator("td.accepted")).to_have_text("1")
     await expect(model.locator("td.modified")).to_have_text("1")
-    await story.shot(admin_page, "admin-progress-and-statistics")
+    await story.shot(admin_page, "admin-progress-and-statistics", full_page=True)
 
     # COCO from the page: the file holds the accepted box and the moved one.
     async with admin_page.expect_download() as download_info:
