@@ -5,7 +5,7 @@
 
 Order: the admin and its token (command line), then per group of figures a
 fresh server: init (with the raw insert of the same rows), progress, export
-(projects seeded first), prediction import. The report is written at the end.
+(projects seeded first), prediction import, the annotation loop. The report is written at the end.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from bench.report import render
 from bench.scenarios.exports import run_exports
 from bench.scenarios.imports import run_imports
 from bench.scenarios.init import run_init
+from bench.scenarios.loop import run_loop
 from bench.scenarios.progress import run_progress
 from bench.session import Session
 from bench.targets import check_targets
@@ -42,6 +43,7 @@ GROUPS = {
     "progress": run_progress,
     "export": run_exports,
     "import": run_imports,
+    "loop": run_loop,
 }
 
 

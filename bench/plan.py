@@ -21,6 +21,11 @@ class Plan:
     # A fresh server per export format (honest memory figures) or one per size (quicker).
     server_per_export_format: bool
     import_predictions: int
+    # The annotation loop: a project of loop_tasks split between loop_annotators;
+    # loop_calls NextTask/GetTask/Submit cycles per run.
+    loop_tasks: int
+    loop_annotators: int
+    loop_calls: int
 
 
 PLANS: dict[str, Plan] = {
@@ -34,6 +39,9 @@ PLANS: dict[str, Plan] = {
         export_sizes=(100_000, 1_000_000),
         server_per_export_format=True,
         import_predictions=100_000,
+        loop_tasks=1_000_000,
+        loop_annotators=100,
+        loop_calls=1_000,
     ),
     "smoke": Plan(
         name="smoke",
@@ -45,5 +53,8 @@ PLANS: dict[str, Plan] = {
         export_sizes=(200,),
         server_per_export_format=False,
         import_predictions=200,
+        loop_tasks=400,
+        loop_annotators=4,
+        loop_calls=20,
     ),
 }

@@ -21,6 +21,7 @@ SECTIONS = (
     "## Progress",
     "## Export",
     "## Prediction import",
+    "## Annotation loop",
     "## Method",
     "## Profiles and fixes",
 )
@@ -237,6 +238,19 @@ def _imports(results: Results, plan: Plan) -> list[str]:
     )
 
 
+def _loop(results: Results) -> list[str]:
+    rows = []
+    for name, label in (
+        ("next_task", "NextTask"),
+        ("get_task", "GetTask"),
+        ("submit", "SubmitAnnotation"),
+    ):
+        figure = results.get(f"loop.{name}.p50")
+        if figure is not None:
+            rows.append([label, _spread(figure), *_memory(figure)])
+    return _table(["call", "p50 ms, median (min–max)", *MEMORY_HEADERS], rows)
+
+
 METHOD = """\
 * **Server.** `annotation-api serve` (gRPC server and REST gateway in one process, the
   default deployment) started by the bench as a separate process on free ports, INFO logs
@@ -358,6 +372,14 @@ def render(
         "",
         *_imports(results, plan),
         "",
+        "## Annotation loop",
+        "",
+        f"One annotator's cycle over gRPC on a project of {plan.loop_tasks:,} tasks split "
+        f"between {plan.loop_annotators} annotators (AssignTasks `count`): NextTask, GetTask, "
+        f"(StartTask,) SubmitAnnotation; p50 of {plan.loop_calls} cycles per run.",
+        "",
+        *_loop(results),
+        "",
         "## Method",
         "",
         METHOD.format(
@@ -367,7 +389,7 @@ def render(
             progress=plan.progress_tasks,
             groups="each init size, progress, "
             + ("each export size × format" if plan.server_per_export_format else "each export size")
-            + ", prediction import",
+            + ", prediction import, annotation loop",
         ),
         "## Profiles and fixes",
         "",

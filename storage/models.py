@@ -216,6 +216,43 @@ class TaskSkip(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class PredictionModelStats(Base):
+    """Counters behind GetPredictionStats, one row per model version of a project.
+
+    Rebuilt from the rows when predictions are imported; moved by one when an
+    annotation is submitted or updated (in the transaction that writes it).
+    """
+
+    __tablename__ = "prediction_model_stats"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    # model_version, or "" for predictions without one (a key cannot be NULL).
+    version_key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    model_version: Mapped[str | None] = mapped_column(String(255))
+    predictions: Mapped[int] = mapped_column(Integer, default=0)
+    tasks_covered: Mapped[int] = mapped_column(Integer, default=0)
+    from_prediction: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    without_use: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PredictionLeadTime(Base):
+    """Lead times of a model version's annotations, counted per 0.1 s (for exact medians)."""
+
+    __tablename__ = "prediction_lead_times"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    # true: annotations started from this version's prediction; false: covered tasks' others.
+    with_prelabel: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    tenths: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Export(Base):
     __tablename__ = "exports"
     __table_args__ = (Index("ix_exports_status_expires_at", "status", "expires_at"),)

@@ -1,29 +1,58 @@
-"""The aggregates behind GetPredictionStats: a few grouped queries per project.
+"""The counters behind GetPredictionStats (tables prediction_model_stats and
+prediction_lead_times), so that the stats of a project with a million tasks and
+predictions are a read of a few rows per model version.
 
-Predictions are counted per model_version over the (project_id, model_version,
-task_id) index; annotations are joined to their parent prediction through
-`parent_prediction_id`, and whether an annotation kept its parent unchanged is
-stored with the annotation (`matches_parent`), so no result is parsed here.
+* `rebuild_model_stats` recomputes a project's counters from its rows with
+  grouped SQL; the prediction import runs it in its transaction (predictions
+  only change there).
+* `add_model_usage` / `add_lead_time` move them by one annotation, in the
+  transaction that submits or updates it.
+
+A NULL model_version is keyed as "" and every other version as "v" + version.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Integer, Table, case, distinct, func, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Table,
+    and_,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.models import Annotation, Prediction
+from storage.models import Annotation, Prediction, PredictionLeadTime, PredictionModelStats
 
 _predictions = cast(Table, Prediction.__table__)
 _annotations = cast(Table, Annotation.__table__)
+_stats = cast(Table, PredictionModelStats.__table__)
+_lead_times = cast(Table, PredictionLeadTime.__table__)
+
+
+def version_key(model_version: str | None) -> str:
+    return "" if model_version is None else "v" + model_version
+
+
+def tenths(seconds: float) -> int:
+    """A lead time's bucket: whole tenths of a second."""
+    return round(seconds * 10)
 
 
 @dataclass(slots=True)
 class ModelUsage:
-    """How one model version's predictions were used (lead times unsorted)."""
+    """One model version's counters and lead-time histograms ({tenths: count})."""
 
     model_version: str | None
     predictions: int = 0
@@ -31,12 +60,105 @@ class ModelUsage:
     from_prediction: int = 0
     unchanged: int = 0
     without_use: int = 0
-    lead_times_with: list[float] = field(default_factory=list)
-    lead_times_without: list[float] = field(default_factory=list)
+    lead_times_with: dict[int, int] = field(default_factory=dict)
+    lead_times_without: dict[int, int] = field(default_factory=dict)
 
 
-async def load_model_usage(conn: AsyncConnection, project_id: str) -> list[ModelUsage]:
-    """One entry per model_version of the project's predictions."""
+@dataclass(frozen=True, slots=True)
+class PredictionRef:
+    """What an annotation needs of its parent: the result and the model version."""
+
+    result_json: str
+    model_version: str | None
+
+
+async def get_task_prediction(
+    conn: AsyncConnection, task_id: int, prediction_id: int
+) -> PredictionRef | None:
+    """One of the task's predictions, or None when it is not the task's."""
+    row = (
+        await conn.execute(
+            select(_predictions.c.result_json, _predictions.c.model_version).where(
+                _predictions.c.id == prediction_id, _predictions.c.task_id == task_id
+            )
+        )
+    ).first()
+    return PredictionRef(row.result_json, row.model_version) if row else None
+
+
+async def covering_versions(conn: AsyncConnection, task_id: int) -> list[str | None]:
+    """The model versions with a prediction of the task."""
+    rows = await conn.execute(
+        select(_predictions.c.model_version).where(_predictions.c.task_id == task_id).distinct()
+    )
+    return [row[0] for row in rows]
+
+
+async def add_model_usage(
+    conn: AsyncConnection,
+    project_id: str,
+    model_version: str | None,
+    *,
+    from_prediction: int = 0,
+    unchanged: int = 0,
+    without_use: int = 0,
+) -> None:
+    """Move a version's annotation counters (the row exists once it has a prediction)."""
+    await conn.execute(
+        update(_stats)
+        .where(
+            _stats.c.project_id == project_id, _stats.c.version_key == version_key(model_version)
+        )
+        .values(
+            from_prediction=_stats.c.from_prediction + from_prediction,
+            unchanged=_stats.c.unchanged + unchanged,
+            without_use=_stats.c.without_use + without_use,
+        )
+    )
+
+
+async def add_lead_time(
+    conn: AsyncConnection,
+    project_id: str,
+    model_version: str | None,
+    *,
+    with_prelabel: bool,
+    seconds: float,
+    delta: int,
+) -> None:
+    """Count one lead time in (delta 1) or out (delta -1) of a version's histogram.
+    Callers hold the project's row lock, so no one else creates the row meanwhile."""
+    key = and_(
+        _lead_times.c.project_id == project_id,
+        _lead_times.c.version_key == version_key(model_version),
+        _lead_times.c.with_prelabel == with_prelabel,
+        _lead_times.c.tenths == tenths(seconds),
+    )
+    result = await conn.execute(
+        update(_lead_times).where(key).values(count=_lead_times.c.count + delta)
+    )
+    if result.rowcount == 0 and delta > 0:
+        await conn.execute(
+            insert(_lead_times).values(
+                project_id=project_id,
+                version_key=version_key(model_version),
+                with_prelabel=with_prelabel,
+                tenths=tenths(seconds),
+                count=delta,
+            )
+        )
+
+
+def _bucket(column: Any) -> Any:
+    # a literal factor, so that the GROUP BY expression is the selected one (PostgreSQL
+    # does not equate two bound parameters).
+    return func.round(column * literal_column("10")).cast(BigInteger)
+
+
+async def rebuild_model_stats(conn: AsyncConnection, project_id: str) -> None:
+    """Recompute the project's counters from its predictions and annotations."""
+    await conn.execute(delete(_stats).where(_stats.c.project_id == project_id))
+    await conn.execute(delete(_lead_times).where(_lead_times.c.project_id == project_id))
     usage: dict[str | None, ModelUsage] = {}
     rows = await conn.execute(
         select(
@@ -49,56 +171,148 @@ async def load_model_usage(conn: AsyncConnection, project_id: str) -> list[Model
     )
     for version, count, covered in rows:
         usage[version] = ModelUsage(version, int(count), int(covered))
+    if not usage:
+        return
 
     parent = _predictions.alias("parent")
-    rows = await conn.execute(
+    from_parent = (
         select(
+            _annotations.c.id,
+            _annotations.c.lead_time_seconds,
+            _annotations.c.matches_parent,
             parent.c.model_version,
-            func.count(),
-            func.sum(case((_annotations.c.matches_parent.is_(True), 1), else_=0).cast(Integer)),
         )
-        .select_from(_annotations)
         .join(parent, parent.c.id == _annotations.c.parent_prediction_id)
         .where(_annotations.c.project_id == project_id)
-        .group_by(parent.c.model_version)
+        .subquery()
+    )
+    rows = await conn.execute(
+        select(
+            from_parent.c.model_version,
+            func.count(),
+            func.sum(case((from_parent.c.matches_parent.is_(True), 1), else_=0).cast(Integer)),
+        ).group_by(from_parent.c.model_version)
     )
     for version, count, unchanged in rows:
         if version in usage:
             usage[version].from_prediction = int(count)
             usage[version].unchanged = int(unchanged or 0)
     rows = await conn.execute(
-        select(parent.c.model_version, _annotations.c.lead_time_seconds)
-        .select_from(_annotations)
-        .join(parent, parent.c.id == _annotations.c.parent_prediction_id)
-        .where(
-            _annotations.c.project_id == project_id,
-            _annotations.c.lead_time_seconds.is_not(None),
-        )
+        select(from_parent.c.model_version, _bucket(from_parent.c.lead_time_seconds), func.count())
+        .where(from_parent.c.lead_time_seconds.is_not(None))
+        .group_by(from_parent.c.model_version, _bucket(from_parent.c.lead_time_seconds))
     )
-    for version, lead_time in rows:
+    for version, bucket, count in rows:
         if version in usage:
-            usage[version].lead_times_with.append(float(lead_time))
+            usage[version].lead_times_with[int(bucket)] = int(count)
 
-    # Annotations of a task covered by a version that did not start from that version.
-    covering = _predictions.alias("covering")
-    rows = await conn.execute(
-        select(covering.c.model_version, _annotations.c.id, _annotations.c.lead_time_seconds)
+    # Annotations of a task a version covers that did not start from that version.
+    covering = (
+        select(_predictions.c.task_id, _predictions.c.model_version)
+        .where(_predictions.c.project_id == project_id)
+        .distinct()
+        .subquery()
+    )
+    without = (
+        select(covering.c.model_version, _annotations.c.lead_time_seconds)
         .select_from(_annotations)
         .join(covering, covering.c.task_id == _annotations.c.task_id)
         .outerjoin(parent, parent.c.id == _annotations.c.parent_prediction_id)
         .where(
             _annotations.c.project_id == project_id,
-            parent.c.id.is_(None)
-            | parent.c.model_version.is_distinct_from(covering.c.model_version),
+            or_(
+                parent.c.id.is_(None),
+                parent.c.model_version.is_distinct_from(covering.c.model_version),
+            ),
         )
-        .distinct()
+        .subquery()
     )
-    seen: defaultdict[str | None, set[int]] = defaultdict(set)
-    for version, annotation_id, lead_time in rows:
-        if version not in usage or annotation_id in seen[version]:
-            continue
-        seen[version].add(annotation_id)
-        usage[version].without_use += 1
-        if lead_time is not None:
-            usage[version].lead_times_without.append(float(lead_time))
+    rows = await conn.execute(
+        select(without.c.model_version, func.count()).group_by(without.c.model_version)
+    )
+    for version, count in rows:
+        if version in usage:
+            usage[version].without_use = int(count)
+    rows = await conn.execute(
+        select(without.c.model_version, _bucket(without.c.lead_time_seconds), func.count())
+        .where(without.c.lead_time_seconds.is_not(None))
+        .group_by(without.c.model_version, _bucket(without.c.lead_time_seconds))
+    )
+    for version, bucket, count in rows:
+        if version in usage:
+            usage[version].lead_times_without[int(bucket)] = int(count)
+
+    await conn.execute(
+        insert(_stats),
+        [
+            {
+                "project_id": project_id,
+                "version_key": version_key(u.model_version),
+                "model_version": u.model_version,
+                "predictions": u.predictions,
+                "tasks_covered": u.tasks_covered,
+                "from_prediction": u.from_prediction,
+                "unchanged": u.unchanged,
+                "without_use": u.without_use,
+            }
+            for u in usage.values()
+        ],
+    )
+    buckets = [
+        {
+            "project_id": project_id,
+            "version_key": version_key(u.model_version),
+            "with_prelabel": with_prelabel,
+            "tenths": bucket,
+            "count": count,
+        }
+        for u in usage.values()
+        for with_prelabel, histogram in ((True, u.lead_times_with), (False, u.lead_times_without))
+        for bucket, count in histogram.items()
+    ]
+    if buckets:
+        await conn.execute(insert(_lead_times), buckets)
+
+
+async def load_model_usage(conn: AsyncConnection, project_id: str) -> list[ModelUsage]:
+    """The project's counters, one entry per model version."""
+    usage: dict[str, ModelUsage] = {}
+    rows = await conn.execute(select(_stats).where(_stats.c.project_id == project_id))
+    for row in rows:
+        usage[row.version_key] = ModelUsage(
+            row.model_version,
+            row.predictions,
+            row.tasks_covered,
+            row.from_prediction,
+            row.unchanged,
+            row.without_use,
+        )
+    rows = await conn.execute(
+        select(_lead_times).where(_lead_times.c.project_id == project_id, _lead_times.c.count > 0)
+    )
+    for row in rows:
+        entry = usage.get(row.version_key)
+        if entry is not None:
+            target = entry.lead_times_with if row.with_prelabel else entry.lead_times_without
+            target[row.tenths] = int(row._mapping["count"])
     return list(usage.values())
+
+
+def histogram_median(histogram: dict[int, int]) -> float | None:
+    """The median of the values a {tenths: count} histogram holds, in seconds."""
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    wanted = sorted({(total - 1) // 2, total // 2})
+    found: list[int] = []
+    seen = 0
+    for bucket in sorted(histogram):
+        seen += histogram[bucket]
+        while wanted and wanted[0] < seen:
+            found.append(bucket)
+            wanted.pop(0)
+        if not wanted:
+            break
+    if len(found) == 1:
+        found.append(found[0])
+    return (found[0] + found[1]) / 20

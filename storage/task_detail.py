@@ -142,17 +142,3 @@ async def load_task_detail(conn: AsyncConnection, task_id: int) -> TaskDetailRec
         predictions=[DetailPrediction(*p) for p in predictions],
         annotations=[DetailAnnotation(*a) for a in annotations],
     )
-
-
-async def get_task_prediction(
-    conn: AsyncConnection, task_id: int, prediction_id: int
-) -> str | None:
-    """The result JSON of one of the task's predictions, or None when it is not the task's."""
-    row = (
-        await conn.execute(
-            select(_predictions.c.result_json).where(
-                _predictions.c.id == prediction_id, _predictions.c.task_id == task_id
-            )
-        )
-    ).first()
-    return str(row.result_json) if row else None

@@ -33,6 +33,8 @@ class AnnotationRecord:
     project_id: str
     user_id: str
     parent_prediction_id: int | None
+    lead_time_seconds: float | None
+    matches_parent: bool | None
     created_at: datetime
     updated_at: datetime
 
@@ -147,6 +149,8 @@ async def get_annotation(conn: AsyncConnection, annotation_id: int) -> Annotatio
                 annotation_rows.c.project_id,
                 annotation_rows.c.user_id,
                 annotation_rows.c.parent_prediction_id,
+                annotation_rows.c.lead_time_seconds,
+                annotation_rows.c.matches_parent,
                 annotation_rows.c.created_at,
                 annotation_rows.c.updated_at,
             ).where(annotation_rows.c.id == annotation_id)
@@ -160,6 +164,8 @@ async def get_annotation(conn: AsyncConnection, annotation_id: int) -> Annotatio
         project_id=row.project_id,
         user_id=row.user_id,
         parent_prediction_id=row.parent_prediction_id,
+        lead_time_seconds=row.lead_time_seconds,
+        matches_parent=row.matches_parent,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -38,12 +38,13 @@ from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
 from server.predictions.upload import load_json, receive_file
 from storage.audit import write_audit_log
 from storage.database import Database
+from storage.prediction_stats import rebuild_model_stats
 from storage.predictions import (
     SOURCE_EXTERNAL_IMPORT,
     delete_imported_predictions,
     insert_predictions,
 )
-from storage.projects import list_labels
+from storage.projects import get_project, list_labels
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,9 @@ class PredictionImportService:
     ) -> None:
         now = utcnow()
         async with self._database.transaction() as conn:
+            # The project's row lock keeps annotations from moving the prediction
+            # stats while they are rebuilt below.
+            await get_project(conn, target.project_id, for_update=True)
             replaced = 0
             if options.overwrite_existing and plan.matched_task_ids:
                 replaced = await delete_imported_predictions(conn, plan.matched_task_ids)
@@ -153,6 +157,7 @@ class PredictionImportService:
                 predictions=plan.rows,
                 created_at=now,
             )
+            await rebuild_model_stats(conn, target.project_id)
             detail: dict[str, Any] = {
                 "format": str(options.format),
                 "imported": len(plan.rows),

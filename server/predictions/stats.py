@@ -10,21 +10,22 @@ Per model_version of the project's predictions:
 * annotated_without_prediction_use: annotations of tasks it covers that did
   not start from one of its predictions (no parent, or another version's);
 * the median lead time of each group (annotations without a lead time are left
-  out; null when none has one).
+  out; null when none has one), exact to a tenth of a second.
 
-The figures come from grouped SQL over indexed columns (storage.prediction_stats),
-with no result parsed at read time. Administrators who see the project only.
+The figures are counters (storage.prediction_stats, moved by server.workflow.usage
+when an annotation is written, rebuilt when predictions are imported), so
+reading them costs a few rows per model version whatever the project's size.
+Administrators who see the project only.
 """
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
 from server.access import get_visible_project, require_admin
 from server.auth import Caller
 from storage.database import Database
-from storage.prediction_stats import load_model_usage
+from storage.prediction_stats import histogram_median, load_model_usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +39,6 @@ class ModelStats:
     annotated_without_prediction_use: int
     median_lead_time_with_prelabel_seconds: float | None
     median_lead_time_without_prelabel_seconds: float | None
-
-
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 3) if values else None
 
 
 async def get_prediction_stats(
@@ -62,8 +59,8 @@ async def get_prediction_stats(
             accepted_unchanged=u.unchanged,
             modified=u.from_prediction - u.unchanged,
             annotated_without_prediction_use=u.without_use,
-            median_lead_time_with_prelabel_seconds=_median(u.lead_times_with),
-            median_lead_time_without_prelabel_seconds=_median(u.lead_times_without),
+            median_lead_time_with_prelabel_seconds=histogram_median(u.lead_times_with),
+            median_lead_time_without_prelabel_seconds=histogram_median(u.lead_times_without),
         )
         for u in usage
     ]

@@ -43,14 +43,15 @@ from server.workflow.common import (
     parse_result,
 )
 from server.workflow.prelabel import results_match
+from server.workflow.usage import AnnotationUsage, count_annotation
 from storage.database import Database
+from storage.prediction_stats import PredictionRef, get_task_prediction
 from storage.projects import (
     add_to_annotator_counters,
     add_to_task_counters,
     get_project,
     set_project_fields,
 )
-from storage.task_detail import get_task_prediction
 from storage.tasks import set_task_status
 from storage.types import utcnow
 from storage.workflow import (
@@ -104,11 +105,17 @@ async def start_task(database: Database, caller: Caller, task_id: str) -> TaskMo
     return TaskMoved(task.task_id, TaskStatus.IN_PROGRESS, project_status)
 
 
-def _matches(result_json: str, parent_json: str | None) -> bool | None:
-    if parent_json is None:
-        return None
-    parent = orjson.loads(parent_json)
-    return results_match(orjson.loads(result_json), parent if isinstance(parent, list) else [])
+def _usage(
+    result_json: str, parent: PredictionRef | None, lead_time_seconds: float | None
+) -> AnnotationUsage:
+    """How the annotation counts in the stats (server.workflow.usage)."""
+    if parent is None:
+        return AnnotationUsage(None, False, None, lead_time_seconds)
+    parent_result = orjson.loads(parent.result_json)
+    matches = results_match(
+        orjson.loads(result_json), parent_result if isinstance(parent_result, list) else []
+    )
+    return AnnotationUsage(parent.model_version, True, matches, lead_time_seconds)
 
 
 async def submit_annotation(
@@ -137,14 +144,15 @@ async def submit_annotation(
                 f"task is {task.status}; only an in_progress task takes an annotation",
                 task_status=task.status,
             )
-        parent_json = None
+        parent = None
         if parent_id is not None:
-            parent_json = await get_task_prediction(conn, task.task_id, parent_id)
-            if parent_json is None:
+            parent = await get_task_prediction(conn, task.task_id, parent_id)
+            if parent is None:
                 raise invalid(
                     "parent_prediction_id",
                     f"prediction {parent_prediction_id} is not a prediction of task {task_id}",
                 )
+        usage = _usage(result_json, parent, lead_time)
         annotation_id = await insert_annotation(
             conn,
             task_id=task.task_id,
@@ -153,9 +161,10 @@ async def submit_annotation(
             result_json=result_json,
             parent_prediction_id=parent_id,
             lead_time_seconds=lead_time,
-            matches_parent=_matches(result_json, parent_json),
+            matches_parent=usage.matches_parent,
             now=now,
         )
+        await count_annotation(conn, project.project_id, task.task_id, usage, sign=1)
         await set_task_status(
             conn, task.task_id, status=TaskStatus.COMPLETED, now=now, completed=True
         )
@@ -197,19 +206,29 @@ async def update_annotation(
             author_id=record.user_id,
             assignee_id=assignment.user_id if assignment else None,
         )
-        parent_json = None
+        parent = None
         if record.parent_prediction_id is not None:
-            parent_json = await get_task_prediction(
-                conn, record.task_id, record.parent_prediction_id
-            )
+            parent = await get_task_prediction(conn, record.task_id, record.parent_prediction_id)
+        before = AnnotationUsage(
+            parent.model_version if parent else None,
+            parent is not None,
+            record.matches_parent,
+            record.lead_time_seconds,
+        )
+        after = _usage(
+            result_json, parent, lead_time if lead_time is not None else record.lead_time_seconds
+        )
         await store_annotation_update(
             conn,
             number,
             result_json=result_json,
             lead_time_seconds=lead_time,
-            matches_parent=_matches(result_json, parent_json),
+            matches_parent=after.matches_parent,
             now=now,
         )
+        if after != before:
+            await count_annotation(conn, record.project_id, record.task_id, before, sign=-1)
+            await count_annotation(conn, record.project_id, record.task_id, after, sign=1)
         await set_project_fields(conn, record.project_id, now=now)
     return number, record.task_id, now
 

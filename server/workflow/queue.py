@@ -82,10 +82,7 @@ def label_studio_data(detail: TaskDetailRecord) -> str:
     return orjson.dumps({**data, data_key(detail.task_type): detail.content}).decode()
 
 
-async def _view(database: Database, caller: Caller, task_id: str) -> TaskView:
-    number = parse_id(task_id)
-    async with database.read() as conn:
-        detail = await load_task_detail(conn, number) if number is not None else None
+def _view(caller: Caller, task_id: str, detail: TaskDetailRecord | None) -> TaskView:
     check_task(
         caller,
         task_id,
@@ -98,7 +95,10 @@ async def _view(database: Database, caller: Caller, task_id: str) -> TaskView:
 
 async def get_task(database: Database, caller: Caller, task_id: str) -> TaskView:
     """One task with everything a front end shows (see module docstring)."""
-    return await _view(database, caller, task_id)
+    number = parse_id(task_id)
+    async with database.read() as conn:
+        detail = await load_task_detail(conn, number) if number is not None else None
+    return _view(caller, task_id, detail)
 
 
 async def next_task(database: Database, caller: Caller, *, project_id: str | None) -> TaskView:
@@ -110,10 +110,11 @@ async def next_task(database: Database, caller: Caller, *, project_id: str | Non
             project_id=project_id,
             statuses=(AssignmentStatus.IN_PROGRESS, AssignmentStatus.ASSIGNED),
         )
+        detail = await load_task_detail(conn, found) if found is not None else None
     if found is None:
         details = {"project_id": project_id} if project_id else {}
         raise DomainError(ErrorCode.NO_TASK_AVAILABLE, "no task left to annotate", details)
-    return await _view(database, caller, str(found))
+    return _view(caller, str(found), detail)
 
 
 def _encode_token(after_task_id: int, key: str) -> str:

@@ -13,6 +13,7 @@ import httpx
 import orjson
 
 from storage.database import Database
+from storage.prediction_stats import rebuild_model_stats
 from tests.helpers import TestUser
 from tests.workflow.support import Rest, make_user
 
@@ -223,6 +224,12 @@ async def test_the_prelabelling_loop_over_rest(
             }
         ],
     }
+
+    # the counters kept call by call equal those rebuilt from the rows (as an import does)
+    async with database.transaction() as conn:
+        await rebuild_model_stats(conn, project_id)
+    rebuilt = await owner.call("GET", f"/api/external/projects/{project_id}/predictions/stats")
+    assert rebuilt == stats
 
     # the json export carries the parents and lead times, and the corrected result
     export = await owner.call("POST", f"/api/external/projects/{project_id}/export", json={})

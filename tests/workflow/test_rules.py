@@ -18,6 +18,7 @@ from sqlalchemy import insert
 
 from storage.database import Database
 from storage.models import Prediction
+from storage.prediction_stats import rebuild_model_stats
 from storage.types import utcnow
 from tests.helpers import RpcErrorInfo, TestUser, rpc_error
 from tests.workflow.support import make_user
@@ -312,6 +313,8 @@ async def test_prediction_stats_follow_updates(
                 created_at=utcnow(),
             )
         )
+        # what the import does after writing predictions (text tasks cannot be imported)
+        await rebuild_model_stats(conn, pid)
     wf, md = setup.workflow, annotator.metadata
     task = (await wf.NextTask(W.NextTaskRequest(), metadata=md)).task
     [prediction] = task.predictions

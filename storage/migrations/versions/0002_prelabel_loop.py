@@ -72,9 +72,52 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("task_skips", schema=None) as batch_op:
         batch_op.create_index("ix_task_skips_task_id_user_id", ["task_id", "user_id"], unique=False)
+    op.create_table(
+        "prediction_model_stats",
+        sa.Column("project_id", sa.String(length=32), nullable=False),
+        sa.Column("version_key", sa.String(length=256), nullable=False),
+        sa.Column("model_version", sa.String(length=255), nullable=True),
+        sa.Column("predictions", sa.Integer(), nullable=False),
+        sa.Column("tasks_covered", sa.Integer(), nullable=False),
+        sa.Column("from_prediction", sa.Integer(), nullable=False),
+        sa.Column("unchanged", sa.Integer(), nullable=False),
+        sa.Column("without_use", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_prediction_model_stats_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "project_id", "version_key", name=op.f("pk_prediction_model_stats")
+        ),
+    )
+    op.create_table(
+        "prediction_lead_times",
+        sa.Column("project_id", sa.String(length=32), nullable=False),
+        sa.Column("version_key", sa.String(length=256), nullable=False),
+        sa.Column("with_prelabel", sa.Boolean(), nullable=False),
+        sa.Column("tenths", sa.BigInteger(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_prediction_lead_times_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "project_id",
+            "version_key",
+            "with_prelabel",
+            "tenths",
+            name=op.f("pk_prediction_lead_times"),
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("prediction_lead_times")
+    op.drop_table("prediction_model_stats")
     with op.batch_alter_table("task_skips", schema=None) as batch_op:
         batch_op.drop_index("ix_task_skips_task_id_user_id")
     op.drop_table("task_skips")
