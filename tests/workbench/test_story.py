@@ -206,9 +206,14 @@ async def play(
     for label in ("正面", "负面"):
         await admin_page.fill("#new-label", label)
         await admin_page.click("#labels-card form.inline button[type=submit]")
+    # Assigning a draft is refused: the page shows the API's message.
+    await admin_page.check("#assign-card input[value=ben]")
+    await admin_page.click("#assign")
+    await expect(admin_page.locator("#assign-card .error")).to_contain_text(
+        "project is draft; tasks can be assigned once it is ready"
+    )
     await admin_page.click("#mark-ready")
     await expect(admin_page.locator("#labels-card")).to_contain_text("the project is ready")
-    await admin_page.check("#assign-card input[value=ben]")
     await admin_page.check("#assign-card input[value=split]")
     await admin_page.click("#assign")
     await expect(admin_page.locator("#assign-result")).to_have_text("Assigned 2 to ben.")

@@ -27,7 +27,8 @@ async def init(owner: Rest, task_type: str, content: str, labels: list[str]) -> 
         "POST",
         "/api/external/projects/init",
         json={
-            "name": f"{task_type} 项目",
+            # Markup in a name is shown as text, never interpreted.
+            "name": f"<i>{task_type}</i> 项目",
             "task_type": task_type,
             "data": [
                 {"id": "one", "content": content, "metadata": {"width": WIDTH, "height": HEIGHT}}
@@ -164,7 +165,7 @@ async def test_polygon_ner_and_image_classification_in_label_studio(
             assert sorted(done) == sorted(projects)
 
             # Correct the image classification: 狗 was wrong, it is 猫.
-            row = page.locator("#my-tasks tr", has_text="image_classification 项目")
+            row = page.locator("#my-tasks tr", has_text="<i>image_classification</i> 项目")
             await row.get_by_role("link").click()
             await expect(page.locator(".labelling[data-ready=yes]")).to_be_visible()
             await expect(page.locator("#submit")).to_contain_text("Save correction")
