@@ -195,7 +195,7 @@ function Labelling({ task, navigate }) {
       <div class="actions">
         <a href="#/queue" class="button">My queue</a>
         ${!correcting && html`<button type="button" id="skip" onClick=${() => setSkipping(true)} disabled=${state.busy}
-          title="Ctrl+Shift+S">Skip…</button>`}
+          title="Ctrl+Shift+S">Skip…<kbd class="muted">Ctrl+Shift+S</kbd></button>`}
         <button type="button" class="primary" id="submit" onClick=${submit} disabled=${state.busy || !ready}
           title="Ctrl+Enter">${correcting ? "Save correction" : "Submit"}<kbd>Ctrl+Enter</kbd></button>
       </div>
