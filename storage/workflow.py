@@ -199,10 +199,11 @@ async def list_open_assignments(
     *,
     user_id: str | None,
     task_ids: Sequence[int] | None,
+    done_status: str,
 ) -> list[AssignmentRecord]:
-    """The project's assignments that are not completed, optionally of one user or tasks."""
+    """The project's assignments not in done_status, optionally of one user or tasks."""
     query = select(assignments.c.task_id, assignments.c.user_id, assignments.c.status).where(
-        assignments.c.project_id == project_id, assignments.c.status != "completed"
+        assignments.c.project_id == project_id, assignments.c.status != done_status
     )
     if user_id is not None:
         query = query.where(assignments.c.user_id == user_id)
@@ -229,16 +230,17 @@ async def delete_assignments(conn: AsyncConnection, task_ids: Sequence[int]) -> 
 
 
 async def next_unassigned_tasks(
-    conn: AsyncConnection, project_id: str, *, user_id: str, limit: int
+    conn: AsyncConnection, project_id: str, *, user_id: str, limit: int, done_status: str
 ) -> list[int]:
-    """Up to limit unassigned, not completed tasks in input order that user_id never skipped."""
+    """Up to limit unassigned tasks not in done_status, in input order, that user_id never
+    skipped."""
     assigned = exists().where(assignments.c.task_id == tasks.c.id)
     skipped = exists().where(skips.c.task_id == tasks.c.id, skips.c.user_id == user_id)
     rows = await conn.execute(
         select(tasks.c.id)
         .where(
             tasks.c.project_id == project_id,
-            tasks.c.status != "completed",
+            tasks.c.status != done_status,
             ~assigned,
             ~skipped,
         )

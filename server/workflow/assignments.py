@@ -88,17 +88,14 @@ async def assign_tasks(
             )
         if count:
             parsed = await next_unassigned_tasks(
-                conn, project_id, user_id=annotator_id, limit=count
+                conn,
+                project_id,
+                user_id=annotator_id,
+                limit=count,
+                done_status=TaskStatus.COMPLETED,
             )
         else:
-            found = {task.task_id for task in await get_project_tasks(conn, project_id, parsed)}
-            missing = [str(number) for number in parsed if number not in found]
-            if missing:
-                raise DomainError(
-                    ErrorCode.TASK_NOT_FOUND,
-                    f"{len(missing)} task(s) not found in the project",
-                    {"task_ids": missing[:LISTED_IDS], "missing_count": len(missing)},
-                )
+            await check_project_tasks(conn, project_id, parsed)
             taken = await get_assignments(conn, parsed)
             if taken:
                 listed = sorted(taken)[:LISTED_IDS]
@@ -126,6 +123,20 @@ async def assign_tasks(
     return Assigned(project_id, assigned, status or project.status)
 
 
+async def check_project_tasks(
+    conn: AsyncConnection, project_id: str, task_ids: Sequence[int]
+) -> None:
+    """TASK_NOT_FOUND, listing them, unless every task is the project's."""
+    found = {task.task_id for task in await get_project_tasks(conn, project_id, task_ids)}
+    missing = [str(number) for number in task_ids if number not in found]
+    if missing:
+        raise DomainError(
+            ErrorCode.TASK_NOT_FOUND,
+            f"{len(missing)} task(s) not found in the project",
+            {"task_ids": missing[:LISTED_IDS], "missing_count": len(missing)},
+        )
+
+
 async def unassign_tasks(
     database: Database,
     caller: Caller,
@@ -141,16 +152,13 @@ async def unassign_tasks(
     async with database.transaction() as conn:
         await get_visible_project(conn, caller, project_id, for_update=True)
         if parsed:
-            found = {task.task_id for task in await get_project_tasks(conn, project_id, parsed)}
-            missing = [str(number) for number in parsed if number not in found]
-            if missing:
-                raise DomainError(
-                    ErrorCode.TASK_NOT_FOUND,
-                    f"{len(missing)} task(s) not found in the project",
-                    {"task_ids": missing[:LISTED_IDS], "missing_count": len(missing)},
-                )
+            await check_project_tasks(conn, project_id, parsed)
         taken = await list_open_assignments(
-            conn, project_id, user_id=annotator_id, task_ids=parsed or None
+            conn,
+            project_id,
+            user_id=annotator_id,
+            task_ids=parsed or None,
+            done_status=AssignmentStatus.COMPLETED,
         )
         if taken:
             await release_assignments(conn, project_id, taken, now=now)

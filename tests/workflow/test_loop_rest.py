@@ -180,6 +180,11 @@ async def test_the_prelabelling_loop_over_rest(
     assert [ann_done[s] for s in ("accept", "modify", "skip")] == task_ids[:3]
     assert [ben_done[s] for s in ("accept", "modify", "skip")] == task_ids[3:]
 
+    finished = await ann.call("GET", "/api/v1/me/tasks", params={"status": "completed"})
+    assert [t["task_id"] for t in finished["tasks"]] == task_ids[:2]
+    assert finished["tasks"][0]["project_name"] == "loop"
+    assert finished["counts"] == {"pending": 0, "in_progress": 0, "completed": 2}
+
     # the annotator corrects their modified annotation once more
     task = (await ann.call("GET", f"/api/v1/tasks/{ann_done['modify']}"))["task"]
     corrected = modified(task["predictions"][0])
