@@ -254,8 +254,8 @@ function StatsCard({ stats, loading }) {
       <tbody>
         ${stats.models.length === 0 && html`<tr><td colspan="9" class="empty">No prediction imported.</td></tr>`}
         ${stats.models.map(
-          (m) => html`<tr data-model=${m.model_version}>
-            <td>${m.model_version}</td><td>${m.predictions}</td><td>${m.tasks_covered}</td>
+          (m) => html`<tr data-model=${m.model_version ?? ""}>
+            <td>${m.model_version ?? html`<span class="subtle">no version</span>`}</td><td>${m.predictions}</td><td>${m.tasks_covered}</td>
             <td>${m.annotations_from_prediction}</td><td class="accepted">${m.accepted_unchanged}</td>
             <td class="modified">${m.modified}</td><td>${m.annotated_without_prediction_use}</td>
             <td>${formatSeconds(m.median_lead_time_with_prelabel_seconds)}</td>
