@@ -1,9 +1,11 @@
 # Two entry points on a fresh clone: `make serve` and `make test`.
-# Both create .venv and install the project into it first (PyPI only).
+# Both create .venv and install the project into it first (PyPI only), and the
+# workbench's front-end files from the npm registry (scripts/install_workbench.sh).
 
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+WORKBENCH_STAMP := third_party/workbench/node_modules/.workbench-lock.json
 
 .PHONY: serve test lint generate bench interop
 
@@ -13,12 +15,16 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## Run the gRPC server (:50051) and the REST gateway (:8003) on SQLite under ./data.
-serve: $(STAMP)
+# Without npm the service still starts; /workbench/ then says how to install.
+$(WORKBENCH_STAMP): workbench/package-lock.json
+	scripts/install_workbench.sh || echo "workbench front end not installed: /workbench/ will say how"
+
+## Run the gRPC server (:50051) and the REST gateway (:8003, workbench at /workbench/) on SQLite under ./data.
+serve: $(STAMP) $(WORKBENCH_STAMP)
 	$(VENV)/bin/annotation-api serve
 
 ## Run the whole test suite on SQLite and on a PostgreSQL the tests start themselves.
-test: $(STAMP)
+test: $(STAMP) $(WORKBENCH_STAMP)
 	scripts/test.sh
 
 ## buf lint (offline), ruff and mypy.
