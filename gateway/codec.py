@@ -109,6 +109,10 @@ class MessageCodec:
             self._check_oneofs(kwargs)
         return kwargs
 
+    def field_decoder(self, name: str) -> Decoder:
+        """How a field's JSON value becomes its constructor argument."""
+        return self._decoders[name]
+
     def _check_oneofs(self, kwargs: dict[str, Any]) -> None:
         for group, members in self._oneofs.items():
             given = [name for name in members if name in kwargs]
