@@ -15,6 +15,8 @@ calls the client-streaming sibling `<Method>Stream`, feeding it the body's
 other fields and then the named repeated field's items in batches as it parses
 them (gateway/streamed_body.py). The sibling's request and response messages
 must have the RPC's fields (same names, numbers and types), checked here.
+The RPC's required fields lead the stream: a body that gives one of them only
+after the streamed field is parsed whole first (see `leading_fields`).
 
 Any other streaming RPC with an annotation, and a streamed field without its
 sibling, is a programming error and stops the gateway at start-up, so it is
@@ -31,7 +33,7 @@ from enum import StrEnum
 from functools import cache
 
 from annotation.v1 import options_pb2
-from google.api import annotations_pb2, http_pb2
+from google.api import annotations_pb2, field_behavior_pb2, http_pb2
 from google.protobuf.descriptor import (
     Descriptor,
     EnumDescriptor,
@@ -244,6 +246,21 @@ def is_file_stream(message: Descriptor) -> bool:
     return _has_bytes_chunk(message) and all(
         name in fields and fields[name].type == FieldDescriptor.TYPE_STRING
         for name in ("file_name", "content_type")
+    )
+
+
+def is_required(field: FieldDescriptor) -> bool:
+    """Marked `(google.api.field_behavior) = REQUIRED` in its proto."""
+    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+    return field_behavior_pb2.REQUIRED in behaviors
+
+
+def leading_fields(route: RpcRoute) -> tuple[str, ...]:
+    """The required fields a streamed body must give before its streamed field."""
+    return tuple(
+        field.name
+        for field in route.request_type.fields
+        if is_required(field) and field.name != route.streamed_field
     )
 
 

@@ -30,7 +30,7 @@ from gateway.backend import (
 )
 from gateway.bodies import AccessGate, read_body
 from gateway.codec import MessageCodec, message_codec, parse_json
-from gateway.descriptors import RouteKind, RpcRoute, discover_routes
+from gateway.descriptors import RouteKind, RpcRoute, discover_routes, leading_fields
 from gateway.errors import GatewayError
 from gateway.scalars import CodecError
 from gateway.streamed_body import IrregularBody, StreamedBody
@@ -204,7 +204,8 @@ class StreamedBodyHandler(RouteHandler):
     message carries the fields before it, each message a batch of its items,
     converted as they are parsed, and the last the fields after it. Only a
     batch is ever alive as Python objects, and the server stores batches while
-    the gateway parses the next. A body that does not split plainly is parsed
+    the gateway parses the next. A body that does not split plainly, or that
+    gives a required field (`leading_fields`) only after the array, is parsed
     whole and sent the same way.
 
     The answer is the one UnaryHandler gives for the same body: the gateway's
@@ -220,6 +221,7 @@ class StreamedBodyHandler(RouteHandler):
         self.stream_codec = message_codec(route.stream_method.input_type)
         self.decode_list = self.stream_codec.field_decoder(route.streamed_field)
         self.chunk_bytes = STREAMED_CHUNK_BYTES
+        self.leading = leading_fields(route)
 
     async def serve(self, request: Request, gate: AccessGate) -> Response:
         raw = await read_body(request, limit=self.settings.max_message_bytes, gate=gate)
@@ -227,6 +229,8 @@ class StreamedBodyHandler(RouteHandler):
         metadata = self.metadata(request)
         try:
             parts = StreamedBody(raw, self.route.streamed_field, chunk_bytes=self.chunk_bytes)
+            if any(parts.head.get(name) is None for name in self.leading):
+                raise IrregularBody  # a required field comes later, or not at all
             reply = await self.stream(
                 parts, text_kwargs, metadata, offload=len(raw) > OFFLOAD_BODY_BYTES
             )
