@@ -9,7 +9,7 @@ check beyond "is this JSON the right shape" happens in the server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -29,8 +29,14 @@ from gateway.backend import (
     call_metadata,
 )
 from gateway.bodies import AccessGate, read_body
-from gateway.codec import MessageCodec, message_codec, parse_json
-from gateway.descriptors import RouteKind, RpcRoute, discover_routes, leading_fields
+from gateway.codec import MessageCodec, message_codec, parse_json, trust_plain_items
+from gateway.descriptors import (
+    RouteKind,
+    RpcRoute,
+    discover_routes,
+    leading_fields,
+    message_type_of,
+)
 from gateway.errors import GatewayError
 from gateway.scalars import CodecError
 from gateway.streamed_body import IrregularBody, StreamedBody
@@ -220,6 +226,10 @@ class StreamedBodyHandler(RouteHandler):
         assert route.stream_method is not None
         self.stream_codec = message_codec(route.stream_method.input_type)
         self.decode_list = self.stream_codec.field_decoder(route.streamed_field)
+        item_type = message_type_of(
+            self.stream_codec.descriptor.fields_by_name[route.streamed_field]
+        )
+        self.plain_items = message_codec(item_type).plain_text_fields()
         self.chunk_bytes = STREAMED_CHUNK_BYTES
         self.leading = leading_fields(route)
 
@@ -246,7 +256,6 @@ class StreamedBodyHandler(RouteHandler):
         *,
         offload: bool,
     ) -> Message:
-        field = self.route.streamed_field
         codec = self.stream_codec
         pending = {**codec.decode_kwargs(parts.head), **text_kwargs}
         chunks = parts.chunks()
@@ -257,26 +266,24 @@ class StreamedBodyHandler(RouteHandler):
             count = 0
             refused = False
             while True:
+                fields = {} if refused else pending
                 if offload:
-                    items = await asyncio.to_thread(next, chunks, None)
+                    message, size = await asyncio.to_thread(
+                        self.next_message, chunks, count, fields
+                    )
                 else:
-                    items = next(chunks, None)
-                if items is None:
+                    message, size = self.next_message(chunks, count, fields)
+                if message is None:
                     break
-                if offload:
-                    decoded = await asyncio.to_thread(self.decode_items, items, count)
-                else:
-                    decoded = self.decode_items(items, count)
-                count += len(items)
+                count += size
                 if refused:
                     continue  # only looking for an error of the gateway's own
-                message = codec.build({**pending, field: decoded})
                 pending = {}
-                del items, decoded
                 try:
                     await call.write(message)
                 except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
                     refused = True  # the server has answered: its error, unless ours comes first
+                del message
             pending.update(codec.decode_kwargs(parts.tail))
             if not refused:
                 if pending or count == 0:
@@ -310,6 +317,24 @@ class StreamedBodyHandler(RouteHandler):
     def decode_whole(self, raw: bytes) -> dict[str, Any]:
         with cyclic_gc_paused():
             return self.stream_codec.decode_kwargs(parse_json(raw) if raw.strip() else {})
+
+    def next_message(
+        self, chunks: Iterator[list[Any]], offset: int, fields: dict[str, Any]
+    ) -> tuple[Message | None, int]:
+        """The message of the body's next chunk of items (and `fields`), and how many
+        items it holds; (None, 0) after the last chunk."""
+        items = next(chunks, None)
+        if items is None:
+            return None, 0
+        field = self.route.streamed_field
+        if self.plain_items is not None:
+            try:
+                trusted = trust_plain_items(items, self.plain_items)
+                return self.stream_codec.build({**fields, field: trusted}), len(items)
+            except (TypeError, ValueError, AttributeError):
+                pass  # decoded again below, the careful way
+        decoded = self.decode_items(items, offset)
+        return self.stream_codec.build({**fields, field: decoded}), len(items)
 
     def decode_items(self, items: list[Any], offset: int) -> list[Any]:
         """A chunk's items as constructor arguments; errors name the item's index in the body."""
