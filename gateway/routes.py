@@ -21,6 +21,7 @@ from starlette.responses import Response, StreamingResponse
 
 from annotation_api.errors import ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
+from annotation_api.memory import release_free_memory
 from annotation_api.settings import Settings
 from gateway.backend import (
     STREAM_TIMEOUT_SECONDS,
@@ -246,6 +247,10 @@ class StreamedBodyHandler(RouteHandler):
             )
         except IrregularBody:
             reply = await self.stream_parsed(raw, text_kwargs, metadata)
+        finally:
+            if len(raw) > OFFLOAD_BODY_BYTES:
+                del raw
+                release_free_memory()
         return Response(self.response_codec.to_json(reply), media_type="application/json")
 
     async def stream(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from annotation_api.errors import DomainError
 from annotation_api.gc_pause import cyclic_gc_paused
+from annotation_api.memory import LARGE_REQUEST_ITEMS, release_free_memory
 from server.access import get_visible_project
 from server.auth import Caller
 from server.projects.label_config import build_label_config
@@ -169,6 +170,8 @@ async def init_project_stream(
                 now=now,
             )
             project = await get_visible_project(conn, caller, project_id)
+    if count >= LARGE_REQUEST_ITEMS:
+        release_free_memory()
     return CreatedProject(project=project, task_count=count)
 
 
