@@ -112,12 +112,21 @@ def _raw(results: Results, plan: Plan) -> list[str]:
     return _table(["raw engine (stdlib sqlite3 + orjson)", "median (min–max)", ""], rows)
 
 
+def _idle_rss(results: Results, plan: Plan) -> list[str]:
+    rows = [
+        [f"{size:,}", ", ".join(f"{value:.0f}" for value in figure.values)]
+        for size in plan.init_sizes
+        if (figure := results.get(f"init.idle_rss.{size}")) is not None
+    ]
+    return _table(["tasks", "server RSS (MB) idle after each round of the three inits"], rows)
+
+
 def _init(results: Results, plan: Plan) -> list[str]:
     rows = []
     for size in plan.init_sizes:
         raw = results.get(f"raw.insert.{size}")
         grpc = results.get(f"init.grpc.{size}")
-        for transport in ("rest", "grpc"):
+        for transport, via in (("rest", "REST"), ("grpc", "gRPC"), ("grpc_stream", "gRPC stream")):
             figure = results.get(f"init.{transport}.{size}")
             if figure is None:
                 continue
@@ -125,7 +134,7 @@ def _init(results: Results, plan: Plan) -> list[str]:
             rows.append(
                 [
                     f"{size:,}",
-                    "REST" if transport == "rest" else "gRPC",
+                    via,
                     _spread(figure),
                     f"{size / figure.median:,.0f}",
                     _ratio(figure, raw),
@@ -346,10 +355,13 @@ def render(
         "",
         "## Init",
         "",
-        "`POST /api/external/projects/init` (REST) and `ProjectService.InitProject` (gRPC), "
+        "`POST /api/external/projects/init` (REST), `ProjectService.InitProject` (gRPC) and "
+        "`ProjectService.InitProjectStream` (gRPC stream, 10,000 tasks a message), "
         "one request of N tasks; × raw = time / raw engine's insert of the same rows.",
         "",
         *_init(results, plan),
+        "",
+        *_idle_rss(results, plan),
         "",
         "## Progress",
         "",

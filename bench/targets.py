@@ -10,6 +10,9 @@ from bench.stats import Results
 MB = 1_000_000
 RSS_GROWTH_LIMIT = 100 * MB
 RATIO_LIMIT = 1.5
+INIT_RATIO_LIMIT = 1.2
+INIT_RSS_GROWTH_LIMIT = 300 * MB
+IDLE_RSS_CLIMB_LIMIT = 50 * MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +33,9 @@ def _at_most(results: Results, target: str, key: str, limit: float, unit: str) -
     return Verdict(target, f"{figure.median:.3g} {unit} (median)", figure.median <= limit)
 
 
-def _ratio(results: Results, target: str, rest_key: str, grpc_key: str) -> Verdict:
+def _ratio(
+    results: Results, target: str, rest_key: str, grpc_key: str, limit: float = RATIO_LIMIT
+) -> Verdict:
     rest, grpc = results.get(rest_key), results.get(grpc_key)
     if rest is None or grpc is None:
         return Verdict(target, "–", None)
@@ -38,8 +43,44 @@ def _ratio(results: Results, target: str, rest_key: str, grpc_key: str) -> Verdi
     return Verdict(
         target,
         f"{ratio:.2f} ({rest.median:.3g} / {grpc.median:.3g} {rest.unit})",
-        ratio <= RATIO_LIMIT,
+        ratio <= limit,
     )
+
+
+def _init_memory(results: Results, sizes: tuple[int, ...]) -> list[Verdict]:
+    """RSS growth over the REST and streamed inits; idle RSS from the first round to the last."""
+    verdicts = []
+    for size in sizes:
+        measured = [
+            (figure.rss_growth, via)
+            for via in ("rest", "grpc_stream")
+            if (figure := results.get(f"init.{via}.{size}")) is not None
+            and figure.rss_growth is not None
+        ]
+        target = f"init of {size:,}: server RSS growth ≤ 300 MB (REST, gRPC stream)"
+        if measured:
+            worst, via = max(measured)
+            verdicts.append(
+                Verdict(
+                    target, f"worst {worst / MB:.0f} MB ({via})", worst <= INIT_RSS_GROWTH_LIMIT
+                )
+            )
+        else:
+            verdicts.append(Verdict(target, "–", None))
+        idle = results.get(f"init.idle_rss.{size}")
+        target = f"init of {size:,}: idle RSS after the last round ≤ after the first + 50 MB"
+        if idle is None or len(idle.values) < 2:
+            verdicts.append(Verdict(target, "–", None))
+            continue
+        climb = (idle.values[-1] - idle.values[0]) * MB  # the figure is in MB
+        verdicts.append(
+            Verdict(
+                target,
+                f"{idle.values[0]:.0f} → {idle.values[-1]:.0f} MB",
+                climb <= IDLE_RSS_CLIMB_LIMIT,
+            )
+        )
+    return verdicts
 
 
 def _export_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
@@ -67,6 +108,7 @@ def check_targets(
     verdicts = [
         _at_most(results, "init 100,000 tasks through REST ≤ 1.5 s", "init.rest.100000", 1.5, "s"),
         _at_most(results, "init 1,000,000 tasks through REST ≤ 15 s", "init.rest.1000000", 15, "s"),
+        _at_most(results, "init 1,000,000 tasks through REST ≤ 8 s", "init.rest.1000000", 8, "s"),
         _at_most(
             results, "import 100,000 predictions (AAP JSON) ≤ 3 s", "import.aap_json.100000", 3, "s"
         ),
@@ -109,11 +151,13 @@ def check_targets(
         verdicts.append(
             _ratio(
                 results,
-                f"REST/gRPC ≤ 1.5 for init of {size:,}",
+                f"REST/gRPC ≤ 1.2 for init of {size:,}",
                 f"init.rest.{size}",
                 f"init.grpc.{size}",
+                INIT_RATIO_LIMIT,
             )
         )
+    verdicts.extend(_init_memory(results, init_sizes))
     verdicts.append(
         _ratio(
             results,

@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 from annotation.v1 import access_service_pb2
+from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -77,11 +78,20 @@ class Backend:
 
     def callable_for(self, route: RpcRoute) -> Any:
         """The multi-callable of the route's RPC (unary or streaming)."""
-        found = self._callables.get(route.grpc_path)
+        return self._callable(route.grpc_path, route.method)
+
+    def stream_callable_for(self, route: RpcRoute) -> Any:
+        """The multi-callable of a streamed-body route's client-streaming RPC."""
+        method = route.stream_method
+        if method is None:
+            raise TypeError(f"{route.method.full_name} has no streamed body")
+        return self._callable(f"/{route.service.full_name}/{method.name}", method)
+
+    def _callable(self, path: str, method: MethodDescriptor) -> Any:
+        found = self._callables.get(path)
         if found is None:
-            request_class = GetMessageClass(route.request_type)
-            response_class = GetMessageClass(route.response_type)
-            method = route.method
+            request_class = GetMessageClass(method.input_type)
+            response_class = GetMessageClass(method.output_type)
             if method.client_streaming:
                 factory = self.channel.stream_unary
             elif method.server_streaming:
@@ -89,11 +99,11 @@ class Backend:
             else:
                 factory = self.channel.unary_unary
             found = factory(
-                route.grpc_path,
+                path,
                 request_serializer=request_class.SerializeToString,
                 response_deserializer=response_class.FromString,
             )
-            self._callables[route.grpc_path] = found
+            self._callables[path] = found
         return found
 
     async def check_access(self, grpc_path: str, metadata: list[tuple[str, str]]) -> None:

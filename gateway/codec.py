@@ -109,6 +109,21 @@ class MessageCodec:
             self._check_oneofs(kwargs)
         return kwargs
 
+    def plain_text_fields(self) -> tuple[str, ...] | None:
+        """The embedded JSON fields when every field of the type is a singular string
+        (such a type's JSON objects can go to the message constructor almost as they
+        are, see `trust_plain_items`); None for any other type."""
+        fields = self.descriptor.fields
+        if self._oneofs or any(
+            f.type != FieldDescriptor.TYPE_STRING or f.is_repeated for f in fields
+        ):
+            return None
+        return tuple(f.name for f in fields if is_embedded_json(f))
+
+    def field_decoder(self, name: str) -> Decoder:
+        """How a field's JSON value becomes its constructor argument."""
+        return self._decoders[name]
+
     def _check_oneofs(self, kwargs: dict[str, Any]) -> None:
         for group, members in self._oneofs.items():
             given = [name for name in members if name in kwargs]
@@ -297,6 +312,35 @@ def _map_converters(field: FieldDescriptor) -> tuple[Decoder, Encoder]:
         }
 
     return decode_map, encode_map
+
+
+def trust_plain_items(items: list[Any], embedded: tuple[str, ...]) -> list[Any]:
+    """Parsed JSON objects of a type with `plain_text_fields`, made ready for the
+    message constructor: copies whose embedded JSON values are text.
+
+    The constructor then checks the rest itself, in C: a value of a wrong type
+    or an unknown key makes it raise, and the caller decodes the (untouched)
+    items again the careful way (`decode_kwargs`), which ignores unknown keys or
+    names the offending field. A null is "not given" for both. Raises TypeError
+    for an item that is not an object.
+    """
+    if not embedded:
+        if any(item.__class__ is not dict for item in items):
+            raise TypeError("an item is not an object")
+        return items
+    dumps = orjson.dumps
+    ready: list[Any] = []
+    append = ready.append
+    for item in items:
+        if item.__class__ is not dict:
+            raise TypeError("an item is not an object")
+        copy = item.copy()
+        for name in embedded:
+            value = copy.get(name)
+            if value is not None:
+                copy[name] = dumps(value).decode()
+        append(copy)
+    return ready
 
 
 def _decode_embedded_json(value: Any) -> str:

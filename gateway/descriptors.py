@@ -9,8 +9,18 @@ from the shape of their messages rather than from their names:
   `chunk` is a file download;
 * a client stream whose request has a bytes `chunk` is a multipart upload.
 
-Any other streaming RPC with an annotation is a programming error and stops
-the gateway at start-up, so it is caught by the first test that builds the app.
+An unary RPC marked `(annotation.v1.streamed_field) = "<field>"` is a streamed
+JSON body: its route documents and answers as the RPC does, but the gateway
+calls the client-streaming sibling `<Method>Stream`, feeding it the body's
+other fields and then the named repeated field's items in batches as it parses
+them (gateway/streamed_body.py). The sibling's request and response messages
+must have the RPC's fields (same names, numbers and types), checked here.
+The RPC's required fields lead the stream: a body that gives one of them only
+after the streamed field is parsed whole first (see `leading_fields`).
+
+Any other streaming RPC with an annotation, and a streamed field without its
+sibling, is a programming error and stops the gateway at start-up, so it is
+caught by the first test that builds the app.
 """
 
 from __future__ import annotations
@@ -22,7 +32,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from google.api import annotations_pb2, http_pb2
+from annotation.v1 import options_pb2
+from google.api import annotations_pb2, field_behavior_pb2, http_pb2
 from google.protobuf.descriptor import (
     Descriptor,
     EnumDescriptor,
@@ -41,6 +52,7 @@ class RouteKind(StrEnum):
     UNARY = "unary"
     DOWNLOAD = "download"
     UPLOAD = "upload"
+    STREAMED_BODY = "streamed_body"
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,10 @@ class RpcRoute:
     body: str  # "" (no body), "*" (the whole request) or a field name
     kind: RouteKind
     path_params: tuple[str, ...]
+    # STREAMED_BODY only: the repeated request field whose items are streamed,
+    # and the client-streaming RPC the gateway calls with them.
+    streamed_field: str = ""
+    stream_method: MethodDescriptor | None = None
 
     @property
     def grpc_path(self) -> str:
@@ -132,6 +148,19 @@ def _route(
             )
     if rule.body not in ("", "*") and rule.body not in request.fields_by_name:
         raise TypeError(f"{method.full_name}: body {rule.body!r} is not a request field")
+    streamed_field = method.GetOptions().Extensions[options_pb2.streamed_field]
+    if streamed_field:
+        return RpcRoute(
+            service=service,
+            method=method,
+            http_method=http_method,
+            path=path,
+            body=rule.body,
+            kind=RouteKind.STREAMED_BODY,
+            path_params=params,
+            streamed_field=streamed_field,
+            stream_method=_stream_sibling(service, method, streamed_field, rule.body),
+        )
     return RpcRoute(
         service=service,
         method=method,
@@ -141,6 +170,48 @@ def _route(
         kind=_route_kind(method),
         path_params=params,
     )
+
+
+def _stream_sibling(
+    service: ServiceDescriptor, method: MethodDescriptor, field_name: str, body: str
+) -> MethodDescriptor:
+    """The client-streaming `<Method>Stream` that serves a streamed JSON body."""
+    problem = ""
+    field = method.input_type.fields_by_name.get(field_name)
+    sibling = service.methods_by_name.get(method.name + "Stream")
+    if method.client_streaming or method.server_streaming or body != "*":
+        problem = 'only an unary RPC with body "*" can stream a field'
+    elif field is None or not field.is_repeated or field.type != FieldDescriptor.TYPE_MESSAGE:
+        problem = f"streamed_field {field_name!r} is not a repeated message field of the request"
+    elif sibling is None or not sibling.client_streaming or sibling.server_streaming:
+        problem = f"no client-streaming {method.name}Stream in {service.full_name}"
+    elif not (
+        _same_fields(method.input_type, sibling.input_type)
+        and _same_fields(method.output_type, sibling.output_type)
+    ):
+        problem = f"{sibling.full_name}'s messages do not have {method.name}'s fields"
+    if problem:
+        raise TypeError(f"{method.full_name}: {problem}")
+    assert sibling is not None
+    return sibling
+
+
+def _same_fields(one: Descriptor, other: Descriptor) -> bool:
+    def shape(message: Descriptor) -> set[tuple[object, ...]]:
+        return {
+            (
+                f.name,
+                f.number,
+                f.type,
+                f.is_repeated,
+                f.has_presence,
+                f.message_type.full_name if f.message_type else None,
+                f.enum_type.full_name if f.enum_type else None,
+            )
+            for f in message.fields
+        }
+
+    return shape(one) == shape(other)
 
 
 def _route_kind(method: MethodDescriptor) -> RouteKind:
@@ -175,6 +246,21 @@ def is_file_stream(message: Descriptor) -> bool:
     return _has_bytes_chunk(message) and all(
         name in fields and fields[name].type == FieldDescriptor.TYPE_STRING
         for name in ("file_name", "content_type")
+    )
+
+
+def is_required(field: FieldDescriptor) -> bool:
+    """Marked `(google.api.field_behavior) = REQUIRED` in its proto."""
+    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+    return field_behavior_pb2.REQUIRED in behaviors
+
+
+def leading_fields(route: RpcRoute) -> tuple[str, ...]:
+    """The required fields a streamed body must give before its streamed field."""
+    return tuple(
+        field.name
+        for field in route.request_type.fields
+        if is_required(field) and field.name != route.streamed_field
     )
 
 

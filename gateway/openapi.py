@@ -22,7 +22,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from annotation.v1 import options_pb2
-from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from annotation_api.enum_names import enum_names, is_unset_value
@@ -35,6 +34,7 @@ from gateway.descriptors import (
     RpcRoute,
     enum_type_of,
     is_map_field,
+    is_required,
     message_type_of,
 )
 from gateway.errors import GATEWAY_STATUS
@@ -177,12 +177,6 @@ class _SchemaBuilder:
         if kind in scalars.FLOAT_TYPES:
             return {"type": "number", "format": "double"}
         raise TypeError(f"{field.full_name}: no OpenAPI mapping")
-
-
-def is_required(field: FieldDescriptor) -> bool:
-    """Marked `(google.api.field_behavior) = REQUIRED` in its proto."""
-    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
-    return field_behavior_pb2.REQUIRED in behaviors
 
 
 def limits_of(field: FieldDescriptor) -> Schema:

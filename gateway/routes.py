@@ -9,7 +9,7 @@ check beyond "is this JSON the right shape" happens in the server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +21,7 @@ from starlette.responses import Response, StreamingResponse
 
 from annotation_api.errors import ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
+from annotation_api.memory import release_free_memory
 from annotation_api.settings import Settings
 from gateway.backend import (
     STREAM_TIMEOUT_SECONDS,
@@ -29,15 +30,26 @@ from gateway.backend import (
     call_metadata,
 )
 from gateway.bodies import AccessGate, read_body
-from gateway.codec import MessageCodec, message_codec, parse_json
-from gateway.descriptors import RouteKind, RpcRoute, discover_routes
+from gateway.codec import MessageCodec, message_codec, parse_json, trust_plain_items
+from gateway.descriptors import (
+    RouteKind,
+    RpcRoute,
+    discover_routes,
+    leading_fields,
+    message_type_of,
+)
 from gateway.errors import GatewayError
 from gateway.scalars import CodecError
+from gateway.streamed_body import IrregularBody, StreamedBody
 from gateway.uploads import FILE_FIELD, read_upload
 
 # Bodies above this size are converted in a worker thread so that the event
 # loop keeps serving other requests (health checks, progress) meanwhile.
 OFFLOAD_BODY_BYTES = 1024 * 1024
+# The JSON text of one batch of a streamed body's items (about 10,000 small items).
+STREAMED_CHUNK_BYTES = 1024 * 1024
+# Items per message when a streamed body had to be parsed whole.
+PARSED_BATCH_ITEMS = 10_000
 
 
 class RouteHandler:
@@ -192,10 +204,163 @@ class UploadHandler(RouteHandler):
         return Response(self.response_codec.to_json(reply), media_type="application/json")
 
 
+class StreamedBodyHandler(RouteHandler):
+    """A JSON body whose one large array is streamed to the RPC's `<Method>Stream`.
+
+    The body is split around the array (gateway/streamed_body.py): the first
+    message carries the fields before it, each message a batch of its items,
+    converted as they are parsed, and the last the fields after it. Only a
+    batch is ever alive as Python objects, and the server stores batches while
+    the gateway parses the next. A body that does not split plainly, or that
+    gives a required field (`leading_fields`) only after the array, is parsed
+    whole and sent the same way.
+
+    The answer is the one UnaryHandler gives for the same body: the gateway's
+    own errors (malformed JSON, a wrong JSON type) come before the server's,
+    so when the server refuses the stream early the rest of the body is still
+    read for them; a refusal by the gateway mid-stream cancels the call, and the
+    server's one transaction writes nothing.
+    """
+
+    def __init__(self, route: RpcRoute, backend: Backend, settings: Settings) -> None:
+        super().__init__(route, backend, settings)
+        assert route.stream_method is not None
+        self.stream_codec = message_codec(route.stream_method.input_type)
+        self.decode_list = self.stream_codec.field_decoder(route.streamed_field)
+        item_type = message_type_of(
+            self.stream_codec.descriptor.fields_by_name[route.streamed_field]
+        )
+        self.plain_items = message_codec(item_type).plain_text_fields()
+        self.chunk_bytes = STREAMED_CHUNK_BYTES
+        self.leading = leading_fields(route)
+
+    async def serve(self, request: Request, gate: AccessGate) -> Response:
+        raw = await read_body(request, limit=self.settings.max_message_bytes, gate=gate)
+        text_kwargs = self.text_kwargs(request, with_query=False)
+        metadata = self.metadata(request)
+        try:
+            parts = StreamedBody(raw, self.route.streamed_field, chunk_bytes=self.chunk_bytes)
+            if any(parts.head.get(name) is None for name in self.leading):
+                raise IrregularBody  # a required field comes later, or not at all
+            reply = await self.stream(
+                parts, text_kwargs, metadata, offload=len(raw) > OFFLOAD_BODY_BYTES
+            )
+        except IrregularBody:
+            reply = await self.stream_parsed(raw, text_kwargs, metadata)
+        finally:
+            if len(raw) > OFFLOAD_BODY_BYTES:
+                del raw
+                release_free_memory()
+        return Response(self.response_codec.to_json(reply), media_type="application/json")
+
+    async def stream(
+        self,
+        parts: StreamedBody,
+        text_kwargs: dict[str, Any],
+        metadata: list[tuple[str, str]],
+        *,
+        offload: bool,
+    ) -> Message:
+        codec = self.stream_codec
+        pending = {**codec.decode_kwargs(parts.head), **text_kwargs}
+        chunks = parts.chunks()
+        call = self.backend.stream_callable_for(self.route)(
+            metadata=metadata, timeout=STREAM_TIMEOUT_SECONDS
+        )
+        try:
+            count = 0
+            refused = False
+            while True:
+                fields = {} if refused else pending
+                if offload:
+                    message, size = await asyncio.to_thread(
+                        self.next_message, chunks, count, fields
+                    )
+                else:
+                    message, size = self.next_message(chunks, count, fields)
+                if message is None:
+                    break
+                count += size
+                if refused:
+                    continue  # only looking for an error of the gateway's own
+                pending = {}
+                try:
+                    await call.write(message)
+                except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                    refused = True  # the server has answered: its error, unless ours comes first
+                del message
+            pending.update(codec.decode_kwargs(parts.tail))
+            if not refused:
+                if pending or count == 0:
+                    await call.write(codec.build(pending))
+                await call.done_writing()
+            reply = await call
+        except BaseException:
+            call.cancel()
+            raise
+        return self.unary_reply(reply)
+
+    async def stream_parsed(
+        self, raw: bytes, text_kwargs: dict[str, Any], metadata: list[tuple[str, str]]
+    ) -> Message:
+        """The body parsed whole (the usual errors), then sent in batches all the same."""
+        field = self.route.streamed_field
+        kwargs = await asyncio.to_thread(self.decode_whole, raw)
+        kwargs.update(text_kwargs)
+        items = kwargs.pop(field, [])
+        codec = self.stream_codec
+
+        async def messages() -> AsyncIterator[Message]:
+            yield codec.build({**kwargs, field: items[:PARSED_BATCH_ITEMS]})
+            for start in range(PARSED_BATCH_ITEMS, len(items), PARSED_BATCH_ITEMS):
+                yield codec.build({field: items[start : start + PARSED_BATCH_ITEMS]})
+
+        call = self.backend.stream_callable_for(self.route)
+        reply = await call(messages(), metadata=metadata, timeout=STREAM_TIMEOUT_SECONDS)
+        return self.unary_reply(reply)
+
+    def decode_whole(self, raw: bytes) -> dict[str, Any]:
+        with cyclic_gc_paused():
+            return self.stream_codec.decode_kwargs(parse_json(raw) if raw.strip() else {})
+
+    def next_message(
+        self, chunks: Iterator[list[Any]], offset: int, fields: dict[str, Any]
+    ) -> tuple[Message | None, int]:
+        """The message of the body's next chunk of items (and `fields`), and how many
+        items it holds; (None, 0) after the last chunk."""
+        items = next(chunks, None)
+        if items is None:
+            return None, 0
+        field = self.route.streamed_field
+        if self.plain_items is not None:
+            try:
+                trusted = trust_plain_items(items, self.plain_items)
+                return self.stream_codec.build({**fields, field: trusted}), len(items)
+            except (TypeError, ValueError, AttributeError):
+                pass  # decoded again below, the careful way
+        decoded = self.decode_items(items, offset)
+        return self.stream_codec.build({**fields, field: decoded}), len(items)
+
+    def decode_items(self, items: list[Any], offset: int) -> list[Any]:
+        """A chunk's items as constructor arguments; errors name the item's index in the body."""
+        try:
+            return self.decode_list(items)  # type: ignore[no-any-return]
+        except CodecError as exc:
+            if exc.path and isinstance(exc.path[0], int):
+                exc.path[0] += offset
+            exc.path.appendleft(self.route.streamed_field)
+            raise
+
+    def unary_reply(self, reply: Message) -> Message:
+        """The stream's response as the route's own response message (the same fields)."""
+        return self.response_codec.message_class.FromString(reply.SerializeToString())
+
+
 _HANDLERS: dict[RouteKind, type[RouteHandler]] = {
     RouteKind.UNARY: UnaryHandler,
     RouteKind.DOWNLOAD: DownloadHandler,
     RouteKind.UPLOAD: UploadHandler,
+    RouteKind.STREAMED_BODY: StreamedBodyHandler,
 }
 
 

@@ -110,6 +110,22 @@ async def insert_project(
     return record
 
 
+async def update_project_details(
+    conn: AsyncConnection,
+    project_id: str,
+    *,
+    description: str,
+    external_id: str | None,
+    label_config: str,
+) -> None:
+    """Set the fields of a project known only once its whole request was read."""
+    await conn.execute(
+        update(projects)
+        .where(projects.c.id == project_id)
+        .values(description=description, external_id=external_id, label_config=label_config)
+    )
+
+
 async def insert_labels(
     conn: AsyncConnection, project_id: str, project_labels: Sequence[LabelRecord]
 ) -> None:

@@ -60,14 +60,21 @@ async def insert_tasks(
     external_ids: Sequence[str | None],
     file_paths: Sequence[str | None],
     metadata_json: Sequence[str],
+    first_position: int = 0,
 ) -> int:
-    """Insert a project's tasks in input order (position 0, 1, ...); return how many.
+    """Insert a project's tasks in input order (position first_position, +1, ...);
+    return how many.
 
     Ids come from the table's sequence in insertion order, so within a project
-    id order is input order.
+    id order is input order (also when a project's tasks come in batches).
     """
     rows: Iterable[tuple[Any, ...]] = zip(
-        range(len(contents)), contents, external_ids, file_paths, metadata_json, strict=True
+        range(first_position, first_position + len(contents)),
+        contents,
+        external_ids,
+        file_paths,
+        metadata_json,
+        strict=True,
     )
     return await insert_many(
         conn,

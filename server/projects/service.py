@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
+from annotation_api.memory import release_free_memory
 from server.access import get_visible_project
 from server.auth import Caller
 from server.projects.label_config import build_label_config
@@ -73,9 +74,12 @@ async def init_project(database: Database, caller: Caller, request: NewProject) 
     # The hundreds of thousands of row tuples built for the insert would set off
     # collections that walk every live object again, for nothing (rows hold no
     # cycles); reference counting still frees everything as usual.
-    with cyclic_gc_paused():
-        valid = await asyncio.to_thread(validate_new_project, request)
-        return await _store_new_project(database, caller, valid)
+    try:
+        with cyclic_gc_paused():
+            valid = await asyncio.to_thread(validate_new_project, request)
+            return await _store_new_project(database, caller, valid)
+    finally:
+        release_free_memory()
 
 
 async def _store_new_project(

@@ -176,6 +176,70 @@ def _metadata_object(text: str, index: int) -> str:
     return text
 
 
+class ItemChecker:
+    """The per-item rules of an init, applied batch by batch in input order.
+
+    The first item that breaks a rule raises, its rules taken in order (content,
+    then id, then metadata), so an unary request and the same items streamed in
+    batches of any size get the same error, naming the item's index in the
+    whole request. Ids are remembered across batches (unique per request).
+    """
+
+    def __init__(self, task_type: str) -> None:
+        self._image = task_type in IMAGE_TASK_TYPES
+        self._seen: dict[str, int] = {}
+        self.count = 0
+
+    def check(
+        self, contents: Sequence[str], item_ids: Sequence[str | None], metadata: Sequence[str]
+    ) -> list[str]:
+        """Check the next batch of items; return the metadata JSON texts to store."""
+        start = self.count
+        found: list[tuple[int, int, DomainError]] = []
+        image = self._image
+        for index, content in enumerate(contents, start):
+            if not content or content.isspace():
+                found.append(
+                    (
+                        index,
+                        0,
+                        invalid(f"data[{index}].content", "content must be a non-empty string"),
+                    )
+                )
+                break
+            if image and not is_image_location(content):
+                message = "content of an image task must be an http(s) URL or a path"
+                found.append((index, 0, invalid(f"data[{index}].content", message)))
+                break
+        seen = self._seen
+        for index, item_id in enumerate(item_ids, start):
+            if item_id is None:
+                continue
+            if not item_id or len(item_id) > MAX_ID_LENGTH:
+                message = f"id must be 1 to {MAX_ID_LENGTH} characters"
+                found.append((index, 1, invalid(f"data[{index}].id", message)))
+                break
+            first = seen.setdefault(item_id, index)
+            if first != index:
+                error = invalid(
+                    f"data[{index}].id", f"duplicate id {item_id!r}", id=item_id, first_index=first
+                )
+                found.append((index, 1, error))
+                break
+        metadata_json: list[str] = []
+        append = metadata_json.append
+        index = start
+        try:
+            for index, text in enumerate(metadata, start):
+                append(_metadata_object(text, index))
+        except DomainError as error:
+            found.append((index, 2, error))
+        if found:
+            raise min(found, key=lambda item: (item[0], item[1]))[2]
+        self.count += len(contents)
+        return metadata_json
+
+
 def check_items(
     task_type: str,
     contents: Sequence[str],
@@ -185,40 +249,27 @@ def check_items(
     """Check every data item; return the metadata JSON texts to store."""
     if not contents:
         raise invalid("data", "data needs at least one item")
-    image = task_type in IMAGE_TASK_TYPES
-    for index, content in enumerate(contents):
-        if not content or content.isspace():
-            raise invalid(f"data[{index}].content", "content must be a non-empty string")
-        if image and not is_image_location(content):
-            raise invalid(
-                f"data[{index}].content",
-                "content of an image task must be an http(s) URL or a path",
-            )
-    seen: dict[str, int] = {}
-    for index, item_id in enumerate(item_ids):
-        if item_id is None:
-            continue
-        if not item_id or len(item_id) > MAX_ID_LENGTH:
-            raise invalid(f"data[{index}].id", f"id must be 1 to {MAX_ID_LENGTH} characters")
-        first = seen.setdefault(item_id, index)
-        if first != index:
-            raise invalid(
-                f"data[{index}].id", f"duplicate id {item_id!r}", id=item_id, first_index=first
-            )
-    return [_metadata_object(text, index) for index, text in enumerate(metadata)]
+    return ItemChecker(task_type).check(contents, item_ids, metadata)
+
+
+def file_paths_of(task_type: str, contents: Sequence[str]) -> Sequence[str | None]:
+    """An image task's content is its file's location; other tasks have no file."""
+    return contents if task_type in IMAGE_TASK_TYPES else [None] * len(contents)
+
+
+def check_external_id(external_id: str | None) -> None:
+    if external_id is not None and len(external_id) > MAX_ID_LENGTH:
+        raise invalid("external_id", f"external_id is longer than {MAX_ID_LENGTH} characters")
 
 
 def validate_new_project(request: NewProject) -> ValidProject:
     """Apply every init rule; the first violation raises."""
     name = check_name(request.name)
     task_type = check_task_type(request.task_type)
-    if request.external_id is not None and len(request.external_id) > MAX_ID_LENGTH:
-        raise invalid("external_id", f"external_id is longer than {MAX_ID_LENGTH} characters")
+    check_external_id(request.external_id)
     labels = check_labels(request.tags)
     metadata_json = check_items(task_type, request.contents, request.item_ids, request.metadata)
-    file_paths: Sequence[str | None] = (
-        request.contents if task_type in IMAGE_TASK_TYPES else [None] * len(request.contents)
-    )
+    file_paths = file_paths_of(task_type, request.contents)
     return ValidProject(
         name=name,
         description=request.description,

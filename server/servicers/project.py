@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from annotation.v1 import common_pb2, project_service_pb2, project_service_pb2_grpc
@@ -12,6 +13,7 @@ from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.display_ids import display_id
 from server.projects import listing, service
+from server.projects.init_stream import ProjectPart, init_project_stream
 from server.projects.validation import NewProject, TagSpec
 from storage.database import Database
 
@@ -43,6 +45,43 @@ def parse_new_project(request: project_service_pb2.InitProjectRequest) -> NewPro
     )
 
 
+def parse_project_part(message: project_service_pb2.InitProjectStreamRequest) -> ProjectPart:
+    """One message of InitProjectStream; fields left at their default are not set."""
+    data = message.data
+    return ProjectPart(
+        name=message.name or None,
+        task_type=enum_to_name(TASK_TYPE, message.task_type) or None,
+        description=message.description or None,
+        external_id=message.external_id if message.HasField("external_id") else None,
+        tags=[
+            TagSpec(tag.tag, tag.color if tag.HasField("color") else None) for tag in message.tags
+        ],
+        contents=[item.content for item in data],
+        item_ids=[item.id if item.HasField("id") else None for item in data],
+        metadata=[item.metadata for item in data],
+    )
+
+
+async def _project_parts(
+    messages: AsyncIterator[project_service_pb2.InitProjectStreamRequest],
+) -> AsyncIterator[ProjectPart]:
+    async for message in messages:
+        yield parse_project_part(message)
+
+
+def _fill_created(response: Any, created: service.CreatedProject) -> Any:
+    project = created.project
+    response.project_id = project.project_id
+    response.project_name = project.name
+    response.task_count = created.task_count
+    response.status = name_to_enum(PROJECT_STATUS, project.status)
+    response.created_at.CopyFrom(timestamp(project.created_at))
+    response.config = project.label_config
+    if project.external_id is not None:
+        response.external_id = project.external_id
+    return response
+
+
 class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
     def __init__(self, settings: Settings, database: Database) -> None:
         self._database = database
@@ -53,18 +92,17 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
         created = await service.init_project(
             self._database, current_caller(), parse_new_project(request)
         )
-        project = created.project
-        response = project_service_pb2.InitProjectResponse(
-            project_id=project.project_id,
-            project_name=project.name,
-            task_count=created.task_count,
-            status=name_to_enum(PROJECT_STATUS, project.status),
-            created_at=timestamp(project.created_at),
-            config=project.label_config,
+        return _fill_created(project_service_pb2.InitProjectResponse(), created)
+
+    async def InitProjectStream(
+        self,
+        request_iterator: AsyncIterator[project_service_pb2.InitProjectStreamRequest],
+        context: Any,
+    ) -> project_service_pb2.InitProjectStreamResponse:
+        created = await init_project_stream(
+            self._database, current_caller(), _project_parts(request_iterator)
         )
-        if project.external_id is not None:
-            response.external_id = project.external_id
-        return response
+        return _fill_created(project_service_pb2.InitProjectStreamResponse(), created)
 
     async def GetProgress(
         self, request: project_service_pb2.GetProgressRequest, context: Any

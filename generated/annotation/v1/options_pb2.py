@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61nnotation/v1/options.proto\x12\rannotation.v1\x1a google/protobuf/descriptor.proto:6\n\rembedded_json\x12\x1d.google.protobuf.FieldOptions\x18\xd1\x86\x03 \x01(\x08:3\n\nmax_length\x12\x1d.google.protobuf.FieldOptions\x18\xd3\x86\x03 \x01(\r:0\n\x07pattern\x12\x1d.google.protobuf.FieldOptions\x18\xd4\x86\x03 \x01(\t:0\n\x07minimum\x12\x1d.google.protobuf.FieldOptions\x18\xd5\x86\x03 \x01(\x03:4\n\x0bmedia_types\x12\x1d.google.protobuf.FieldOptions\x18\xd6\x86\x03 \x03(\t:@\n\x18invalid_value_error_code\x12\x1c.google.protobuf.EnumOptions\x18\xd2\x86\x03 \x01(\t:9\n\x0fidempotency_key\x12\x1e.google.protobuf.MethodOptions\x18\xd3\x86\x03 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61nnotation/v1/options.proto\x12\rannotation.v1\x1a google/protobuf/descriptor.proto:6\n\rembedded_json\x12\x1d.google.protobuf.FieldOptions\x18\xd1\x86\x03 \x01(\x08:3\n\nmax_length\x12\x1d.google.protobuf.FieldOptions\x18\xd3\x86\x03 \x01(\r:0\n\x07pattern\x12\x1d.google.protobuf.FieldOptions\x18\xd4\x86\x03 \x01(\t:0\n\x07minimum\x12\x1d.google.protobuf.FieldOptions\x18\xd5\x86\x03 \x01(\x03:4\n\x0bmedia_types\x12\x1d.google.protobuf.FieldOptions\x18\xd6\x86\x03 \x03(\t:@\n\x18invalid_value_error_code\x12\x1c.google.protobuf.EnumOptions\x18\xd2\x86\x03 \x01(\t:9\n\x0fidempotency_key\x12\x1e.google.protobuf.MethodOptions\x18\xd3\x86\x03 \x01(\x08:8\n\x0estreamed_field\x12\x1e.google.protobuf.MethodOptions\x18\xd4\x86\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)

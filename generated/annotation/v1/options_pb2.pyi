@@ -17,3 +17,5 @@ INVALID_VALUE_ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
 invalid_value_error_code: _descriptor.FieldDescriptor
 IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
 idempotency_key: _descriptor.FieldDescriptor
+STREAMED_FIELD_FIELD_NUMBER: _ClassVar[int]
+streamed_field: _descriptor.FieldDescriptor

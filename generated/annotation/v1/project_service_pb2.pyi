@@ -57,6 +57,40 @@ class InitProjectResponse(_message.Message):
     external_id: str
     def __init__(self, project_id: _Optional[str] = ..., project_name: _Optional[str] = ..., task_count: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., config: _Optional[str] = ..., external_id: _Optional[str] = ...) -> None: ...
 
+class InitProjectStreamRequest(_message.Message):
+    __slots__ = ("name", "description", "task_type", "data", "external_id", "tags")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    task_type: _common_pb2.TaskType
+    data: _containers.RepeatedCompositeFieldContainer[TaskInput]
+    external_id: str
+    tags: _containers.RepeatedCompositeFieldContainer[_common_pb2.TagInput]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., task_type: _Optional[_Union[_common_pb2.TaskType, str]] = ..., data: _Optional[_Iterable[_Union[TaskInput, _Mapping]]] = ..., external_id: _Optional[str] = ..., tags: _Optional[_Iterable[_Union[_common_pb2.TagInput, _Mapping]]] = ...) -> None: ...
+
+class InitProjectStreamResponse(_message.Message):
+    __slots__ = ("project_id", "project_name", "task_count", "status", "created_at", "config", "external_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    TASK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    project_name: str
+    task_count: int
+    status: _common_pb2.ProjectStatus
+    created_at: _timestamp_pb2.Timestamp
+    config: str
+    external_id: str
+    def __init__(self, project_id: _Optional[str] = ..., project_name: _Optional[str] = ..., task_count: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., config: _Optional[str] = ..., external_id: _Optional[str] = ...) -> None: ...
+
 class GetProgressRequest(_message.Message):
     __slots__ = ("project_id",)
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -41,6 +41,11 @@ class ProjectServiceStub:
                 request_serializer=annotation_dot_v1_dot_project__service__pb2.InitProjectRequest.SerializeToString,
                 response_deserializer=annotation_dot_v1_dot_project__service__pb2.InitProjectResponse.FromString,
                 _registered_method=True)
+        self.InitProjectStream = channel.stream_unary(
+                '/annotation.v1.ProjectService/InitProjectStream',
+                request_serializer=annotation_dot_v1_dot_project__service__pb2.InitProjectStreamRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_project__service__pb2.InitProjectStreamResponse.FromString,
+                _registered_method=True)
         self.GetProgress = channel.unary_unary(
                 '/annotation.v1.ProjectService/GetProgress',
                 request_serializer=annotation_dot_v1_dot_project__service__pb2.GetProgressRequest.SerializeToString,
@@ -65,6 +70,20 @@ class ProjectServiceServicer:
 
     def InitProject(self, request, context):
         """InitProject creates a project in draft status with all its tasks, in one transaction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InitProjectStream(self, request_iterator, context):
+        """InitProjectStream is InitProject for projects too large for one message:
+        the request arrives as a stream and is validated and stored in batches,
+        still in one transaction, with InitProject's rules, errors and response.
+        The first message carries name and task_type (and may carry any other
+        field and items); later messages carry batches of data items and may set
+        description, external_id and tags. The messages merge as protobuf merges
+        them: data and tags items append in order, a field set again replaces the
+        earlier value. Error fields name the item's index in the whole request.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -98,6 +117,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.InitProject,
                     request_deserializer=annotation_dot_v1_dot_project__service__pb2.InitProjectRequest.FromString,
                     response_serializer=annotation_dot_v1_dot_project__service__pb2.InitProjectResponse.SerializeToString,
+            ),
+            'InitProjectStream': grpc.stream_unary_rpc_method_handler(
+                    servicer.InitProjectStream,
+                    request_deserializer=annotation_dot_v1_dot_project__service__pb2.InitProjectStreamRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_project__service__pb2.InitProjectStreamResponse.SerializeToString,
             ),
             'GetProgress': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProgress,
@@ -144,6 +168,33 @@ class ProjectService:
             '/annotation.v1.ProjectService/InitProject',
             annotation_dot_v1_dot_project__service__pb2.InitProjectRequest.SerializeToString,
             annotation_dot_v1_dot_project__service__pb2.InitProjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InitProjectStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/annotation.v1.ProjectService/InitProjectStream',
+            annotation_dot_v1_dot_project__service__pb2.InitProjectStreamRequest.SerializeToString,
+            annotation_dot_v1_dot_project__service__pb2.InitProjectStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,
