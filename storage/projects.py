@@ -55,7 +55,7 @@ class AnnotatorCounts:
     in_progress_count: int
 
 
-def _project(row: Any) -> ProjectRecord:
+def project_record(row: Any) -> ProjectRecord:
     return ProjectRecord(
         project_id=row.id,
         name=row.name,
@@ -149,7 +149,7 @@ async def get_project(
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
-    return _project(row) if row else None
+    return project_record(row) if row else None
 
 
 async def set_project_fields(
@@ -177,18 +177,19 @@ async def add_to_task_counters(
     total: int = 0,
     completed: int = 0,
     in_progress: int = 0,
+    status: str | None = None,
 ) -> None:
-    """Move the project's counters by the given amounts, atomically (x = x + n)."""
-    await conn.execute(
-        update(projects)
-        .where(projects.c.id == project_id)
-        .values(
-            total_tasks=projects.c.total_tasks + total,
-            completed_tasks=projects.c.completed_tasks + completed,
-            in_progress_tasks=projects.c.in_progress_tasks + in_progress,
-            updated_at=now,
-        )
-    )
+    """Move the project's counters by the given amounts, atomically (x = x + n), and
+    set its status when given: one statement."""
+    values: dict[str, Any] = {
+        "total_tasks": projects.c.total_tasks + total,
+        "completed_tasks": projects.c.completed_tasks + completed,
+        "in_progress_tasks": projects.c.in_progress_tasks + in_progress,
+        "updated_at": now,
+    }
+    if status is not None:
+        values["status"] = status
+    await conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
 
 
 async def add_to_annotator_counters(
@@ -281,4 +282,4 @@ async def list_project_page(
     rows = await conn.execute(
         query.order_by(projects.c.created_at.desc(), projects.c.id.desc()).limit(limit)
     )
-    return [_project(row) for row in rows]
+    return [project_record(row) for row in rows]
