@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Label, Project, ProjectAnnotator, User
@@ -227,30 +227,42 @@ async def add_to_annotator_counters(
         )
 
 
-async def list_annotator_counts(conn: AsyncConnection, project_id: str) -> list[AnnotatorCounts]:
-    """Every annotator with an assignment in the project, by username."""
-    rows = await conn.execute(
-        select(
-            project_annotators.c.user_id,
-            users.c.username,
-            project_annotators.c.assigned_count,
-            project_annotators.c.completed_count,
-            project_annotators.c.in_progress_count,
-        )
-        .join(users, users.c.id == project_annotators.c.user_id)
-        .where(project_annotators.c.project_id == project_id)
-        .order_by(users.c.username)
+_PROGRESS = (
+    select(
+        projects,
+        project_annotators.c.user_id.label("annotator_id"),
+        users.c.username.label("annotator_name"),
+        project_annotators.c.assigned_count,
+        project_annotators.c.completed_count,
+        project_annotators.c.in_progress_count,
     )
-    return [
+    .select_from(projects)
+    .outerjoin(project_annotators, project_annotators.c.project_id == projects.c.id)
+    .outerjoin(users, users.c.id == project_annotators.c.user_id)
+    .where(projects.c.id == bindparam("project_id"))
+    .order_by(users.c.username)
+)
+
+
+async def load_progress(
+    conn: AsyncConnection, project_id: str
+) -> tuple[ProjectRecord, list[AnnotatorCounts]] | None:
+    """A project and its annotators' counters (by username) in one statement, or None."""
+    rows = (await conn.execute(_PROGRESS, {"project_id": project_id})).all()
+    if not rows:
+        return None
+    annotators = [
         AnnotatorCounts(
-            row.user_id,
-            row.username,
+            row.annotator_id,
+            row.annotator_name,
             row.assigned_count,
             row.completed_count,
             row.in_progress_count,
         )
         for row in rows
+        if row.annotator_id is not None
     ]
+    return project_record(rows[0]), annotators
 
 
 async def list_project_page(

@@ -352,22 +352,6 @@ async def insert_skip(
     )
 
 
-async def next_queued_task(
-    conn: AsyncConnection, user_id: str, *, project_id: str | None, statuses: Sequence[str]
-) -> int | None:
-    """The first task (input order) assigned to user_id in the first status that has one."""
-    for status in statuses:
-        query = select(assignments.c.task_id).where(
-            assignments.c.user_id == user_id, assignments.c.status == status
-        )
-        if project_id is not None:
-            query = query.where(assignments.c.project_id == project_id)
-        row = (await conn.execute(query.order_by(assignments.c.task_id).limit(1))).first()
-        if row is not None:
-            return int(row.task_id)
-    return None
-
-
 async def list_queue_page(
     conn: AsyncConnection,
     user_id: str,
