@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from annotation_api.errors import DomainError, ErrorCode
+from storage.sqlite_cursor import use_one_hop_cursor
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        use_one_hop_cursor(dbapi_connection)
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's implicit
         # transactions would otherwise defer the write lock).
         dbapi_connection.isolation_level = None

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, Table, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Table,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Annotation, Assignment, Prediction, Project, Task, User
@@ -148,8 +157,8 @@ _ANNOTATIONS = (
 def _next_query(statuses: tuple[str, ...], *, in_project: bool) -> Select[Any]:
     """The detail of a user's first task in the first of statuses that has one (COALESCE
     stops at the first subquery with a row: one index seek per status at most)."""
-    user_id = bindparam("user_id")
-    project_id = bindparam("project_id") if in_project else None
+    user_id: BindParameter[str] = bindparam("user_id")
+    project_id: BindParameter[str] | None = bindparam("project_id") if in_project else None
     return _detail_query(
         func.coalesce(*(_first_queued(status, user_id, project_id) for status in statuses))
     )

@@ -74,7 +74,7 @@ class Worker:
 
 async def _annotators(session: Session, count: int) -> list[tuple[str, Metadata]]:
     suffix = session.admin_id[-6:]
-    found = []
+    found: list[tuple[str, Metadata]] = []
     async with session.database() as database:
         for n in range(count):
             username = f"bench-calls-{n}-{suffix}"
