@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
@@ -134,7 +134,23 @@ async def set_task_status(
 ) -> None:
     """Change a task's status; completed_at is set when completed, cleared otherwise."""
     await conn.execute(
-        update(tasks)
-        .where(tasks.c.id == task_id)
-        .values(status=status, updated_at=now, completed_at=now if completed else None)
+        _SET_TASK_STATUS,
+        {
+            "b_task_id": task_id,
+            "b_status": status,
+            "b_now": now,
+            "b_completed_at": now if completed else None,
+        },
     )
+
+
+# Built once: a statement built per call costs more CPU than SQLite spends running it.
+_SET_TASK_STATUS = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("b_task_id"))
+    .values(
+        status=bindparam("b_status"),
+        updated_at=bindparam("b_now"),
+        completed_at=bindparam("b_completed_at"),
+    )
+)

@@ -189,10 +189,15 @@ async def set_assignment_status(
     conn: AsyncConnection, task_id: int, *, status: str, now: datetime
 ) -> None:
     await conn.execute(
-        update(assignments)
-        .where(assignments.c.task_id == task_id)
-        .values(status=status, updated_at=now)
+        _SET_ASSIGNMENT_STATUS, {"b_task_id": task_id, "b_status": status, "b_now": now}
     )
+
+
+_SET_ASSIGNMENT_STATUS = (
+    update(assignments)
+    .where(assignments.c.task_id == bindparam("b_task_id"))
+    .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
+)
 
 
 async def insert_annotation(
@@ -209,21 +214,23 @@ async def insert_annotation(
 ) -> int:
     """Store an annotation; return its id."""
     result = await conn.execute(
-        insert(annotation_rows)
-        .values(
-            task_id=task_id,
-            project_id=project_id,
-            user_id=user_id,
-            result_json=result_json,
-            parent_prediction_id=parent_prediction_id,
-            lead_time_seconds=lead_time_seconds,
-            matches_parent=matches_parent,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(annotation_rows.c.id)
+        _INSERT_ANNOTATION,
+        {
+            "task_id": task_id,
+            "project_id": project_id,
+            "user_id": user_id,
+            "result_json": result_json,
+            "parent_prediction_id": parent_prediction_id,
+            "lead_time_seconds": lead_time_seconds,
+            "matches_parent": matches_parent,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     return int(result.scalar_one())
+
+
+_INSERT_ANNOTATION = insert(annotation_rows).returning(annotation_rows.c.id)
 
 
 async def get_annotation(conn: AsyncConnection, annotation_id: int) -> AnnotationRecord | None:
