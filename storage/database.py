@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from annotation_api.errors import DomainError, ErrorCode
-from storage.sqlite_cursor import use_one_hop_cursor
+from storage.sqlite_cursor import defer_begin, use_one_hop_cursor
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        # Every transaction ends through Connection (commit, or rollback on close), so the
+        # pool's own rollback on return would be one more trip to aiosqlite's thread.
+        kwargs["pool_reset_on_return"] = None
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10
@@ -100,4 +103,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if not defer_begin(conn.connection.dbapi_connection, f"BEGIN {mode}"):
+            conn.exec_driver_sql(f"BEGIN {mode}")

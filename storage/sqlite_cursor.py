@@ -5,7 +5,9 @@ a round trip through a queue and back to the event loop (about 60 µs of CPU on
 the event loop's side). SQLAlchemy's aiosqlite adapter makes four of them per
 statement: create the cursor, execute, fetch the rows, close the cursor. The
 cursor below does the four in one call on that thread, then serves the rows
-it brought back, so a statement costs one round trip. Everything else (the
+it brought back, so a statement costs one round trip. A transaction's BEGIN
+rides along with its first statement (`defer_begin`), so it costs no trip of
+its own (and no `before_cursor_execute` event: statement counts leave it out). Everything else (the
 connection, transactions, server-side cursors for streamed results, error
 translation) is SQLAlchemy's own.
 
@@ -24,15 +26,23 @@ from typing import Any
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_ss_cursor,
 )
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 Outcome = tuple[Any, list[Any], int, int | None]
+# Attribute of the aiosqlite connection: the BEGIN its first statement runs first.
+PENDING_BEGIN = "_annotation_api_pending_begin"
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
-    """On the connection's thread: execute, fetch everything, close; what the cursor saw."""
+def _run(
+    connection: sqlite3.Connection, begin: str | None, operation: str, parameters: Any, many: bool
+) -> Outcome:
+    """On the connection's thread: begin (when the transaction's first statement),
+    execute, fetch everything, close; what the cursor saw."""
+    if begin is not None:
+        connection.execute(begin)
     cursor = connection.cursor()
     try:
         if many:
@@ -102,19 +112,61 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             self._adapt_connection._handle_exception(error)
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
+        begin = getattr(self._connection, PENDING_BEGIN, None)
         async with self._adapt_connection._execute_mutex:
+            setattr(self._connection, PENDING_BEGIN, None)
             outcome: Outcome = await self._connection._execute(
-                _run, self._connection._conn, operation, parameters, many
+                _run, self._connection._conn, begin, operation, parameters, many
             )
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
 
+class DeferredBeginStreamCursor(AsyncAdapt_aiosqlite_ss_cursor):
+    """SQLAlchemy's server-side (streaming) cursor, running a deferred BEGIN first."""
+
+    __slots__ = ()
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        begin = getattr(self._connection, PENDING_BEGIN, None)
+        if begin is not None:
+            setattr(self._connection, PENDING_BEGIN, None)
+            await (await self._connection.execute(begin)).close()
+        return await super()._execute_async(operation, parameters)
+
+
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    """SQLAlchemy's aiosqlite connection with OneHopCursor for buffered results."""
+    """SQLAlchemy's aiosqlite connection with OneHopCursor for buffered results, and
+    a deferred BEGIN: it travels with the transaction's first statement, and a
+    transaction that ran none ends without a trip to the thread."""
 
     __slots__ = ()
     _cursor_cls = OneHopCursor
+    _ss_cursor_cls = DeferredBeginStreamCursor
+
+    def commit(self) -> None:
+        if not self._ended_unbegun():
+            super().commit()
+
+    def rollback(self) -> None:
+        if not self._ended_unbegun():
+            super().rollback()
+
+    def _ended_unbegun(self) -> bool:
+        """True (and forgotten) when the transaction's BEGIN never ran."""
+        if getattr(self._connection, PENDING_BEGIN, None) is None:
+            return False
+        setattr(self._connection, PENDING_BEGIN, None)
+        return True
+
+
+def defer_begin(dbapi_connection: Any, statement: str) -> bool:
+    """Let `statement` (BEGIN ...) run with the transaction's first statement; False
+    when the connection cannot (the caller then runs it now)."""
+    if not isinstance(dbapi_connection, OneHopConnection):
+        return False
+    setattr(dbapi_connection._connection, PENDING_BEGIN, statement)
+    return True
 
 
 def use_one_hop_cursor(dbapi_connection: Any) -> None:
