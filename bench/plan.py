@@ -64,8 +64,8 @@ PLANS: dict[str, Plan] = {
         loop_tasks=400,
         loop_annotators=4,
         loop_calls=20,
-        calls_tasks=2_000,
-        calls_per_kind=40,
-        calls_throughput=200,
+        calls_tasks=600,
+        calls_per_kind=20,
+        calls_throughput=80,
     ),
 }
