@@ -129,7 +129,7 @@ class Authenticator:
         if cached is not None and cached[0] > now and cached[1] == _Revocations.count:
             return cached[2]
         revocations = _Revocations.count
-        async with self._database.read() as conn:
+        async with self._database.read_one() as conn:
             user = await find_user_by_token(conn, token)
         if user is None:
             self._cache.pop(token, None)

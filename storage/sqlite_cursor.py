@@ -7,7 +7,9 @@ statement: create the cursor, execute, fetch the rows, close the cursor. The
 cursor below does the four in one call on that thread, then serves the rows
 it brought back, so a statement costs one round trip. A transaction's BEGIN
 rides along with its first statement (`defer_begin`), so it costs no trip of
-its own (and no `before_cursor_execute` event: statement counts leave it out). Everything else (the
+its own (and no `before_cursor_execute` event: statement counts leave it out),
+and a read of one statement without a transaction (`Database.read_one`) ends
+without a trip at all. Everything else (the
 connection, transactions, server-side cursors for streamed results, error
 translation) is SQLAlchemy's own.
 
@@ -31,9 +33,11 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
-Outcome = tuple[Any, list[Any], int, int | None]
-# Attribute of the aiosqlite connection: the BEGIN its first statement runs first.
+Outcome = tuple[Any, list[Any], int, int | None, bool]
+# Attributes of the aiosqlite connection: the BEGIN its next statement runs first, and
+# whether a transaction was open after its last statement (unknown: assume it was).
 PENDING_BEGIN = "_annotation_api_pending_begin"
+IN_TRANSACTION = "_annotation_api_in_transaction"
 
 
 def _run(
@@ -53,7 +57,7 @@ def _run(
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid
+        return description, rows, cursor.rowcount, cursor.lastrowid, connection.in_transaction
     finally:
         cursor.close()
 
@@ -118,7 +122,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             outcome: Outcome = await self._connection._execute(
                 _run, self._connection._conn, begin, operation, parameters, many
             )
-        self._description, rows, self._rowcount, self._lastrowid = outcome
+        self._description, rows, self._rowcount, self._lastrowid, in_transaction = outcome
+        setattr(self._connection, IN_TRANSACTION, in_transaction)
         self._rows = collections.deque(rows)
 
 
@@ -132,6 +137,7 @@ class DeferredBeginStreamCursor(AsyncAdapt_aiosqlite_ss_cursor):
         if begin is not None:
             setattr(self._connection, PENDING_BEGIN, None)
             await (await self._connection.execute(begin)).close()
+        setattr(self._connection, IN_TRANSACTION, True)
         return await super()._execute_async(operation, parameters)
 
 
@@ -145,19 +151,21 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     _ss_cursor_cls = DeferredBeginStreamCursor
 
     def commit(self) -> None:
-        if not self._ended_unbegun():
+        if self._transaction_open():
             super().commit()
 
     def rollback(self) -> None:
-        if not self._ended_unbegun():
+        if self._transaction_open():
             super().rollback()
 
-    def _ended_unbegun(self) -> bool:
-        """True (and forgotten) when the transaction's BEGIN never ran."""
-        if getattr(self._connection, PENDING_BEGIN, None) is None:
-            return False
+    def _transaction_open(self) -> bool:
+        """Whether ending the transaction needs SQLite: not when its BEGIN never ran, nor
+        when its statements ran without one (the state is then forgotten)."""
+        pending = getattr(self._connection, PENDING_BEGIN, None)
+        in_transaction = getattr(self._connection, IN_TRANSACTION, True)
         setattr(self._connection, PENDING_BEGIN, None)
-        return True
+        setattr(self._connection, IN_TRANSACTION, True)
+        return pending is None and in_transaction
 
 
 def defer_begin(dbapi_connection: Any, statement: str) -> bool:

@@ -128,7 +128,7 @@ async def _store_new_project(
 
 async def get_progress(database: Database, caller: Caller, project_id: str) -> Progress:
     """Counts from the project's counters: no task is read, whatever the project's size."""
-    async with database.read() as conn:
+    async with database.read_one() as conn:
         found = await load_progress(conn, project_id) if project_id else None
     check_project(caller, project_id, found[0].owner_id if found else None)
     assert found is not None
