@@ -402,7 +402,8 @@ def render(
         "## Cost of a call",
         "",
         f"A project of {plan.calls_tasks:,} tasks split between 9 annotators. SQL statements "
-        "per RPC (authentication included) as an in-process server's engine sees them "
+        "per RPC as an in-process server's engine sees them, with the token cache warm "
+        "(a cold token adds one lookup) "
         "(`before_cursor_execute`); the server process's CPU over "
         f"{plan.calls_per_kind} calls of one kind, one at a time; workflow calls per second "
         "from 1 and 8 clients, each an annotator working their own queue (NextTask, GetTask, "
