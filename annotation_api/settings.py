@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         default=30.0, description="First retry delay; doubles after each failure"
     )
     callback_poll_seconds: float = Field(default=1.0, description="How often the outbox is polled")
+    auth_cache_seconds: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="How long a server remembers a resolved token (0 to 1 s; 0: never): "
+        "a token revoked on another server stops working within this time",
+    )
     max_message_bytes: int = Field(
         default=256 * 1024 * 1024, description="Largest gRPC message and REST JSON body"
     )

@@ -29,6 +29,7 @@ from bench.plan import PLANS
 from bench.process import server_environment
 from bench.raw import RawEngine
 from bench.report import render
+from bench.scenarios.calls import run_calls
 from bench.scenarios.exports import run_exports
 from bench.scenarios.imports import run_imports
 from bench.scenarios.init import run_init
@@ -44,6 +45,7 @@ GROUPS = {
     "export": run_exports,
     "import": run_imports,
     "loop": run_loop,
+    "calls": run_calls,
 }
 
 

@@ -26,6 +26,11 @@ class Plan:
     loop_tasks: int
     loop_annotators: int
     loop_calls: int
+    # Cheap calls: a project of calls_tasks split between 9 annotators; calls_per_kind
+    # calls per CPU figure; calls_throughput workflow calls per throughput figure.
+    calls_tasks: int
+    calls_per_kind: int
+    calls_throughput: int
 
 
 PLANS: dict[str, Plan] = {
@@ -42,6 +47,9 @@ PLANS: dict[str, Plan] = {
         loop_tasks=1_000_000,
         loop_annotators=100,
         loop_calls=1_000,
+        calls_tasks=100_000,
+        calls_per_kind=500,
+        calls_throughput=4_000,
     ),
     "smoke": Plan(
         name="smoke",
@@ -56,5 +64,8 @@ PLANS: dict[str, Plan] = {
         loop_tasks=400,
         loop_annotators=4,
         loop_calls=20,
+        calls_tasks=600,
+        calls_per_kind=20,
+        calls_throughput=80,
     ),
 }

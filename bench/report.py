@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.plan import EXPORT_FORMATS, IMPORT_FORMATS, Plan
 from bench.stats import Figure, Results
-from bench.targets import MB, Verdict
+from bench.targets import CALL_LABELS, MB, Verdict
 
 FINDINGS = Path(__file__).with_name("findings.md")
 
@@ -22,6 +22,7 @@ SECTIONS = (
     "## Export",
     "## Prediction import",
     "## Annotation loop",
+    "## Cost of a call",
     "## Method",
     "## Profiles and fixes",
 )
@@ -260,6 +261,24 @@ def _loop(results: Results) -> list[str]:
     return _table(["call", "p50 ms, median (min–max)", *MEMORY_HEADERS], rows)
 
 
+def _calls(results: Results) -> list[str]:
+    rows = []
+    for kind, label in (*CALL_LABELS.items(), ("progress", "GetProgress")):
+        cpu = results.get(f"calls.{kind}.cpu")
+        statements = results.get(f"calls.{kind}.statements")
+        if cpu is not None:
+            rows.append([label, _num(statements.median) if statements else "–", _spread(cpu)])
+    lines = _table(["call", "SQL statements", "server CPU ms, median (min–max)"], rows)
+    rates = [
+        [f"{clients}", _spread(figure)]
+        for clients in (1, 8)
+        if (figure := results.get(f"calls.throughput.{clients}")) is not None
+    ]
+    if rates:
+        lines += ["", *_table(["clients", "workflow calls/s, median (min–max)"], rates)]
+    return lines
+
+
 METHOD = """\
 * **Server.** `annotation-api serve` (gRPC server and REST gateway in one process, the
   default deployment) started by the bench as a separate process on free ports, INFO logs
@@ -392,6 +411,18 @@ def render(
         "",
         *_loop(results),
         "",
+        "## Cost of a call",
+        "",
+        f"A project of {plan.calls_tasks:,} tasks split between 9 annotators. SQL statements "
+        "per RPC as an in-process server's engine sees them, with the token cache warm "
+        "(a cold token adds one lookup) "
+        "(`before_cursor_execute`); the server process's CPU over "
+        f"{plan.calls_per_kind} calls of one kind, one at a time; workflow calls per second "
+        "from 1 and 8 clients, each an annotator working their own queue (NextTask, GetTask, "
+        f"StartTask, SubmitAnnotation; {plan.calls_throughput} calls per run).",
+        "",
+        *_calls(results),
+        "",
         "## Method",
         "",
         METHOD.format(
@@ -401,7 +432,7 @@ def render(
             progress=plan.progress_tasks,
             groups="each init size, progress, "
             + ("each export size × format" if plan.server_per_export_format else "each export size")
-            + ", prediction import, annotation loop",
+            + ", prediction import, annotation loop, cost of a call",
         ),
         "## Profiles and fixes",
         "",

@@ -175,4 +175,52 @@ def check_targets(
             "progress.grpc.p50",
         )
     )
+    verdicts.extend(_call_targets(results))
+    return verdicts
+
+
+# The calls group (bench.scenarios.calls): server CPU per call and workflow throughput.
+WORKFLOW_CALL_CPU_MS = 1.5
+PROGRESS_CPU_MS = 1.0
+WORKFLOW_CALLS_PER_SECOND = 500
+CALL_LABELS = {
+    "next_task": "NextTask",
+    "get_task": "GetTask",
+    "start_task": "StartTask",
+    "submit": "SubmitAnnotation",
+}
+
+
+def _call_targets(results: Results) -> list[Verdict]:
+    verdicts = [
+        _at_most(
+            results,
+            f"{label}: server CPU ≤ {WORKFLOW_CALL_CPU_MS} ms per call",
+            f"calls.{kind}.cpu",
+            WORKFLOW_CALL_CPU_MS,
+            "ms",
+        )
+        for kind, label in CALL_LABELS.items()
+    ]
+    verdicts.append(
+        _at_most(
+            results,
+            f"GetProgress: server CPU ≤ {PROGRESS_CPU_MS} ms per call",
+            "calls.progress.cpu",
+            PROGRESS_CPU_MS,
+            "ms",
+        )
+    )
+    figure = results.get("calls.throughput.8")
+    target = f"workflow calls/s from 8 clients ≥ {WORKFLOW_CALLS_PER_SECOND}"
+    if figure is None:
+        verdicts.append(Verdict(target, "–", None))
+    else:
+        verdicts.append(
+            Verdict(
+                target,
+                f"{figure.median:.3g} calls/s (median)",
+                figure.median >= WORKFLOW_CALLS_PER_SECOND,
+            )
+        )
     return verdicts

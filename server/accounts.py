@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from annotation_api.errors import DomainError, ErrorCode
-from server.auth import Role
+from server.auth import Role, note_revocation
 from storage.database import Database
 from storage.users import (
     TokenRecord,
@@ -122,6 +122,7 @@ async def revoke(
                 {"prefixes": [token.prefix for token in found]},
             )
         await revoke_tokens(conn, [token.token_id for token in found])
+    note_revocation()
     return found
 
 

@@ -147,7 +147,7 @@ async def start_server(settings: Settings, database: Database) -> RunningServer:
     server = aio.server(
         interceptors=[
             ServerInterceptor(
-                Authenticator(database),
+                Authenticator(database, cache_seconds=settings.auth_cache_seconds),
                 # a keyed import's stream: the file plus its first message's fields
                 Idempotency(database, max_stream_bytes=settings.max_upload_bytes + 64 * 1024),
             )

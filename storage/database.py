@@ -19,10 +19,13 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from annotation_api.errors import DomainError, ErrorCode
+from storage.sqlite_cursor import defer_begin, use_one_hop_cursor
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# sqlite_begin execution option of Database.read_one: no BEGIN at all.
+NO_BEGIN = "none"
 
 
 class Database:
@@ -51,6 +54,17 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def read_one(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for exactly one read statement, which is consistent by itself: on
+        SQLite it runs without BEGIN and COMMIT (one trip to the driver's thread instead
+        of two). Anything more needs read()."""
+        async with self._translated_errors(), self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn = await conn.execution_options(sqlite_begin=NO_BEGIN)
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
     async def _translated_errors(self) -> AsyncIterator[None]:
         try:
             yield
@@ -72,6 +86,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        # Every transaction ends through Connection (commit, or rollback on close), so the
+        # pool's own rollback on return would be one more trip to aiosqlite's thread.
+        kwargs["pool_reset_on_return"] = None
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10
@@ -85,6 +102,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        use_one_hop_cursor(dbapi_connection)
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's implicit
         # transactions would otherwise defer the write lock).
         dbapi_connection.isolation_level = None
@@ -97,5 +115,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        options = conn.get_execution_options()
+        mode = options.get("sqlite_begin", "DEFERRED")
+        if mode == NO_BEGIN:
+            return
+        # sqlite_begin_now: the lock at once (migrations: alembic commits after each
+        # revision, and the next one must hold the lock before it works out its DDL)
+        if options.get("sqlite_begin_now") or not defer_begin(
+            conn.connection.dbapi_connection, f"BEGIN {mode}"
+        ):
+            conn.exec_driver_sql(f"BEGIN {mode}")

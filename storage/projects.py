@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Label, Project, ProjectAnnotator, User
@@ -55,7 +55,7 @@ class AnnotatorCounts:
     in_progress_count: int
 
 
-def _project(row: Any) -> ProjectRecord:
+def project_record(row: Any) -> ProjectRecord:
     return ProjectRecord(
         project_id=row.id,
         name=row.name,
@@ -165,7 +165,7 @@ async def get_project(
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
-    return _project(row) if row else None
+    return project_record(row) if row else None
 
 
 async def set_project_fields(
@@ -193,18 +193,49 @@ async def add_to_task_counters(
     total: int = 0,
     completed: int = 0,
     in_progress: int = 0,
+    status: str | None = None,
 ) -> None:
-    """Move the project's counters by the given amounts, atomically (x = x + n)."""
-    await conn.execute(
-        update(projects)
-        .where(projects.c.id == project_id)
-        .values(
-            total_tasks=projects.c.total_tasks + total,
-            completed_tasks=projects.c.completed_tasks + completed,
-            in_progress_tasks=projects.c.in_progress_tasks + in_progress,
-            updated_at=now,
-        )
+    """Move the project's counters by the given amounts, atomically (x = x + n), and
+    set its status when given: one statement."""
+    params: dict[str, Any] = {
+        "b_project_id": project_id,
+        "b_total": total,
+        "b_completed": completed,
+        "b_in_progress": in_progress,
+        "b_now": now,
+    }
+    if status is None:
+        await conn.execute(_ADD_TO_TASK_COUNTERS, params)
+    else:
+        await conn.execute(_ADD_TO_TASK_COUNTERS_SET_STATUS, {**params, "b_status": status})
+
+
+# Built once: a statement built per call costs more CPU than SQLite spends running it.
+_ADD_TO_TASK_COUNTERS = (
+    update(projects)
+    .where(projects.c.id == bindparam("b_project_id"))
+    .values(
+        total_tasks=projects.c.total_tasks + bindparam("b_total"),
+        completed_tasks=projects.c.completed_tasks + bindparam("b_completed"),
+        in_progress_tasks=projects.c.in_progress_tasks + bindparam("b_in_progress"),
+        updated_at=bindparam("b_now"),
     )
+)
+_ADD_TO_TASK_COUNTERS_SET_STATUS = _ADD_TO_TASK_COUNTERS.values(status=bindparam("b_status"))
+
+
+_ADD_TO_ANNOTATOR_COUNTERS = (
+    update(project_annotators)
+    .where(
+        project_annotators.c.project_id == bindparam("b_project_id"),
+        project_annotators.c.user_id == bindparam("b_user_id"),
+    )
+    .values(
+        assigned_count=project_annotators.c.assigned_count + bindparam("b_assigned"),
+        completed_count=project_annotators.c.completed_count + bindparam("b_completed"),
+        in_progress_count=project_annotators.c.in_progress_count + bindparam("b_in_progress"),
+    )
+)
 
 
 async def add_to_annotator_counters(
@@ -217,17 +248,15 @@ async def add_to_annotator_counters(
     in_progress: int = 0,
 ) -> None:
     """Move one annotator's counters in a project, creating the row on first use."""
-    key = (project_annotators.c.project_id == project_id) & (
-        project_annotators.c.user_id == user_id
-    )
     result = await conn.execute(
-        update(project_annotators)
-        .where(key)
-        .values(
-            assigned_count=project_annotators.c.assigned_count + assigned,
-            completed_count=project_annotators.c.completed_count + completed,
-            in_progress_count=project_annotators.c.in_progress_count + in_progress,
-        )
+        _ADD_TO_ANNOTATOR_COUNTERS,
+        {
+            "b_project_id": project_id,
+            "b_user_id": user_id,
+            "b_assigned": assigned,
+            "b_completed": completed,
+            "b_in_progress": in_progress,
+        },
     )
     if result.rowcount == 0:
         # Callers hold the project's row lock, so no one else creates this row meanwhile.
@@ -242,30 +271,42 @@ async def add_to_annotator_counters(
         )
 
 
-async def list_annotator_counts(conn: AsyncConnection, project_id: str) -> list[AnnotatorCounts]:
-    """Every annotator with an assignment in the project, by username."""
-    rows = await conn.execute(
-        select(
-            project_annotators.c.user_id,
-            users.c.username,
-            project_annotators.c.assigned_count,
-            project_annotators.c.completed_count,
-            project_annotators.c.in_progress_count,
-        )
-        .join(users, users.c.id == project_annotators.c.user_id)
-        .where(project_annotators.c.project_id == project_id)
-        .order_by(users.c.username)
+_PROGRESS = (
+    select(
+        projects,
+        project_annotators.c.user_id.label("annotator_id"),
+        users.c.username.label("annotator_name"),
+        project_annotators.c.assigned_count,
+        project_annotators.c.completed_count,
+        project_annotators.c.in_progress_count,
     )
-    return [
+    .select_from(projects)
+    .outerjoin(project_annotators, project_annotators.c.project_id == projects.c.id)
+    .outerjoin(users, users.c.id == project_annotators.c.user_id)
+    .where(projects.c.id == bindparam("project_id"))
+    .order_by(users.c.username)
+)
+
+
+async def load_progress(
+    conn: AsyncConnection, project_id: str
+) -> tuple[ProjectRecord, list[AnnotatorCounts]] | None:
+    """A project and its annotators' counters (by username) in one statement, or None."""
+    rows = (await conn.execute(_PROGRESS, {"project_id": project_id})).all()
+    if not rows:
+        return None
+    annotators = [
         AnnotatorCounts(
-            row.user_id,
-            row.username,
+            row.annotator_id,
+            row.annotator_name,
             row.assigned_count,
             row.completed_count,
             row.in_progress_count,
         )
         for row in rows
+        if row.annotator_id is not None
     ]
+    return project_record(rows[0]), annotators
 
 
 async def list_project_page(
@@ -297,4 +338,4 @@ async def list_project_page(
     rows = await conn.execute(
         query.order_by(projects.c.created_at.desc(), projects.c.id.desc()).limit(limit)
     )
-    return [_project(row) for row in rows]
+    return [project_record(row) for row in rows]

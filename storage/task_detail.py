@@ -1,13 +1,23 @@
 """One task with everything an annotation front end shows: project, assignee,
-predictions and annotations. Five indexed lookups, whatever the project's size."""
+predictions and annotations. One statement when the task has neither; a few
+indexed lookups, whatever the project's size."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Table,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Annotation, Assignment, Prediction, Project, Task, User
@@ -75,58 +85,122 @@ async def get_task_owner_and_assignee(
     return (row.owner_id, row.user_id) if row else None
 
 
-async def load_task_detail(conn: AsyncConnection, task_id: int) -> TaskDetailRecord | None:
-    row = (
-        await conn.execute(
-            select(
-                _tasks.c.id,
-                _tasks.c.project_id,
-                _projects.c.owner_id,
-                _projects.c.task_type,
-                _projects.c.label_config,
-                _tasks.c.external_id,
-                _tasks.c.content,
-                _tasks.c.metadata_json,
-                _tasks.c.status,
-                _assignments.c.user_id.label("assignee_id"),
-                _users.c.username.label("assignee_name"),
-            )
-            .select_from(_tasks)
-            .join(_projects, _projects.c.id == _tasks.c.project_id)
-            .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
-            .outerjoin(_users, _users.c.id == _assignments.c.user_id)
-            .where(_tasks.c.id == task_id)
+def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
+    has_predictions = select(_predictions.c.id).where(_predictions.c.task_id == _tasks.c.id)
+    has_annotations = select(_annotations.c.id).where(_annotations.c.task_id == _tasks.c.id)
+    return (
+        select(
+            _tasks.c.id,
+            _tasks.c.project_id,
+            _projects.c.owner_id,
+            _projects.c.task_type,
+            _projects.c.label_config,
+            _tasks.c.external_id,
+            _tasks.c.content,
+            _tasks.c.metadata_json,
+            _tasks.c.status,
+            _assignments.c.user_id.label("assignee_id"),
+            _users.c.username.label("assignee_name"),
+            has_predictions.exists().label("has_predictions"),
+            has_annotations.exists().label("has_annotations"),
         )
-    ).first()
+        .select_from(_tasks)
+        .join(_projects, _projects.c.id == _tasks.c.project_id)
+        .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
+        .outerjoin(_users, _users.c.id == _assignments.c.user_id)
+        .where(_tasks.c.id == task_id)
+    )
+
+
+def _first_queued(status: str, user_id: Any, project_id: Any) -> ScalarSelect[Any]:
+    query = select(_assignments.c.task_id).where(
+        _assignments.c.user_id == user_id, _assignments.c.status == status
+    )
+    if project_id is not None:
+        query = query.where(_assignments.c.project_id == project_id)
+    return query.order_by(_assignments.c.task_id).limit(1).scalar_subquery()
+
+
+_BY_ID = _detail_query(bindparam("task_id"))
+_PREDICTIONS = (
+    select(
+        _predictions.c.id,
+        _predictions.c.source,
+        _predictions.c.model_version,
+        _predictions.c.score,
+        _predictions.c.result_json,
+        _predictions.c.created_at,
+    )
+    .where(
+        _predictions.c.project_id == bindparam("project_id"),
+        _predictions.c.task_id == bindparam("task_id"),
+    )
+    .order_by(_predictions.c.id)
+)
+_ANNOTATIONS = (
+    select(
+        _annotations.c.id,
+        _annotations.c.user_id,
+        _users.c.username,
+        _annotations.c.result_json,
+        _annotations.c.parent_prediction_id,
+        _annotations.c.lead_time_seconds,
+        _annotations.c.created_at,
+        _annotations.c.updated_at,
+    )
+    .join(_users, _users.c.id == _annotations.c.user_id)
+    .where(_annotations.c.task_id == bindparam("task_id"))
+    .order_by(_annotations.c.id)
+)
+
+
+def _next_query(statuses: tuple[str, ...], *, in_project: bool) -> Select[Any]:
+    """The detail of a user's first task in the first of statuses that has one (COALESCE
+    stops at the first subquery with a row: one index seek per status at most)."""
+    user_id: BindParameter[str] = bindparam("user_id")
+    project_id: BindParameter[str] | None = bindparam("project_id") if in_project else None
+    return _detail_query(
+        func.coalesce(*(_first_queued(status, user_id, project_id) for status in statuses))
+    )
+
+
+async def load_task_detail(conn: AsyncConnection, task_id: int) -> TaskDetailRecord | None:
+    """One task with its project, assignee, predictions and annotations, or None."""
+    row = (await conn.execute(_BY_ID, {"task_id": task_id})).first()
+    return await _complete(conn, row)
+
+
+async def load_next_task_detail(
+    conn: AsyncConnection, user_id: str, *, project_id: str | None, statuses: tuple[str, ...]
+) -> TaskDetailRecord | None:
+    """The detail of the first task (input order) assigned to user_id in the first of
+    statuses that has one, optionally within one project; None when there is none."""
+    query = _next_queries.get((statuses, project_id is not None))
+    if query is None:
+        query = _next_query(statuses, in_project=project_id is not None)
+        _next_queries[(statuses, project_id is not None)] = query
+    params = {"user_id": user_id}
+    if project_id is not None:
+        params["project_id"] = project_id
+    row = (await conn.execute(query, params)).first()
+    return await _complete(conn, row)
+
+
+_next_queries: dict[tuple[tuple[str, ...], bool], Select[Any]] = {}
+
+
+async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
+    """The detail of a task row, its predictions and annotations read only when it has any."""
     if row is None:
         return None
-    predictions = await conn.execute(
-        select(
-            _predictions.c.id,
-            _predictions.c.source,
-            _predictions.c.model_version,
-            _predictions.c.score,
-            _predictions.c.result_json,
-            _predictions.c.created_at,
+    predictions: Any = ()
+    if row.has_predictions:
+        predictions = await conn.execute(
+            _PREDICTIONS, {"project_id": row.project_id, "task_id": row.id}
         )
-        .where(_predictions.c.project_id == row.project_id, _predictions.c.task_id == task_id)
-        .order_by(_predictions.c.id)
-    )
-    annotations = await conn.execute(
-        select(
-            _annotations.c.id,
-            _annotations.c.user_id,
-            _users.c.username,
-            _annotations.c.result_json,
-            _annotations.c.parent_prediction_id,
-            _annotations.c.lead_time_seconds,
-            _annotations.c.created_at,
-            _annotations.c.updated_at,
-        )
-        .join(_users, _users.c.id == _annotations.c.user_id)
-        .where(_annotations.c.task_id == task_id)
-        .order_by(_annotations.c.id)
-    )
+    annotations: Any = ()
+    if row.has_annotations:
+        annotations = await conn.execute(_ANNOTATIONS, {"task_id": row.id})
     return TaskDetailRecord(
         task_id=row.id,
         project_id=row.project_id,

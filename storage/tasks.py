@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
@@ -29,7 +29,7 @@ class TaskRecord:
     updated_at: datetime
 
 
-def _task(row: Any) -> TaskRecord:
+def task_record(row: Any) -> TaskRecord:
     return TaskRecord(
         task_id=row.id,
         project_id=row.project_id,
@@ -40,7 +40,7 @@ def _task(row: Any) -> TaskRecord:
     )
 
 
-_TASK_COLUMNS = (
+TASK_COLUMNS = (
     tasks.c.id,
     tasks.c.project_id,
     tasks.c.external_id,
@@ -103,23 +103,23 @@ async def list_task_page(
     Keyset pagination over the (project_id, id) / (project_id, status, id)
     indexes: every page costs the same, however deep.
     """
-    query = select(*_TASK_COLUMNS).where(
+    query = select(*TASK_COLUMNS).where(
         tasks.c.project_id == project_id, tasks.c.id > after_task_id
     )
     if status is not None:
         query = query.where(tasks.c.status == status)
     rows = await conn.execute(query.order_by(tasks.c.id).limit(limit))
-    return [_task(row) for row in rows]
+    return [task_record(row) for row in rows]
 
 
 async def get_task(
     conn: AsyncConnection, task_id: int, *, for_update: bool = False
 ) -> TaskRecord | None:
-    query = select(*_TASK_COLUMNS).where(tasks.c.id == task_id)
+    query = select(*TASK_COLUMNS).where(tasks.c.id == task_id)
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
-    return _task(row) if row else None
+    return task_record(row) if row else None
 
 
 async def get_project_tasks(
@@ -130,9 +130,9 @@ async def get_project_tasks(
     for start in range(0, len(task_ids), IN_LIST_CHUNK):
         chunk = task_ids[start : start + IN_LIST_CHUNK]
         rows = await conn.execute(
-            select(*_TASK_COLUMNS).where(tasks.c.project_id == project_id, tasks.c.id.in_(chunk))
+            select(*TASK_COLUMNS).where(tasks.c.project_id == project_id, tasks.c.id.in_(chunk))
         )
-        found.extend(_task(row) for row in rows)
+        found.extend(task_record(row) for row in rows)
     return found
 
 
@@ -141,7 +141,23 @@ async def set_task_status(
 ) -> None:
     """Change a task's status; completed_at is set when completed, cleared otherwise."""
     await conn.execute(
-        update(tasks)
-        .where(tasks.c.id == task_id)
-        .values(status=status, updated_at=now, completed_at=now if completed else None)
+        _SET_TASK_STATUS,
+        {
+            "b_task_id": task_id,
+            "b_status": status,
+            "b_now": now,
+            "b_completed_at": now if completed else None,
+        },
     )
+
+
+# Built once: a statement built per call costs more CPU than SQLite spends running it.
+_SET_TASK_STATUS = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("b_task_id"))
+    .values(
+        status=bindparam("b_status"),
+        updated_at=bindparam("b_now"),
+        completed_at=bindparam("b_completed_at"),
+    )
+)

@@ -10,20 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, exists, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
-from storage.models import Annotation, Assignment, Project, Task, TaskSkip
-from storage.tasks import IN_LIST_CHUNK
+from storage.models import Annotation, Assignment, Prediction, Project, Task, TaskSkip
+from storage.projects import ProjectRecord, project_record
+from storage.tasks import IN_LIST_CHUNK, TASK_COLUMNS, TaskRecord
 
 assignments = cast(Table, Assignment.__table__)
 annotation_rows = cast(Table, Annotation.__table__)
 skips = cast(Table, TaskSkip.__table__)
 tasks = cast(Table, Task.__table__)
 projects = cast(Table, Project.__table__)
+predictions = cast(Table, Prediction.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,90 @@ class AssignmentRecord:
     task_id: int
     user_id: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class LockedTask:
+    """A task about to change, its project (row locked) and its assignment."""
+
+    project: ProjectRecord
+    task: TaskRecord
+    assignment: AssignmentRecord | None
+    has_predictions: bool
+
+
+_has_predictions = (
+    select(predictions.c.id)
+    .where(predictions.c.task_id == tasks.c.id)
+    .exists()
+    .label("has_predictions")
+)
+_TASK_AND_ASSIGNMENT = (
+    *(column.label(f"task_{column.name}") for column in TASK_COLUMNS),
+    assignments.c.user_id.label("assignee_id"),
+    assignments.c.status.label("assignment_status"),
+    _has_predictions,
+)
+# SQLite: the write transaction holds the database, so one read sees and keeps it all.
+_LOCK_TASK_SQLITE = (
+    select(projects, *_TASK_AND_ASSIGNMENT)
+    .select_from(tasks)
+    .join(projects, projects.c.id == tasks.c.project_id)
+    .outerjoin(assignments, assignments.c.task_id == tasks.c.id)
+    .where(tasks.c.id == bindparam("task_id"))
+)
+# PostgreSQL: the project's row lock first (every change of a task, its assignment and
+# the counters takes it first), then the task and its assignment as they are under it.
+_LOCK_PROJECT_OF_TASK = (
+    select(projects)
+    .where(
+        projects.c.id
+        == select(tasks.c.project_id).where(tasks.c.id == bindparam("task_id")).scalar_subquery()
+    )
+    .with_for_update()
+)
+_TASK_UNDER_LOCK = (
+    select(*_TASK_AND_ASSIGNMENT)
+    .select_from(tasks)
+    .outerjoin(assignments, assignments.c.task_id == tasks.c.id)
+    .where(tasks.c.id == bindparam("task_id"))
+    .with_for_update(of=tasks)
+)
+
+
+def _locked(project: ProjectRecord, row: Any) -> LockedTask:
+    task = TaskRecord(
+        task_id=row.task_id,
+        project_id=row.task_project_id,
+        external_id=row.task_external_id,
+        file_path=row.task_file_path,
+        status=row.task_status,
+        updated_at=row.task_updated_at,
+    )
+    assignment = (
+        AssignmentRecord(task.task_id, row.assignee_id, row.assignment_status)
+        if row.assignee_id is not None
+        else None
+    )
+    return LockedTask(project, task, assignment, bool(row.has_predictions))
+
+
+async def lock_task(conn: AsyncConnection, task_id: int) -> LockedTask | None:
+    """The task with its project's row locked (in a write transaction), or None.
+
+    One statement on SQLite, two on PostgreSQL (lock, then read under the lock).
+    """
+    params = {"task_id": task_id}
+    if conn.dialect.name == "sqlite":
+        row = (await conn.execute(_LOCK_TASK_SQLITE, params)).first()
+        return _locked(project_record(row), row) if row is not None else None
+    project_row = (await conn.execute(_LOCK_PROJECT_OF_TASK, params)).first()
+    if project_row is None:
+        return None
+    row = (await conn.execute(_TASK_UNDER_LOCK, params)).first()
+    # the project's row lock keeps the task from going away
+    assert row is not None
+    return _locked(project_record(project_row), row)
 
 
 async def get_assignments(
@@ -103,10 +189,15 @@ async def set_assignment_status(
     conn: AsyncConnection, task_id: int, *, status: str, now: datetime
 ) -> None:
     await conn.execute(
-        update(assignments)
-        .where(assignments.c.task_id == task_id)
-        .values(status=status, updated_at=now)
+        _SET_ASSIGNMENT_STATUS, {"b_task_id": task_id, "b_status": status, "b_now": now}
     )
+
+
+_SET_ASSIGNMENT_STATUS = (
+    update(assignments)
+    .where(assignments.c.task_id == bindparam("b_task_id"))
+    .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
+)
 
 
 async def insert_annotation(
@@ -123,21 +214,23 @@ async def insert_annotation(
 ) -> int:
     """Store an annotation; return its id."""
     result = await conn.execute(
-        insert(annotation_rows)
-        .values(
-            task_id=task_id,
-            project_id=project_id,
-            user_id=user_id,
-            result_json=result_json,
-            parent_prediction_id=parent_prediction_id,
-            lead_time_seconds=lead_time_seconds,
-            matches_parent=matches_parent,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(annotation_rows.c.id)
+        _INSERT_ANNOTATION,
+        {
+            "task_id": task_id,
+            "project_id": project_id,
+            "user_id": user_id,
+            "result_json": result_json,
+            "parent_prediction_id": parent_prediction_id,
+            "lead_time_seconds": lead_time_seconds,
+            "matches_parent": matches_parent,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     return int(result.scalar_one())
+
+
+_INSERT_ANNOTATION = insert(annotation_rows).returning(annotation_rows.c.id)
 
 
 async def get_annotation(conn: AsyncConnection, annotation_id: int) -> AnnotationRecord | None:
@@ -264,22 +357,6 @@ async def insert_skip(
             task_id=task_id, project_id=project_id, user_id=user_id, reason=reason, created_at=now
         )
     )
-
-
-async def next_queued_task(
-    conn: AsyncConnection, user_id: str, *, project_id: str | None, statuses: Sequence[str]
-) -> int | None:
-    """The first task (input order) assigned to user_id in the first status that has one."""
-    for status in statuses:
-        query = select(assignments.c.task_id).where(
-            assignments.c.user_id == user_id, assignments.c.status == status
-        )
-        if project_id is not None:
-            query = query.where(assignments.c.project_id == project_id)
-        row = (await conn.execute(query.order_by(assignments.c.task_id).limit(1))).first()
-        if row is not None:
-            return int(row.task_id)
-    return None
 
 
 async def list_queue_page(

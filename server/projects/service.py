@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.memory import release_free_memory
-from server.access import get_visible_project
+from server.access import check_project, get_visible_project
 from server.auth import Caller
 from server.projects.label_config import build_label_config
 from server.projects.validation import NewProject, ValidProject, invalid, validate_new_project
@@ -23,7 +23,7 @@ from storage.projects import (
     ProjectRecord,
     add_to_task_counters,
     insert_project,
-    list_annotator_counts,
+    load_progress,
 )
 from storage.projects import LabelRecord as StoredLabel
 from storage.tasks import TaskRecord, insert_tasks, list_task_page
@@ -132,9 +132,11 @@ async def _store_new_project(
 
 async def get_progress(database: Database, caller: Caller, project_id: str) -> Progress:
     """Counts from the project's counters: no task is read, whatever the project's size."""
-    async with database.read() as conn:
-        project = await get_visible_project(conn, caller, project_id)
-        annotators = await list_annotator_counts(conn, project_id)
+    async with database.read_one() as conn:
+        found = await load_progress(conn, project_id) if project_id else None
+    check_project(caller, project_id, found[0].owner_id if found else None)
+    assert found is not None
+    project, annotators = found
     return Progress(
         project=project,
         completion_percentage=percentage(project.completed_tasks, project.total_tasks),

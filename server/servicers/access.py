@@ -13,7 +13,7 @@ from storage.database import Database
 
 class AccessServicer(access_service_pb2_grpc.AccessServiceServicer):
     def __init__(self, settings: Settings, database: Database) -> None:
-        self._authenticator = Authenticator(database)
+        self._authenticator = Authenticator(database, cache_seconds=settings.auth_cache_seconds)
 
     async def CheckAccess(
         self, request: access_service_pb2.CheckAccessRequest, context: aio.ServicerContext

@@ -92,16 +92,20 @@ async def start_task(database: Database, caller: Caller, task_id: str) -> TaskMo
         await set_assignment_status(
             conn, task.task_id, status=AssignmentStatus.IN_PROGRESS, now=now
         )
+        project_status = ProjectStatus(project.status)
+        if project_status == ProjectStatus.COMPLETED:
+            project_status = ProjectStatus.IN_PROGRESS
         await add_to_task_counters(
-            conn, project.project_id, now=now, in_progress=1, completed=completed_delta
+            conn,
+            project.project_id,
+            now=now,
+            in_progress=1,
+            completed=completed_delta,
+            status=project_status if project_status != project.status else None,
         )
         await add_to_annotator_counters(
             conn, project.project_id, assignment.user_id, in_progress=1, completed=completed_delta
         )
-        project_status = ProjectStatus(project.status)
-        if project_status == ProjectStatus.COMPLETED:
-            project_status = ProjectStatus.IN_PROGRESS
-            await set_project_fields(conn, project.project_id, now=now, status=project_status)
     return TaskMoved(task.task_id, TaskStatus.IN_PROGRESS, project_status)
 
 
@@ -164,19 +168,26 @@ async def submit_annotation(
             matches_parent=usage.matches_parent,
             now=now,
         )
-        await count_annotation(conn, project.project_id, task.task_id, usage, sign=1)
+        if locked.has_predictions:
+            await count_annotation(conn, project.project_id, task.task_id, usage, sign=1)
         await set_task_status(
             conn, task.task_id, status=TaskStatus.COMPLETED, now=now, completed=True
         )
         await set_assignment_status(conn, task.task_id, status=AssignmentStatus.COMPLETED, now=now)
-        await add_to_task_counters(conn, project.project_id, now=now, in_progress=-1, completed=1)
-        await add_to_annotator_counters(
-            conn, project.project_id, assignment.user_id, in_progress=-1, completed=1
-        )
         project_status = ProjectStatus(project.status)
         if project.completed_tasks + 1 == project.total_tasks:
             project_status = ProjectStatus.COMPLETED
-            await set_project_fields(conn, project.project_id, now=now, status=project_status)
+        await add_to_task_counters(
+            conn,
+            project.project_id,
+            now=now,
+            in_progress=-1,
+            completed=1,
+            status=project_status if project_status != project.status else None,
+        )
+        await add_to_annotator_counters(
+            conn, project.project_id, assignment.user_id, in_progress=-1, completed=1
+        )
     return TaskMoved(task.task_id, TaskStatus.COMPLETED, project_status, annotation_id)
 
 
@@ -260,5 +271,7 @@ async def skip_task(database: Database, caller: Caller, task_id: str, *, reason:
             now=now,
         )
         await release_assignments(conn, project.project_id, [assignment], now=now)
-        await set_project_fields(conn, project.project_id, now=now)
+        if assignment.status != AssignmentStatus.IN_PROGRESS:
+            # (releasing a started task moved the counters, and updated_at with them)
+            await set_project_fields(conn, project.project_id, now=now)
     return TaskMoved(task.task_id, TaskStatus.PENDING, project.status)

@@ -8,12 +8,10 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from annotation_api.errors import DomainError, ErrorCode
-from server.access import check_task, task_not_found
+from server.access import check_task
 from server.auth import Caller
 from server.projects.validation import check_result_labels, invalid
-from storage.projects import ProjectRecord, get_project
-from storage.tasks import TaskRecord, get_task
-from storage.workflow import AssignmentRecord, get_assignments
+from storage.workflow import LockedTask, lock_task
 
 # Ids listed in an error's details, at most.
 LISTED_IDS = 20
@@ -79,29 +77,16 @@ class TaskMoved:
     annotation_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LockedTask:
-    project: ProjectRecord
-    task: TaskRecord
-    assignment: AssignmentRecord | None
-
-
 async def locked_task(conn: AsyncConnection, caller: Caller, task_id: str) -> LockedTask:
     """The task, its project (row locked) and its assignment; TASK_NOT_FOUND unless
     the caller may work on it (server.access)."""
     number = parse_id(task_id)
-    task = await get_task(conn, number) if number is not None else None
-    if task is None or number is None:
-        raise task_not_found(task_id)
-    project = await get_project(conn, task.project_id, for_update=True)
-    assignment = (await get_assignments(conn, [number])).get(number)
+    locked = await lock_task(conn, number) if number is not None else None
     check_task(
         caller,
         task_id,
-        project_owner_id=project.owner_id if project else None,
-        assignee_id=assignment.user_id if assignment else None,
+        project_owner_id=locked.project.owner_id if locked else None,
+        assignee_id=locked.assignment.user_id if locked and locked.assignment else None,
     )
-    assert project is not None
-    task = await get_task(conn, number, for_update=True)
-    assert task is not None  # the project row lock keeps it from going away
-    return LockedTask(project, task, assignment)
+    assert locked is not None
+    return locked

@@ -41,8 +41,8 @@ from server.vocabulary import AssignmentStatus, TaskStatus
 from server.workflow.common import parse_id
 from storage.database import Database
 from storage.projects import get_project
-from storage.task_detail import TaskDetailRecord, load_task_detail
-from storage.workflow import QueuedTask, count_queue, list_queue_page, next_queued_task
+from storage.task_detail import TaskDetailRecord, load_next_task_detail, load_task_detail
+from storage.workflow import QueuedTask, count_queue, list_queue_page
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -104,17 +104,16 @@ async def get_task(database: Database, caller: Caller, task_id: str) -> TaskView
 async def next_task(database: Database, caller: Caller, *, project_id: str | None) -> TaskView:
     """The caller's next task: in_progress first, then pending, in input order."""
     async with database.read() as conn:
-        found = await next_queued_task(
+        detail = await load_next_task_detail(
             conn,
             caller.user_id,
             project_id=project_id,
             statuses=(AssignmentStatus.IN_PROGRESS, AssignmentStatus.ASSIGNED),
         )
-        detail = await load_task_detail(conn, found) if found is not None else None
-    if found is None:
+    if detail is None:
         details = {"project_id": project_id} if project_id else {}
         raise DomainError(ErrorCode.NO_TASK_AVAILABLE, "no task left to annotate", details)
-    return _view(caller, str(found), detail)
+    return _view(caller, str(detail.task_id), detail)
 
 
 def _encode_token(after_task_id: int, key: str) -> str:

@@ -39,7 +39,7 @@ async def run_online() -> None:
         async with engine.connect() as connection:
             # SQLite's equivalent of the lock above: take the write lock up front, so
             # a concurrent migration waits instead of failing with "database is locked".
-            await connection.execution_options(sqlite_begin="IMMEDIATE")
+            await connection.execution_options(sqlite_begin="IMMEDIATE", sqlite_begin_now=True)
             await connection.run_sync(run_with)
             await connection.commit()
     finally:

@@ -49,6 +49,10 @@ def expected_figures() -> list[str]:
     size = plan.import_predictions
     keys += [f"raw.import.{size}", *(f"import.{f}.{size}" for f in IMPORT_FORMATS)]
     keys += [f"loop.{name}.p50" for name in ("next_task", "get_task", "submit")]
+    keys += [
+        f"calls.{kind}.cpu"
+        for kind in ("next_task", "get_task", "start_task", "submit", "progress")
+    ]
     return keys
 
 

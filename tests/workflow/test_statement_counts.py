@@ -1,0 +1,152 @@
+"""What a call costs the database: SQL statements per RPC (BEGIN included, as the
+engine's `before_cursor_execute` sees them), and the token cache that spares
+most calls their token lookup while revocations still take effect."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import grpc
+import pytest
+from sqlalchemy import event
+
+from annotation_api.errors import DomainError, ErrorCode
+from annotation_api.settings import Settings
+from server.accounts import find_tokens, revoke
+from server.auth import Authenticator
+from storage.database import Database
+from storage.users import revoke_tokens
+from tests.helpers import TestUser
+from tests.workflow.test_rules import RESULT, Setup, W
+
+# Statements per call with the token looked up every call (auth_cache_seconds=0):
+# the token lookup plus the call's own transaction. Neither engine's BEGIN is a
+# statement of its own here: asyncpg begins without one, and on SQLite it travels
+# with the transaction's first statement (storage.sqlite_cursor).
+LIMITS = {
+    "sqlite": {
+        "NextTask": 1 + 1,  # the task detail with the queue seek
+        "GetTask": 1 + 1,  # the task detail
+        "StartTask": 1 + 5,  # lock read, task, assignment, project, annotator
+        "SubmitAnnotation": 1 + 6,  # ... and the annotation
+        "GetProgress": 1 + 1,  # project with its annotators
+    },
+    "postgresql": {
+        "NextTask": 1 + 1,
+        "GetTask": 1 + 1,
+        "StartTask": 1 + 6,  # project lock, task under it, four updates
+        "SubmitAnnotation": 1 + 7,
+        "GetProgress": 1 + 1,
+    },
+}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"auth_cache_seconds": 0.0})
+
+
+@contextmanager
+def counting(database: Database) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+
+
+async def statements_of(database: Database, call: Awaitable[Any]) -> list[str]:
+    with counting(database) as statements:
+        await call
+    return statements
+
+
+async def test_statements_per_workflow_call_and_progress(
+    channel: grpc.aio.Channel,
+    admin: TestUser,
+    annotator: TestUser,
+    database: Database,
+    db_engine: str,
+) -> None:
+    setup = Setup(channel, admin)
+    pid, task_ids = await setup.new_project(3)
+    await setup.assign(pid, annotator, task_ids)
+    wf, md = setup.workflow, annotator.metadata
+    await wf.NextTask(W.NextTaskRequest(), metadata=md)  # first use of the connection pool
+
+    counts: dict[str, list[str]] = {}
+    counts["NextTask"] = await statements_of(
+        database, wf.NextTask(W.NextTaskRequest(), metadata=md)
+    )
+    task_id = task_ids[0]
+    counts["GetTask"] = await statements_of(
+        database, wf.GetTask(W.GetTaskRequest(task_id=task_id), metadata=md)
+    )
+    counts["StartTask"] = await statements_of(
+        database, wf.StartTask(W.StartTaskRequest(task_id=task_id), metadata=md)
+    )
+    counts["SubmitAnnotation"] = await statements_of(
+        database,
+        wf.SubmitAnnotation(W.SubmitAnnotationRequest(task_id=task_id, result=RESULT), metadata=md),
+    )
+    counts["GetProgress"] = await statements_of(database, setup.progress(pid))
+
+    over = {
+        name: statements
+        for name, statements in counts.items()
+        if len(statements) > LIMITS[db_engine][name]
+    }
+    assert not over, over
+    # the calls did their work: the annotation is counted
+    progress = await setup.progress(pid)
+    assert (progress.completed_tasks, progress.annotators[0].completed_count) == (1, 1)
+
+
+async def test_a_known_token_is_looked_up_once_per_cache_lifetime(
+    admin: TestUser, database: Database
+) -> None:
+    authenticator = Authenticator(database, cache_seconds=1.0)
+    with counting(database) as statements:
+        first = await authenticator.authenticate(admin.token)
+    assert statements, "the first use of a token looks it up"
+    with counting(database) as statements:
+        again = await authenticator.authenticate(admin.token)
+    assert (again, statements) == (first, [])
+
+
+async def test_a_token_revoked_elsewhere_stops_working_within_the_cache_lifetime(
+    settings: Settings, admin: TestUser, database: Database
+) -> None:
+    authenticator = Authenticator(database, cache_seconds=0.3)
+    await authenticator.authenticate(admin.token)
+    # revoked by another process: straight in the database, this process is not told
+    other = Database(settings.resolved_database_url)
+    try:
+        [token] = await find_tokens(other, username=admin.username)
+        async with other.transaction() as conn:
+            assert await revoke_tokens(conn, [token.token_id]) == 1
+    finally:
+        await other.dispose()
+    await asyncio.sleep(0.35)
+    with pytest.raises(DomainError) as caught:
+        await authenticator.authenticate(admin.token)
+    assert caught.value.code == ErrorCode.INVALID_TOKEN
+
+
+async def test_a_token_revoked_by_this_process_stops_working_at_once(
+    annotator: TestUser, database: Database
+) -> None:
+    authenticator = Authenticator(database, cache_seconds=1.0)
+    await authenticator.authenticate(annotator.token)
+    await revoke(database, secret=annotator.token)
+    with pytest.raises(DomainError) as caught:
+        await authenticator.authenticate(annotator.token)
+    assert caught.value.code == ErrorCode.INVALID_TOKEN
