@@ -98,8 +98,10 @@ class Idempotency:
         behavior: Callable[[Any], Awaitable[Message]],
     ) -> Message:
         """The response of behavior(request), or of the first request under this key."""
-        check_key(key)
+        # A request stream is read before the key is judged: a stream refused before
+        # its first read ends badly for a client still writing to it.
         messages = await self._read_all(request) if streamed else [request]
+        check_key(key)
         digest = hashlib.sha256(method.full_name.encode())
         for message in messages:
             data = message.SerializeToString(deterministic=True)
