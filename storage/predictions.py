@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
@@ -127,23 +127,19 @@ async def iter_project_tasks(
             yield TaskRef(task_id, project_id, metadata_json), external_id, file_path
 
 
-async def last_prediction_id(conn: AsyncConnection) -> int:
-    """The highest prediction id so far (0 when there is none)."""
-    return int(await conn.scalar(select(func.coalesce(func.max(_predictions.c.id), 0))) or 0)
-
-
 async def delete_imported_predictions(
-    conn: AsyncConnection, task_ids: Collection[int], *, up_to_id: int | None = None
+    conn: AsyncConnection, task_ids: Collection[int], *, except_created_at: datetime | None = None
 ) -> int:
     """Delete the external_import predictions of these tasks (other sources stay);
-    up_to_id: only those with an id at most this (rows written before a batched import)."""
+    except_created_at: keep those created at this instant (the rows a batched import
+    has already written; ids cannot tell them apart, as SQLite reuses freed ids)."""
     deleted = 0
     for chunk in _chunks(sorted(set(task_ids)), IN_CHUNK):
         query = delete(_predictions).where(
             _predictions.c.source == SOURCE_EXTERNAL_IMPORT, _predictions.c.task_id.in_(chunk)
         )
-        if up_to_id is not None:
-            query = query.where(_predictions.c.id <= up_to_id)
+        if except_created_at is not None:
+            query = query.where(_predictions.c.created_at != except_created_at)
         result = await conn.execute(query)
         deleted += int(result.rowcount)
     return deleted

@@ -58,7 +58,6 @@ from storage.predictions import (
     SOURCE_EXTERNAL_IMPORT,
     delete_imported_predictions,
     insert_predictions,
-    last_prediction_id,
 )
 from storage.projects import get_project, list_labels
 from storage.types import utcnow
@@ -167,9 +166,7 @@ class PredictionImportService:
             await get_project(conn, target.project_id, for_update=True)
             writer = _BatchWriter(
                 project_id=target.project_id,
-                overwrite_up_to=await last_prediction_id(conn)
-                if options.overwrite_existing
-                else None,
+                overwrite=options.overwrite_existing,
                 created_at=now,
             )
             await _plan_all(conn, first, batches, target, fallback, totals, writer)
@@ -212,16 +209,16 @@ class _BatchWriter:
     """Writes each batch's rows in the import's transaction."""
 
     project_id: str
-    # overwrite_existing: replace imported predictions with an id up to this one (those
-    # written before this import), so a task named in two batches keeps both batches' rows
-    overwrite_up_to: int | None
+    # overwrite_existing: replace the imported predictions written before this import
+    # (not at its created_at), so a task named in two batches keeps both batches' rows
+    overwrite: bool
     created_at: datetime
     replaced: int = 0
 
     async def write(self, conn: AsyncConnection, plan: ImportPlan) -> None:
-        if self.overwrite_up_to is not None and plan.matched_task_ids:
+        if self.overwrite and plan.matched_task_ids:
             self.replaced += await delete_imported_predictions(
-                conn, plan.matched_task_ids, up_to_id=self.overwrite_up_to
+                conn, plan.matched_task_ids, except_created_at=self.created_at
             )
         await insert_predictions(
             conn,
