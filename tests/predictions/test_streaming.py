@@ -109,7 +109,8 @@ async def test_coco_annotations_across_batches_keep_their_counts(
             ],
             "categories": [{"id": 1, "name": "cat"}],
             "images": [
-                {"id": i, "file_name": f"img_{i}.jpg", "width": 640, "height": 480} for i in range(3)
+                {"id": i, "file_name": f"img_{i}.jpg", "width": 640, "height": 480}
+                for i in range(3)
             ],
         }
     )
