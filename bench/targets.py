@@ -10,6 +10,7 @@ from bench.stats import Results
 MB = 1_000_000
 RSS_GROWTH_LIMIT = 100 * MB
 RATIO_LIMIT = 1.5
+IMPORT_RSS_GROWTH_LIMIT = 150 * MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +62,29 @@ def _export_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
     )
 
 
+def _import_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
+    target = "import: server RSS growth ≤ 150 MB at every file size"
+    measured = [
+        (
+            figure.rss_growth,
+            f"{size:,} predictions, {figure.facts.get('file_bytes', 0) / MB:.0f} MB",
+        )
+        for size in sizes
+        if (figure := results.get(f"import.memory.{size}")) is not None
+        and figure.rss_growth is not None
+    ]
+    if not measured:
+        return Verdict(target, "–", None)
+    worst, where = max(measured)
+    return Verdict(target, f"worst {worst / MB:.0f} MB ({where})", worst <= IMPORT_RSS_GROWTH_LIMIT)
+
+
 def check_targets(
-    results: Results, *, init_sizes: tuple[int, ...], export_sizes: tuple[int, ...]
+    results: Results,
+    *,
+    init_sizes: tuple[int, ...],
+    export_sizes: tuple[int, ...],
+    import_memory_sizes: tuple[int, ...] = (),
 ) -> list[Verdict]:
     verdicts = [
         _at_most(results, "init 100,000 tasks through REST ≤ 1.5 s", "init.rest.100000", 1.5, "s"),
@@ -71,6 +93,14 @@ def check_targets(
             results, "import 100,000 predictions (AAP JSON) ≤ 3 s", "import.aap_json.100000", 3, "s"
         ),
         _at_most(results, "import 100,000 predictions (COCO) ≤ 3 s", "import.coco.100000", 3, "s"),
+        _at_most(
+            results,
+            "import 1,000,000 predictions (AAP JSON) ≤ 12 s",
+            "import.memory.1000000",
+            12,
+            "s",
+        ),
+        _import_memory(results, import_memory_sizes),
     ]
     for file_format in ("json", "coco"):
         verdicts.append(
