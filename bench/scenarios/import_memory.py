@@ -35,7 +35,7 @@ async def run_import_memory(session: Session) -> None:
                         with path.open("rb") as file:
                             return await clients.rest.post(
                                 url,
-                                params={"format": "aap_json", "overwrite_existing": "true"},
+                                params={"format": "aap_json"},
                                 files={"file": ("predictions.json", file, "application/json")},
                             )
 
