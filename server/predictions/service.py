@@ -162,16 +162,20 @@ class PredictionImportService:
         totals: _Totals,
     ) -> None:
         now = utcnow()
-        async with self._database.transaction() as conn:
+        # Entries are matched on a read connection of their own, as before the writes began:
+        # on SQLite, each page read inside a write transaction that has written hundreds of
+        # MB searches the write-ahead log's index of those pages.
+        async with self._database.read() as reader, self._database.transaction() as conn:
             # The project's row lock keeps annotations from moving the prediction
             # stats while they are rebuilt below.
             await get_project(conn, target.project_id, for_update=True)
             writer = _BatchWriter(
+                conn=conn,
                 project_id=target.project_id,
                 overwrite=options.overwrite_existing,
                 created_at=now,
             )
-            await _plan_all(conn, first, batches, target, fallback, totals, writer)
+            await _plan_all(reader, first, batches, target, fallback, totals, writer)
             await rebuild_model_stats(conn, target.project_id)
             detail: dict[str, Any] = {
                 "format": str(options.format),
@@ -208,8 +212,9 @@ class _Totals:
 
 @dataclass(slots=True)
 class _BatchWriter:
-    """Writes each batch's rows in the import's transaction."""
+    """Writes each batch's rows in the import's transaction (conn)."""
 
+    conn: AsyncConnection
     project_id: str
     # overwrite_existing: replace the imported predictions written before this import
     # (not at its created_at), so a task named in two batches keeps both batches' rows
@@ -217,7 +222,8 @@ class _BatchWriter:
     created_at: datetime
     replaced: int = 0
 
-    async def write(self, conn: AsyncConnection, plan: ImportPlan) -> None:
+    async def write(self, plan: ImportPlan) -> None:
+        conn = self.conn
         if self.overwrite and plan.matched_task_ids:
             self.replaced += await delete_imported_predictions(
                 conn, plan.matched_task_ids, except_created_at=self.created_at
@@ -240,7 +246,7 @@ async def _plan_all(
     totals: _Totals,
     writer: _BatchWriter | None,
 ) -> None:
-    """Match, check and (with a writer) write every batch, adding each to totals."""
+    """Match (on conn), check and (with a writer) write every batch, adding each to totals."""
     batch = first
     while batch is not None:
         tasks = await match_entries(conn, target.project_id, batch, project_size=target.task_count)
@@ -249,7 +255,7 @@ async def _plan_all(
         )
         del tasks
         if writer is not None:
-            await writer.write(conn, plan)
+            await writer.write(plan)
         totals.add(plan)
         batch = await anext(rest, None)
 
