@@ -43,40 +43,37 @@ def _ratio(results: Results, target: str, rest_key: str, grpc_key: str) -> Verdi
     )
 
 
-def _export_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
-    target = "export: server RSS growth ≤ 100 MB, every format and size"
+def _worst_growth(
+    results: Results, target: str, labels: dict[str, str], limit: int, *, what: str
+) -> Verdict:
+    """The largest server RSS growth of the figures `labels` names (key -> label)."""
     measured = [
-        (figure.rss_growth, f"{file_format} {size:,}")
-        for size in sizes
-        for file_format in EXPORT_FORMATS
-        if (figure := results.get(f"export.{file_format}.{size}")) is not None
-        and figure.rss_growth is not None
+        (figure.rss_growth, label)
+        for key, label in labels.items()
+        if (figure := results.get(key)) is not None and figure.rss_growth is not None
     ]
     if not measured:
         return Verdict(target, "–", None)
     worst, where = max(measured)
     return Verdict(
-        target,
-        f"worst {worst / MB:.0f} MB ({where}) of {len(measured)} exports",
-        worst <= RSS_GROWTH_LIMIT,
+        target, f"worst {worst / MB:.0f} MB ({where}) of {len(measured)} {what}", worst <= limit
     )
 
 
-def _import_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
-    target = "import: server RSS growth ≤ 150 MB at every file size"
-    measured = [
-        (
-            figure.rss_growth,
-            f"{size:,} predictions, {figure.facts.get('file_bytes', 0) / MB:.0f} MB",
-        )
+def _export_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
+    labels = {
+        f"export.{file_format}.{size}": f"{file_format} {size:,}"
         for size in sizes
-        if (figure := results.get(f"import.memory.{size}")) is not None
-        and figure.rss_growth is not None
-    ]
-    if not measured:
-        return Verdict(target, "–", None)
-    worst, where = max(measured)
-    return Verdict(target, f"worst {worst / MB:.0f} MB ({where})", worst <= IMPORT_RSS_GROWTH_LIMIT)
+        for file_format in EXPORT_FORMATS
+    }
+    target = "export: server RSS growth ≤ 100 MB, every format and size"
+    return _worst_growth(results, target, labels, RSS_GROWTH_LIMIT, what="exports")
+
+
+def _import_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
+    labels = {f"import.memory.{size}": f"{size:,} predictions" for size in sizes}
+    target = "import: server RSS growth ≤ 150 MB at every file size"
+    return _worst_growth(results, target, labels, IMPORT_RSS_GROWTH_LIMIT, what="imports")
 
 
 def check_targets(
