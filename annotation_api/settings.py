@@ -101,6 +101,10 @@ class Settings(BaseSettings):
         default=1000, description="Open connections or requests in progress; more get 503"
     )
     log_level: str = Field(default="INFO")
+    workbench_assets_dir: Path | None = Field(
+        default=None,
+        description="Installed workbench front-end files; default third_party/workbench",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

@@ -27,6 +27,7 @@ from gateway.errors import GatewayCode, GatewayError, install_error_handlers
 from gateway.middleware import GatewayMetrics, RequestContextMiddleware
 from gateway.openapi import build_openapi
 from gateway.routes import register_routes
+from gateway.workbench import install_workbench
 
 TITLE = "Annotation platform external API"
 OPENAPI_PATH = "/openapi.json"
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.add_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.router.add_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
     install_docs(app, title=TITLE, openapi_path=OPENAPI_PATH)
+    install_workbench(app, assets_dir=settings.workbench_assets_dir)
     route_templates.update(
         (route.endpoint, route.path) for route in app.router.routes if isinstance(route, Route)
     )

@@ -30,7 +30,6 @@ from google.protobuf.descriptor import ServiceDescriptor
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
 from annotation_api.settings import Settings
 from server.auth import Authenticator
@@ -39,6 +38,7 @@ from server.exports.files import run_expiry_sweeper
 from server.exports.lease import run_lease_sweeper
 from server.idempotency import Idempotency
 from server.interceptors import ServerInterceptor
+from server.reflection import enable_reflection
 from server.servicers.access import AccessServicer
 from server.servicers.export import ExportServicer
 from server.servicers.prediction import PredictionServicer
@@ -160,14 +160,7 @@ async def start_server(settings: Settings, database: Database) -> RunningServer:
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     names = [registration.descriptor.full_name for registration in SERVICES]
-    reflection.enable_server_reflection(
-        [
-            *names,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ],
-        server,
-    )
+    enable_reflection(server, [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
 
     port = server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
     if port == 0:

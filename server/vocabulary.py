@@ -1,4 +1,5 @@
-"""The domain's words: task types, and the statuses of projects, tasks and assignments.
+"""The domain's words: task types, export formats, geometry kinds, and the
+statuses of projects, tasks and assignments.
 
 Values are the documented lowercase strings; they are what the database
 stores and what the REST gateway shows (derived from the proto enums by one
@@ -22,7 +23,42 @@ class TaskType(StrEnum):
 IMAGE_TASK_TYPES = frozenset(
     {TaskType.IMAGE_CLASSIFICATION, TaskType.OBJECT_DETECTION, TaskType.POLYGON}
 )
+# Task types whose content is a text.
+TEXT_TASK_TYPES = frozenset({TaskType.TEXT_CLASSIFICATION, TaskType.NER})
+# Task types answered by a choice or by text spans (no regions on an image).
+CLASSIFICATION_AND_SPAN_TASK_TYPES = frozenset(
+    {TaskType.TEXT_CLASSIFICATION, TaskType.IMAGE_CLASSIFICATION, TaskType.NER}
+)
+# Task types whose answers are regions drawn on an image.
+REGION_TASK_TYPES = frozenset({TaskType.OBJECT_DETECTION, TaskType.POLYGON})
 SUPPORTED_TASK_TYPES = [t.value for t in TaskType]
+
+
+class ExportFormat(StrEnum):
+    """Export file formats, in the order of the API's ExportFormat enum."""
+
+    JSON = "json"
+    CSV = "csv"
+    SHAREGPT = "sharegpt"
+    YOLO = "yolo"
+    COCO = "coco"
+    ALPACA = "alpaca"
+    PASCAL_VOC = "pascal_voc"
+
+
+class GeometryKind(StrEnum):
+    """Geometry kinds of imported predictions (normalized to 0..1 of the image)."""
+
+    BBOX = "bbox"
+    POLYGON = "polygon"
+    MULTI_POLYGON = "multi_polygon"
+
+
+# Which geometry kinds a project of each task type can hold (others: none).
+GEOMETRY_KINDS_BY_TASK_TYPE: dict[str, frozenset[GeometryKind]] = {
+    TaskType.OBJECT_DETECTION: frozenset({GeometryKind.BBOX}),
+    TaskType.POLYGON: frozenset({GeometryKind.POLYGON, GeometryKind.MULTI_POLYGON}),
+}
 
 
 class ProjectStatus(StrEnum):

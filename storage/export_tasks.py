@@ -122,10 +122,6 @@ class ExportTask:
         return self._metadata
 
     @property
-    def display_id(self) -> str:
-        return f"T-{self.task_id}"
-
-    @property
     def latest_annotation(self) -> ExportAnnotation | None:
         """The latest submitted or updated annotation (by updated_at, then id)."""
         if not self.annotations:

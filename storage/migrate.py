@@ -9,9 +9,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Servers starting together each migrate the same SQLite file. Each upgrade is one
+# BEGIN IMMEDIATE transaction, yet on a loaded machine one of three concurrent upgrades
+# was seen to replay a step another had just committed ("duplicate column") and roll
+# back whole; another attempt then finds the schema current and does nothing.
+SQLITE_UPGRADE_ATTEMPTS = 3
 
 
 def alembic_config(url: str) -> Config:
@@ -24,7 +30,15 @@ def alembic_config(url: str) -> Config:
 
 def upgrade_to_head(url: str) -> None:
     """Apply every migration not yet applied (blocking; call from a thread or at start)."""
-    command.upgrade(alembic_config(url), "head")
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    attempts = SQLITE_UPGRADE_ATTEMPTS if sqlite else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            command.upgrade(alembic_config(url), "head")
+            return
+        except OperationalError:
+            if attempt == attempts:
+                raise
 
 
 async def upgrade_to_head_async(url: str) -> None:

@@ -104,7 +104,35 @@ class ZipStream:
         stored_size = 0xFFFFFFFF if zip64 else size
         stored_compressed = 0xFFFFFFFF if zip64 else compressed_size
         buffer = self._buffer
-        buffer += _LOCAL_HEADER.pack(
+        buffer += self._local_header(
+            zip64=zip64,
+            flags=flags,
+            crc=crc,
+            compressed_size=stored_compressed,
+            size=stored_size,
+            name=encoded,
+            extra=extra,
+        )
+        buffer += encoded
+        buffer += extra
+        buffer += compressed
+        self._record(encoded, flags, crc, compressed_size, size, header_offset)
+        if len(buffer) >= _COPY_CHUNK:
+            self._flush()
+
+    def _local_header(
+        self,
+        *,
+        zip64: bool,
+        flags: int,
+        crc: int,
+        compressed_size: int,
+        size: int,
+        name: bytes,
+        extra: bytes,
+    ) -> bytes:
+        """A local file header (the name and extra field follow it)."""
+        return _LOCAL_HEADER.pack(
             _LOCAL_SIGNATURE,
             _VERSION_ZIP64 if zip64 else _VERSION_DEFLATE,
             0,
@@ -113,17 +141,11 @@ class ZipStream:
             self._time,
             self._date,
             crc,
-            stored_compressed,
-            stored_size,
-            len(encoded),
+            compressed_size,
+            size,
+            len(name),
             len(extra),
         )
-        buffer += encoded
-        buffer += extra
-        buffer += compressed
-        self._record(encoded, flags, crc, compressed_size, size, header_offset)
-        if len(buffer) >= _COPY_CHUNK:
-            self._flush()
 
     def write_file(self, name: str, path: Path) -> None:
         """Add a file from disk, streamed: its CRC and sizes follow its data
@@ -137,19 +159,14 @@ class ZipStream:
         zip64 = path.stat().st_size * 1.05 > ZIP64_LIMIT
         extra = struct.pack("<HHQQ", 1, 16, 0, 0) if zip64 else b""
         self._write(
-            _LOCAL_HEADER.pack(
-                _LOCAL_SIGNATURE,
-                _VERSION_ZIP64 if zip64 else _VERSION_DEFLATE,
-                0,
-                flags,
-                _DEFLATED,
-                self._time,
-                self._date,
-                0,
-                0,
-                0,
-                len(encoded),
-                len(extra),
+            self._local_header(
+                zip64=zip64,
+                flags=flags,
+                crc=0,
+                compressed_size=0,
+                size=0,
+                name=encoded,
+                extra=extra,
             )
             + encoded
             + extra

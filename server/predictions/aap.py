@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from server.display_ids import FORM as DISPLAY_ID_FORM
+from server.display_ids import parse_display_id
 from server.predictions.entries import (
     Entry,
     Item,
@@ -40,7 +42,6 @@ SUPPORTED_VERSIONS = "1.x"
 MATCH_FIELDS = ("display_id", "file_path", "external_id")
 
 _VERSION = re.compile(r"(\d+)(?:\.\d+)*")
-_DISPLAY_ID = re.compile(r"T-(\d{1,18})")
 
 
 def iter_aap(file: Source) -> Iterator[Entry]:
@@ -125,10 +126,9 @@ def parse_task_match(task_match: Any) -> TaskKey | str:
         return f"task_match has none of {', '.join(MATCH_FIELDS)}"
     task_id: int | None = None
     if "display_id" in values:
-        found = _DISPLAY_ID.fullmatch(values["display_id"].strip())
-        if found is None:
-            return f"display_id {values['display_id']!r} is not of the form T-<number>"
-        task_id = int(found.group(1))
+        task_id = parse_display_id(values["display_id"])
+        if task_id is None:
+            return f"display_id {values['display_id']!r} is not of the form {DISPLAY_ID_FORM}"
     return TaskKey(
         task_id=task_id, file_path=values.get("file_path"), external_id=values.get("external_id")
     )

@@ -1,7 +1,9 @@
 """COCO detection files: images[] + annotations[] + categories[].
 
 Each image that has annotations becomes one entry, matched to a task by its
-file_name; each annotation becomes one prediction. Boxes are COCO pixels
+file_name (the exported image name exactly, else the task's path; a name that
+fits several tasks is an error naming them); each annotation becomes one
+prediction. Boxes are COCO pixels
 [x, y, w, h], normalized by the image's width and height. For polygon
 projects an annotation's polygon `segmentation` is used when present (one
 polygon -> polygon, several -> multi_polygon); otherwise its bbox.
@@ -37,6 +39,7 @@ from server.predictions.json_stream import (
     stream_items,
     top_level_kinds,
 )
+from server.vocabulary import GeometryKind
 
 REQUIRED_LISTS = ("images", "annotations", "categories")
 ITEM_WHERE = "annotations[{}]"
@@ -162,7 +165,7 @@ def _image_entry(image_id: Any, image: _Image | None, where: str) -> Entry:
         return Entry(task_match, None, problem=at(problem, where))
     return Entry(
         task_match,
-        TaskKey(file_path=image.file_name),
+        TaskKey(image_name=image.file_name, file_path=image.file_name, unique=True),
         original_size=image.size,
         where=where,
         item_where=ITEM_WHERE,
@@ -205,7 +208,8 @@ def _shape(annotation: dict[str, Any], size: tuple[int, int], use_segmentation: 
             _ring(flat, width, height, f"segmentation polygon {index}")
             for index, flat in enumerate(segmentation)
         )
-        return Polygons("polygon" if len(rings) == 1 else "multi_polygon", rings)
+        kind = GeometryKind.POLYGON if len(rings) == 1 else GeometryKind.MULTI_POLYGON
+        return Polygons(kind, rings)
     bbox = annotation.get("bbox")
     if bbox is None:
         raise GeometryError("annotation has no bbox")

@@ -39,8 +39,12 @@ class TaskKey:
     """The ways an entry may name its task, tried in this order."""
 
     task_id: int | None = None  # from display_id "T-<task_id>"
+    # an exported image name (server.images), matched exactly (COCO file_name)
+    image_name: str | None = None
     file_path: str | None = None
     external_id: str | None = None
+    # several tasks found by file_path: an error naming them (True) or the first (False)
+    unique: bool = False
 
 
 @dataclass(slots=True)

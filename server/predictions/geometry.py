@@ -10,16 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeGuard
 
-BBOX = "bbox"
-POLYGON = "polygon"
-MULTI_POLYGON = "multi_polygon"
-SUPPORTED_KINDS = (BBOX, POLYGON, MULTI_POLYGON)
+from server.vocabulary import GeometryKind
 
-# Which geometry kinds a project of each task type can hold.
-KINDS_BY_TASK_TYPE: dict[str, frozenset[str]] = {
-    "object_detection": frozenset({BBOX}),
-    "polygon": frozenset({POLYGON, MULTI_POLYGON}),
-}
+BBOX = GeometryKind.BBOX
+POLYGON = GeometryKind.POLYGON
+MULTI_POLYGON = GeometryKind.MULTI_POLYGON
+SUPPORTED_KINDS = tuple(GeometryKind)
 
 # Coordinates a hair outside 0..1 (float rounding, pixel boxes touching the
 # border) are clamped instead of rejected.
@@ -42,7 +38,7 @@ class GeometryError(ValueError):
 class BBox:
     """An axis-aligned box: top-left corner, width and height, all in 0..1."""
 
-    kind: ClassVar[str] = BBOX
+    kind: ClassVar[GeometryKind] = BBOX
     x: float
     y: float
     w: float
@@ -53,7 +49,7 @@ class BBox:
 class Polygons:
     """One polygon (kind polygon) or several (kind multi_polygon), points in 0..1."""
 
-    kind: str
+    kind: GeometryKind
     polygons: tuple[tuple[Point, ...], ...]
 
 

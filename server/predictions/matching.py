@@ -5,14 +5,22 @@ An entry's keys are tried in order, and the first that finds a task wins:
 1. display_id "T-<id>": display ids are global, and a task of another project
    counts as not found, so a file can never write into a project its caller
    did not name (the lookup is scoped to the project, which is the same thing).
-2. file_path within the project: the exact file_path first; then, for the
+2. image name (COCO file_name): the exported name of the task's image
+   (server.images), exactly. One task: matched; several (the same path twice
+   in the project): an error entry naming them.
+3. file_path within the project: the exact file_path first; then, for the
    entries still unmatched, by the last path segment of the task's URL: the
    given path must equal the task's path with its query and fragment removed,
    or be a trailing run of its segments ("x.jpg" and "images/x.jpg" both match
    "https://cdn/data/images/x.jpg?sig=1"). Several candidates: the first in
-   project order.
-3. external_id within the project (the `data[].id` given at init); the first
+   project order for AAP files (SPEC §4.5); for COCO files (`unique` keys) an
+   error entry naming them, never a silent first match. COCO keys skip the
+   exact step: the trailing-run step also finds an exact path, and sees every
+   candidate.
+4. external_id within the project (the `data[].id` given at init); the first
    in project order.
+
+An entry that names several tasks gets its `problem` set here.
 
 The tasks come from one of two sources that answer the same questions: bulk
 queries (IN-lists in chunks) when the file names a small part of the project,
@@ -27,6 +35,8 @@ from urllib.parse import unquote
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.display_ids import display_id
+from server.images import NameParts, image_file_name
 from server.predictions.entries import Entry, TaskKey
 from storage.predictions import (
     TaskRef,
@@ -38,6 +48,8 @@ from storage.predictions import (
 
 # Read the whole project when the file names at least this share of its tasks.
 SCAN_SHARE = 1 / 3
+# How many candidates an "names several tasks" reason lists.
+CANDIDATES_SHOWN = 20
 
 
 async def match_entries(
@@ -69,16 +81,36 @@ async def match_entries(
         for index, task_id in ids.items():
             matched[index] = by_id.get(task_id)
 
-    for lookup in (source.by_file_paths, source.by_trailing_segments):
-        paths = {
-            i: key.file_path
-            for i, key in enumerate(keys)
-            if key and key.file_path and matched[i] is None
-        }
-        if paths:
-            by_path = await lookup(set(paths.values()))
-            for index, path in paths.items():
-                matched[index] = by_path.get(path)
+    names = {i: key.image_name for i, key in enumerate(keys) if key and key.image_name}
+    if names:
+        by_name = await source.by_image_names(set(names.values()))
+        for index, name in names.items():
+            _settle(entries[index], matched, index, by_name.get(name, []), "file_name", name)
+
+    paths = {
+        i: key.file_path
+        for i, key in enumerate(keys)
+        if key and key.file_path and not key.unique and matched[i] is None
+    }
+    if paths:
+        by_path = await source.by_file_paths(set(paths.values()))
+        for index, path in paths.items():
+            matched[index] = by_path.get(path)
+
+    paths = {
+        i: key.file_path
+        for i, key in enumerate(keys)
+        if key and key.file_path and matched[i] is None and entries[i].problem is None
+    }
+    if paths:
+        by_trailing = await source.by_trailing_segments(set(paths.values()))
+        for index, path in paths.items():
+            found = by_trailing.get(path, [])
+            key = keys[index]
+            if key is not None and key.unique:
+                _settle(entries[index], matched, index, found, "file_name", path)
+            elif found:
+                matched[index] = found[0]
 
     external = {
         i: key.external_id
@@ -90,6 +122,27 @@ async def match_entries(
         for index, external_id in external.items():
             matched[index] = by_external.get(external_id)
     return matched
+
+
+def _settle(
+    entry: Entry,
+    matched: list[TaskRef | None],
+    index: int,
+    found: Sequence[TaskRef],
+    field: str,
+    value: str,
+) -> None:
+    """Match an entry to its one candidate, or say that it names several."""
+    if len(found) == 1:
+        matched[index] = found[0]
+    elif len(found) > 1:
+        shown = ", ".join(display_id(task.task_id) for task in found[:CANDIDATES_SHOWN])
+        more = ", …" if len(found) > CANDIDATES_SHOWN else ""
+        reason = (
+            f"{field} {value!r} names {len(found)} tasks of the project ({shown}{more}); "
+            "give each image a name that only one task has, such as the exported file_name"
+        )
+        entry.problem = f"{reason} ({entry.where})" if entry.where else reason
 
 
 def normalize_path(path: str) -> str:
@@ -122,25 +175,79 @@ def _given_paths(paths: Iterable[str]) -> dict[str, str]:
 
 def _choose_by_trailing_segments(
     wanted: dict[str, str], candidates: dict[str, list[tuple[TaskRef, str]]]
-) -> dict[str, TaskRef]:
-    """For each given path, the first candidate (in project order) that it names."""
-    chosen: dict[str, TaskRef] = {}
+) -> dict[str, list[TaskRef]]:
+    """For each given path, every candidate (in project order) that it names."""
+    chosen: dict[str, list[TaskRef]] = {}
     for given, normalized in wanted.items():
-        for task, task_path in candidates.get(last_segment(normalized), ()):
-            if task_path == normalized or task_path.endswith("/" + normalized):
-                chosen[given] = task
-                break
+        found = [
+            task
+            for task, task_path in candidates.get(last_segment(normalized), ())
+            if task_path == normalized or task_path.endswith("/" + normalized)
+        ]
+        if found:
+            chosen[given] = found
     return chosen
+
+
+_UNNAMED = ("", ".", "..")
+
+
+def _first_named_segment(path: str) -> str:
+    """The first segment an exported name is made of (server.images.path_segments)."""
+    rest = path
+    while rest:
+        segment, _, rest = rest.partition("/")
+        if segment not in _UNNAMED:
+            return segment
+    return ""
+
+
+def _last_named_segment(path: str) -> str:
+    """The last segment an exported name is made of (server.images.path_segments)."""
+    rest = path
+    while rest:
+        rest, _, segment = rest.rpartition("/")
+        if segment not in _UNNAMED:
+            return segment
+    return ""
+
+
+class _ImageNameLookup:
+    """Which wanted exported name, if any, a task's image has.
+
+    The whole name is computed only for images whose last path segment can end
+    one of the wanted names (server.images.may_be_named): computing it for
+    every task of a large project would cost more than the rest of the scan.
+    """
+
+    def __init__(self, wanted: Collection[str]) -> None:
+        self.wanted = frozenset(wanted)
+        self._parts = NameParts.of(self.wanted)
+
+    def name_of(self, file_path: str, normalized: str) -> str | None:
+        """The wanted name of the image at file_path (normalized: normalize_path's)."""
+        if not self.wanted:
+            return None
+        if self._parts is not None:
+            path = normalized.partition("://")[2].partition("/")[2] if "://" in normalized else ""
+            first = _first_named_segment(path)
+            if not self._parts.may_name(file_path, first, _last_named_segment(normalized)):
+                return None
+        name = image_file_name(file_path)
+        return name if name in self.wanted else None
 
 
 class _Source:
     async def by_ids(self, values: Collection[int]) -> dict[int, TaskRef]:
         raise NotImplementedError
 
+    async def by_image_names(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
+        raise NotImplementedError
+
     async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
         raise NotImplementedError
 
-    async def by_trailing_segments(self, values: Collection[str]) -> dict[str, TaskRef]:
+    async def by_trailing_segments(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         raise NotImplementedError
 
     async def by_external_ids(self, values: Collection[str]) -> dict[str, TaskRef]:
@@ -157,10 +264,22 @@ class _Queries(_Source):
     async def by_ids(self, values: Collection[int]) -> dict[int, TaskRef]:
         return await find_tasks_by_ids(self._conn, self._project_id, values)
 
+    async def by_image_names(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
+        found: dict[str, list[TaskRef]] = {}
+        names = _ImageNameLookup(values)
+        async for task, _, file_path in iter_project_tasks(
+            self._conn, self._project_id, with_file_path_only=True
+        ):
+            assert file_path is not None
+            name = names.name_of(file_path, normalize_path(file_path))
+            if name is not None:
+                found.setdefault(name, []).append(task)
+        return found
+
     async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
         return await find_tasks_by_file_paths(self._conn, self._project_id, values)
 
-    async def by_trailing_segments(self, values: Collection[str]) -> dict[str, TaskRef]:
+    async def by_trailing_segments(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         wanted = _given_paths(values)
         segments = {last_segment(normalized) for normalized in wanted.values()}
         candidates: dict[str, list[tuple[TaskRef, str]]] = {}
@@ -184,6 +303,7 @@ class _ProjectSnapshot(_Source):
     def __init__(self) -> None:
         self._ids: dict[int, TaskRef] = {}
         self._file_paths: dict[str, TaskRef] = {}
+        self._image_names: dict[str, list[TaskRef]] = {}
         self._external_ids: dict[str, TaskRef] = {}
         self._wanted_paths: dict[str, str] = {}
         self._candidates: dict[str, list[tuple[TaskRef, str]]] = {}
@@ -195,6 +315,9 @@ class _ProjectSnapshot(_Source):
         snapshot = cls()
         ids = {key.task_id for key in keys if key is not None and key.task_id is not None}
         paths = {key.file_path for key in keys if key is not None and key.file_path}
+        names = _ImageNameLookup(
+            {key.image_name for key in keys if key is not None and key.image_name}
+        )
         external_ids = {key.external_id for key in keys if key is not None and key.external_id}
         snapshot._wanted_paths = _given_paths(paths)
         segments = {last_segment(normalized) for normalized in snapshot._wanted_paths.values()}
@@ -209,6 +332,10 @@ class _ProjectSnapshot(_Source):
                 snapshot._file_paths.setdefault(file_path, task)
             normalized = normalize_path(file_path)
             segment = last_segment(normalized)
+            if names.wanted:
+                name = names.name_of(file_path, normalized)
+                if name is not None:
+                    snapshot._image_names.setdefault(name, []).append(task)
             if segment in segments:
                 snapshot._candidates.setdefault(segment, []).append((task, normalized))
         return snapshot
@@ -216,10 +343,13 @@ class _ProjectSnapshot(_Source):
     async def by_ids(self, values: Collection[int]) -> dict[int, TaskRef]:
         return self._ids
 
+    async def by_image_names(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
+        return self._image_names
+
     async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
         return self._file_paths
 
-    async def by_trailing_segments(self, values: Collection[str]) -> dict[str, TaskRef]:
+    async def by_trailing_segments(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         wanted = {path: self._wanted_paths[path] for path in values if path in self._wanted_paths}
         return _choose_by_trailing_segments(wanted, self._candidates)
 

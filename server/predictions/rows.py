@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import Any
 
 import orjson
 
+from server.images import pixel_size
 from server.predictions.entries import Candidate, Entry, ImportTarget, Rejection, at
-from server.predictions.geometry import KINDS_BY_TASK_TYPE, to_results
+from server.predictions.geometry import to_results
+from server.vocabulary import GEOMETRY_KINDS_BY_TASK_TYPE, GeometryKind
 from storage.predictions import NewPrediction, TaskRef
 
 NOT_FOUND = "task not found in project"
@@ -49,7 +51,7 @@ def plan_rows(
 ) -> ImportPlan:
     """The rows and error entries of matched entries (tasks[i] is entries[i]'s task)."""
     plan = ImportPlan()
-    kinds = KINDS_BY_TASK_TYPE.get(target.task_type, frozenset())
+    kinds = GEOMETRY_KINDS_BY_TASK_TYPE.get(target.task_type, frozenset())
     labels = frozenset(target.labels)
     sizes: dict[int, tuple[int, int] | None] = {}
     for entry, task in zip(entries, tasks, strict=True):
@@ -94,7 +96,7 @@ def _not_found(entry: Entry) -> str:
 def _refusal(
     item: Candidate | Rejection,
     entry: Entry,
-    kinds: frozenset[str],
+    kinds: frozenset[GeometryKind],
     labels: frozenset[str],
     target: ImportTarget,
 ) -> str:
@@ -117,21 +119,11 @@ def _refusal(
 
 
 def image_size(metadata_json: str) -> tuple[int, int] | None:
-    """The image size a task's metadata gives (width/height or original_width/original_height)."""
+    """The image size a task's metadata gives, by server.images' rule."""
     if not metadata_json or metadata_json == "{}":
         return None
     try:
         metadata = orjson.loads(metadata_json)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(metadata, dict):
-        return None
-    for width_key, height_key in (("width", "height"), ("original_width", "original_height")):
-        width, height = metadata.get(width_key), metadata.get(height_key)
-        if _positive_integral(width) and _positive_integral(height):
-            return int(width), int(height)
-    return None
-
-
-def _positive_integral(value: Any) -> TypeGuard[int | float]:
-    return (type(value) is int or (type(value) is float and value.is_integer())) and value >= 1
+    return pixel_size((), metadata) if isinstance(metadata, dict) else None

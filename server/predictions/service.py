@@ -45,12 +45,12 @@ from server.auth import Caller
 from server.predictions.aap import iter_aap
 from server.predictions.coco import iter_coco
 from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry, ImportTarget
-from server.predictions.geometry import POLYGON
 from server.predictions.json_stream import Source, batched
 from server.predictions.matching import match_entries
 from server.predictions.pipeline import read_ahead
 from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
 from server.predictions.upload import spooled_file
+from server.vocabulary import TaskType
 from storage.audit import write_audit_log
 from storage.database import Database
 from storage.prediction_stats import rebuild_model_stats
@@ -273,6 +273,6 @@ def _fallback_model_version(value: str | None) -> str | None:
 def _read(file: Source, file_format: ImportFormat, target: ImportTarget) -> Iterator[list[Entry]]:
     """The file's entries in batches (blocking: run in a thread)."""
     if file_format is ImportFormat.COCO:
-        use_segmentation = target.task_type == POLYGON
+        use_segmentation = target.task_type == TaskType.POLYGON
         return iter_coco(file, use_segmentation=use_segmentation, batch_size=BATCH_SIZE)
     return batched(iter_aap(file), BATCH_SIZE)

@@ -5,6 +5,12 @@ attribute would otherwise normalize away), so any label text yields a config
 that parses. Classification configs list plain `<Choice value=…/>` (Label
 Studio's Choice has no colour attribute); region configs carry each label's
 colour as `background`.
+
+Without labels, the config holds only the object tag: Label Studio's schema
+refuses an empty `<Choices>` or `<Labels>` (its validator reports "'View' is
+a required property"), and a control with nothing to choose labels nothing.
+The same rule holds for every task type, so a config with no labels looks
+alike whatever the type; the control appears once labels are added.
 """
 
 from __future__ import annotations
@@ -51,14 +57,13 @@ def data_key(task_type: str) -> str:
 
 
 def build_label_config(task_type: str, labels: Sequence[tuple[str, str]]) -> str:
-    """The config for task_type with labels [(name, color), ...] (none: an empty control)."""
+    """The config for task_type with labels [(name, color), ...] (none: no control)."""
     shape = SHAPES[task_type]
     name = shape.object_name
-    lines = [
-        "<View>",
-        f'  <{shape.object_tag} name="{name}" value="${name}"/>',
-        f'  <{shape.control_tag} name="{CONTROL_NAME}" toName="{name}">',
-    ]
+    lines = ["<View>", f'  <{shape.object_tag} name="{name}" value="${name}"/>']
+    if not labels:
+        return "\n".join([*lines, "</View>"])
+    lines.append(f'  <{shape.control_tag} name="{CONTROL_NAME}" toName="{name}">')
     for label, color in labels:
         background = f" background={xml_attribute(color)}" if shape.colored else ""
         lines.append(f"    <{shape.child_tag} value={xml_attribute(label)}{background}/>")

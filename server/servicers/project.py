@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from annotation_api.enum_names import enum_to_name, name_to_enum
 from annotation_api.settings import Settings
 from server.auth import current_caller
+from server.display_ids import display_id
 from server.projects import listing, service
 from server.projects.validation import NewProject, TagSpec
 from storage.database import Database
@@ -140,7 +141,7 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
         for task in page.tasks:
             summary = response.tasks.add(
                 task_id=str(task.task_id),
-                display_id=f"T-{task.task_id}",
+                display_id=display_id(task.task_id),
                 status=name_to_enum(TASK_STATUS, task.status),
             )
             if task.external_id is not None:

@@ -1,7 +1,8 @@
 """Independent readers of export files: what downstream tools would check.
 
 Nothing here imports the writers: each check follows the consuming tool's own
-rules (pycocotools, Ultralytics' dataset rules, ElementTree, the csv module).
+rules (pycocotools, Ultralytics' dataset rules, ElementTree and lxml, the csv
+module).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+from lxml import etree
 
 FIXED_DECIMALS = re.compile(r"^\d\.\d{6}$")
 # Ultralytics' image suffixes (ultralytics.data.utils.IMG_FORMATS).
@@ -78,8 +80,10 @@ def check_yolo(path: Path) -> dict[str, Any]:
             assert ".." not in PurePosixPath(name).parts, name
         assert len(names) == len(set(names))
         data = yaml.safe_load(archive.read("data.yaml"))
-        for key in ("path", "train", "val", "nc", "names"):
+        for key in ("train", "val", "nc", "names"):
             assert key in data, key
+        # without `path`, Ultralytics takes the yaml's own folder as the dataset root
+        assert "path" not in data
         classes = data["names"]
         if isinstance(classes, dict):
             assert sorted(classes) == list(range(len(classes)))
@@ -123,7 +127,10 @@ def check_pascal_voc(path: Path) -> list[dict[str, Any]]:
     elements = read_json(path)
     for element in elements:
         assert set(element) >= {"image", "filename", "xml_content", "objects"}
-        root = ET.fromstring(element["xml_content"].encode("utf-8"))
+        # the document as given (a str), by both parsers
+        lxml_root = etree.fromstring(element["xml_content"])
+        root = ET.fromstring(element["xml_content"])
+        assert lxml_root.findtext("filename") == root.findtext("filename")
         assert root.tag == "annotation"
         assert root.findtext("filename") == element["filename"]
         width = int(root.findtext("size/width") or 0)
@@ -158,13 +165,27 @@ def check_sharegpt(path: Path) -> list[dict[str, Any]]:
         if "images" in element:
             placeholders = sum(t["value"].count("<image>") for t in turns)
             assert placeholders == len(element["images"])
+            _check_media(element)
     return elements
+
+
+def _check_media(element: dict[str, Any]) -> None:
+    """Images are file names under LLaMA-Factory's media_dir, each with its URL."""
+    assert len(element["image_urls"]) == len(element["images"])
+    for name, url in zip(element["images"], element["image_urls"], strict=True):
+        assert "/" not in name and "://" not in name and name not in (".", "..")
+        assert PurePosixPath(name).suffix[1:] in IMG_FORMATS
+        assert url.startswith(("http://", "https://"))
 
 
 def check_alpaca(path: Path) -> list[dict[str, Any]]:
     elements = read_json(path)
     for element in elements:
-        assert set(element) == {"instruction", "input", "output"}
-        assert all(isinstance(v, str) for v in element.values())
+        text = {"instruction", "input", "output"}
+        assert set(element) in (text, text | {"images", "image_urls"})
+        assert all(isinstance(element[key], str) for key in text)
         assert element["instruction"] and element["output"]
+        if "images" in element:
+            assert element["instruction"].count("<image>") == len(element["images"])
+            _check_media(element)
     return elements

@@ -77,7 +77,8 @@ def check_contents(fmt: str, task_type: str, path: Path, task_ids: list[str]) ->
                 "end": 5,
             }
         elif task_type == "image_classification":
-            assert elements[0]["input"] == "https://img.example.com/a/cat.jpg"
+            assert elements[0]["images"] == ["a__cat.jpg"]
+            assert elements[0]["image_urls"] == ["https://img.example.com/a/cat.jpg"]
         else:
             assert [e["output"] for e in elements] == ["正面", "负面"]
     elif fmt == "coco":
@@ -89,7 +90,7 @@ def check_contents(fmt: str, task_type: str, path: Path, task_ids: list[str]) ->
         assert len(found["labels"]) == 2 and found["classes"][:2] == ["正面", "负面"]
     elif fmt == "pascal_voc":
         elements = readers.check_pascal_voc(path)
-        assert len(elements) == 2 and elements[0]["filename"] == "cat.jpg"
+        assert len(elements) == 2 and elements[0]["filename"] == "a__cat.jpg"
 
 
 async def test_completed_only_false_exports_every_task(
@@ -155,9 +156,10 @@ async def test_coco_file_names_hold_no_path_tricks_or_control_characters(
         Item("https://img.example.com/nul%00name.png", None, size),
         Item("https://img.example.com/line%0Abreak.png", None, size),
     ]
-    project_id, task_ids = await build_project(channel, admin, annotator, "object_detection", items)
+    project_id, _ = await build_project(channel, admin, annotator, "object_detection", items)
     created = await create_export(channel, admin, project_id, "coco", completed_only=False)
     path = tmp_path / "coco.json"
     await download(channel, admin, created.export_id, path)
     names = [image["file_name"] for image in readers.check_coco(path)["images"]]
-    assert names == [f"T-{task_ids[0]}", "nul_name.png", "line_break.png"]
+    assert names == ["a.jpg", "nul_name.png", "line_break.png"]
+    assert all(".." not in name and name.isprintable() for name in names)

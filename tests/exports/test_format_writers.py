@@ -73,7 +73,8 @@ def test_coco_detection_reads_back_with_exact_pixels(tmp_path: Path) -> None:
     assert first["bbox"] == [64.0, 96.0, 192.0, 192.0] and first["area"] == 36864.0
     assert first["segmentation"] == [[64.0, 96.0, 256.0, 96.0, 256.0, 288.0, 64.0, 288.0]]
     assert [a["id"] for a in data["annotations"]] == [1, 2, 3]
-    assert data["images"][0]["file_name"] == "cat.jpg"
+    # cat.jpg in two folders: two names, each from its URL path
+    assert [i["file_name"] for i in data["images"]] == ["a__cat.jpg", "b__cat.jpg", "empty.png"]
     assert data["images"][0]["coco_url"] == "https://img.example.com/a/cat.jpg"
     assert data["images"][2]["width"] == 100
 
@@ -91,19 +92,19 @@ def test_yolo_boxes_and_unique_stems(tmp_path: Path) -> None:
     found = readers.check_yolo(path)
     assert exported == 3 and found["classes"] == ["cat", "dog"]
     labels = found["labels"]
-    assert labels["images/train/1_cat.jpg"] == [
+    assert labels["images/train/a__cat.jpg"] == [
         "0 0.250000 0.400000 0.300000 0.400000",
         "1 0.625000 0.625000 0.250000 0.250000",
     ]
-    assert labels["images/train/2_cat.jpg"] == ["1 0.250000 0.250000 0.500000 0.500000"]
-    assert labels["images/train/3_empty.png"] == []
+    assert labels["images/train/b__cat.jpg"] == ["1 0.250000 0.250000 0.500000 0.500000"]
+    assert labels["images/train/empty.png"] == []
     manifest = {e["image"]: e["url"] for e in found["manifest"]}
-    assert manifest["images/train/2_cat.jpg"] == "https://img.example.com/b/cat.jpg"
+    assert manifest["images/train/b__cat.jpg"] == "https://img.example.com/b/cat.jpg"
 
 
 def test_yolo_polygons(tmp_path: Path) -> None:
     path, _ = export(tmp_path, "yolo", "polygon", polygon_tasks())
-    lines = readers.check_yolo(path)["labels"]["images/train/7_p.jpg"]
+    lines = readers.check_yolo(path)["labels"]["images/train/p.jpg"]
     assert lines[0] == "0 " + " ".join(
         [
             "0.100000",
@@ -132,7 +133,13 @@ def test_yolo_entry_names_are_safe_for_hostile_urls(tmp_path: Path) -> None:
     assert len(found["labels"]) == 5
     with zipfile.ZipFile(path) as archive:
         assert all(".." not in n for n in archive.namelist())
-    assert "images/train/5_猫_咪.jpeg" in found["labels"]
+    assert sorted(found["labels"]) == [
+        "images/train/C__images__win.png",
+        "images/train/T-4.jpg",
+        "images/train/a__evil.jpg",
+        "images/train/etc__passwd.jpg",
+        "images/train/猫_咪.jpeg",
+    ]
 
 
 def test_pascal_voc_one_based_inclusive(tmp_path: Path) -> None:
@@ -144,7 +151,7 @@ def test_pascal_voc_one_based_inclusive(tmp_path: Path) -> None:
         "bndbox": {"xmin": 65, "ymin": 97, "xmax": 256, "ymax": 288},
     }
     assert elements[1]["objects"][0]["bndbox"] == {"xmin": 1, "ymin": 1, "xmax": 320, "ymax": 240}
-    assert elements[0]["filename"] == "cat.jpg"
+    assert [e["filename"] for e in elements] == ["a__cat.jpg", "b__cat.jpg", "empty.png"]
     assert elements[0]["image"] == "https://img.example.com/a/cat.jpg"
 
 
@@ -157,6 +164,33 @@ def test_pascal_voc_polygon_is_its_bounding_box_and_xml_is_clean(tmp_path: Path)
         "name": "cat",
         "bndbox": {"xmin": 65, "ymin": 49, "xmax": 320, "ymax": 288},
     }
+
+
+def test_pascal_voc_boxes_hold_every_touched_pixel(tmp_path: Path) -> None:
+    # 320.5 .. 360.5 px on a 1000 px wide image: pixels 321..361, 1-based (floor + 1, ceil)
+    tasks = [
+        task(
+            1,
+            "https://img.example.com/half.jpg",
+            [rectangle("cat", 32.05, 10.05, 4.0, 4.0, size=(1000, 1000))],
+        )
+    ]
+    path, _ = export(tmp_path, "pascal_voc", "object_detection", tasks)
+    [element] = readers.check_pascal_voc(path)
+    assert element["objects"][0]["bndbox"] == {"xmin": 321, "ymin": 101, "xmax": 361, "ymax": 141}
+    assert element["xml_content"].startswith('<?xml version="1.0"?>')
+
+
+def test_coco_area_of_a_rotated_rectangle_is_its_polygon_area(tmp_path: Path) -> None:
+    rotated = rectangle("cat", 30, 30, 20, 20, size=(1000, 1000))
+    rotated["value"]["rotation"] = 45
+    path, _ = export(
+        tmp_path, "coco", "object_detection", [task(1, "https://img.example.com/r.jpg", [rotated])]
+    )
+    [annotation] = readers.check_coco(path)["annotations"]
+    # a 200 x 200 px square turned by 45 degrees: 40,000 px, its box 80,000
+    assert annotation["area"] == pytest.approx(40000, abs=1)
+    assert annotation["bbox"][2] * annotation["bbox"][3] == pytest.approx(80000, abs=2)
 
 
 @pytest.mark.parametrize("fmt", ["coco", "pascal_voc"])
@@ -249,10 +283,16 @@ def test_llm_formats_ner_and_image_classification(tmp_path: Path) -> None:
         {"text": "张三", "label": "PER", "start": 0, "end": 2},
         {"text": "北京", "label": "LOC", "start": 3, "end": 5},
     ]
-    images = [task(1, "https://img.example.com/cat.jpg", [choice("cat", "image")])]
+    images = [
+        task(1, "https://img.example.com/a/cat.jpg", [choice("cat", "image")]),
+        task(2, "https://img.example.com/b/cat.jpg", [choice("dog", "image")]),
+    ]
     path, _ = export(tmp_path, "alpaca", "image_classification", images)
-    assert readers.check_alpaca(path)[0]["input"] == "https://img.example.com/cat.jpg"
+    element = readers.check_alpaca(path)[0]
+    assert element["images"] == ["a__cat.jpg"] and element["input"] == ""
+    assert element["image_urls"] == ["https://img.example.com/a/cat.jpg"]
     path, _ = export(tmp_path, "sharegpt", "image_classification", images)
-    (element,) = readers.check_sharegpt(path)
-    assert element["images"] == ["https://img.example.com/cat.jpg"]
+    element, second = readers.check_sharegpt(path)
+    assert element["images"] == ["a__cat.jpg"] and second["images"] == ["b__cat.jpg"]
+    assert element["image_urls"] == ["https://img.example.com/a/cat.jpg"]
     assert element["conversations"][1]["value"] == "cat"

@@ -1,7 +1,9 @@
-"""Image file names from URLs: the fast paths give what urlsplit and pathlib give."""
+"""Exported image names from URLs: the fast paths give what urlsplit and pathlib
+give, and every name in an export is unique and readable."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from pathlib import PurePosixPath
@@ -9,26 +11,40 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from server.exports.formats.images import IMAGE_SUFFIXES, MAX_STEM_CHARS, basename, safe_stem
-from tests.exports.samples import task
+from server.images import (
+    IMAGE_SUFFIXES,
+    MAX_NAME_CHARS,
+    ImageNames,
+    basename,
+    image_file_name,
+    image_name,
+)
 
 _UNSAFE = re.compile(r"[^\w.-]+")
 
 
 def reference_basename(location: str) -> str:
-    """The definition: the last segment of the URL's path (or of the path), percent-decoded,
-    made safe as a file name ('..' is no name; control characters become '_')."""
+    """The definition: the last segment of the URL's path (or of the path), percent-decoded."""
     path = urlsplit(location).path if "://" in location else location
-    name = PurePosixPath(unquote(path).replace("\\", "/")).name
-    return "" if name == ".." else "".join(c if c.isprintable() else "_" for c in name)
+    return PurePosixPath(unquote(path).replace("\\", "/")).name
 
 
-def reference_stem(task_id: int, location: str) -> tuple[str, str]:
-    name = PurePosixPath(reference_basename(location))
+def reference_name(location: str) -> tuple[str, str]:
+    """The definition: the path's folders and file stem, made safe, joined by "__"."""
+    path = urlsplit(location).path if "://" in location else location
+    parts = PurePosixPath(unquote(path).replace("\\", "/")).parts
+    segments = [s for s in parts if s not in ("/", "..")]
+    if not segments:
+        return "", ".jpg"
+    name = PurePosixPath(segments[-1])
     suffix = name.suffix.lower() if name.suffix.lower() in IMAGE_SUFFIXES else ".jpg"
-    stem = _UNSAFE.sub("_", name.stem if name.suffix else name.name).strip("._")
-    stem = stem[:MAX_STEM_CHARS]
-    return (f"{task_id}_{stem}" if stem else str(task_id)), suffix
+    stem = name.stem if name.suffix else name.name
+    safe = [_UNSAFE.sub("_", p).strip("._") for p in [*segments[:-1], stem]]
+    joined = "__".join(p for p in safe if p)
+    if len(joined) > MAX_NAME_CHARS:
+        digest = hashlib.blake2b("/".join(segments).encode(), digest_size=4).hexdigest()
+        joined = digest + "_" + joined[-(MAX_NAME_CHARS - 9) :].lstrip("_")
+    return joined, suffix
 
 
 CASES = [
@@ -63,26 +79,7 @@ CASES = [
     "https://img.example.com/" + "x" * 200 + ".png",
     "https://img.example.com/猫/狗.jpg",
     "https://img.example.com/a b/c d.png",
-    "https://img.example.com/x/%2E%2E",
-    "https://img.example.com/nul%00.png",
-    "https://img.example.com/line%0Abreak.png",
-    "images/a/..",
 ]
-
-
-@pytest.mark.parametrize(
-    ("location", "name"),
-    [
-        ("https://img.example.com/x/..", ""),
-        ("https://img.example.com/x/%2E%2E", ""),
-        ("https://img.example.com/x/%2e%2e%2f%2e%2e", ""),
-        ("https://img.example.com/nul%00.png", "nul_.png"),
-        ("https://img.example.com/a%0D%0Ab.png", "a__b.png"),
-        ("https://img.example.com/%2E%2E%5Cetc%5Cpasswd", "passwd"),
-    ],
-)
-def test_file_names_hold_no_path_tricks_or_control_characters(location: str, name: str) -> None:
-    assert basename(location) == name
 
 
 @pytest.mark.parametrize("location", CASES)
@@ -94,7 +91,7 @@ def test_known_cases_match_the_definition(location: str) -> None:
             basename(location)
         return
     assert basename(location) == expected
-    assert safe_stem(task(7, location), location) == reference_stem(7, location)
+    assert image_name(location) == reference_name(location)
 
 
 def test_random_urls_match_the_definition() -> None:
@@ -110,4 +107,71 @@ def test_random_urls_match_the_definition() -> None:
         except ValueError:
             continue
         assert basename(location) == expected, location
-        assert safe_stem(task(7, location), location) == reference_stem(7, location), location
+        assert image_name(location) == reference_name(location), location
+
+
+def test_same_file_name_in_different_folders_gives_different_names() -> None:
+    a = image_file_name("https://cdn.example.com/data/cam_a/0001.jpg?sig=1")
+    b = image_file_name("https://cdn.example.com/data/cam_b/0001.jpg")
+    assert (a, b) == ("data__cam_a__0001.jpg", "data__cam_b__0001.jpg")
+
+
+def test_names_depend_on_the_url_only() -> None:
+    url = "https://other-host.example.com/data/cam_a/0001.JPG"
+    first, second = ImageNames(), ImageNames()
+    assert first.file_name(1, url) == second.file_name(99, url) == "data__cam_a__0001.jpg"
+
+
+def test_a_name_given_twice_in_one_export_gets_the_display_id() -> None:
+    names = ImageNames()
+    given = [
+        names.file_name(1, "https://a.example.com/x/1.png"),
+        names.file_name(2, "https://b.example.com/x/1.png"),
+        names.file_name(3, "https://a.example.com/x/1.png"),
+        names.file_name(4, "https://a.example.com/"),
+    ]
+    assert given == ["x__1.png", "x__1__T-2.png", "x__1__T-3.png", "T-4.jpg"]
+
+
+def test_long_paths_are_cut_and_stay_unique() -> None:
+    deep = "/".join(["folder"] * 40)
+    a = image_name(f"https://h/{deep}/a/photo.png")[0]
+    b = image_name(f"https://h/{deep}/b/photo.png")[0]
+    assert len(a) <= MAX_NAME_CHARS and len(b) <= MAX_NAME_CHARS
+    assert a != b and a.endswith("__a__photo") and b.endswith("__b__photo")
+
+
+def test_the_cheap_name_test_never_rejects_an_image_that_has_the_name() -> None:
+    from server.images import NameParts
+    from server.predictions.matching import _ImageNameLookup, normalize_path
+
+    rng = random.Random(7)
+    alphabet = "ab_.-猫 %2F/"
+    for _ in range(3000):
+        segments = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 6)))
+            for _ in range(rng.randrange(1, 4))
+        ]
+        location = "https://h.example/" + "/".join(segments) + rng.choice([".jpg", ".PNG", ""])
+        name = image_file_name(location)
+        if not name or NameParts.of([name]) is None:
+            continue
+        lookup = _ImageNameLookup([name])
+        assert lookup.name_of(location, normalize_path(location)) == name, location
+
+
+@pytest.mark.parametrize(
+    ("location", "name"),
+    [
+        ("https://img.example.com/x/..", ("x", ".jpg")),
+        ("https://img.example.com/x/%2E%2E", ("x", ".jpg")),
+        ("https://img.example.com/x/%2e%2e%2f%2e%2e", ("x", ".jpg")),
+        ("https://img.example.com/nul%00.png", ("nul", ".png")),
+        ("https://img.example.com/a%0D%0Ab.png", ("a_b", ".png")),
+        ("https://img.example.com/%2E%2E%5Cetc%5Cpasswd", ("etc__passwd", ".jpg")),
+    ],
+)
+def test_file_names_hold_no_path_tricks_or_control_characters(
+    location: str, name: tuple[str, str]
+) -> None:
+    assert image_name(location) == name

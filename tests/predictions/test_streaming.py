@@ -118,3 +118,33 @@ async def test_coco_annotations_across_batches_keep_their_counts(
     # image 2 has no task: its one annotation is skipped, the other four import
     assert (response.imported, response.skipped) == (4, 1)
     assert len(await stored_predictions(database, project.project_id)) == 4
+
+
+async def test_coco_file_names_match_exported_names_in_every_batch(
+    database: Database, admin: TestUser, import_file: ImportCall
+) -> None:
+    urls = [f"https://cdn.example.com/data/{cam}/0001.jpg" for cam in ("cam_a", "cam_b")]
+    project = await seed_project(database, owner=admin, tasks=[{"content": u} for u in urls])
+    names = ["data__cam_a__0001.jpg", "0001.jpg", "data__cam_b__0001.jpg"]
+    payload = orjson.dumps(
+        {
+            # batches of two annotations, of images [0, 1], [2, 0], [1]; image 1 fits both tasks
+            "annotations": [
+                {"image_id": i % 3, "category_id": 1, "bbox": [1, 2, 3, 4]} for i in range(5)
+            ],
+            "categories": [{"id": 1, "name": "cat"}],
+            "images": [
+                {"id": i, "file_name": name, "width": 640, "height": 480}
+                for i, name in enumerate(names)
+            ],
+        }
+    )
+    response = await import_file(admin, project.project_id, payload, format="coco")
+    assert (response.imported, response.skipped) == (3, 2)
+    reasons = [e["reason"] for e in errors_of(response)]
+    assert len(reasons) == 2
+    for reason in reasons:
+        assert reason.startswith("file_name '0001.jpg' names 2 tasks of the project")
+        assert project.display_id(0) in reason and project.display_id(1) in reason
+    rows = await stored_predictions(database, project.project_id)
+    assert sorted(row["task_id"] for row in rows) == sorted(project.task_ids + project.task_ids[:1])

@@ -51,3 +51,12 @@ def test_region_order_does_not_count_but_every_region_does() -> None:
     assert not results_match([BOX], [BOX, other])
     assert not results_match([BOX, BOX], [BOX, other])
     assert results_match([], [])
+
+
+def test_an_unrotated_image_region_from_label_studio_is_unchanged() -> None:
+    """Label Studio's front end adds image_rotation 0 to the regions it submits."""
+    mine = copy.deepcopy(BOX)
+    mine["image_rotation"] = 0
+    assert results_match([mine], [BOX])
+    mine["image_rotation"] = 90
+    assert not results_match([mine], [BOX])

@@ -23,9 +23,8 @@ from typing import Any, BinaryIO
 import orjson
 
 from annotation_api.errors import DomainError, ErrorCode
+from server.vocabulary import IMAGE_TASK_TYPES
 from storage.export_tasks import ExportTask
-
-IMAGE_TASK_TYPES = frozenset({"image_classification", "object_detection", "polygon"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,12 @@
 """coco: a COCO detection/segmentation dataset.
 
-`images` (id = task id, file_name = the image's last path segment, width,
-height, coco_url = its source), `annotations` (ids 1..M, bbox [x, y, w, h] in
-pixels, area, iscrowd 0, segmentation as one pixel polygon, a rectangle as its
-4 corners) and `categories` (ids 1..N in label order). Images stream to the
-file while annotations go to a scratch file that is appended at the end, so
-one pass over the tasks suffices and memory stays flat.
+`images` (id = task id, file_name = the image's exported name (server.images),
+width, height, coco_url = its source), `annotations` (ids 1..M, bbox [x, y, w, h]
+in pixels, area = the area of the segmentation, iscrowd 0, segmentation as one
+pixel polygon, a rectangle as its 4 corners) and `categories` (ids 1..N in
+label order). Images stream to the file while annotations go to a scratch file
+that is appended at the end, so one pass over the tasks suffices and memory
+stays flat.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from server.display_ids import display_id
 from server.exports.formats.base import (
     ExportContext,
     FormatWriter,
@@ -23,8 +25,9 @@ from server.exports.formats.base import (
     image_url,
     iso_utc,
 )
-from server.exports.formats.images import PixelSizeCheck, basename
+from server.exports.formats.images import PixelSizeCheck
 from server.exports.formats.results import LabelIndex, Region, pixel_size, polygon_area, regions
+from server.images import ImageNames
 from storage.export_tasks import ExportTask
 
 DECIMALS = 2
@@ -45,6 +48,7 @@ class CocoWriter(FormatWriter):
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
         self.sizes = PixelSizeCheck("coco")
+        self.names = ImageNames()
         self.classes = LabelIndex(context.labels)
         self.annotations_path = context.scratch_dir / "coco_annotations.jsonl"
         self.annotations = self.annotations_path.open("wb")
@@ -81,14 +85,13 @@ class CocoWriter(FormatWriter):
 
     def _image(self, task: ExportTask, width: int, height: int) -> dict[str, Any]:
         url = image_url(task)
-        display_id = task.display_id
         return {
             "id": task.task_id,
-            "file_name": basename(url) or display_id,
+            "file_name": self.names.file_name(task.task_id, url),
             "width": width,
             "height": height,
             "coco_url": url,
-            "display_id": display_id,
+            "display_id": display_id(task.task_id),
             "external_id": task.external_id,
         }
 
@@ -110,7 +113,8 @@ class CocoWriter(FormatWriter):
             outline = [coord for point in points for coord in point]
         if box_w <= 0 or box_h <= 0:
             return None
-        area = box_w * box_h if region.kind == "rectangle" else polygon_area(points)
+        # the area of the exported segmentation: a rotated rectangle's own, not its box's.
+        area = box_w * box_h if box is not None else polygon_area(points)
         if area <= 0:
             return None
         self.annotation_count += 1

@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
+from server.display_ids import display_id
 from server.exports.formats.base import (
     ExportContext,
     FormatWriter,
@@ -63,7 +64,7 @@ class CsvWriter(FormatWriter):
             rows.append(
                 (
                     str(task.task_id),
-                    task.display_id,
+                    display_id(task.task_id),
                     neutralize(task.external_id or ""),
                     neutralize(task.content),
                     task.status,

@@ -1,9 +1,17 @@
-"""json: every task with all its annotations and predictions.
+"""json: every task with all its annotations and predictions, in a shape that
+Label Studio imports as it is.
 
 Each element has the fields of the reference `ExportedTaskData` (task_id,
 external_id, original_data, annotations, status, annotator, completed_at)
-plus display_id and predictions. `annotator` and `completed_at` describe the
-latest submitted annotation.
+plus display_id and predictions, and what Label Studio's task import and its
+converter read: `id` (the task id as a number), `data` (the same object as
+original_data), `annotations[].result` and `predictions[]` with `result`,
+`model_version` and `score`. Without `data`, Label Studio would take the
+whole element as the task's data, and its converter needs `id`.
+`annotator` and `completed_at` describe the latest submitted annotation.
+
+Each annotation and prediction record is built by one function below, so a
+field is added to every record in one line.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from server.display_ids import display_id
 from server.exports.formats.base import (
     ExportContext,
     FormatWriter,
@@ -20,7 +29,7 @@ from server.exports.formats.base import (
     stored_array_text,
     task_data,
 )
-from storage.export_tasks import ExportTask
+from storage.export_tasks import ExportAnnotation, ExportPrediction, ExportTask
 
 
 def stored_array(text: str) -> orjson.Fragment:
@@ -46,37 +55,50 @@ class JsonWriter(FormatWriter):
 
     def element(self, task: ExportTask) -> dict[str, Any]:
         latest = task.latest_annotation
+        data = task_data(task, self.context.task_type)
         return {
+            "id": task.task_id,
             "task_id": str(task.task_id),
-            "display_id": f"T-{task.task_id}",
+            "display_id": display_id(task.task_id),
             "external_id": task.external_id,
-            "original_data": task_data(task, self.context.task_type),
-            "annotations": [
-                {
-                    "id": str(a.annotation_id),
-                    "annotator": a.annotator,
-                    "created_at": a.created_at,
-                    "updated_at": a.updated_at,
-                    "result": stored_array(a.result_json),
-                    "parent_prediction_id": (
-                        str(a.parent_prediction_id) if a.parent_prediction_id is not None else None
-                    ),
-                    "lead_time_seconds": a.lead_time_seconds,
-                }
-                for a in task.annotations
-            ],
-            "predictions": [
-                {
-                    "id": str(p.prediction_id),
-                    "source": p.source,
-                    "model_version": p.model_version,
-                    "score": p.score,
-                    "result": stored_array(p.result_json),
-                    "created_at": p.created_at,
-                }
-                for p in task.predictions
-            ],
+            "data": data,
+            "original_data": data,
+            "annotations": [annotation_record(a) for a in task.annotations],
+            "predictions": [prediction_record(p) for p in task.predictions],
             "status": task.status,
             "annotator": latest.annotator if latest else None,
             "completed_at": task.completed_at,
         }
+
+
+def annotation_record(annotation: ExportAnnotation) -> dict[str, Any]:
+    """One annotation, as Label Studio's task import reads it (plus our annotator)."""
+    parent = (
+        str(annotation.parent_prediction_id)
+        if annotation.parent_prediction_id is not None
+        else None
+    )
+    return {
+        "id": str(annotation.annotation_id),
+        "annotator": annotation.annotator,
+        "created_at": annotation.created_at,
+        "updated_at": annotation.updated_at,
+        "result": stored_array(annotation.result_json),
+        "parent_prediction_id": parent,
+        "lead_time_seconds": annotation.lead_time_seconds,
+        # The same two under Label Studio's names.
+        "parent_prediction": annotation.parent_prediction_id,
+        "lead_time": annotation.lead_time_seconds,
+    }
+
+
+def prediction_record(prediction: ExportPrediction) -> dict[str, Any]:
+    """One prediction, as Label Studio's task import reads it (plus id, source, created_at)."""
+    return {
+        "id": str(prediction.prediction_id),
+        "source": prediction.source,
+        "model_version": prediction.model_version,
+        "score": prediction.score,
+        "result": stored_array(prediction.result_json),
+        "created_at": prediction.created_at,
+    }

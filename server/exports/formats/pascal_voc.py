@@ -3,23 +3,35 @@
 `xml_content` is a Pascal VOC annotation built with ElementTree: `size` with
 depth 3, 1-based inclusive integer pixel coordinates clamped to the image,
 and every character XML 1.0 does not allow removed. Polygons are written as
-their bounding boxes (VOC has no polygons).
+their bounding boxes (VOC has no polygons). The XML declaration names no
+encoding: the document is a JSON string, already decoded, and lxml refuses
+to parse a str that declares one.
+
+Integer rule: the box holds every pixel the region touches. A region from
+x = a to x = b pixels (0-based, continuous) gives xmin = floor(a) + 1 and
+xmax = ceil(b), both 1-based pixel indices; likewise for y. Readers that
+subtract 1 from xmin/ymin (detectron2, datumaro) get back [floor(a), ceil(b)],
+which contains [a, b]. Coordinates are first rounded to PIXEL_DECIMALS so that
+float noise (10.000000001) does not add a pixel.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream, image_url
-from server.exports.formats.images import PixelSizeCheck, basename
+from server.exports.formats.images import PixelSizeCheck
 from server.exports.formats.results import Region, pixel_size, regions
+from server.images import ImageNames
 from storage.export_tasks import ExportTask
 
 _NOT_XML_10 = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+XML_DECLARATION = '<?xml version="1.0"?>\n'
+PIXEL_DECIMALS = 6
 
 
 def xml_text(value: str) -> str:
@@ -27,13 +39,17 @@ def xml_text(value: str) -> str:
     return _NOT_XML_10.sub("", value)
 
 
+def _pixels(percent: float, size: int) -> float:
+    return round(percent * size / 100, PIXEL_DECIMALS)
+
+
 def voc_box(region: Region, width: int, height: int) -> dict[str, int]:
     """The region's bounding box as 1-based inclusive pixel indices."""
     x_min, y_min, x_max, y_max = region.bounds()
-    left = min(max(round(x_min * width / 100) + 1, 1), width)
-    top = min(max(round(y_min * height / 100) + 1, 1), height)
-    right = min(max(round(x_max * width / 100), left), width)
-    bottom = min(max(round(y_max * height / 100), top), height)
+    left = min(max(math.floor(_pixels(x_min, width)) + 1, 1), width)
+    top = min(max(math.floor(_pixels(y_min, height)) + 1, 1), height)
+    right = min(max(math.ceil(_pixels(x_max, width)), left), width)
+    bottom = min(max(math.ceil(_pixels(y_max, height)), top), height)
     return {"xmin": left, "ymin": top, "xmax": right, "ymax": bottom}
 
 
@@ -74,6 +90,7 @@ class PascalVocWriter(FormatWriter):
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
         self.sizes = PixelSizeCheck("pascal_voc")
+        self.names = ImageNames()
         self.array = JsonArrayStream(out)
         self.array.open()
 
@@ -88,7 +105,7 @@ class PascalVocWriter(FormatWriter):
 
     def _element(self, task: ExportTask, width: int, height: int) -> dict[str, Any]:
         url = image_url(task)
-        filename = xml_text(basename(url) or f"{task.display_id}.jpg")
+        filename = xml_text(self.names.file_name(task.task_id, url))
         latest = task.latest_annotation
         objects = [
             {"name": xml_text(region.label), "bndbox": voc_box(region, width, height)}

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from server.images import pixel_size as image_pixel_size
 from storage.export_tasks import ExportTask
 
 LABEL_KEYS = ("choices", "labels", "rectanglelabels", "polygonlabels", "taxonomy")
@@ -190,30 +191,10 @@ def _polygon_points(raw: Any) -> tuple[tuple[float, float], ...]:
     return tuple(points)
 
 
-def _positive(value: Any) -> float | None:
-    number = _number(value)
-    return number if number is not None and number > 0 else None
-
-
 def pixel_size(task: ExportTask) -> tuple[int, int] | None:
-    """The image's (width, height) in pixels.
-
-    From the latest annotation's `original_width`/`original_height`, else the
-    task metadata's `width`/`height`; None when neither is known.
-    """
+    """The image's (width, height) in pixels, by server.images' rule."""
     latest = task.latest_annotation
-    for item in latest.result if latest else ():
-        if isinstance(item, dict):
-            width, height = (
-                _positive(item.get("original_width")),
-                _positive(item.get("original_height")),
-            )
-            if width and height:
-                return round(width), round(height)
-    width, height = _positive(task.metadata.get("width")), _positive(task.metadata.get("height"))
-    if width and height:
-        return round(width), round(height)
-    return None
+    return image_pixel_size(latest.result if latest else (), task.metadata)
 
 
 def polygon_area(points: Iterable[tuple[float, float]]) -> float:

@@ -3,7 +3,8 @@
 Each element is {"conversations": [{"from": "human", ...}, {"from": "gpt", ...}]}:
 the roles alternate and the count is even, as LLaMA-Factory requires. For
 image classification the human turn starts with the `<image>` placeholder and
-the element carries `"images": [url]`, LLaMA-Factory's multimodal layout.
+the element carries `"images": [name]`, LLaMA-Factory's multimodal layout,
+with `"image_urls": [url]` saying where to download it (see llm.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def conversation(example: Example) -> dict[str, Any]:
                 {"from": "gpt", "value": example.output},
             ],
             "images": [example.image],
+            "image_urls": [example.image_url],
         }
     return {
         "conversations": [

@@ -1,10 +1,18 @@
 """yolo: a zip in the Ultralytics dataset layout.
 
-    data.yaml              path, train, val, nc, names (label order)
+    data.yaml              train, val, nc, names (label order); no `path`
     classes.txt            the same names, one per line
-    train.txt              the image list: ./images/train/<stem>.<ext>, one per task
+    train.txt              the image list: ./images/train/<name>, one per task
     labels/train/<stem>.txt  one line per region, normalized to 0..1, 6 decimals
     manifest.json          each image path with its source URL and task ids
+
+`data.yaml` has no `path` key on purpose: Ultralytics' check_det_dataset takes
+the dataset root from `path` when given (a relative one against the current
+directory if it exists there, else against its own datasets directory), and
+only without it from the yaml's own folder, which is what makes the unzipped
+folder work from any working directory. Entries of train.txt that start with
+"./" are resolved against train.txt's folder. Image names are server.images'
+exported names (unique in the export), and a label file has the image's stem.
 
 Boxes are `cls cx cy w h`; for polygon projects every region is a polygon
 `cls x1 y1 x2 y2 ...` (a rectangle as its 4 corners), for detection projects
@@ -24,10 +32,12 @@ from typing import BinaryIO
 import orjson
 import yaml
 
+from server.display_ids import display_id
 from server.exports.formats.base import ExportContext, FormatWriter, JsonLines, image_url
-from server.exports.formats.images import safe_stem
 from server.exports.formats.results import LabelIndex, Region, pixel_size, regions
 from server.exports.zipstream import ZipStream
+from server.images import ImageNames
+from server.vocabulary import TaskType
 from storage.export_tasks import ExportTask
 
 SPLIT = "train"
@@ -67,7 +77,8 @@ class YoloWriter(FormatWriter):
         super().__init__(out, context)
         self.zip = ZipStream(out, scratch_dir=context.scratch_dir, modified=context.created_at)
         self.classes = LabelIndex(context.labels)
-        self.polygons = context.task_type == "polygon"
+        self.names = ImageNames()
+        self.polygons = context.task_type == TaskType.POLYGON
         self.image_list_path = context.scratch_dir / "train.txt"
         self.manifest_path = context.scratch_dir / "manifest.json"
         self.image_list = self.image_list_path.open("wb")
@@ -79,7 +90,7 @@ class YoloWriter(FormatWriter):
         manifest = JsonLines(first=self.exported == 0)
         for task in tasks:
             url = image_url(task)
-            stem, suffix = safe_stem(task, url)
+            stem, suffix = self.names.stem_and_suffix(task.task_id, url)
             image_path = f"images/{SPLIT}/{stem}{suffix}"
             self.zip.write_entry(f"labels/{SPLIT}/{stem}.txt", self._label_text(task).encode())
             image_paths.append(f"./{image_path}\n")
@@ -87,7 +98,7 @@ class YoloWriter(FormatWriter):
                 "image": image_path,
                 "url": url,
                 "task_id": str(task.task_id),
-                "display_id": task.display_id,
+                "display_id": display_id(task.task_id),
                 "external_id": task.external_id,
             }
             manifest.add(orjson.dumps(entry))
@@ -113,7 +124,6 @@ class YoloWriter(FormatWriter):
         self.manifest.close()
         names = self.classes.names
         data = {
-            "path": ".",
             "train": f"{SPLIT}.txt",
             "val": f"{SPLIT}.txt",
             "nc": len(names),

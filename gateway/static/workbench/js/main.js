@@ -1,0 +1,92 @@
+// The workbench: sign-in, then the admin's or the annotator's view (hash routes).
+import { session, whenSignedOut, roleOf } from "./api.js";
+import { AnnotatorHome, TaskPage } from "./annotator.js";
+import { Fragment, html, render, useCallback, useEffect, useState } from "./lib.js";
+import { ProjectPage } from "./project.js";
+import { ProjectsPage } from "./projects.js";
+import { SignIn, explain } from "./signin.js";
+import { ErrorBox, Loading } from "./widgets.js";
+
+
+function useHash() {
+  const [hash, setHash] = useState(window.location.hash || "#/");
+  useEffect(() => {
+    const listener = () => setHash(window.location.hash || "#/");
+    window.addEventListener("hashchange", listener);
+    return () => window.removeEventListener("hashchange", listener);
+  }, []);
+  const navigate = useCallback((target) => {
+    if (window.location.hash === target) setHash(target);
+    else window.location.hash = target;
+  }, []);
+  return [hash, navigate];
+}
+
+function Page({ role, hash, navigate }) {
+  const [path, query] = hash.slice(1).split("?");
+  const parts = path.split("/").filter(Boolean);
+  if (role === "admin") {
+    if (parts[0] === "projects" && parts[1]) return html`<${ProjectPage} projectId=${decodeURIComponent(parts[1])} />`;
+    return html`<${ProjectsPage} />`;
+  }
+  if (parts[0] === "tasks" && parts[1]) {
+    return html`<${TaskPage} taskId=${decodeURIComponent(parts[1])} navigate=${navigate} />`;
+  }
+  return html`<${AnnotatorHome} navigate=${navigate} finished=${new URLSearchParams(query).has("done")} />`;
+}
+
+function App() {
+  const [auth, setAuth] = useState(() =>
+    session.token() ? { state: "checking" } : { state: "signed-out", reason: "" },
+  );
+  const [hash, navigate] = useHash();
+
+  const signOut = useCallback((reason = "") => {
+    session.clear();
+    setAuth({ state: "signed-out", reason });
+  }, []);
+
+  useEffect(() => {
+    whenSignedOut((error) => signOut(`Your session has ended. ${explain(error)}`));
+    if (auth.state !== "checking") return;
+    roleOf(session.token()).then(
+      (role) => setAuth({ state: "signed-in", role }),
+      (error) =>
+        error.status === 401 || error.status === 403
+          ? signOut(`Your session has ended. ${explain(error)}`)
+          : setAuth({ state: "unreachable", error }),
+    );
+  }, [auth.state]);
+
+  if (!window.LabelStudio) {
+    return html`<main class="notice"><h1>Label Studio did not load</h1>
+      <p>The page could not run <code>vendor/label-studio/main.js</code>. Reinstall the front end with
+      <code>scripts/install_workbench.sh</code> and reload.</p></main>`;
+  }
+  if (auth.state === "checking") return html`<main class="notice"><${Loading} what="Checking your token" /></main>`;
+  if (auth.state === "unreachable") {
+    return html`<main class="notice"><${ErrorBox} error=${auth.error} onRetry=${() => setAuth({ state: "checking" })} /></main>`;
+  }
+  if (auth.state === "signed-out") {
+    return html`<${SignIn} reason=${auth.reason} onSignedIn=${(token, role) => {
+      session.save(token);
+      navigate(role === "admin" ? "#/projects" : "#/queue");
+      setAuth({ state: "signed-in", role });
+    }} />`;
+  }
+  const role = auth.role;
+  return html`<${Fragment}>
+    <nav class="topbar">
+      <a class="brand" href=${role === "admin" ? "#/projects" : "#/queue"}>Annotation workbench</a>
+      ${role === "admin" ? html`<a href="#/projects">Projects</a>` : html`<a href="#/queue">My queue</a>`}
+      <span class="spacer"></span>
+      <span class="who" id="role">${role === "admin" ? "administrator" : "annotator"}</span>
+      <button type="button" class="link" id="sign-out" onClick=${() => signOut("")}>Sign out</button>
+    </nav>
+    <${Page} role=${role} hash=${hash} navigate=${navigate} />
+  </${Fragment}>`;
+}
+
+const root = document.getElementById("app");
+root.textContent = "";
+render(html`<${App} />`, root);

@@ -1,0 +1,300 @@
+// One project, for its admin: labels and Ready, assignment, progress, prediction
+// statistics and exports. Every figure and rule comes from the API; the page only
+// shows them and sends what the admin chose.
+import { download, get, post } from "./api.js";
+import { html, useEffect, useState } from "./lib.js";
+import {
+  BarChart,
+  ErrorBox,
+  Loading,
+  ProgressBar,
+  StatusBadge,
+  formatSeconds,
+  formatTime,
+  useLoad,
+} from "./widgets.js";
+
+const REFRESH_MS = 10_000;
+
+/** The labels of a Label Studio config: [{tag, color}] of its Label / Choice elements. */
+function labelsOfConfig(config) {
+  if (!config) return [];
+  const xml = new DOMParser().parseFromString(config, "application/xml");
+  return [...xml.querySelectorAll("Label, Choice")].map((element) => ({
+    tag: element.getAttribute("value") || "",
+    color: element.getAttribute("background") || "",
+  }));
+}
+
+async function loadProject(projectId) {
+  const id = encodeURIComponent(projectId);
+  const [progress, firstPage, formats] = await Promise.all([
+    get(`/api/external/projects/${id}/progress`),
+    get(`/api/external/projects/${id}/tasks`, { page_size: 1 }),
+    get("/api/external/export-formats"),
+  ]);
+  // The task type and the config in use travel with every task.
+  const first = firstPage.tasks[0];
+  const task = first ? (await get(`/api/v1/tasks/${encodeURIComponent(first.task_id)}`)).task : null;
+  return { progress, formats: formats.formats, taskType: task?.task_type ?? "", config: task?.label_config ?? "" };
+}
+
+export function ProjectPage({ projectId }) {
+  const project = useLoad(() => loadProject(projectId), [projectId]);
+  const live = useLoad(
+    () =>
+      Promise.all([
+        get(`/api/external/projects/${encodeURIComponent(projectId)}/progress`),
+        get(`/api/external/projects/${encodeURIComponent(projectId)}/predictions/stats`),
+      ]).then(([progress, stats]) => ({ progress, stats })),
+    [projectId],
+  );
+  useEffect(() => {
+    const timer = setInterval(() => document.visibilityState === "visible" && live.reload(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [live.reload]);
+
+  if (project.loading && !project.data) return html`<section class="page"><${Loading} what="Loading the project" /></section>`;
+  if (project.error) {
+    return html`<section class="page"><${ErrorBox} error=${project.error} onRetry=${project.reload} />
+      <a href="#/projects">All projects</a></section>`;
+  }
+  const info = project.data;
+  const progress = live.data?.progress ?? info.progress;
+  const refresh = () => {
+    live.reload();
+  };
+  return html`<section class="page project" data-project=${projectId}>
+    <header class="page-head">
+      <div>
+        <p class="crumbs"><a href="#/projects">Projects</a> /</p>
+        <h1>${progress.project_name} <${StatusBadge} status=${progress.status} /></h1>
+        <p class="subtle">${info.taskType.replace("_", " ")} · ${progress.total_tasks} tasks · updated ${formatTime(progress.last_updated)}</p>
+      </div>
+      <div class="actions"><button type="button" id="refresh" onClick=${refresh}>Refresh</button></div>
+    </header>
+    <${ErrorBox} error=${live.error} onRetry=${live.reload} />
+    <div class="cards">
+      <${LabelsCard} projectId=${projectId} config=${info.config} status=${progress.status} onSaved=${() => { project.reload(); live.reload(); }} />
+      <${AssignCard} projectId=${projectId} progress=${progress} onAssigned=${refresh} />
+      <${ExportCard} projectId=${projectId} taskType=${info.taskType} formats=${info.formats} />
+      <${ProgressCard} progress=${progress} />
+      <${StatsCard} stats=${live.data?.stats} loading=${live.loading && !live.data} />
+    </div>
+  </section>`;
+}
+
+function LabelsCard({ projectId, config, status, onSaved }) {
+  const [labels, setLabels] = useState(() => labelsOfConfig(config));
+  const [newTag, setNewTag] = useState("");
+  const [state, setState] = useState({ busy: false, error: null, message: "" });
+  useEffect(() => setLabels(labelsOfConfig(config)), [config]);
+
+  const update = (index, change) => setLabels(labels.map((l, i) => (i === index ? { ...l, ...change } : l)));
+  const add = (event) => {
+    event.preventDefault();
+    if (!newTag.trim()) return;
+    setLabels([...labels, { tag: newTag.trim(), color: "" }]);
+    setNewTag("");
+  };
+  const save = async (ready) => {
+    setState({ busy: true, error: null, message: "" });
+    try {
+      const body = {
+        labels: labels.map((l) => (l.color ? { tag: l.tag, color: l.color } : { tag: l.tag })),
+        ready,
+      };
+      const saved = await post(`/api/v1/projects/${encodeURIComponent(projectId)}/configure`, body);
+      setState({ busy: false, error: null, message: `Saved: the project is ${saved.status.replace("_", " ")}.` });
+      onSaved();
+    } catch (error) {
+      setState({ busy: false, error, message: "" });
+    }
+  };
+  return html`<article class="card" id="labels-card">
+    <h2>Labels</h2>
+    <ul class="labels">
+      ${labels.map(
+        (label, index) => html`<li>
+          <input type="color" value=${label.color || "#888888"} aria-label="colour"
+            onInput=${(e) => update(index, { color: e.currentTarget.value.toUpperCase() })} />
+          <input class="label-name" value=${label.tag} aria-label="label"
+            onInput=${(e) => update(index, { tag: e.currentTarget.value })} />
+          <button type="button" class="link" onClick=${() => setLabels(labels.filter((_, i) => i !== index))}>Remove</button>
+        </li>`,
+      )}
+    </ul>
+    <form class="inline" onSubmit=${add}>
+      <input id="new-label" value=${newTag} onInput=${(e) => setNewTag(e.currentTarget.value)} placeholder="New label" />
+      <button type="submit">Add</button>
+    </form>
+    <div class="actions">
+      <button type="button" id="save-labels" onClick=${() => save(false)} disabled=${state.busy}>Save labels</button>
+      <button type="button" class="primary" id="mark-ready" onClick=${() => save(true)} disabled=${state.busy}>
+        Save and mark ready
+      </button>
+    </div>
+    <p class="subtle">Status now: ${status.replace("_", " ")}</p>
+    ${state.message && html`<p class="notice-inline">${state.message}</p>`}
+    <${ErrorBox} error=${state.error} />
+  </article>`;
+}
+
+function AssignCard({ projectId, progress, onAssigned }) {
+  const users = useLoad(() => get("/api/v1/users", { role: "annotator" }), []);
+  const [selected, setSelected] = useState([]);
+  const [mode, setMode] = useState("count");
+  const [count, setCount] = useState(10);
+  const [state, setState] = useState({ busy: false, error: null, message: "" });
+  const assigned = progress.annotators.reduce((sum, a) => sum + a.assigned_count, 0);
+  const unassigned = Math.max(0, progress.total_tasks - assigned);
+
+  const toggle = (userId) =>
+    setSelected(selected.includes(userId) ? selected.filter((u) => u !== userId) : [...selected, userId]);
+  const shares = () =>
+    mode === "count"
+      ? selected.map(() => Number(count))
+      : selected.map((_, i) => Math.floor(unassigned / selected.length) + (i < unassigned % selected.length ? 1 : 0));
+
+  const assign = async (event) => {
+    event.preventDefault();
+    setState({ busy: true, error: null, message: "" });
+    const names = Object.fromEntries((users.data?.users ?? []).map((u) => [u.user_id, u.username]));
+    const done = [];
+    try {
+      const counts = shares();
+      for (const [index, annotatorId] of selected.entries()) {
+        if (counts[index] <= 0) continue;
+        const answer = await post(`/api/v1/projects/${encodeURIComponent(projectId)}/assignments`, {
+          annotator_id: annotatorId,
+          count: counts[index],
+        });
+        done.push(`${answer.assigned_count} to ${names[annotatorId]}`);
+      }
+      setState({ busy: false, error: null, message: done.length ? `Assigned ${done.join(", ")}.` : "Nothing to assign." });
+    } catch (error) {
+      setState({ busy: false, error, message: done.length ? `Assigned ${done.join(", ")} before the error.` : "" });
+    }
+    onAssigned();
+  };
+
+  return html`<article class="card" id="assign-card">
+    <h2>Assign tasks</h2>
+    <p class="subtle">${unassigned} of ${progress.total_tasks} tasks not assigned yet.</p>
+    ${users.loading && html`<${Loading} what="Loading annotators" />`}
+    <${ErrorBox} error=${users.error} onRetry=${users.reload} />
+    <form onSubmit=${assign}>
+      <ul class="annotators">
+        ${(users.data?.users ?? []).map(
+          (user) => html`<li><label>
+            <input type="checkbox" name="annotator" value=${user.username} checked=${selected.includes(user.user_id)}
+              onChange=${() => toggle(user.user_id)} />
+            ${user.username}
+          </label></li>`,
+        )}
+        ${users.data && users.data.users.length === 0 && html`<li class="empty">No annotator yet.</li>`}
+      </ul>
+      <div class="modes">
+        <label><input type="radio" name="mode" value="count" checked=${mode === "count"} onChange=${() => setMode("count")} />
+          <input type="number" id="assign-count" min="1" value=${count} onInput=${(e) => setCount(e.currentTarget.value)}
+            disabled=${mode !== "count"} /> tasks each</label>
+        <label><input type="radio" name="mode" value="split" checked=${mode === "split"} onChange=${() => setMode("split")} />
+          split the unassigned tasks evenly</label>
+      </div>
+      <button type="submit" class="primary" id="assign" disabled=${state.busy || selected.length === 0}>Assign</button>
+    </form>
+    ${state.message && html`<p class="notice-inline" id="assign-result">${state.message}</p>`}
+    <${ErrorBox} error=${state.error} />
+  </article>`;
+}
+
+function ProgressCard({ progress }) {
+  const rows = progress.annotators.map((a) => ({
+    label: a.username,
+    parts: [
+      { value: a.completed_count, kind: "completed" },
+      { value: a.in_progress_count, kind: "in_progress" },
+      { value: Math.max(0, a.assigned_count - a.completed_count - a.in_progress_count), kind: "pending" },
+    ],
+  }));
+  return html`<article class="card wide" id="progress-card">
+    <h2>Progress</h2>
+    <${ProgressBar} done=${progress.completed_tasks} total=${progress.total_tasks}
+      label=${`${progress.completion_percentage}% · ${progress.completed_tasks} completed, ${progress.in_progress_tasks} in progress, ${progress.pending_tasks} pending`} />
+    <table class="grid" id="annotator-progress">
+      <thead><tr><th>Annotator</th><th>Assigned</th><th>In progress</th><th>Completed</th><th>Completion</th></tr></thead>
+      <tbody>
+        ${progress.annotators.length === 0 && html`<tr><td colspan="5" class="empty">No task assigned yet.</td></tr>`}
+        ${progress.annotators.map(
+          (a) => html`<tr data-annotator=${a.username}>
+            <td>${a.username}</td><td>${a.assigned_count}</td><td>${a.in_progress_count}</td>
+            <td>${a.completed_count}</td><td>${a.completion_rate}%</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+    ${rows.length > 0 && html`<${BarChart} rows=${rows} legend=${[
+      { kind: "completed", label: "completed" },
+      { kind: "in_progress", label: "in progress" },
+      { kind: "pending", label: "not started" },
+    ]} />`}
+  </article>`;
+}
+
+function StatsCard({ stats, loading }) {
+  return html`<article class="card wide" id="stats-card">
+    <h2>Predictions by model</h2>
+    ${loading && html`<${Loading} what="Loading prediction statistics" />`}
+    ${stats && html`<table class="grid" id="prediction-stats">
+      <thead><tr>
+        <th>Model version</th><th>Predictions</th><th>Tasks covered</th><th>Annotations from a pre-label</th>
+        <th>Accepted unchanged</th><th>Modified</th><th>Annotated without it</th>
+        <th>Median time with pre-label</th><th>without</th>
+      </tr></thead>
+      <tbody>
+        ${stats.models.length === 0 && html`<tr><td colspan="9" class="empty">No prediction imported.</td></tr>`}
+        ${stats.models.map(
+          (m) => html`<tr data-model=${m.model_version ?? ""}>
+            <td>${m.model_version ?? html`<span class="subtle">no version</span>`}</td><td>${m.predictions}</td><td>${m.tasks_covered}</td>
+            <td>${m.annotations_from_prediction}</td><td class="accepted">${m.accepted_unchanged}</td>
+            <td class="modified">${m.modified}</td><td>${m.annotated_without_prediction_use}</td>
+            <td>${formatSeconds(m.median_lead_time_with_prelabel_seconds)}</td>
+            <td>${formatSeconds(m.median_lead_time_without_prelabel_seconds)}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>`}
+  </article>`;
+}
+
+function ExportCard({ projectId, taskType, formats }) {
+  const [completedOnly, setCompletedOnly] = useState(true);
+  const [state, setState] = useState({ busy: "", error: null, message: "" });
+  const supported = formats.filter((f) => f.task_types.includes(taskType));
+  const exportAs = async (format) => {
+    setState({ busy: format, error: null, message: "" });
+    try {
+      const file = await post(`/api/external/projects/${encodeURIComponent(projectId)}/export`, {
+        format,
+        completed_only: completedOnly,
+      });
+      const saved = await download(file.file_url, file.file_name);
+      setState({ busy: "", error: null, message: `Downloaded ${saved.name}: ${file.total_exported} tasks, ${saved.size} bytes.` });
+    } catch (error) {
+      setState({ busy: "", error, message: "" });
+    }
+  };
+  return html`<article class="card" id="export-card">
+    <h2>Export</h2>
+    <label class="check"><input type="checkbox" checked=${completedOnly}
+      onChange=${(e) => setCompletedOnly(e.currentTarget.checked)} /> completed tasks only</label>
+    <div class="actions wrap">
+      ${supported.map(
+        (f) => html`<button type="button" id=${`export-${f.format}`} onClick=${() => exportAs(f.format)}
+          disabled=${Boolean(state.busy)}>${state.busy === f.format ? "Exporting…" : f.format.replace("_", " ").toUpperCase()}</button>`,
+      )}
+    </div>
+    ${state.message && html`<p class="notice-inline" id="export-result">${state.message}</p>`}
+    <${ErrorBox} error=${state.error} />
+  </article>`;
+}

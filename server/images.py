@@ -1,0 +1,223 @@
+"""The rules about a task's image that exports and imports share: its exported
+file name and its size in pixels.
+
+Exported file name
+    The image's URL path (the host, query and fragment left out), percent-
+    decoded, with its folders joined by "__" in front of the file name:
+    `https://cdn.example.com/data/cam_a/0001.jpg` -> `data__cam_a__0001.jpg`.
+    Each part keeps letters, digits, `.`, `-` and `_` (anything else becomes
+    `_`), the suffix is lowercased and an image suffix Ultralytics knows
+    (else `.jpg` is appended). A name longer than MAX_NAME_CHARS keeps its
+    last parts behind a short hash of the whole path. The name depends on the
+    URL alone, so a project with the same URLs gives the same names, and COCO
+    prediction import matches a `file_name` against it exactly.
+    Within one export, a name already given to an earlier task (the same path
+    twice, or on two hosts) gets the task's display id: `0001__T-42.jpg`.
+
+Pixel size
+    From the first region of the result that carries `original_width` and
+    `original_height`, else from the task metadata's `width`/`height`, else
+    its `original_width`/`original_height`; each a positive finite number,
+    rounded to whole pixels. None when none of them is known.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from server.display_ids import display_id
+
+# Ultralytics' image suffixes; anything else is assumed to be a JPEG.
+IMAGE_SUFFIXES = frozenset(
+    {".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm", ".heic"}
+)
+FOLDER_SEPARATOR = "__"
+# Longest exported name without its suffix (file systems allow 255 bytes; CJK
+# characters take 3 bytes each in UTF-8).
+MAX_NAME_CHARS = 80
+HASH_CHARS = 8
+# what a part may not hold; "/" separates the parts while they are cleaned in one pass.
+_UNSAFE = re.compile(r"[^\w./-]+")
+# scheme, authority (up to / ? #), then the path (up to ? #), as urlsplit parses
+# them; URLs that urlsplit would clean up or validate first take the slow path.
+_WEB_URL = re.compile(r"https?://[^/?#]*([^?#]*)")
+
+
+def _url_path(location: str) -> str:
+    """urlsplit(location).path, without urlsplit's cost for the plain
+    http(s) URLs that make up nearly every image task."""
+    if location.isprintable() and "[" not in location and "]" not in location:
+        web = _WEB_URL.match(location)
+        if web is not None:
+            return web.group(1)
+    return urlsplit(location).path
+
+
+def path_segments(location: str) -> list[str]:
+    """The percent-decoded segments of a URL's path (or of a path), without
+    empty and "." segments; "\\" separates too."""
+    path = _url_path(location) if "://" in location else location
+    return [s for s in unquote(path).replace("\\", "/").split("/") if s and s != "."]
+
+
+def basename(location: str) -> str:
+    """The last path segment of a URL or path, percent-decoded ('' if none)."""
+    segments = path_segments(location)
+    return segments[-1] if segments else ""
+
+
+def _split_suffix(name: str) -> tuple[str, str]:
+    """(stem, suffix) of a file name, as PurePosixPath(name).stem/.suffix."""
+    dot = name.rfind(".")
+    if 0 < dot < len(name) - 1:
+        return name[:dot], name[dot:]
+    return name, ""
+
+
+def image_name(location: str) -> tuple[str, str]:
+    """(stem, suffix) of the exported file name of an image; stem '' when the
+    location has no path to name it by."""
+    segments = path_segments(location)
+    if ".." in segments:
+        segments = [s for s in segments if s != ".."]
+    if not segments:
+        return "", ".jpg"
+    last = segments[-1]
+    stem, suffix = _split_suffix(last)
+    lowered = suffix.lower()
+    suffix = lowered if lowered in IMAGE_SUFFIXES else ".jpg"
+    segments[-1] = stem
+    path = "/".join(segments)
+    if _UNSAFE.search(path) is not None:
+        path = _UNSAFE.sub("_", path)
+    parts = [part.strip("._") for part in path.split("/")]
+    joined = FOLDER_SEPARATOR.join(parts if "" not in parts else [p for p in parts if p])
+    if len(joined) <= MAX_NAME_CHARS:
+        return joined, suffix
+    whole = "/".join([*segments[:-1], last])
+    digest = hashlib.blake2b(whole.encode(), digest_size=HASH_CHARS // 2)
+    tail = joined[-(MAX_NAME_CHARS - HASH_CHARS - 1) :].lstrip("_")
+    return f"{digest.hexdigest()}_{tail}", suffix
+
+
+# A last path segment whose exported form is itself: a word character first and
+# last in the stem (nothing for strip("._") to take), only characters a name
+# keeps, and a lowercase image suffix.
+_PLAIN_SEGMENT = re.compile(
+    r"[^\W_](?:[\w.-]*[^\W_])?\.(?:" + "|".join(s[1:] for s in sorted(IMAGE_SUFFIXES)) + ")"
+)
+
+
+# A folder name that is kept as it is.
+_PLAIN_PART = re.compile(r"[^\W_](?:[\w.-]*[^\W_])?")
+
+
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    """The first and last parts of some exported names (split at "__")."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+
+    @classmethod
+    def of(cls, names: Iterable[str]) -> NameParts | None:
+        """None when a name was cut to MAX_NAME_CHARS (its parts may be cut too)."""
+        first, last = set(), set()
+        for name in names:
+            stem, suffix = _split_suffix(name)
+            if len(stem) >= MAX_NAME_CHARS - HASH_CHARS - 1:
+                return None
+            first.add(stem.partition(FOLDER_SEPARATOR)[0])
+            last.add(stem.rpartition(FOLDER_SEPARATOR)[2] + suffix)
+        return cls(frozenset(first), frozenset(last))
+
+    def may_name(self, location: str, first_segment: str, last_segment: str) -> bool:
+        """Whether the image at `location`, whose path's first and last segments
+        (percent-decoded) are given, can have one of the names: a cheap test that
+        spares computing the whole name for most images of a project."""
+        if last_segment.rpartition(FOLDER_SEPARATOR)[2] not in self.last:
+            if _PLAIN_SEGMENT.fullmatch(last_segment) is not None:
+                return False  # the segment is kept as it is: its last part is not wanted
+            stem, suffix = image_name(last_segment)
+            # (a stem with nothing to keep leaves the last part to a folder: no test)
+            if stem and stem.rpartition(FOLDER_SEPARATOR)[2] + suffix not in self.last:
+                return False
+        # a plain first folder of a URL is the name's first part as it is
+        return not (
+            "://" in location
+            and first_segment != last_segment
+            and first_segment.partition(FOLDER_SEPARATOR)[0] not in self.first
+            and _PLAIN_PART.fullmatch(first_segment) is not None
+        )
+
+
+def image_file_name(location: str) -> str:
+    """image_name as one file name ('' when the location has no path)."""
+    stem, suffix = image_name(location)
+    return stem + suffix if stem else ""
+
+
+class ImageNames:
+    """Gives each task of one export its image's file name, unique in the export.
+
+    Remembers the hash of each name given, not the names (memory stays small
+    for a million images). Two different names with the same 64-bit hash
+    (about one chance in 10^7 for a million images) would give the second one
+    the display id as well: still unique, only longer.
+    """
+
+    def __init__(self) -> None:
+        self._given: set[int] = set()
+
+    def stem_and_suffix(self, task_id: int, location: str) -> tuple[str, str]:
+        stem, suffix = image_name(location)
+        if not stem or not self._take(stem + suffix):
+            stem = f"{stem}{FOLDER_SEPARATOR}{display_id(task_id)}" if stem else display_id(task_id)
+            self._take(stem + suffix)
+        return stem, suffix
+
+    def file_name(self, task_id: int, location: str) -> str:
+        stem, suffix = self.stem_and_suffix(task_id, location)
+        return stem + suffix
+
+    def _take(self, name: str) -> bool:
+        key = hash(name)
+        if key in self._given:
+            return False
+        self._given.add(key)
+        return True
+
+
+def _positive(value: Any) -> float | None:
+    if type(value) is bool or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 1 else None
+
+
+def _size_of(values: dict[str, Any], width_key: str, height_key: str) -> tuple[int, int] | None:
+    width, height = _positive(values.get(width_key)), _positive(values.get(height_key))
+    if width is None or height is None:
+        return None
+    return round(width), round(height)
+
+
+def pixel_size(result: Sequence[Any], metadata: dict[str, Any]) -> tuple[int, int] | None:
+    """The image's (width, height) in pixels (see the module's rule), or None."""
+    for item in result:
+        if isinstance(item, dict):
+            size = _size_of(item, "original_width", "original_height")
+            if size is not None:
+                return size
+    return _size_of(metadata, "width", "height") or _size_of(
+        metadata, "original_width", "original_height"
+    )

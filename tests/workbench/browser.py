@@ -1,0 +1,158 @@
+"""What the browser tests need: Debian's Chromium, a local image host, screenshots.
+
+Chromium is the system's (`/usr/bin/chromium`, installed by .ci/run with apt):
+Playwright drives it and downloads nothing. Task images come from a small HTTP
+server on the loopback address that serves generated PNGs, so the tests reach
+no other host.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.helpers import TestUser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "workbench"
+CHROMIUM = os.environ.get("WORKBENCH_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+EXPECT_MS = 15_000
+expect.set_options(timeout=EXPECT_MS)
+
+
+def require_browser(assets_dir: Path) -> None:
+    """Skip locally, fail under CI, when Chromium or the front-end files are missing."""
+    missing = []
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        missing.append(f"chromium ({CHROMIUM})")
+    if not (assets_dir / "node_modules" / "@heartexlabs" / "label-studio").is_dir():
+        missing.append("the workbench front end (scripts/install_workbench.sh)")
+    if missing:
+        message = "browser test needs " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A plain-coloured RGB PNG with a darker frame (no imaging library needed)."""
+    frame = tuple(c // 2 for c in rgb)
+    rows = []
+    for y in range(height):
+        edge_row = y < 4 or y >= height - 4
+        pixels = [frame if edge_row or x < 4 or x >= width - 4 else rgb for x in range(width)]
+        rows.append(b"\x00" + b"".join(bytes(p) for p in pixels))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+@contextmanager
+def image_host(images: dict[str, bytes]) -> Iterator[str]:
+    """Serve images[name] at <base>/<name> on 127.0.0.1; yields the base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = images.get(self.path.lstrip("/"))
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class Story:
+    """One browser context per person, and numbered screenshots of each step
+    in test-artifacts/workbench/<name>/."""
+
+    def __init__(self, browser: Browser, base_url: str, name: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.artifacts = ARTIFACTS / name
+        shutil.rmtree(self.artifacts, ignore_errors=True)
+        self.artifacts.mkdir(parents=True)
+        self.step = 0
+        self.contexts: list[BrowserContext] = []
+        # Script errors and refused content (CSP) per page: a test ends with none.
+        self.errors: list[str] = []
+
+    async def person(self) -> Page:
+        context = await self.browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        self.contexts.append(context)
+        page = await context.new_page()
+        page.set_default_timeout(EXPECT_MS)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error"
+                and "Content Security Policy" in message.text
+                and self.errors.append(message.text)
+            ),
+        )
+        return page
+
+    async def shot(self, page: Page, name: str, *, full_page: bool = False) -> None:
+        self.step += 1
+        path = self.artifacts / f"{self.step:02d}-{name}.png"
+        await page.screenshot(path=path, full_page=full_page)
+
+    async def sign_in(self, page: Page, user: TestUser) -> None:
+        await page.goto(f"{self.base_url}/workbench/")
+        await page.fill("#token", user.token)
+        await page.click("#signin button[type=submit]")
+        await expect(page.locator("#role")).to_be_visible()
+
+    async def close(self, *, failed: bool) -> None:
+        """Close every context; after a failure, first a screenshot of each open page."""
+        for number, context in enumerate(self.contexts):
+            if failed:
+                for page in context.pages:
+                    await page.screenshot(path=self.artifacts / f"failed-{number}.png")
+            await context.close()
