@@ -31,6 +31,7 @@ from bench.raw import RawEngine
 from bench.report import render
 from bench.scenarios.calls import run_calls
 from bench.scenarios.exports import run_exports
+from bench.scenarios.import_memory import run_import_memory
 from bench.scenarios.imports import run_imports
 from bench.scenarios.init import run_init
 from bench.scenarios.loop import run_loop
@@ -44,6 +45,7 @@ GROUPS = {
     "progress": run_progress,
     "export": run_exports,
     "import": run_imports,
+    "import_memory": run_import_memory,
     "loop": run_loop,
     "calls": run_calls,
 }
@@ -118,7 +120,10 @@ async def run(args: argparse.Namespace, workdir: Path, command: str) -> str:
     if args.json:
         args.json.write_bytes(orjson.dumps(session.results.to_json(), option=orjson.OPT_INDENT_2))
     verdicts = check_targets(
-        session.results, init_sizes=plan.init_sizes, export_sizes=plan.export_sizes
+        session.results,
+        init_sizes=plan.init_sizes,
+        export_sizes=plan.export_sizes,
+        import_memory_sizes=plan.import_memory_sizes,
     )
     for verdict in verdicts:
         log(f"{verdict.label:>10}: {verdict.target}: {verdict.measured}")

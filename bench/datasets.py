@@ -112,29 +112,40 @@ def annotation_result(index: int) -> str:
 EXPORT_METADATA_JSON = '{"batch":"b1"}'
 
 
+def _bench_prediction(i: int) -> dict[str, Any]:
+    """The one bbox prediction of the i-th task of a bench prediction file."""
+    return {
+        "geometry": {"type": "bbox", "x": (i % 50) / 100, "y": 0.25, "w": 0.2, "h": 0.3},
+        "class_name": IMPORT_LABELS[i % 2],
+        "confidence": 0.5 + (i % 50) / 100,
+        "model_version": "yolov8-bench",
+    }
+
+
 def write_aap(path: Path, task_ids: list[int]) -> None:
     """One bbox prediction per task, matched by display_id (T-<id>)."""
     tasks = [
-        {
-            "task_match": {"display_id": f"T-{task_id}"},
-            "predictions": [
-                {
-                    "geometry": {
-                        "type": "bbox",
-                        "x": (i % 50) / 100,
-                        "y": 0.25,
-                        "w": 0.2,
-                        "h": 0.3,
-                    },
-                    "class_name": IMPORT_LABELS[i % 2],
-                    "confidence": 0.5 + (i % 50) / 100,
-                    "model_version": "yolov8-bench",
-                }
-            ],
-        }
+        {"task_match": {"display_id": f"T-{task_id}"}, "predictions": [_bench_prediction(i)]}
         for i, task_id in enumerate(task_ids)
     ]
     path.write_bytes(orjson.dumps({"schema_version": "1.0", "tasks": tasks}))
+
+
+def write_aap_by_external_id(path: Path, count: int) -> None:
+    """One bbox prediction per task of import_init_request(count), matched by external_id;
+    written in slices, so that a file of 1,000,000 predictions is never held whole."""
+    slice_size = 10_000
+    with path.open("wb") as file:
+        file.write(b'{"schema_version":"1.0","tasks":[')
+        for start in range(0, count, slice_size):
+            tasks = [
+                {"task_match": {"external_id": f"img-{i}"}, "predictions": [_bench_prediction(i)]}
+                for i in range(start, min(count, start + slice_size))
+            ]
+            if start:
+                file.write(b",")
+            file.write(orjson.dumps(tasks)[1:-1])
+        file.write(b"]}")
 
 
 def write_coco(path: Path, count: int) -> None:

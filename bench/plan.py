@@ -21,6 +21,9 @@ class Plan:
     # A fresh server per export format (honest memory figures) or one per size (quicker).
     server_per_export_format: bool
     import_predictions: int
+    # AAP files of these many predictions, imported once each: server RSS growth and time
+    # against the file's size.
+    import_memory_sizes: tuple[int, ...]
     # The annotation loop: a project of loop_tasks split between loop_annotators;
     # loop_calls NextTask/GetTask/Submit cycles per run.
     loop_tasks: int
@@ -44,6 +47,7 @@ PLANS: dict[str, Plan] = {
         export_sizes=(100_000, 1_000_000),
         server_per_export_format=True,
         import_predictions=100_000,
+        import_memory_sizes=(100_000, 1_000_000),
         loop_tasks=1_000_000,
         loop_annotators=100,
         loop_calls=1_000,
@@ -61,6 +65,7 @@ PLANS: dict[str, Plan] = {
         export_sizes=(200,),
         server_per_export_format=False,
         import_predictions=200,
+        import_memory_sizes=(200, 400),
         loop_tasks=400,
         loop_annotators=4,
         loop_calls=20,

@@ -21,6 +21,7 @@ SECTIONS = (
     "## Progress",
     "## Export",
     "## Prediction import",
+    "## Prediction import memory",
     "## Annotation loop",
     "## Cost of a call",
     "## Method",
@@ -248,6 +249,33 @@ def _imports(results: Results, plan: Plan) -> list[str]:
     )
 
 
+def _import_memory(results: Results, plan: Plan) -> list[str]:
+    rows = []
+    for size in plan.import_memory_sizes:
+        figure = results.get(f"import.memory.{size}")
+        if figure is None:
+            continue
+        rows.append(
+            [
+                f"{size:,}",
+                f"{figure.facts.get('file_bytes', 0) / MB:,.1f}",
+                _spread(figure),
+                _ratio(figure, results.get(f"raw.import.{size}")),
+                *_memory(figure),
+            ]
+        )
+    return _table(
+        [
+            "predictions",
+            "file (MB)",
+            "seconds, median (min–max)",
+            "× raw import",
+            *MEMORY_HEADERS,
+        ],
+        rows,
+    )
+
+
 def _loop(results: Results) -> list[str]:
     rows = []
     for name, label in (
@@ -402,6 +430,14 @@ def render(
         "client stream to the server), one prediction per task.",
         "",
         *_imports(results, plan),
+        "",
+        "## Prediction import memory",
+        "",
+        "The same route with AAP files of growing size (one bbox per task, matched by "
+        "external_id), each into a project of as many tasks, on a fresh server: the file is "
+        "read as a stream, so the server's RSS growth should not follow the file's size.",
+        "",
+        *_import_memory(results, plan),
         "",
         "## Annotation loop",
         "",

@@ -13,6 +13,7 @@ RATIO_LIMIT = 1.5
 INIT_RATIO_LIMIT = 1.2
 INIT_RSS_GROWTH_LIMIT = 300 * MB
 IDLE_RSS_CLIMB_LIMIT = 50 * MB
+IMPORT_RSS_GROWTH_LIMIT = 150 * MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,27 +84,45 @@ def _init_memory(results: Results, sizes: tuple[int, ...]) -> list[Verdict]:
     return verdicts
 
 
-def _export_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
-    target = "export: server RSS growth ≤ 100 MB, every format and size"
+def _worst_growth(
+    results: Results, target: str, labels: dict[str, str], limit: int, *, what: str
+) -> Verdict:
+    """The largest server RSS growth of the figures `labels` names (key -> label)."""
     measured = [
-        (figure.rss_growth, f"{file_format} {size:,}")
-        for size in sizes
-        for file_format in EXPORT_FORMATS
-        if (figure := results.get(f"export.{file_format}.{size}")) is not None
-        and figure.rss_growth is not None
+        (figure.rss_growth, label)
+        for key, label in labels.items()
+        if (figure := results.get(key)) is not None and figure.rss_growth is not None
     ]
     if not measured:
         return Verdict(target, "–", None)
     worst, where = max(measured)
     return Verdict(
-        target,
-        f"worst {worst / MB:.0f} MB ({where}) of {len(measured)} exports",
-        worst <= RSS_GROWTH_LIMIT,
+        target, f"worst {worst / MB:.0f} MB ({where}) of {len(measured)} {what}", worst <= limit
     )
 
 
+def _export_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
+    labels = {
+        f"export.{file_format}.{size}": f"{file_format} {size:,}"
+        for size in sizes
+        for file_format in EXPORT_FORMATS
+    }
+    target = "export: server RSS growth ≤ 100 MB, every format and size"
+    return _worst_growth(results, target, labels, RSS_GROWTH_LIMIT, what="exports")
+
+
+def _import_memory(results: Results, sizes: tuple[int, ...]) -> Verdict:
+    labels = {f"import.memory.{size}": f"{size:,} predictions" for size in sizes}
+    target = "import: server RSS growth ≤ 150 MB at every file size"
+    return _worst_growth(results, target, labels, IMPORT_RSS_GROWTH_LIMIT, what="imports")
+
+
 def check_targets(
-    results: Results, *, init_sizes: tuple[int, ...], export_sizes: tuple[int, ...]
+    results: Results,
+    *,
+    init_sizes: tuple[int, ...],
+    export_sizes: tuple[int, ...],
+    import_memory_sizes: tuple[int, ...] = (),
 ) -> list[Verdict]:
     verdicts = [
         _at_most(results, "init 100,000 tasks through REST ≤ 1.5 s", "init.rest.100000", 1.5, "s"),
@@ -113,6 +132,14 @@ def check_targets(
             results, "import 100,000 predictions (AAP JSON) ≤ 3 s", "import.aap_json.100000", 3, "s"
         ),
         _at_most(results, "import 100,000 predictions (COCO) ≤ 3 s", "import.coco.100000", 3, "s"),
+        _at_most(
+            results,
+            "import 1,000,000 predictions (AAP JSON) ≤ 12 s",
+            "import.memory.1000000",
+            12,
+            "s",
+        ),
+        _import_memory(results, import_memory_sizes),
     ]
     for file_format in ("json", "coco"):
         verdicts.append(

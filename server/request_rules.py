@@ -63,14 +63,15 @@ def json_text_depth(text: str) -> int:
     return max(accumulate(_STEP[c] for c in brackets), default=0)
 
 
-def check_json_value_depth(value: Any, field: str) -> None:
-    """Refuse a parsed JSON value (dicts, lists, scalars) deeper than MAX_JSON_DEPTH.
+def check_json_value_depth(value: Any, field: str, *, depth_above: int = 0) -> None:
+    """Refuse a parsed JSON value (dicts, lists, scalars) deeper than MAX_JSON_DEPTH;
+    depth_above: how many containers of the same document hold it (a streamed item).
 
     Level by level, keeping only containers: one class test per value, so a
     100,000-prediction file costs a fraction of its parsing.
     """
     level: list[Any] = [value] if value.__class__ in _CONTAINERS else []
-    depth = 0
+    depth = depth_above
     while level:
         depth += 1
         if depth > MAX_JSON_DEPTH:

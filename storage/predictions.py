@@ -127,15 +127,20 @@ async def iter_project_tasks(
             yield TaskRef(task_id, project_id, metadata_json), external_id, file_path
 
 
-async def delete_imported_predictions(conn: AsyncConnection, task_ids: Collection[int]) -> int:
-    """Delete the external_import predictions of these tasks (other sources stay)."""
+async def delete_imported_predictions(
+    conn: AsyncConnection, task_ids: Collection[int], *, except_created_at: datetime | None = None
+) -> int:
+    """Delete the external_import predictions of these tasks (other sources stay);
+    except_created_at: keep those created at this instant (the rows a batched import
+    has already written; ids cannot tell them apart, as SQLite reuses freed ids)."""
     deleted = 0
     for chunk in _chunks(sorted(set(task_ids)), IN_CHUNK):
-        result = await conn.execute(
-            delete(_predictions).where(
-                _predictions.c.source == SOURCE_EXTERNAL_IMPORT, _predictions.c.task_id.in_(chunk)
-            )
+        query = delete(_predictions).where(
+            _predictions.c.source == SOURCE_EXTERNAL_IMPORT, _predictions.c.task_id.in_(chunk)
         )
+        if except_created_at is not None:
+            query = query.where(_predictions.c.created_at != except_created_at)
+        result = await conn.execute(query)
         deleted += int(result.rowcount)
     return deleted
 

@@ -12,6 +12,7 @@ so newer minor versions that only add fields keep working.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from server.display_ids import FORM as DISPLAY_ID_FORM
@@ -26,6 +27,15 @@ from server.predictions.entries import (
     make_item,
 )
 from server.predictions.geometry import GeometryError, parse_geometry
+from server.predictions.json_stream import (
+    START_ARRAY,
+    START_MAP,
+    Source,
+    check_complete,
+    first_value,
+    stream_items,
+    top_level_kinds,
+)
 
 SUPPORTED_MAJOR = 1
 SUPPORTED_VERSIONS = "1.x"
@@ -34,23 +44,32 @@ MATCH_FIELDS = ("display_id", "file_path", "external_id")
 _VERSION = re.compile(r"(\d+)(?:\.\d+)*")
 
 
-def parse_aap(document: Any) -> list[Entry]:
-    """The entries of an AAP JSON document; INVALID_IMPORT_FILE when it is not one."""
-    if not isinstance(document, dict):
+def iter_aap(file: Source) -> Iterator[Entry]:
+    """The entries of an AAP JSON file, one task at a time; INVALID_IMPORT_FILE when it
+    is not one (raised before the first entry when the shape is wrong, and wherever
+    the JSON breaks)."""
+    shape = top_level_kinds(file, ("schema_version", "tasks"), stop_at="tasks")
+    if shape is None:
+        check_complete(file)  # a file that is not JSON says so first
         raise invalid_file("an AAP JSON file is an object with schema_version and tasks")
-    check_schema_version(document.get("schema_version"))
-    tasks = document.get("tasks")
+    if "schema_version" in shape:
+        event, version = shape["schema_version"]
+        if event in (START_ARRAY, START_MAP):
+            version = first_value(file, "schema_version")[1]
+    else:
+        # tasks came first (or is missing): one pass of the C parser finds the version
+        found, version = first_value(file, "schema_version")
+        if not found:
+            check_schema_version(None)
+    check_schema_version(version)
+    tasks = shape.get("tasks")
     if tasks is None:
+        check_complete(file)
         raise invalid_file("the file has no tasks", field="tasks")
-    if not isinstance(tasks, list):
+    if tasks[0] != START_ARRAY:
         raise invalid_file("tasks must be a list", field="tasks")
-    entries = []
-    for index, task in enumerate(tasks):
-        entries.append(_entry(task, f"tasks[{index}]"))
-        # Let each parsed task go as soon as it is converted: the peak memory of a large
-        # file is then about the parsed document, not the document plus the entries.
-        tasks[index] = None
-    return entries
+    for index, task in enumerate(stream_items(file, "tasks.item", depth_above=2)):
+        yield _entry(task, f"tasks[{index}]")
 
 
 def check_schema_version(version: Any) -> None:

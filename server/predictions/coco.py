@@ -11,6 +11,7 @@ polygon -> polygon, several -> multi_polygon); otherwise its bbox.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from server.predictions.entries import (
@@ -30,6 +31,14 @@ from server.predictions.geometry import (
     parse_bbox,
     parse_ring,
 )
+from server.predictions.json_stream import (
+    START_ARRAY,
+    Source,
+    batched,
+    check_complete,
+    stream_items,
+    top_level_kinds,
+)
 from server.vocabulary import GeometryKind
 
 REQUIRED_LISTS = ("images", "annotations", "categories")
@@ -45,27 +54,55 @@ class _Image:
         self.size = size
 
 
-def parse_coco(document: Any, *, use_segmentation: bool) -> list[Entry]:
-    """The entries of a COCO detection document; INVALID_IMPORT_FILE when it is not one."""
-    if not isinstance(document, dict):
+def iter_coco(file: Source, *, use_segmentation: bool, batch_size: int) -> Iterator[list[Entry]]:
+    """The entries of a COCO detection file, batch_size annotations at a time (one
+    entry per image within a batch); INVALID_IMPORT_FILE when it is not one.
+
+    categories and images are read first, each in one pass of the C parser (the
+    images index is what stays in memory: a few dozen bytes per image); then the
+    annotations stream. A list that yields nothing is checked for being one.
+    """
+    categories = _categories(stream_items(file, "categories.item", depth_above=2))
+    if not categories:
+        _check_shape(file)
+    images = _images(stream_items(file, "images.item", depth_above=2))
+    if not images:
+        _check_shape(file)
+    annotations = stream_items(file, "annotations.item", depth_above=2)
+    index = -1
+    for index, batch in enumerate(batched(annotations, batch_size)):
+        yield _batch_entries(batch, index * batch_size, images, categories, use_segmentation)
+    if index < 0:
+        _check_shape(file)
+
+
+def _check_shape(file: Source) -> None:
+    """Raise the whole-file error of a document whose lists are missing or not lists."""
+    shape = top_level_kinds(file, REQUIRED_LISTS)
+    if shape is None:
+        check_complete(file)
         raise invalid_file("a COCO file is an object with images, annotations and categories")
     for name in REQUIRED_LISTS:
-        value = document.get(name)
-        if value is None:
+        if name not in shape:
             raise invalid_file(f"the file has no {name}", field=name)
-        if not isinstance(value, list):
+        event = shape[name][0]
+        if event == "null":
+            raise invalid_file(f"the file has no {name}", field=name)
+        if event != START_ARRAY:
             raise invalid_file(f"{name} must be a list", field=name)
-    categories = _categories(document["categories"])
-    images = _images(document["images"])
-    # Parsed parts are let go as soon as they are converted, so that the peak memory of
-    # a large file is about the parsed document, not the document plus the entries.
-    document["images"] = None
-    annotations: list[Any] = document["annotations"]
+    check_complete(file)
 
+
+def _batch_entries(
+    annotations: list[Any],
+    first_index: int,
+    images: dict[Any, _Image],
+    categories: dict[Any, str],
+    use_segmentation: bool,
+) -> list[Entry]:
     entries: list[Entry] = []
     by_image: dict[Any, Entry] = {}
-    for index, annotation in enumerate(annotations):
-        annotations[index] = None
+    for index, annotation in enumerate(annotations, first_index):
         where = f"annotations[{index}]"
         image_id = annotation.get("image_id") if isinstance(annotation, dict) else None
         if not isinstance(image_id, int | str) or isinstance(image_id, bool):
@@ -85,7 +122,7 @@ def parse_coco(document: Any, *, use_segmentation: bool) -> list[Entry]:
     return entries
 
 
-def _categories(raw: list[Any]) -> dict[Any, str]:
+def _categories(raw: Iterable[Any]) -> dict[Any, str]:
     """category id -> name; malformed categories are left out (their annotations say so)."""
     names: dict[Any, str] = {}
     for category in raw:
@@ -96,7 +133,7 @@ def _categories(raw: list[Any]) -> dict[Any, str]:
     return names
 
 
-def _images(raw: list[Any]) -> dict[Any, _Image]:
+def _images(raw: Iterable[Any]) -> dict[Any, _Image]:
     """image id -> image; the first image of a repeated id wins."""
     images: dict[Any, _Image] = {}
     for image in raw:

@@ -1,46 +1,57 @@
-"""Receiving an import file from a stream of chunks, within the upload limit."""
+"""Receiving an import file from a stream of chunks, within the upload limit.
+
+The file is spooled to an anonymous temporary file (unlinked at creation, so
+nothing is left on disk whatever happens) and read back as a stream
+(server.predictions.json_stream): the server's memory does not grow with the
+file's size.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
-from typing import Any
-
-import orjson
+import tempfile
+from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import asynccontextmanager
+from typing import IO
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.predictions.entries import invalid_file
-from server.request_rules import check_json_value_depth
+from server.predictions.json_stream import Source
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-async def receive_file(chunks: AsyncIterable[bytes], *, limit: int) -> bytearray:
-    """The whole file, held once; PAYLOAD_TOO_LARGE as soon as it passes limit bytes,
-    without reading the rest."""
-    buffer = bytearray()
-    async for chunk in chunks:
-        if len(buffer) + len(chunk) > limit:
-            raise DomainError(
-                ErrorCode.PAYLOAD_TOO_LARGE,
-                f"the file is larger than the upload limit of {limit} bytes",
-                {"limit_bytes": limit},
-            )
-        buffer += chunk
-    return buffer
+class _Body:
+    """A file read from after its UTF-8 BOM, when it has one (ijson does not skip it)."""
+
+    def __init__(self, file: IO[bytes], start: int) -> None:
+        self._file = file
+        self._start = start
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._file.read(size)
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        return self._file.seek(self._start + offset, whence) - self._start
 
 
-def load_json(payload: bytes | bytearray) -> Any:
-    """The JSON document of an upload (a UTF-8 BOM is allowed); INVALID_IMPORT_FILE if it
-    is not JSON, INVALID_REQUEST (field "file") if it nests deeper than any JSON value
-    the API accepts."""
-    view = memoryview(payload)
-    if view[: len(UTF8_BOM)] == UTF8_BOM:
-        view = view[len(UTF8_BOM) :]
-    if not view.nbytes:
-        raise invalid_file("the file is empty")
-    try:
-        document = orjson.loads(view)
-    except orjson.JSONDecodeError as error:
-        raise invalid_file(f"the file is not valid JSON: {error}", error=str(error)) from None
-    check_json_value_depth(document, "file")
-    return document
+@asynccontextmanager
+async def spooled_file(chunks: AsyncIterable[bytes], *, limit: int) -> AsyncIterator[Source]:
+    """The whole file, on disk; PAYLOAD_TOO_LARGE as soon as it passes limit bytes,
+    without reading the rest; INVALID_IMPORT_FILE when it is empty."""
+    with tempfile.TemporaryFile(prefix="import-") as file:
+        size = 0
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise DomainError(
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                    f"the file is larger than the upload limit of {limit} bytes",
+                    {"limit_bytes": limit},
+                )
+            file.write(chunk)
+        file.flush()
+        file.seek(0)
+        start = len(UTF8_BOM) if file.read(len(UTF8_BOM)) == UTF8_BOM else 0
+        if size <= start:
+            raise invalid_file("the file is empty")
+        yield _Body(file, start)

@@ -48,6 +48,7 @@ def expected_figures() -> list[str]:
         keys += [f"raw.export.{size}", *(f"export.{f}.{size}" for f in EXPORT_FORMATS)]
     size = plan.import_predictions
     keys += [f"raw.import.{size}", *(f"import.{f}.{size}" for f in IMPORT_FORMATS)]
+    keys += [f"import.memory.{size}" for size in plan.import_memory_sizes]
     keys += [f"loop.{name}.p50" for name in ("next_task", "get_task", "submit")]
     keys += [
         f"calls.{kind}.cpu"
