@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from annotation_api.errors import DomainError
 from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.memory import LARGE_REQUEST_ITEMS, release_free_memory
-from server.access import get_visible_project
 from server.auth import Caller
 from server.projects.label_config import build_label_config
-from server.projects.service import CreatedProject
+from server.projects.service import CreatedProject, finish_init
 from server.projects.validation import (
     ItemChecker,
     TagSpec,
@@ -38,12 +37,10 @@ from server.projects.validation import (
     invalid,
 )
 from server.vocabulary import ProjectStatus, TaskStatus
-from storage.audit import write_audit_log
 from storage.database import Database
 from storage.ids import new_project_id
 from storage.projects import (
     LabelRecord,
-    add_to_task_counters,
     insert_labels,
     insert_project,
     update_project_details,
@@ -154,22 +151,17 @@ async def init_project_stream(
                 label_config=build_label_config(task_type, labels),
             )
             await insert_labels(conn, project_id, [LabelRecord(n, c) for n, c in labels])
-            await add_to_task_counters(conn, project_id, now=now, total=count)
-            await write_audit_log(
+            project = await finish_init(
                 conn,
-                actor_id=caller.user_id,
-                action="projects.init",
-                project_id=project_id,
-                detail={
-                    "name": name,
-                    "task_type": task_type,
-                    "task_count": count,
-                    "label_count": len(labels),
-                    "external_id": late.external_id,
-                },
+                caller,
+                project_id,
                 now=now,
+                name=name,
+                task_type=task_type,
+                task_count=count,
+                label_count=len(labels),
+                external_id=late.external_id,
             )
-            project = await get_visible_project(conn, caller, project_id)
     if count >= LARGE_REQUEST_ITEMS:
         release_free_memory()
     return CreatedProject(project=project, task_count=count)

@@ -6,6 +6,9 @@ import asyncio
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
@@ -111,23 +114,50 @@ async def _store_new_project(
             file_paths=valid.file_paths,
             metadata_json=valid.metadata_json,
         )
-        await add_to_task_counters(conn, project_id, now=now, total=count)
-        await write_audit_log(
+        project = await finish_init(
             conn,
-            actor_id=caller.user_id,
-            action="projects.init",
-            project_id=project_id,
-            detail={
-                "name": valid.name,
-                "task_type": valid.task_type,
-                "task_count": count,
-                "label_count": len(valid.labels),
-                "external_id": valid.external_id,
-            },
+            caller,
+            project_id,
             now=now,
+            name=valid.name,
+            task_type=valid.task_type,
+            task_count=count,
+            label_count=len(valid.labels),
+            external_id=valid.external_id,
         )
-        project = await get_visible_project(conn, caller, project_id)
     return CreatedProject(project=project, task_count=count)
+
+
+async def finish_init(
+    conn: AsyncConnection,
+    caller: Caller,
+    project_id: str,
+    *,
+    now: datetime,
+    name: str,
+    task_type: str,
+    task_count: int,
+    label_count: int,
+    external_id: str | None,
+) -> ProjectRecord:
+    """The end of every init, unary or streamed, in its transaction: the task counters,
+    the audit entry, and the project as created."""
+    await add_to_task_counters(conn, project_id, now=now, total=task_count)
+    await write_audit_log(
+        conn,
+        actor_id=caller.user_id,
+        action="projects.init",
+        project_id=project_id,
+        detail={
+            "name": name,
+            "task_type": task_type,
+            "task_count": task_count,
+            "label_count": label_count,
+            "external_id": external_id,
+        },
+        now=now,
+    )
+    return await get_visible_project(conn, caller, project_id)
 
 
 async def get_progress(database: Database, caller: Caller, project_id: str) -> Progress:
