@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 from playwright.async_api import Browser, expect
 from pycocotools.coco import COCO
@@ -24,35 +23,12 @@ from server.accounts import revoke
 from storage.database import Database
 from tests.helpers import TestUser
 from tests.workbench.browser import Story, image_host, png
-from tests.workflow.support import Rest, make_user
+from tests.workflow.support import Rest, aap_bbox_file, make_user
 
 WIDTH, HEIGHT = 480, 320
 # Pre-labels in percent of the image: (x, y, width, height).
 BOXES = [(10.0, 15.0, 30.0, 40.0), (50.0, 20.0, 25.0, 35.0)]
 REVIEWS = ["这家店的服务很周到，菜也好吃。", "等了一个小时才上菜，<b>再也不来了</b>。"]
-
-
-def aap(task_ids: list[str]) -> bytes:
-    tasks = [
-        {
-            "task_match": {"display_id": f"T-{task_id}"},
-            "predictions": [
-                {
-                    "geometry": {
-                        "type": "bbox",
-                        "x": x / 100,
-                        "y": y / 100,
-                        "w": w / 100,
-                        "h": h / 100,
-                    },
-                    "class_name": "car",
-                    "confidence": 0.87,
-                }
-            ],
-        }
-        for task_id, (x, y, w, h) in zip(task_ids, BOXES, strict=True)
-    ]
-    return orjson.dumps({"schema_version": "1.0", "tasks": tasks})
 
 
 async def create_projects(owner: Rest, image_base: str) -> tuple[str, str]:
@@ -78,7 +54,15 @@ async def create_projects(owner: Rest, image_base: str) -> tuple[str, str]:
     report = await owner.call(
         "POST",
         f"/api/v1/projects/{detection['project_id']}/predictions/import",
-        files={"file": ("p.json", aap([t["task_id"] for t in tasks["tasks"]]), "application/json")},
+        files={
+            "file": (
+                "p.json",
+                aap_bbox_file(
+                    [t["task_id"] for t in tasks["tasks"]], BOXES, class_name="car", confidence=0.87
+                ),
+                "application/json",
+            )
+        },
         data={"model_version": "det-v3"},
     )
     assert report["imported"] == len(BOXES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 
 from server.accounts import create_token, create_user
 from storage.database import Database
@@ -50,3 +51,33 @@ class Rest:
         )
         assert response.status_code == status, f"{method} {path}: {response.text}"
         return response.json()
+
+
+def aap_bbox_file(
+    task_ids: list[str],
+    boxes: list[tuple[float, float, float, float]],
+    *,
+    class_name: str,
+    confidence: float,
+) -> bytes:
+    """An AAP JSON file with one box per task, (x, y, width, height) in percent."""
+    tasks = [
+        {
+            "task_match": {"display_id": f"T-{task_id}"},
+            "predictions": [
+                {
+                    "geometry": {
+                        "type": "bbox",
+                        "x": x / 100,
+                        "y": y / 100,
+                        "w": w / 100,
+                        "h": h / 100,
+                    },
+                    "class_name": class_name,
+                    "confidence": confidence,
+                }
+            ],
+        }
+        for task_id, (x, y, w, h) in zip(task_ids, boxes, strict=True)
+    ]
+    return orjson.dumps({"schema_version": "1.0", "tasks": tasks})

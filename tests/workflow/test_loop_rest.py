@@ -15,32 +15,9 @@ import orjson
 from storage.database import Database
 from storage.prediction_stats import rebuild_model_stats
 from tests.helpers import TestUser
-from tests.workflow.support import Rest, make_user
+from tests.workflow.support import Rest, aap_bbox_file, make_user
 
 BOXES = [(10 + i, 20 + i, 30, 40) for i in range(6)]
-
-
-def aap_file(task_ids: list[str]) -> bytes:
-    tasks = [
-        {
-            "task_match": {"display_id": f"T-{task_id}"},
-            "predictions": [
-                {
-                    "geometry": {
-                        "type": "bbox",
-                        "x": x / 100,
-                        "y": y / 100,
-                        "w": w / 100,
-                        "h": h / 100,
-                    },
-                    "class_name": "cat",
-                    "confidence": 0.9,
-                }
-            ],
-        }
-        for task_id, (x, y, w, h) in zip(task_ids, BOXES, strict=True)
-    ]
-    return orjson.dumps({"schema_version": "1.0", "tasks": tasks})
 
 
 def accepted(prediction: dict[str, Any]) -> list[dict[str, Any]]:
@@ -148,7 +125,13 @@ async def test_the_prelabelling_loop_over_rest(
     report = await owner.call(
         "POST",
         f"/api/v1/projects/{project_id}/predictions/import",
-        files={"file": ("p.json", aap_file(task_ids), "application/json")},
+        files={
+            "file": (
+                "p.json",
+                aap_bbox_file(task_ids, BOXES, class_name="cat", confidence=0.9),
+                "application/json",
+            )
+        },
         data={"model_version": "det-v1"},
     )
     assert (report["imported"], report["skipped"]) == (6, 0)
