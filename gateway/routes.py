@@ -29,7 +29,7 @@ from gateway.backend import (
     Backend,
     call_metadata,
 )
-from gateway.bodies import AccessGate, read_body
+from gateway.bodies import ACCESS_FREE_BODY_BYTES, AccessGate, read_body
 from gateway.codec import MessageCodec, message_codec, parse_json, trust_plain_items
 from gateway.descriptors import (
     RouteKind,
@@ -204,7 +204,7 @@ class UploadHandler(RouteHandler):
         return Response(self.response_codec.to_json(reply), media_type="application/json")
 
 
-class StreamedBodyHandler(RouteHandler):
+class StreamedBodyHandler(UnaryHandler):
     """A JSON body whose one large array is streamed to the RPC's `<Method>Stream`.
 
     The body is split around the array (gateway/streamed_body.py): the first
@@ -238,6 +238,14 @@ class StreamedBodyHandler(RouteHandler):
         raw = await read_body(request, limit=self.settings.max_message_bytes, gate=gate)
         text_kwargs = self.text_kwargs(request, with_query=False)
         metadata = self.metadata(request)
+        if len(raw) <= ACCESS_FREE_BODY_BYTES:
+            # A body read before the server was asked about its caller goes whole to the
+            # unary RPC: a stream that the server refuses before its first read (a bad
+            # token, say) ends as INTERNAL on the side still writing, not as the refusal.
+            message = self.build_from_body(raw, text_kwargs)
+            call = self.backend.callable_for(self.route)
+            reply = await call(message, metadata=metadata, timeout=UNARY_TIMEOUT_SECONDS)
+            return Response(self.response_codec.to_json(reply), media_type="application/json")
         try:
             parts = StreamedBody(raw, self.route.streamed_field, chunk_bytes=self.chunk_bytes)
             if any(parts.head.get(name) is None for name in self.leading):
