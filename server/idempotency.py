@@ -86,6 +86,7 @@ class Idempotency:
         self._database = database
         # a keyed request stream is read in full before it runs: never more than this
         self._max_stream_bytes = max_stream_bytes
+        self._running: set[asyncio.Future[Message]] = set()
 
     async def run(
         self,
@@ -131,6 +132,10 @@ class Idempotency:
         # commit and the stored response (contextvars, the caller's included, are
         # copied into the task).
         task = asyncio.ensure_future(self._run_once(new, behavior(replay)))
+        # The loop holds tasks weakly: once its client has gone, nothing else would keep
+        # this one alive until it ends (and its key would stay "running").
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
         # retrieved so that asyncio does not warn when its client has gone (the RPC, if
         # still there, reports the failure itself)
         task.add_done_callback(lambda done: done.cancelled() or done.exception())
