@@ -14,9 +14,6 @@ import ctypes
 import ctypes.util
 from collections.abc import Callable
 
-# Requests with at least this many items give their memory back when done.
-LARGE_REQUEST_ITEMS = 10_000
-
 
 def _malloc_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 from annotation_api.errors import DomainError
 from annotation_api.gc_pause import cyclic_gc_paused
-from annotation_api.memory import LARGE_REQUEST_ITEMS, release_free_memory
+from annotation_api.memory import release_free_memory
 from server.auth import Caller
 from server.projects.label_config import build_label_config
-from server.projects.service import CreatedProject, finish_init
+from server.projects.service import LARGE_REQUEST_ITEMS, CreatedProject, finish_init
 from server.projects.validation import (
     ItemChecker,
     TagSpec,
