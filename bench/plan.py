@@ -69,7 +69,7 @@ PLANS: dict[str, Plan] = {
         loop_tasks=400,
         loop_annotators=4,
         loop_calls=20,
-        calls_tasks=600,
+        calls_tasks=2_000,  # enough queue for the default 3 runs of every calls figure
         calls_per_kind=20,
         calls_throughput=80,
     ),
