@@ -67,8 +67,8 @@ async def find_tasks_by_ids(
         rows = await conn.execute(
             _task_ref_columns().where(_tasks.c.project_id == project_id, _tasks.c.id.in_(chunk))
         )
-        for row in rows:
-            found[row.id] = TaskRef(row.id, row.project_id, row.metadata_json)
+        for task_id, task_project_id, metadata_json in rows:
+            found[task_id] = TaskRef(task_id, task_project_id, metadata_json)
     return found
 
 
@@ -97,22 +97,23 @@ async def _find_first_by(
                 column.label("value"), _tasks.c.position, *_task_ref_columns().selected_columns
             ).where(_tasks.c.project_id == project_id, column.in_(chunk))
         )
-        for row in rows:
-            order = (row.position, row.id)
-            known = found.get(row.value)
-            if known is None or order < known[:2]:
-                found[row.value] = (*order, TaskRef(row.id, row.project_id, row.metadata_json))
+        # rows unpacked as tuples: attribute access on 100,000 rows costs more than the query
+        for value, position, task_id, task_project_id, metadata_json in rows:
+            known = found.get(value)
+            if known is None or (position, task_id) < known[:2]:
+                found[value] = (position, task_id, TaskRef(task_id, task_project_id, metadata_json))
     return {value: known[2] for value, known in found.items()}
 
 
 async def iter_project_tasks(
     conn: AsyncConnection, project_id: str, *, with_file_path_only: bool = False
-) -> AsyncIterator[tuple[TaskRef, str | None, str | None]]:
-    """(task, external_id, file_path) of every task of the project, in project order.
+) -> AsyncIterator[Sequence[tuple[int, str | None, str | None, str]]]:
+    """(task_id, external_id, file_path, metadata_json) of every task of the project, in
+    project order, SCAN_BATCH rows at a time.
 
-    Streamed in batches, so that memory does not grow with the project; Python
-    only builds a TaskRef per row, which for a large share of the project is
-    cheaper than the same rows fetched through IN-lists.
+    Streamed in batches, so that memory does not grow with the project; rows stay
+    plain tuples (the caller builds a TaskRef only for the tasks it keeps), which for
+    a large share of the project is cheaper than the same rows fetched through IN-lists.
     """
     query = select(
         _tasks.c.id, _tasks.c.external_id, _tasks.c.file_path, _tasks.c.metadata_json
@@ -123,8 +124,7 @@ async def iter_project_tasks(
         query.order_by(_tasks.c.position, _tasks.c.id).execution_options(yield_per=SCAN_BATCH)
     )
     async for partition in result.partitions():
-        for task_id, external_id, file_path, metadata_json in partition:
-            yield TaskRef(task_id, project_id, metadata_json), external_id, file_path
+        yield cast(Sequence[tuple[int, str | None, str | None, str]], partition)
 
 
 async def delete_imported_predictions(

@@ -1,9 +1,10 @@
 """COCO detection files: images[] + annotations[] + categories[].
 
-Each image that has annotations becomes one entry, matched to a task by its
-file_name (the exported image name exactly, else the task's path; a name that
-fits several tasks is an error naming them); each annotation becomes one
-prediction. Boxes are COCO pixels
+The images are read first and matched to tasks once, in one pass over the
+project (match_images), by file_name: the exported image name exactly, else
+the task's path; a name that fits several tasks is an error naming them. Then
+the annotations stream: within each batch, each image that has annotations
+becomes one entry and each annotation one prediction. Boxes are COCO pixels
 [x, y, w, h], normalized by the image's width and height. For polygon
 projects an annotation's polygon `segmentation` is used when present (one
 polygon -> polygon, several -> multi_polygon); otherwise its bbox.
@@ -12,7 +13,10 @@ polygon -> polygon, several -> multi_polygon); otherwise its bbox.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.predictions.entries import (
     Entry,
@@ -39,40 +43,77 @@ from server.predictions.json_stream import (
     stream_items,
     top_level_kinds,
 )
+from server.predictions.matching import match_keys
 from server.vocabulary import GeometryKind
+from storage.predictions import TaskRef
 
 REQUIRED_LISTS = ("images", "annotations", "categories")
 ITEM_WHERE = "annotations[{}]"
 
 
 class _Image:
-    __slots__ = ("file_name", "image_id", "size")
+    __slots__ = ("file_name", "image_id", "problem", "size", "task")
 
     def __init__(self, image_id: Any, file_name: Any, size: tuple[int, int] | None) -> None:
         self.image_id = image_id
         self.file_name = file_name
         self.size = size
+        # set by match_images: its task (None: not found), or why it cannot be used
+        self.task: TaskRef | None = None
+        self.problem: str | None = None
 
 
-def iter_coco(file: Source, *, use_segmentation: bool, batch_size: int) -> Iterator[list[Entry]]:
-    """The entries of a COCO detection file, batch_size annotations at a time (one
-    entry per image within a batch); INVALID_IMPORT_FILE when it is not one.
+@dataclass(slots=True)
+class CocoIndex:
+    """What a COCO file says before its annotations: read once, kept for the whole file."""
 
-    categories and images are read first, each in one pass of the C parser (the
-    images index is what stays in memory: a few dozen bytes per image); then the
-    annotations stream. A list that yields nothing is checked for being one.
-    """
+    categories: dict[Any, str]  # category id -> name
+    images: dict[Any, _Image]  # image id -> image
+    use_segmentation: bool
+
+    def task_keys(self) -> list[tuple[_Image, TaskKey]]:
+        """The key of every image that can name a task (a file_name and a size)."""
+        return [
+            (image, TaskKey(image_name=image.file_name, file_path=image.file_name, unique=True))
+            for image in self.images.values()
+            if isinstance(image.file_name, str) and image.file_name and image.size is not None
+        ]
+
+
+def read_coco_index(file: Source, *, use_segmentation: bool) -> CocoIndex:
+    """The categories and images of a COCO detection file, each read in one pass of the
+    C parser (the images index is what stays in memory: a few dozen bytes per image);
+    INVALID_IMPORT_FILE when the file is not one. A list that yields nothing is checked
+    for being one."""
     categories = _categories(stream_items(file, "categories.item", depth_above=2))
     if not categories:
         _check_shape(file)
     images = _images(stream_items(file, "images.item", depth_above=2))
     if not images:
         _check_shape(file)
+    return CocoIndex(categories, images, use_segmentation)
+
+
+async def match_images(conn: AsyncConnection, project_id: str, index: CocoIndex) -> None:
+    """Give every image of the index its task, or the reason it cannot have one."""
+    keyed = index.task_keys()
+    found = await match_keys(conn, project_id, [key for _, key in keyed])
+    for (image, _), task in zip(keyed, found, strict=True):
+        if isinstance(task, str):
+            image.problem = task
+        else:
+            image.task = task
+
+
+def iter_coco(file: Source, index: CocoIndex, *, batch_size: int) -> Iterator[list[Entry]]:
+    """The entries of a COCO file's annotations, batch_size annotations at a time (one
+    entry per image within a batch, matched to its task already by the index's images);
+    INVALID_IMPORT_FILE when the file breaks or has no list of annotations."""
     annotations = stream_items(file, "annotations.item", depth_above=2)
-    index = -1
-    for index, batch in enumerate(batched(annotations, batch_size)):
-        yield _batch_entries(batch, index * batch_size, images, categories, use_segmentation)
-    if index < 0:
+    number = -1
+    for number, batch in enumerate(batched(annotations, batch_size)):
+        yield _batch_entries(batch, number * batch_size, index)
+    if number < 0:
         _check_shape(file)
 
 
@@ -93,15 +134,10 @@ def _check_shape(file: Source) -> None:
     check_complete(file)
 
 
-def _batch_entries(
-    annotations: list[Any],
-    first_index: int,
-    images: dict[Any, _Image],
-    categories: dict[Any, str],
-    use_segmentation: bool,
-) -> list[Entry]:
+def _batch_entries(annotations: list[Any], first_index: int, coco: CocoIndex) -> list[Entry]:
     entries: list[Entry] = []
     by_image: dict[Any, Entry] = {}
+    images, categories = coco.images, coco.categories
     for index, annotation in enumerate(annotations, first_index):
         where = f"annotations[{index}]"
         image_id = annotation.get("image_id") if isinstance(annotation, dict) else None
@@ -117,7 +153,7 @@ def _batch_entries(
         if entry.problem is None:
             assert entry.original_size is not None
             entry.items.append(
-                _item(annotation, index, categories, entry.original_size, use_segmentation)
+                _item(annotation, index, categories, entry.original_size, coco.use_segmentation)
             )
     return entries
 
@@ -163,9 +199,12 @@ def _image_entry(image_id: Any, image: _Image | None, where: str) -> Entry:
     if image.size is None:
         problem = f"image {image_id!r} has no width/height: its boxes cannot be normalized"
         return Entry(task_match, None, problem=at(problem, where))
+    if image.problem is not None:
+        return Entry(task_match, None, problem=at(image.problem, where))
     return Entry(
         task_match,
-        TaskKey(image_name=image.file_name, file_path=image.file_name, unique=True),
+        None,
+        task=image.task,
         original_size=image.size,
         where=where,
         item_where=ITEM_WHERE,

@@ -15,6 +15,7 @@ from typing import Any
 from annotation_api.errors import DomainError, ErrorCode
 from server.predictions.geometry import Shape, is_number
 from server.projects.validation import LABEL_TEXT_RULE, is_label_text
+from storage.predictions import TaskRef
 
 # Longest model_version the predictions table holds.
 MAX_MODEL_VERSION_LENGTH = 255
@@ -85,6 +86,9 @@ class Entry:
     where: str = ""
     # where its predictions are, given their index, e.g. "tasks[3].predictions[{}]"
     item_where: str = "{}"
+    # its task when the reader matched it already (COCO images are matched once per file);
+    # with key None and no problem, None means not found
+    task: TaskRef | None = None
 
 
 def invalid_file(message: str, **details: Any) -> DomainError:

@@ -73,7 +73,7 @@ async def match_entries(
     else:
         source = _Queries(conn, project_id)
 
-    matched: list[TaskRef | None] = [None] * len(entries)
+    matched: list[TaskRef | None] = [entry.task for entry in entries]
 
     ids = {i: key.task_id for i, key in enumerate(keys) if key and key.task_id is not None}
     if ids:
@@ -122,6 +122,17 @@ async def match_entries(
         for index, external_id in external.items():
             matched[index] = by_external.get(external_id)
     return matched
+
+
+async def match_keys(
+    conn: AsyncConnection, project_id: str, keys: Sequence[TaskKey]
+) -> list[TaskRef | str | None]:
+    """Each key's task, the reason it cannot be used (it names several tasks), or None
+    (not found), in one pass over the project whatever the number of keys: how a COCO
+    file's images are matched, once per file, before its annotations are read."""
+    entries = [Entry(task_match=None, key=key) for key in keys]
+    tasks = await match_entries(conn, project_id, entries, project_size=0)
+    return [entry.problem or task for entry, task in zip(entries, tasks, strict=True)]
 
 
 def _settle(
@@ -267,13 +278,13 @@ class _Queries(_Source):
     async def by_image_names(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         found: dict[str, list[TaskRef]] = {}
         names = _ImageNameLookup(values)
-        async for task, _, file_path in iter_project_tasks(
-            self._conn, self._project_id, with_file_path_only=True
-        ):
-            assert file_path is not None
-            name = names.name_of(file_path, normalize_path(file_path))
-            if name is not None:
-                found.setdefault(name, []).append(task)
+        project_id = self._project_id
+        async for rows in iter_project_tasks(self._conn, project_id, with_file_path_only=True):
+            for task_id, _, file_path, metadata_json in rows:
+                assert file_path is not None
+                name = names.name_of(file_path, normalize_path(file_path))
+                if name is not None:
+                    found.setdefault(name, []).append(TaskRef(task_id, project_id, metadata_json))
         return found
 
     async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
@@ -283,14 +294,15 @@ class _Queries(_Source):
         wanted = _given_paths(values)
         segments = {last_segment(normalized) for normalized in wanted.values()}
         candidates: dict[str, list[tuple[TaskRef, str]]] = {}
-        async for task, _, file_path in iter_project_tasks(
-            self._conn, self._project_id, with_file_path_only=True
-        ):
-            assert file_path is not None
-            normalized = normalize_path(file_path)
-            segment = last_segment(normalized)
-            if segment in segments:
-                candidates.setdefault(segment, []).append((task, normalized))
+        project_id = self._project_id
+        async for rows in iter_project_tasks(self._conn, project_id, with_file_path_only=True):
+            for task_id, _, file_path, metadata_json in rows:
+                assert file_path is not None
+                normalized = normalize_path(file_path)
+                segment = last_segment(normalized)
+                if segment in segments:
+                    task = TaskRef(task_id, project_id, metadata_json)
+                    candidates.setdefault(segment, []).append((task, normalized))
         return _choose_by_trailing_segments(wanted, candidates)
 
     async def by_external_ids(self, values: Collection[str]) -> dict[str, TaskRef]:
@@ -321,23 +333,25 @@ class _ProjectSnapshot(_Source):
         external_ids = {key.external_id for key in keys if key is not None and key.external_id}
         snapshot._wanted_paths = _given_paths(paths)
         segments = {last_segment(normalized) for normalized in snapshot._wanted_paths.values()}
-        async for task, external_id, file_path in iter_project_tasks(conn, project_id):
-            if task.task_id in ids:
-                snapshot._ids[task.task_id] = task
-            if external_id is not None and external_id in external_ids:
-                snapshot._external_ids.setdefault(external_id, task)
-            if file_path is None or not paths:
-                continue
-            if file_path in paths:
-                snapshot._file_paths.setdefault(file_path, task)
-            normalized = normalize_path(file_path)
-            segment = last_segment(normalized)
-            if names.wanted:
-                name = names.name_of(file_path, normalized)
-                if name is not None:
-                    snapshot._image_names.setdefault(name, []).append(task)
-            if segment in segments:
-                snapshot._candidates.setdefault(segment, []).append((task, normalized))
+        async for rows in iter_project_tasks(conn, project_id):
+            for task_id, external_id, file_path, metadata_json in rows:
+                task = TaskRef(task_id, project_id, metadata_json)
+                if task_id in ids:
+                    snapshot._ids[task_id] = task
+                if external_id is not None and external_id in external_ids:
+                    snapshot._external_ids.setdefault(external_id, task)
+                if file_path is None or not paths:
+                    continue
+                if file_path in paths:
+                    snapshot._file_paths.setdefault(file_path, task)
+                normalized = normalize_path(file_path)
+                segment = last_segment(normalized)
+                if names.wanted:
+                    name = names.name_of(file_path, normalized)
+                    if name is not None:
+                        snapshot._image_names.setdefault(name, []).append(task)
+                if segment in segments:
+                    snapshot._candidates.setdefault(segment, []).append((task, normalized))
         return snapshot
 
     async def by_ids(self, values: Collection[int]) -> dict[int, TaskRef]:

@@ -4,7 +4,9 @@
 2. The file is received within the upload limit onto disk, then read as a
    stream (server.predictions.json_stream); a file that is not JSON, or not an
    AAP JSON 1.x / COCO document, is 422 with nothing written.
-3. Entries are matched to tasks in bulk (server.predictions.matching).
+3. Entries are matched to tasks in bulk (server.predictions.matching); a COCO
+   file's images are matched once, after images[] is read and before its
+   annotations stream.
 4. Each prediction becomes a row or an error entry (server.predictions.rows).
 5. Unless dry_run: in one transaction, overwrite_existing deletes the matched
    tasks' earlier external_import predictions, the rows are inserted, the
@@ -27,6 +29,7 @@ an import (see annotation_api.gc_pause).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import aclosing
@@ -43,7 +46,7 @@ from annotation_api.settings import Settings
 from server.access import get_visible_project
 from server.auth import Caller
 from server.predictions.aap import iter_aap
-from server.predictions.coco import iter_coco
+from server.predictions.coco import iter_coco, match_images, read_coco_index
 from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry, ImportTarget
 from server.predictions.json_stream import Source, batched
 from server.predictions.matching import match_entries
@@ -111,7 +114,8 @@ class PredictionImportService:
         totals = _Totals()
         async with spooled_file(chunks, limit=self._settings.max_upload_bytes) as file:
             with cyclic_gc_paused():
-                async with aclosing(read_ahead(_read(file, options.format, target))) as batches:
+                reader = await self._reader(file, options.format, target)
+                async with aclosing(read_ahead(reader)) as batches:
                     # The first batch is read before any transaction: a file whose shape is
                     # wrong is refused without taking the project's lock.
                     first = await anext(batches, None)
@@ -150,6 +154,20 @@ class PredictionImportService:
             task_count=project.total_tasks,
             labels=tuple(label.name for label in labels),
         )
+
+    async def _reader(
+        self, file: Source, file_format: ImportFormat, target: ImportTarget
+    ) -> Iterator[list[Entry]]:
+        """The file's entries in batches (a blocking iterator: run it in a thread)."""
+        if file_format is ImportFormat.COCO:
+            use_segmentation = target.task_type == TaskType.POLYGON
+            index = await asyncio.to_thread(
+                read_coco_index, file, use_segmentation=use_segmentation
+            )
+            async with self._database.read() as conn:
+                await match_images(conn, target.project_id, index)
+            return iter_coco(file, index, batch_size=BATCH_SIZE)
+        return batched(iter_aap(file), BATCH_SIZE)
 
     async def _write(
         self,
@@ -246,18 +264,40 @@ async def _plan_all(
     totals: _Totals,
     writer: _BatchWriter | None,
 ) -> None:
-    """Match (on conn), check and (with a writer) write every batch, adding each to totals."""
-    batch = first
-    while batch is not None:
-        tasks = await match_entries(conn, target.project_id, batch, project_size=target.task_count)
-        plan = await asyncio.to_thread(
-            plan_rows, batch, tasks, target=target, fallback_model_version=fallback
-        )
-        del tasks
-        if writer is not None:
-            await writer.write(plan)
-        totals.add(plan)
-        batch = await anext(rest, None)
+    """Match (on conn), check and (with a writer) write every batch, adding each to totals.
+
+    A batch is written while the next one is matched and checked: SQLite and
+    PostgreSQL do their part of the write without holding the GIL, so the two
+    overlap. Writes keep the file's order, one at a time.
+    """
+    writing: asyncio.Future[None] | None = None
+    try:
+        batch = first
+        while batch is not None:
+            tasks = await match_entries(
+                conn, target.project_id, batch, project_size=target.task_count
+            )
+            plan = await asyncio.to_thread(
+                plan_rows, batch, tasks, target=target, fallback_model_version=fallback
+            )
+            del tasks, batch
+            if writer is not None:
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(writer.write(plan))
+            totals.add(plan)
+            del plan
+            batch = await anext(rest, None)
+        if writing is not None:
+            await writing
+    finally:
+        # Leaving early (a fault in a later batch) waits for the write under way, so that
+        # the transaction is rolled back only once its connection is idle.
+        if writing is not None and not writing.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(writing)
+        elif writing is not None and not writing.cancelled():
+            writing.exception()  # retrieved: an error behind an earlier one is not logged
 
 
 def _fallback_model_version(value: str | None) -> str | None:
@@ -268,11 +308,3 @@ def _fallback_model_version(value: str | None) -> str | None:
             {"field": "model_version"},
         )
     return value or None
-
-
-def _read(file: Source, file_format: ImportFormat, target: ImportTarget) -> Iterator[list[Entry]]:
-    """The file's entries in batches (blocking: run in a thread)."""
-    if file_format is ImportFormat.COCO:
-        use_segmentation = target.task_type == TaskType.POLYGON
-        return iter_coco(file, use_segmentation=use_segmentation, batch_size=BATCH_SIZE)
-    return batched(iter_aap(file), BATCH_SIZE)
