@@ -6,11 +6,13 @@ batches; faults found in a later batch still leave nothing written.
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import orjson
 import pytest
 
-from server.predictions import service
+from server.predictions import coco, matching, service
 from storage.database import Database
 from tests.helpers import TestUser, rpc_error
 from tests.predictions.support import (
@@ -148,3 +150,42 @@ async def test_coco_file_names_match_exported_names_in_every_batch(
         assert project.display_id(0) in reason and project.display_id(1) in reason
     rows = await stored_predictions(database, project.project_id)
     assert sorted(row["task_id"] for row in rows) == sorted(project.task_ids + project.task_ids[:1])
+
+
+@pytest.mark.parametrize(("chunk", "passes"), [(100_000, 1), (2, 2)])
+async def test_coco_images_are_matched_in_one_pass_over_the_project_per_chunk(
+    database: Database,
+    admin: TestUser,
+    import_file: ImportCall,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
+    passes: int,
+) -> None:
+    monkeypatch.setattr(coco, "IMAGE_MATCH_CHUNK", chunk)
+    scans: list[str] = []
+    scan_project = matching.iter_project_tasks
+
+    def counted(conn: Any, project_id: str, **options: Any) -> Any:
+        scans.append(project_id)
+        return scan_project(conn, project_id, **options)
+
+    monkeypatch.setattr(matching, "iter_project_tasks", counted)
+    project = await seed_project(database, owner=admin, tasks=image_tasks(3))
+    payload = orjson.dumps(
+        {
+            # three batches of two annotations; every image in two of them
+            "annotations": [
+                {"image_id": i % 3, "category_id": 1, "bbox": [1, 2, 3, 4]} for i in range(6)
+            ],
+            "categories": [{"id": 1, "name": "cat"}],
+            "images": [
+                {"id": i, "file_name": f"img_{i}.jpg", "width": 640, "height": 480}
+                for i in range(3)
+            ],
+        }
+    )
+    response = await import_file(admin, project.project_id, payload, format="coco")
+    assert (response.imported, response.skipped) == (6, 0)
+    assert len(scans) == passes
+    rows = await stored_predictions(database, project.project_id)
+    assert sorted(row["task_id"] for row in rows) == sorted(project.task_ids * 2)
