@@ -14,15 +14,17 @@
    written.
 
 Steps 2 to 5 run batch by batch (BATCH_SIZE entries), so the server's memory
-holds two batches and the error entries, whatever the file's size. A fault
+holds three batches (one parsed, one checked, one written) and the error
+entries, whatever the file's size. A fault
 found late in the file (broken JSON, nesting too deep) rolls the transaction
 back: nothing is written, as when the whole file was parsed first. The file's
 shape (top-level object, schema_version, lists) is checked before the
 transaction starts.
 
 Parsing and row building are CPU work, so they run in worker threads (the
-next batch is parsed while the current one is written): the event loop keeps
-serving other calls meanwhile. The cyclic garbage collector is paused during
+next batch is parsed while the current one is checked, and a batch is written
+while the next one is checked): the event loop keeps serving other calls
+meanwhile. The cyclic garbage collector is paused during
 an import (see annotation_api.gc_pause).
 """
 
