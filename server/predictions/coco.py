@@ -109,8 +109,10 @@ async def match_images(conn: AsyncConnection, project_id: str, index: CocoIndex)
         for (image, _), task in zip(chunk, found, strict=True):
             if isinstance(task, str):
                 image.problem = task
-            else:
-                image.task = task
+            elif task is not None:
+                # kept for the whole file: without the task's metadata (a COCO image gives
+                # its own size), a few dozen bytes per image
+                image.task = TaskRef(task.task_id, task.project_id, "")
 
 
 def iter_coco(file: Source, index: CocoIndex, *, batch_size: int) -> Iterator[list[Entry]]:
