@@ -28,7 +28,7 @@ from server.exports.formats.base import (
 from server.exports.formats.images import PixelSizeCheck
 from server.exports.formats.results import LabelIndex, Region, pixel_size, polygon_area, regions
 from server.images import ImageNames
-from storage.export_tasks import ExportTask
+from storage.export_records import ExportTask
 
 DECIMALS = 2
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.images import pixel_size as image_pixel_size
-from storage.export_tasks import ExportTask
+from storage.export_records import ExportTask
 
 LABEL_KEYS = ("choices", "labels", "rectanglelabels", "polygonlabels", "taxonomy")
 

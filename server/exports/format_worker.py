@@ -1,0 +1,141 @@
+"""The process that formats an export: `python -m server.exports.format_worker`.
+
+The server reads a project's rows from the database and sends them here one
+batch at a time; this process builds the records, runs the format's writer
+and writes the file, so reading and formatting use two cores (see
+server/exports/format_process.py, which starts and drives it).
+
+The conversation is pickled messages, each behind its length (4 bytes, big
+endian): on stdin an `OpenFile`, then one `ExportTaskRows` per batch, then
+`FINISH`; on stdout one reply, `Finished` or `Refused`, after which the
+process exits. The end of stdin before `FINISH` (the server stopped the export
+or died) ends the process without a reply. Anything else that fails is
+printed to stderr and ends the process with a non-zero status; the server
+fails the export. This module imports no database code, so the process stays
+small (its memory is part of what an export costs).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import struct
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from annotation_api.errors import DomainError
+from server.exports.formats.base import ExportContext
+from server.exports.formats.registry import FORMATS
+from storage.export_records import ExportTaskRows, assemble_export_tasks
+
+_LENGTH = struct.Struct(">I")
+FINISH = "finish"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFile:
+    """The export to write: its format, context and file (created here)."""
+
+    format_name: str
+    context: ExportContext
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The file is complete: how many tasks it holds."""
+
+    exported: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The writer refused the export (a DomainError): what to tell the caller."""
+
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+def frame(message: object) -> bytes:
+    """A message as it goes through a pipe: its length, then its pickle."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(data)) + data
+
+
+def message_length(header: bytes) -> int:
+    """The length of the message whose 4-byte header this is."""
+    return int(_LENGTH.unpack(header)[0])
+
+
+HEADER_BYTES = _LENGTH.size
+
+
+def _read_message(source: BinaryIO) -> object | None:
+    """The next message, or None at the end of the input."""
+    header = source.read(HEADER_BYTES)
+    if len(header) < HEADER_BYTES:
+        return None
+    length = message_length(header)
+    data = source.read(length)
+    if len(data) < length:
+        return None
+    message: object = pickle.loads(data)  # from the server that started this process
+    return message
+
+
+def write_export(source: BinaryIO) -> Finished | Refused | None:
+    """Write the export the messages on `source` describe; None when they stop early."""
+    opening = _read_message(source)
+    if not isinstance(opening, OpenFile):
+        return None
+    spec = FORMATS[opening.format_name]
+    with opening.path.open("wb") as out:
+        writer = spec.open_writer(out, opening.context)
+        try:
+            while True:
+                message = _read_message(source)
+                if isinstance(message, ExportTaskRows):
+                    writer.write_batch(assemble_export_tasks(message))
+                elif message == FINISH:
+                    writer.finish()
+                    return Finished(writer.exported)
+                else:
+                    writer.abort()
+                    return None
+        except DomainError as error:
+            writer.abort()
+            return Refused(error.code.value, error.message, dict(error.details))
+        except BaseException:
+            writer.abort()
+            raise
+
+
+def main() -> None:
+    # stdout carries the reply alone: anything printed goes to stderr.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout = sys.stderr
+    # Every task makes a few dozen short-lived objects without cycles; the
+    # cyclic collector would walk them again and again (reference counting
+    # frees them). The process ends with the export.
+    gc.disable()
+    try:
+        reply = write_export(sys.stdin.buffer)
+    except BaseException:
+        traceback.print_exc()
+        sys.exit(1)
+    if reply is not None:
+        replies.write(frame(reply))
+        replies.flush()
+
+
+if __name__ == "__main__":
+    # Run the module's own copy (not this `__main__` one), so that the classes
+    # of the messages are the ones pickle names on both sides.
+    from server.exports import format_worker
+
+    format_worker.main()
