@@ -83,6 +83,12 @@ def _split_suffix(name: str) -> tuple[str, str]:
 def image_name(location: str) -> tuple[str, str]:
     """(stem, suffix) of the exported file name of an image; stem '' when the
     location has no path to name it by."""
+    if location.isprintable():
+        plain = _PLAIN_WEB_URL.fullmatch(location)
+        if plain is not None:
+            joined = plain[1].replace("/", FOLDER_SEPARATOR)
+            if len(joined) <= MAX_NAME_CHARS:
+                return joined, plain[2]
     segments = path_segments(location)
     if ".." in segments:
         segments = [s for s in segments if s != ".."]
@@ -116,6 +122,22 @@ _PLAIN_SEGMENT = re.compile(
 
 # A folder name that is kept as it is.
 _PLAIN_PART = re.compile(r"[^\W_](?:[\w.-]*[^\W_])?")
+
+# An http(s) URL without query or fragment whose path is plain folders and a
+# plain file name with a lowercase image suffix: nothing of its path is
+# decoded, replaced or stripped, so its name is its path's parts joined by "__"
+# (when not too long). Nearly every image of a large project has such a URL;
+# image_name takes this shortcut for them (tests/exports/test_image_names.py
+# checks it against the general rule).
+_PLAIN_WEB_URL = re.compile(
+    r"https?://[^/?#\[\]]*/((?:"
+    + _PLAIN_PART.pattern
+    + r"/)*"
+    + _PLAIN_PART.pattern
+    + r")(\.(?:"
+    + "|".join(s[1:] for s in sorted(IMAGE_SUFFIXES))
+    + "))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,13 +217,20 @@ class ImageNames:
 
 
 def _positive(value: Any) -> float | None:
-    if type(value) is bool or not isinstance(value, int | float | str):
+    kind = type(value)
+    if kind is int and 1 <= value < _EXACT_INTS:  # the usual case first
+        return value  # type: ignore[no-any-return]
+    if kind is bool or not isinstance(value, int | float | str):
         return None
     try:
         number = float(value)
     except ValueError:
         return None
     return number if math.isfinite(number) and number >= 1 else None
+
+
+# Ints below this are exact as floats (round(float(n)) == n).
+_EXACT_INTS = 1 << 53
 
 
 def _size_of(values: dict[str, Any], width_key: str, height_key: str) -> tuple[int, int] | None:
@@ -213,11 +242,21 @@ def _size_of(values: dict[str, Any], width_key: str, height_key: str) -> tuple[i
 
 def pixel_size(result: Sequence[Any], metadata: dict[str, Any]) -> tuple[int, int] | None:
     """The image's (width, height) in pixels (see the module's rule), or None."""
+    return result_pixel_size(result) or metadata_pixel_size(metadata)
+
+
+def result_pixel_size(result: Sequence[Any]) -> tuple[int, int] | None:
+    """The size the result gives (the rule's first source), or None."""
     for item in result:
         if isinstance(item, dict):
             size = _size_of(item, "original_width", "original_height")
             if size is not None:
                 return size
+    return None
+
+
+def metadata_pixel_size(metadata: dict[str, Any]) -> tuple[int, int] | None:
+    """The size the task metadata gives (the rule's other sources), or None."""
     return _size_of(metadata, "width", "height") or _size_of(
         metadata, "original_width", "original_height"
     )

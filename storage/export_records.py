@@ -87,9 +87,10 @@ class ExportTask:
     @property
     def latest_annotation(self) -> ExportAnnotation | None:
         """The latest submitted or updated annotation (by updated_at, then id)."""
-        if not self.annotations:
-            return None
-        return max(self.annotations, key=lambda a: (a.updated_at, a.annotation_id))
+        annotations = self.annotations
+        if len(annotations) < 2:  # the usual case: no comparison to make
+            return annotations[0] if annotations else None
+        return max(annotations, key=lambda a: (a.updated_at, a.annotation_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +159,15 @@ def _assemble(
     ) in annotations:
         task = by_id.get(task_id)
         if task is not None:  # a task of the range not in the status asked for
+            created = _utc(created_at)
+            # an annotation never updated: one time, parsed once
+            updated = created if updated_at == created_at else _utc(updated_at)
             task.annotations.append(
                 ExportAnnotation(
                     annotation_id,
                     username,
-                    _utc(created_at),  # type: ignore[arg-type]
-                    _utc(updated_at),  # type: ignore[arg-type]
+                    created,  # type: ignore[arg-type]
+                    updated,  # type: ignore[arg-type]
                     result_json,
                     parent_prediction_id,
                     lead_time_seconds,

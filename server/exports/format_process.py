@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import pickle
 import sys
 from collections.abc import AsyncIterable
 from pathlib import Path
@@ -39,6 +38,7 @@ from server.exports.format_worker import (
     Refused,
     frame,
     message_length,
+    unframe,
 )
 from server.exports.formats.base import ExportContext
 from storage.export_records import ExportTaskRows
@@ -114,7 +114,7 @@ async def _read_reply(stdout: asyncio.StreamReader) -> Finished | Refused | None
         data = await stdout.readexactly(length)
     except asyncio.IncompleteReadError:
         return None
-    reply = pickle.loads(data)
+    reply = unframe(data)
     return reply if isinstance(reply, Finished | Refused) else None
 
 

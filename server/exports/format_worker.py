@@ -18,6 +18,7 @@ small (its memory is part of what an export costs).
 from __future__ import annotations
 
 import gc
+import marshal
 import os
 import pickle
 import struct
@@ -33,6 +34,7 @@ from server.exports.formats.registry import FORMATS
 from storage.export_records import ExportTaskRows, assemble_export_tasks
 
 _LENGTH = struct.Struct(">I")
+_PICKLED, _MARSHALLED = b"p", b"m"
 FINISH = "finish"
 
 
@@ -62,9 +64,28 @@ class Refused:
 
 
 def frame(message: object) -> bytes:
-    """A message as it goes through a pipe: its length, then its pickle."""
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    """A message as it goes through a pipe: its length, then its pickle; a
+    batch of rows of plain values (SQLite's) goes as marshal data, which
+    takes about half the time of pickle on both ends."""
+    if isinstance(message, ExportTaskRows):
+        columns: Any = (message.tasks, message.annotations, message.predictions)
+        try:
+            data = _MARSHALLED + marshal.dumps(columns)
+        except ValueError:  # e.g. datetimes (PostgreSQL's timestamps)
+            data = _PICKLED + pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL)
+    else:
+        data = _PICKLED + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return _LENGTH.pack(len(data)) + data
+
+
+def unframe(data: bytes) -> object:
+    """The message of a frame's body (after its length)."""
+    if data[:1] == _MARSHALLED:
+        tasks, annotations, predictions = marshal.loads(data[1:])
+        return ExportTaskRows(tasks, annotations, predictions)
+    # (from the process at the other end of the pipe: ours)
+    message: object = pickle.loads(data[1:])
+    return message
 
 
 def message_length(header: bytes) -> int:
@@ -84,8 +105,7 @@ def _read_message(source: BinaryIO) -> object | None:
     data = source.read(length)
     if len(data) < length:
         return None
-    message: object = pickle.loads(data)  # from the server that started this process
-    return message
+    return unframe(data)
 
 
 def write_export(source: BinaryIO) -> Finished | Refused | None:
