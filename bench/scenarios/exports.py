@@ -15,6 +15,7 @@ server's.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -30,7 +31,7 @@ from bench.seed import create_annotator, seed_annotated_project
 from bench.session import Session, check_status
 from server.exports.format_process import WORKER_MODULE
 
-WATCH_INTERVAL_SECONDS = 0.005
+WATCH_INTERVAL_SECONDS = 0.01
 
 
 async def run_exports(session: Session) -> None:
@@ -120,25 +121,37 @@ def _children_cpu(server: psutil.Process) -> float:
 
 @contextmanager
 def watching_format_process(pid: int) -> Iterator[FormatProcessUse]:
-    """Sample the RSS of the server's format processes while the block runs."""
+    """Sample the RSS of the server's format process while the block runs.
+
+    Listing a process's children reads every process of the machine, so the
+    children are listed only until the format process is found; after that
+    only its own RSS is read (the sampling must not take the CPU it measures).
+    """
     server = psutil.Process(pid)
     use = FormatProcessUse()
     cpu_before = _children_cpu(server)
     stop = threading.Event()
-    known: dict[int, bool] = {}
+    seen: set[int] = set()
+
+    def find_worker() -> psutil.Process | None:
+        for child in server.children():
+            if child.pid in seen:
+                continue
+            seen.add(child.pid)
+            with contextlib.suppress(psutil.Error):
+                if WORKER_MODULE in child.cmdline():
+                    return child
+        return None
 
     def sample() -> None:
+        worker: psutil.Process | None = None
         while not stop.is_set():
-            total = 0
-            for child in server.children(recursive=True):
-                try:
-                    if child.pid not in known:
-                        known[child.pid] = WORKER_MODULE in child.cmdline()
-                    if known[child.pid]:
-                        total += child.memory_info().rss
-                except psutil.Error:
-                    continue
-            use.peak_rss = max(use.peak_rss, total)
+            try:
+                worker = worker or find_worker()
+                if worker is not None:
+                    use.peak_rss = max(use.peak_rss, worker.memory_info().rss)
+            except psutil.Error:
+                worker = None  # it ended
             time.sleep(WATCH_INTERVAL_SECONDS)
 
     sampler = threading.Thread(target=sample, daemon=True)
