@@ -34,7 +34,7 @@ from server.exports.formats.registry import FORMATS
 from storage.export_records import ExportTaskRows, assemble_export_tasks
 
 _LENGTH = struct.Struct(">I")
-_PICKLED, _MARSHALLED = b"p", b"m"
+_PICKLED, _MARSHALLED_ROWS, _PICKLED_ROWS = b"p", b"m", b"r"
 FINISH = "finish"
 
 
@@ -70,9 +70,9 @@ def frame(message: object) -> bytes:
     if isinstance(message, ExportTaskRows):
         columns: Any = (message.tasks, message.annotations, message.predictions)
         try:
-            data = _MARSHALLED + marshal.dumps(columns)
+            data = _MARSHALLED_ROWS + marshal.dumps(columns)
         except ValueError:  # e.g. datetimes (PostgreSQL's timestamps)
-            data = _PICKLED + pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL)
+            data = _PICKLED_ROWS + pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL)
     else:
         data = _PICKLED + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return _LENGTH.pack(len(data)) + data
@@ -80,12 +80,12 @@ def frame(message: object) -> bytes:
 
 def unframe(data: bytes) -> object:
     """The message of a frame's body (after its length)."""
-    if data[:1] == _MARSHALLED:
-        tasks, annotations, predictions = marshal.loads(data[1:])
-        return ExportTaskRows(tasks, annotations, predictions)
+    kind, body = data[:1], data[1:]
+    if kind == _MARSHALLED_ROWS:
+        return ExportTaskRows(*marshal.loads(body))
     # (from the process at the other end of the pipe: ours)
-    message: object = pickle.loads(data[1:])
-    return message
+    message: object = pickle.loads(body)
+    return ExportTaskRows(*message) if kind == _PICKLED_ROWS else message  # type: ignore[misc]
 
 
 def message_length(header: bytes) -> int:
