@@ -23,7 +23,6 @@ Pixel size
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -106,6 +105,10 @@ def image_name(location: str) -> tuple[str, str]:
     joined = FOLDER_SEPARATOR.join(parts if "" not in parts else [p for p in parts if p])
     if len(joined) <= MAX_NAME_CHARS:
         return joined, suffix
+    # imported here: hashlib loads OpenSSL (~4 MB of memory), which the export
+    # format process needs only for the rare name this long.
+    import hashlib
+
     whole = "/".join([*segments[:-1], last])
     digest = hashlib.blake2b(whole.encode(), digest_size=HASH_CHARS // 2)
     tail = joined[-(MAX_NAME_CHARS - HASH_CHARS - 1) :].lstrip("_")
