@@ -13,7 +13,8 @@ read ahead in front of the worker. The worker is one per export and ends with
 it (its memory counts in what an export costs: the bench adds it).
 
 Failures end the export cleanly, never hang: a refusal of the writer comes
-back as the DomainError it was; a worker that dies (or fails) closes its
+back as the DomainError it was, another error as its class name (an export's
+error_message names no internals); a worker that dies closes its
 pipes, which ends the sending and the wait for its reply, and the export fails
 with EXPORT_FAILED naming its exit status. If the export is cancelled, or the
 reading fails, the worker is killed; if the server dies, the worker sees the
@@ -33,6 +34,7 @@ from annotation_api.errors import DomainError, ErrorCode
 from server.exports.format_worker import (
     FINISH,
     HEADER_BYTES,
+    Failed,
     Finished,
     OpenFile,
     Refused,
@@ -95,6 +97,8 @@ async def write_in_worker(
         return answer.exported
     if isinstance(answer, Refused):
         raise DomainError(ErrorCode(answer.code), answer.message, answer.details)
+    if isinstance(answer, Failed):  # (the export's message names only the error's class)
+        raise DomainError(ErrorCode.EXPORT_FAILED, answer.error_type)
     raise DomainError(
         ErrorCode.EXPORT_FAILED,
         f"the formatting process ended with status {status}",
@@ -107,7 +111,7 @@ async def _send(pipe: asyncio.StreamWriter, message: object) -> None:
     await pipe.drain()
 
 
-async def _read_reply(stdout: asyncio.StreamReader) -> Finished | Refused | None:
+async def _read_reply(stdout: asyncio.StreamReader) -> Finished | Refused | Failed | None:
     """The worker's one reply, or None when it ended without one."""
     try:
         length = message_length(await stdout.readexactly(HEADER_BYTES))
@@ -115,7 +119,7 @@ async def _read_reply(stdout: asyncio.StreamReader) -> Finished | Refused | None
     except asyncio.IncompleteReadError:
         return None
     reply = unframe(data)
-    return reply if isinstance(reply, Finished | Refused) else None
+    return reply if isinstance(reply, Finished | Refused | Failed) else None
 
 
 def _enlarge_pipe(pipe: asyncio.StreamWriter) -> None:

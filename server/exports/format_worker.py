@@ -7,12 +7,13 @@ server/exports/format_process.py, which starts and drives it).
 
 The conversation is pickled messages, each behind its length (4 bytes, big
 endian): on stdin an `OpenFile`, then one `ExportTaskRows` per batch, then
-`FINISH`; on stdout one reply, `Finished` or `Refused`, after which the
-process exits. The end of stdin before `FINISH` (the server stopped the export
-or died) ends the process without a reply. Anything else that fails is
-printed to stderr and ends the process with a non-zero status; the server
-fails the export. This module imports no database code, so the process stays
-small (its memory is part of what an export costs).
+`FINISH`; on stdout one reply, `Finished`, `Refused` or `Failed`, after which
+the process exits. The end of stdin before `FINISH` (the server stopped the
+export or died) ends the process without a reply. An error is printed to
+stderr; one that prevents the reply (e.g. the file cannot be created) ends the
+process with a non-zero status, and the server fails the export. This module
+imports no database or gRPC code, so the process stays small (its memory is
+part of what an export costs).
 """
 
 from __future__ import annotations
@@ -56,11 +57,18 @@ class Finished:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The writer refused the export (a DomainError): what to tell the caller."""
+    """The writer raised a DomainError (a refusal, or a task it cannot write)."""
 
     code: str
     message: str
     details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Anything else went wrong: the error's class name (its traceback went to stderr)."""
+
+    error_type: str
 
 
 def frame(message: object) -> bytes:
@@ -108,7 +116,7 @@ def _read_message(source: BinaryIO) -> object | None:
     return unframe(data)
 
 
-def write_export(source: BinaryIO) -> Finished | Refused | None:
+def write_export(source: BinaryIO) -> Finished | Refused | Failed | None:
     """Write the export the messages on `source` describe; None when they stop early."""
     opening = _read_message(source)
     if not isinstance(opening, OpenFile):
@@ -130,6 +138,10 @@ def write_export(source: BinaryIO) -> Finished | Refused | None:
         except DomainError as error:
             writer.abort()
             return Refused(error.code.value, error.message, dict(error.details))
+        except Exception as error:
+            traceback.print_exc()
+            writer.abort()
+            return Failed(type(error).__name__)
         except BaseException:
             writer.abort()
             raise

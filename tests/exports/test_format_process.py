@@ -1,6 +1,6 @@
 """The process that formats an export: it ends with the export, and when it dies
-the export fails with EXPORT_FAILED and a message (it never hangs), and leaves
-no file behind."""
+or fails the export fails with EXPORT_FAILED and a message (it never hangs), and
+leaves no file behind."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from pathlib import Path
 
 import httpx
 import psutil
+from sqlalchemy import update
 
 from annotation_api.settings import Settings
 from server.exports.format_process import WORKER_MODULE
+from storage.database import Database
+from storage.models import Task
 from tests.helpers import TestUser
 
 # Large enough that formatting takes well over the time it takes to find the worker.
@@ -103,3 +106,23 @@ async def test_the_format_process_ends_with_its_export(
     assert response.status_code == 200, response.text
     assert response.json()["total_exported"] == 3
     assert not any(worker.status() != psutil.STATUS_ZOMBIE for worker in format_workers())
+
+
+async def test_an_error_in_the_format_process_fails_the_export_with_its_class_name(
+    http_client: httpx.AsyncClient, admin: TestUser, database: Database
+) -> None:
+    project_id = await init_text_project(http_client, admin, 3)
+    async with database.transaction() as conn:  # a value no current code path stores
+        await conn.execute(
+            update(Task).where(Task.project_id == project_id).values(metadata_json="{not json")
+        )
+    response = await http_client.post(
+        f"/api/external/projects/{project_id}/export",
+        json={"format": "json", "completed_only": False},
+        headers=auth(admin),
+    )
+    assert response.status_code == 500, response.text
+    body = response.json()
+    assert body["error_code"] == "EXPORT_FAILED"
+    assert body["message"] == "export failed: JSONDecodeError"
+    assert format_workers() == []
