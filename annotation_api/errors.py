@@ -8,9 +8,10 @@ the documented JSON body. This table is the only place the mapping lives.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import grpc
+if TYPE_CHECKING:
+    import grpc
 
 
 class ErrorCode(StrEnum):
@@ -35,35 +36,37 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
-# error_code -> (HTTP status, gRPC status code)
-ERROR_STATUS: dict[ErrorCode, tuple[int, grpc.StatusCode]] = {
-    ErrorCode.INVALID_TOKEN: (401, grpc.StatusCode.UNAUTHENTICATED),
-    ErrorCode.PERMISSION_DENIED: (403, grpc.StatusCode.PERMISSION_DENIED),
-    ErrorCode.PROJECT_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
-    ErrorCode.TASK_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
-    ErrorCode.USER_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
-    ErrorCode.ANNOTATION_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
-    ErrorCode.NO_TASK_AVAILABLE: (404, grpc.StatusCode.NOT_FOUND),
-    ErrorCode.EXPORT_NOT_FOUND: (404, grpc.StatusCode.NOT_FOUND),
-    ErrorCode.EXPORT_EXPIRED: (404, grpc.StatusCode.NOT_FOUND),
-    ErrorCode.INVALID_REQUEST: (400, grpc.StatusCode.INVALID_ARGUMENT),
-    ErrorCode.INVALID_TASK_TYPE: (400, grpc.StatusCode.INVALID_ARGUMENT),
-    ErrorCode.INVALID_IMPORT_FILE: (422, grpc.StatusCode.INVALID_ARGUMENT),
-    ErrorCode.INVALID_STATE: (409, grpc.StatusCode.FAILED_PRECONDITION),
-    ErrorCode.IDEMPOTENCY_CONFLICT: (409, grpc.StatusCode.ALREADY_EXISTS),
-    ErrorCode.PAYLOAD_TOO_LARGE: (413, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    ErrorCode.EXPORT_FAILED: (500, grpc.StatusCode.INTERNAL),
-    ErrorCode.INTERNAL_ERROR: (500, grpc.StatusCode.INTERNAL),
+# error_code -> (HTTP status, gRPC status code name). Names, not grpc.StatusCode:
+# this module does not import grpc (about 20 MB of memory), so that a process
+# which only raises errors (the export format process) stays small.
+ERROR_STATUS: dict[ErrorCode, tuple[int, str]] = {
+    ErrorCode.INVALID_TOKEN: (401, "UNAUTHENTICATED"),
+    ErrorCode.PERMISSION_DENIED: (403, "PERMISSION_DENIED"),
+    ErrorCode.PROJECT_NOT_FOUND: (404, "NOT_FOUND"),
+    ErrorCode.TASK_NOT_FOUND: (404, "NOT_FOUND"),
+    ErrorCode.USER_NOT_FOUND: (404, "NOT_FOUND"),
+    ErrorCode.ANNOTATION_NOT_FOUND: (404, "NOT_FOUND"),
+    ErrorCode.NO_TASK_AVAILABLE: (404, "NOT_FOUND"),
+    ErrorCode.EXPORT_NOT_FOUND: (404, "NOT_FOUND"),
+    ErrorCode.EXPORT_EXPIRED: (404, "NOT_FOUND"),
+    ErrorCode.INVALID_REQUEST: (400, "INVALID_ARGUMENT"),
+    ErrorCode.INVALID_TASK_TYPE: (400, "INVALID_ARGUMENT"),
+    ErrorCode.INVALID_IMPORT_FILE: (422, "INVALID_ARGUMENT"),
+    ErrorCode.INVALID_STATE: (409, "FAILED_PRECONDITION"),
+    ErrorCode.IDEMPOTENCY_CONFLICT: (409, "ALREADY_EXISTS"),
+    ErrorCode.PAYLOAD_TOO_LARGE: (413, "RESOURCE_EXHAUSTED"),
+    ErrorCode.EXPORT_FAILED: (500, "INTERNAL"),
+    ErrorCode.INTERNAL_ERROR: (500, "INTERNAL"),
 }
 
 # What a gRPC status without our detail means, for statuses raised by gRPC itself
 # (e.g. a message over the size limit) rather than by domain code.
-FALLBACK_CODES: dict[grpc.StatusCode, ErrorCode] = {
-    grpc.StatusCode.UNAUTHENTICATED: ErrorCode.INVALID_TOKEN,
-    grpc.StatusCode.PERMISSION_DENIED: ErrorCode.PERMISSION_DENIED,
-    grpc.StatusCode.INVALID_ARGUMENT: ErrorCode.INVALID_REQUEST,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: ErrorCode.PAYLOAD_TOO_LARGE,
-    grpc.StatusCode.FAILED_PRECONDITION: ErrorCode.INVALID_STATE,
+FALLBACK_CODES: dict[str, ErrorCode] = {
+    "UNAUTHENTICATED": ErrorCode.INVALID_TOKEN,
+    "PERMISSION_DENIED": ErrorCode.PERMISSION_DENIED,
+    "INVALID_ARGUMENT": ErrorCode.INVALID_REQUEST,
+    "RESOURCE_EXHAUSTED": ErrorCode.PAYLOAD_TOO_LARGE,
+    "FAILED_PRECONDITION": ErrorCode.INVALID_STATE,
 }
 
 
@@ -84,7 +87,9 @@ class DomainError(Exception):
 
     @property
     def grpc_status(self) -> grpc.StatusCode:
-        return ERROR_STATUS[self.code][1]
+        import grpc  # here, not at the top: see ERROR_STATUS
+
+        return grpc.StatusCode[ERROR_STATUS[self.code][1]]
 
     def __repr__(self) -> str:
         return f"DomainError({self.code}, {self.message!r}, {self.details!r})"

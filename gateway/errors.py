@@ -126,8 +126,8 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> GatewayError:
         if http_status == 500 and code not in ErrorCode.__members__:
             log.warning("unknown error_code %s from the server (%s)", code, status)
         return GatewayError(code, message, details, http_status=http_status)
-    if status in FALLBACK_CODES:
-        return GatewayError(FALLBACK_CODES[status], exc.details() or status.name, {})
+    if status.name in FALLBACK_CODES:
+        return GatewayError(FALLBACK_CODES[status.name], exc.details() or status.name, {})
     if status in _TRANSPORT_CODES:
         gateway_code = _TRANSPORT_CODES[status]
         message = _TRANSPORT_MESSAGES.get(gateway_code) or exc.details() or status.name

@@ -23,7 +23,6 @@ Pixel size
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -83,6 +82,12 @@ def _split_suffix(name: str) -> tuple[str, str]:
 def image_name(location: str) -> tuple[str, str]:
     """(stem, suffix) of the exported file name of an image; stem '' when the
     location has no path to name it by."""
+    if location.isprintable():
+        plain = _PLAIN_WEB_URL.fullmatch(location)
+        if plain is not None:
+            joined = plain[1].replace("/", FOLDER_SEPARATOR)
+            if len(joined) <= MAX_NAME_CHARS:
+                return joined, plain[2]
     segments = path_segments(location)
     if ".." in segments:
         segments = [s for s in segments if s != ".."]
@@ -100,6 +105,10 @@ def image_name(location: str) -> tuple[str, str]:
     joined = FOLDER_SEPARATOR.join(parts if "" not in parts else [p for p in parts if p])
     if len(joined) <= MAX_NAME_CHARS:
         return joined, suffix
+    # imported here: hashlib loads OpenSSL (~4 MB of memory), which the export
+    # format process needs only for the rare name this long.
+    import hashlib
+
     whole = "/".join([*segments[:-1], last])
     digest = hashlib.blake2b(whole.encode(), digest_size=HASH_CHARS // 2)
     tail = joined[-(MAX_NAME_CHARS - HASH_CHARS - 1) :].lstrip("_")
@@ -116,6 +125,22 @@ _PLAIN_SEGMENT = re.compile(
 
 # A folder name that is kept as it is.
 _PLAIN_PART = re.compile(r"[^\W_](?:[\w.-]*[^\W_])?")
+
+# An http(s) URL without query or fragment whose path is plain folders and a
+# plain file name with a lowercase image suffix: nothing of its path is
+# decoded, replaced or stripped, so its name is its path's parts joined by "__"
+# (when not too long). Nearly every image of a large project has such a URL;
+# image_name takes this shortcut for them (tests/exports/test_image_names.py
+# checks it against the general rule).
+_PLAIN_WEB_URL = re.compile(
+    r"https?://[^/?#\[\]]*/((?:"
+    + _PLAIN_PART.pattern
+    + r"/)*"
+    + _PLAIN_PART.pattern
+    + r")(\.(?:"
+    + "|".join(s[1:] for s in sorted(IMAGE_SUFFIXES))
+    + "))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,17 +188,24 @@ def image_file_name(location: str) -> str:
     return stem + suffix if stem else ""
 
 
+# ImageNames' hashes go to this many byte strings (a power of two), a few KB
+# each for a million images.
+_HASH_BUCKETS = 4096
+
+
 class ImageNames:
     """Gives each task of one export its image's file name, unique in the export.
 
-    Remembers the hash of each name given, not the names (memory stays small
-    for a million images). Two different names with the same 64-bit hash
-    (about one chance in 10^7 for a million images) would give the second one
-    the display id as well: still unique, only longer.
+    Remembers the hash of each name given, not the names, packed 8 bytes per
+    name into a few thousand byte strings searched in C (a set of the same
+    ints would take ~70 bytes per name: 70 MB for a million images, against
+    ~9 MB). Two different names with the same 64-bit hash (about one chance
+    in 10^7 for a million images) would give the second one the display id as
+    well: still unique, only longer.
     """
 
     def __init__(self) -> None:
-        self._given: set[int] = set()
+        self._given = [bytearray() for _ in range(_HASH_BUCKETS)]
 
     def stem_and_suffix(self, task_id: int, location: str) -> tuple[str, str]:
         stem, suffix = image_name(location)
@@ -188,20 +220,32 @@ class ImageNames:
 
     def _take(self, name: str) -> bool:
         key = hash(name)
-        if key in self._given:
-            return False
-        self._given.add(key)
+        packed = key.to_bytes(8, "little", signed=True)
+        bucket = self._given[key & (_HASH_BUCKETS - 1)]
+        at = bucket.find(packed)
+        while at >= 0:
+            if at % 8 == 0:
+                return False
+            at = bucket.find(packed, at + 1)  # found across two hashes: look on
+        bucket += packed
         return True
 
 
 def _positive(value: Any) -> float | None:
-    if type(value) is bool or not isinstance(value, int | float | str):
+    kind = type(value)
+    if kind is int and 1 <= value < _EXACT_INTS:  # the usual case first
+        return value  # type: ignore[no-any-return]
+    if kind is bool or not isinstance(value, int | float | str):
         return None
     try:
         number = float(value)
     except ValueError:
         return None
     return number if math.isfinite(number) and number >= 1 else None
+
+
+# Ints below this are exact as floats (round(float(n)) == n).
+_EXACT_INTS = 1 << 53
 
 
 def _size_of(values: dict[str, Any], width_key: str, height_key: str) -> tuple[int, int] | None:
@@ -213,11 +257,21 @@ def _size_of(values: dict[str, Any], width_key: str, height_key: str) -> tuple[i
 
 def pixel_size(result: Sequence[Any], metadata: dict[str, Any]) -> tuple[int, int] | None:
     """The image's (width, height) in pixels (see the module's rule), or None."""
+    return result_pixel_size(result) or metadata_pixel_size(metadata)
+
+
+def result_pixel_size(result: Sequence[Any]) -> tuple[int, int] | None:
+    """The size the result gives (the rule's first source), or None."""
     for item in result:
         if isinstance(item, dict):
             size = _size_of(item, "original_width", "original_height")
             if size is not None:
                 return size
+    return None
+
+
+def metadata_pixel_size(metadata: dict[str, Any]) -> tuple[int, int] | None:
+    """The size the task metadata gives (the rule's other sources), or None."""
     return _size_of(metadata, "width", "height") or _size_of(
         metadata, "original_width", "original_height"
     )

@@ -6,18 +6,32 @@ runs. At full size each (size, format) gets a fresh server process, so the
 memory a format needs is not hidden by pages an earlier export left in the
 process; its first run is therefore the one that shows any growth. Export files are removed
 after each run (they are not part of what is measured).
+
+The server formats each export in a process of its own (server/exports/format_process.py);
+its memory and CPU are part of what an export costs, so each run's figure adds the worker's
+peak RSS to the server's peak (a bound: the two peaks need not coincide) and its CPU to the
+server's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 
+import psutil
+
 from bench.plan import EXPORT_FORMATS
-from bench.process import ServerProcess
+from bench.process import MemoryUse, ServerProcess
 from bench.seed import create_annotator, seed_annotated_project
 from bench.session import Session, check_status
+from server.exports.format_process import WORKER_MODULE
+
+WATCH_INTERVAL_SECONDS = 0.01
 
 
 async def run_exports(session: Session) -> None:
@@ -68,7 +82,9 @@ async def export_formats(
                 clients.rest.post, path, json={"format": file_format, "completed_only": True}
             )
             for _ in range(session.runs):
-                seconds, memory, response = await session.measure(server, post)
+                with watching_format_process(server.pid) as worker:
+                    seconds, memory, response = await session.measure(server, post)
+                memory = worker.added_to(memory)
                 body = check_status(response, f"export {file_format} of {size}")
                 if body["total_exported"] != size:
                     raise SystemExit(f"{file_format} exported {body['total_exported']} of {size}")
@@ -80,3 +96,69 @@ async def export_formats(
                 f"export {file_format} {size}: {figure.median:.2f} s, "
                 f"RSS growth {(figure.rss_growth or 0) / 1e6:.0f} MB"
             )
+
+
+@dataclasses.dataclass
+class FormatProcessUse:
+    """The peak RSS and the CPU of the server's format processes over one run."""
+
+    peak_rss: int = 0
+    cpu_seconds: float = 0.0
+
+    def added_to(self, memory: MemoryUse) -> MemoryUse:
+        return dataclasses.replace(
+            memory,
+            peak=memory.peak + self.peak_rss,
+            cpu_seconds=memory.cpu_seconds + self.cpu_seconds,
+        )
+
+
+def _children_cpu(server: psutil.Process) -> float:
+    """CPU of the server's ended (waited-for) children, the format processes."""
+    times = server.cpu_times()
+    return float(times.children_user + times.children_system)
+
+
+@contextmanager
+def watching_format_process(pid: int) -> Iterator[FormatProcessUse]:
+    """Sample the RSS of the server's format process while the block runs.
+
+    Listing a process's children reads every process of the machine, so the
+    children are listed only until the format process is found; after that
+    only its own RSS is read (the sampling must not take the CPU it measures).
+    """
+    server = psutil.Process(pid)
+    use = FormatProcessUse()
+    cpu_before = _children_cpu(server)
+    stop = threading.Event()
+    seen: set[int] = set()
+
+    def find_worker() -> psutil.Process | None:
+        for child in server.children():
+            if child.pid in seen:
+                continue
+            seen.add(child.pid)
+            with contextlib.suppress(psutil.Error):
+                if WORKER_MODULE in child.cmdline():
+                    return child
+        return None
+
+    def sample() -> None:
+        worker: psutil.Process | None = None
+        while not stop.is_set():
+            try:
+                worker = worker or find_worker()
+                if worker is not None:
+                    use.peak_rss = max(use.peak_rss, worker.memory_info().rss)
+            except psutil.Error:
+                worker = None  # it ended
+            time.sleep(WATCH_INTERVAL_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield use
+    finally:
+        stop.set()
+        sampler.join()
+        use.cpu_seconds = _children_cpu(server) - cpu_before

@@ -1,9 +1,9 @@
-"""The export pipeline's reads: a project's tasks in batches, one read ahead.
+"""The export pipeline's reads: a project's task rows in batches, one read ahead.
 
 Each batch is read in its own short read transaction (`Database.read()`), so
 no transaction stays open for the length of an export. While a batch is
-assembled into records (in a worker thread) and consumed, the database
-already runs the next batch's queries.
+consumed (sent to the process that formats it), the database already runs
+the next batch's queries.
 """
 
 from __future__ import annotations
@@ -14,24 +14,19 @@ from collections.abc import AsyncGenerator
 
 from server.vocabulary import TaskStatus
 from storage.database import Database
-from storage.export_tasks import (
-    DEFAULT_BATCH_SIZE,
-    ExportTask,
-    ExportTaskRows,
-    assemble_export_tasks,
-    read_export_task_rows,
-)
+from storage.export_records import ExportTaskRows
+from storage.export_tasks import DEFAULT_BATCH_SIZE, read_export_task_rows
 
 
-async def iter_export_task_batches(
+async def iter_export_task_rows(
     database: Database,
     *,
     project_id: str,
     completed_only: bool,
     with_predictions: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
-) -> AsyncGenerator[list[ExportTask], None]:
-    """Yield the project's tasks in id order, `batch_size` at a time (only the
+) -> AsyncGenerator[ExportTaskRows, None]:
+    """Yield the project's task rows in id order, `batch_size` tasks at a time (only the
     completed ones when `completed_only`; without their predictions unless
     `with_predictions`)."""
     task_status = TaskStatus.COMPLETED if completed_only else None
@@ -57,10 +52,8 @@ async def iter_export_task_batches(
             complete = len(rows.tasks) < batch_size
             if not complete:
                 reading = asyncio.ensure_future(read_batch(last_id))
-            batch = await asyncio.to_thread(assemble_export_tasks, rows)
-            del rows
-            yield batch
-            del batch  # the consumer may hold it; this frame need not
+            yield rows
+            del rows  # the consumer may hold it; this frame need not
             if complete:
                 return
     finally:

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from storage.export_tasks import ExportAnnotation, ExportPrediction, ExportTask
+from storage.export_records import ExportAnnotation, ExportPrediction, ExportTask
 
 WHEN = datetime(2026, 2, 3, 10, 30, tzinfo=UTC)
 

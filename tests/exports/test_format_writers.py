@@ -12,7 +12,7 @@ import pytest
 from annotation_api.errors import DomainError, ErrorCode
 from server.exports.formats.base import ExportContext
 from server.exports.formats.registry import FORMATS
-from storage.export_tasks import ExportTask
+from storage.export_records import ExportTask
 from tests.exports import readers
 from tests.exports.samples import WHEN, choice, polygon, rectangle, span, task
 

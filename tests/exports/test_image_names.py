@@ -110,6 +110,22 @@ def test_random_urls_match_the_definition() -> None:
         assert image_name(location) == reference_name(location), location
 
 
+def test_urls_near_the_plain_shortcut_match_the_definition() -> None:
+    """URLs of plain folders and file names (the shortcut) and small changes of them."""
+    rng = random.Random(20261127)
+    parts = ["cam_a", "img_0000001", "a.b", "_x", "x_", ".x", "x.", "-x", "猫", "a-b", "A", "9"]
+    suffixes = [".jpg", ".png", ".JPG", ".tar.gz", "", ".jpeg", ".webp", "."]
+    tails = ["", "", "", "?x=1", "#f", "/"]
+    for _ in range(5000):
+        folders = "/".join(rng.choice(parts) for _ in range(rng.randrange(0, 4)))
+        name = rng.choice(parts) + rng.choice(suffixes)
+        location = f"https://h.example.com/{folders}{'/' if folders else ''}{name}"
+        location += rng.choice(tails)
+        assert image_name(location) == reference_name(location), location
+    long_name = "https://h.example.com/" + "/".join(["folder"] * 12) + "/x.png"
+    assert image_name(long_name) == reference_name(long_name)
+
+
 def test_same_file_name_in_different_folders_gives_different_names() -> None:
     a = image_file_name("https://cdn.example.com/data/cam_a/0001.jpg?sig=1")
     b = image_file_name("https://cdn.example.com/data/cam_b/0001.jpg")

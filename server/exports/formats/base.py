@@ -3,18 +3,15 @@ streaming JSON array.
 
 A writer is pushed one batch of tasks at a time and writes to a binary file as
 it goes; it keeps nothing per task beyond the current batch (formats that need
-several sections spill them to scratch files). The service runs the pushes in
-a worker thread so that serialising a large project never blocks the event
-loop.
+several sections spill them to scratch files). The service runs the writer in
+a worker process (server/exports/format_worker.py), so that formatting never
+blocks the event loop and uses a core of its own.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +21,7 @@ import orjson
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.vocabulary import IMAGE_TASK_TYPES
-from storage.export_tasks import ExportTask
+from storage.export_records import ExportTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,33 +60,6 @@ class FormatWriter(ABC):
 
     def abort(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Release scratch files after a failure or a refusal."""
-
-
-async def write_all(writer: FormatWriter, batches: AsyncIterable[Sequence[ExportTask]]) -> None:
-    """Drive a writer from an async iterator of batches.
-
-    The writer runs in one dedicated thread (so that serialising never blocks
-    the event loop, and its allocations stay in one malloc arena), one batch
-    behind the reader: the next batch is read while the previous one is
-    written. The writer is never running when this returns or raises.
-    """
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer") as thread:
-        pending: asyncio.Future[None] | None = None
-        try:
-            async for batch in batches:
-                if pending is not None:
-                    await pending
-                pending = loop.run_in_executor(thread, writer.write_batch, batch)
-            if pending is not None:
-                await pending
-            await loop.run_in_executor(thread, writer.finish)
-        finally:
-            if pending is not None and not pending.done():
-                # unwinding (a read failed or the call was cancelled): let the
-                # write in flight end before the caller aborts the writer.
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(pending)
 
 
 class JsonLines:

@@ -21,7 +21,7 @@ from server.exports.formats.base import (
     stored_array_text,
 )
 from server.exports.formats.results import chosen_labels
-from storage.export_tasks import ExportTask
+from storage.export_records import ExportTask
 
 COLUMNS = (
     "task_id",

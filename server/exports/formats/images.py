@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.display_ids import display_id
-from storage.export_tasks import ExportTask
+from storage.export_records import ExportTask
 
 # How many tasks without a pixel size a refusal names.
 MAX_NAMED_TASKS = 20

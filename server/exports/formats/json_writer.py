@@ -29,7 +29,7 @@ from server.exports.formats.base import (
     stored_array_text,
     task_data,
 )
-from storage.export_tasks import ExportAnnotation, ExportPrediction, ExportTask
+from storage.export_records import ExportAnnotation, ExportPrediction, ExportTask
 
 
 def stored_array(text: str) -> orjson.Fragment:

@@ -27,7 +27,7 @@ from server.exports.formats.base import ExportContext, FormatWriter, JsonArraySt
 from server.exports.formats.results import chosen_labels, spans
 from server.images import ImageNames
 from server.vocabulary import TaskType
-from storage.export_tasks import ExportTask
+from storage.export_records import ExportTask
 
 LABEL_JOINER = ", "
 LIST_JOINER = "、"

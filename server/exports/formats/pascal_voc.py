@@ -27,7 +27,7 @@ from server.exports.formats.base import ExportContext, FormatWriter, JsonArraySt
 from server.exports.formats.images import PixelSizeCheck
 from server.exports.formats.results import Region, pixel_size, regions
 from server.images import ImageNames
-from storage.export_tasks import ExportTask
+from storage.export_records import ExportTask
 
 _NOT_XML_10 = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 XML_DECLARATION = '<?xml version="1.0"?>\n'

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from server.images import pixel_size as image_pixel_size
-from storage.export_tasks import ExportTask
+from server.images import metadata_pixel_size, result_pixel_size
+from storage.export_records import ExportTask
 
 LABEL_KEYS = ("choices", "labels", "rectanglelabels", "polygonlabels", "taxonomy")
 
@@ -192,9 +192,10 @@ def _polygon_points(raw: Any) -> tuple[tuple[float, float], ...]:
 
 
 def pixel_size(task: ExportTask) -> tuple[int, int] | None:
-    """The image's (width, height) in pixels, by server.images' rule."""
+    """The image's (width, height) in pixels, by server.images' rule (the
+    metadata is parsed only when the result gives no size)."""
     latest = task.latest_annotation
-    return image_pixel_size(latest.result if latest else (), task.metadata)
+    return result_pixel_size(latest.result if latest else ()) or metadata_pixel_size(task.metadata)
 
 
 def polygon_area(points: Iterable[tuple[float, float]]) -> float:

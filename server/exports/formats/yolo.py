@@ -38,7 +38,7 @@ from server.exports.formats.results import LabelIndex, Region, pixel_size, regio
 from server.exports.zipstream import ZipStream
 from server.images import ImageNames
 from server.vocabulary import TaskType
-from storage.export_tasks import ExportTask
+from storage.export_records import ExportTask
 
 SPLIT = "train"
 DECIMALS = 6
