@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.bulk import insert_many
 from storage.models import Annotation, Assignment, Prediction, Project, Task, TaskSkip
 from storage.projects import ProjectRecord, project_record
+from storage.sqlite_cursor import DEFERRED_WRITE
 from storage.tasks import IN_LIST_CHUNK, TASK_COLUMNS, TaskRecord
 
 assignments = cast(Table, Assignment.__table__)
@@ -197,6 +198,7 @@ _SET_ASSIGNMENT_STATUS = (
     update(assignments)
     .where(assignments.c.task_id == bindparam("b_task_id"))
     .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
+    .execution_options(**DEFERRED_WRITE)
 )
 
 
