@@ -7,6 +7,7 @@ commit on success, rollback on any error, and driver errors translated into
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # sqlite_begin execution option of Database.read_one: no BEGIN at all.
 NO_BEGIN = "none"
+# SQLite connections kept open (each has its own aiosqlite thread): more than the calls
+# in flight, so a busy server never opens and closes connections per call.
+SQLITE_POOL_SIZE = 16
 
 
 class Database:
@@ -35,17 +39,35 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine: AsyncEngine = create_engine(url, echo=echo)
+        self._writers: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A read-write transaction. On SQLite it takes the write lock up front
         (BEGIN IMMEDIATE), so that two writers wait for each other instead of
-        failing with "database is locked" when one upgrades a read lock."""
-        async with self._translated_errors(), self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+        failing with "database is locked" when one upgrades a read lock; and the
+        writers of this process queue on an asyncio lock before that (first come,
+        first served, holding no connection), so BEGIN IMMEDIATE only ever waits
+        for another process: SQLite's busy handler would sleep 1–100 ms per retry."""
+        if not self.is_sqlite:
+            async with self._translated_errors(), self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        async with (
+            self._sqlite_writers(),
+            self._translated_errors(),
+            self.engine.connect() as conn,
+        ):
+            conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
             async with conn.begin():
                 yield conn
+
+    def _sqlite_writers(self) -> asyncio.Lock:
+        """The lock this process's SQLite write transactions take in turn (one per event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._writers is None or self._writers[0] is not loop:
+            self._writers = (loop, asyncio.Lock())
+        return self._writers[1]
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -89,6 +111,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # Every transaction ends through Connection (commit, or rollback on close), so the
         # pool's own rollback on return would be one more trip to aiosqlite's thread.
         kwargs["pool_reset_on_return"] = None
+        kwargs["pool_size"] = SQLITE_POOL_SIZE
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10
