@@ -39,6 +39,13 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine: AsyncEngine = create_engine(url, echo=echo)
+        # The same engine and pool with the transaction kind preset (a per-connection
+        # execution_options call is one more greenlet round trip per transaction).
+        self._write_engine = self.engine
+        self._read_one_engine = self.engine
+        if self.is_sqlite:
+            self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            self._read_one_engine = self.engine.execution_options(sqlite_begin=NO_BEGIN)
         self._writers: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     @asynccontextmanager
@@ -56,11 +63,10 @@ class Database:
         async with (
             self._sqlite_writers(),
             self._translated_errors(),
-            self.engine.connect() as conn,
+            self._write_engine.connect() as conn,
+            conn.begin(),
         ):
-            conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-            async with conn.begin():
-                yield conn
+            yield conn
 
     def _sqlite_writers(self) -> asyncio.Lock:
         """The lock this process's SQLite write transactions take in turn (one per event loop)."""
@@ -79,12 +85,14 @@ class Database:
     async def read_one(self) -> AsyncIterator[AsyncConnection]:
         """A connection for exactly one read statement, which is consistent by itself: on
         SQLite it runs without BEGIN and COMMIT (one trip to the driver's thread instead
-        of two). Anything more needs read()."""
-        async with self._translated_errors(), self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = await conn.execution_options(sqlite_begin=NO_BEGIN)
-            async with conn.begin():
+        of two), and SQLAlchemy's own transaction is left to begin by itself and to end
+        when the connection closes. Anything more needs read()."""
+        if self.is_sqlite:
+            async with self._translated_errors(), self._read_one_engine.connect() as conn:
                 yield conn
+            return
+        async with self._translated_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
 
     @asynccontextmanager
     async def _translated_errors(self) -> AsyncIterator[None]:
