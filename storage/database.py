@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from annotation_api.errors import DomainError, ErrorCode
-from storage.sqlite_cursor import defer_begin, defer_write, use_one_hop_cursor
+from storage.sqlite_cursor import apply_options, defer_begin, use_one_hop_cursor
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         _conn: Any, cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
     ) -> None:
         if context is not None:
-            defer_write(cursor, context.execution_options)
+            apply_options(cursor, context.execution_options)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -15,7 +15,9 @@ RETURNING, no rowcount used) does not travel on its own either: it waits on the
 connection and runs, in order, first in the next trip (the transaction's next
 statement, or its COMMIT), so a transaction that reads once and writes four rows
 costs two trips instead of six. Its failure surfaces there, inside the same
-transaction, which then rolls back as for any failed statement. Everything else
+transaction, which then rolls back as for any failed statement. A statement
+run with `LAST_STATEMENT` takes the transaction's COMMIT along in its trip;
+nothing may follow it in that transaction (a statement that tries fails). Everything else
 (the connection, transactions, server-side cursors for streamed results, error
 translation) is SQLAlchemy's own.
 
@@ -47,10 +49,16 @@ Deferred = list[tuple[str, Any]]
 PENDING_BEGIN = "_annotation_api_pending_begin"
 PENDING_WRITES = "_annotation_api_pending_writes"
 IN_TRANSACTION = "_annotation_api_in_transaction"
+# Set when a LAST_STATEMENT trip committed: the transaction has ended already.
+ENDED = "_annotation_api_ended"
 # Execution option of a statement that may wait for the next trip (see module docstring);
 # set it on the statement: `.execution_options(**DEFERRED_WRITE)`. Other engines ignore it.
 DEFERRED_OPTION = "sqlite_deferred_write"
 DEFERRED_WRITE = {DEFERRED_OPTION: True}
+# Execution option of a transaction's last statement (module docstring); give it per call:
+# `conn.execute(statement, params, execution_options=LAST_STATEMENT)`.
+LAST_OPTION = "sqlite_last_statement"
+LAST_STATEMENT = {LAST_OPTION: True}
 
 
 def _run_pending(connection: sqlite3.Connection, begin: str | None, deferred: Deferred) -> None:
@@ -68,9 +76,11 @@ def _run(
     operation: str,
     parameters: Any,
     many: bool,
+    commit: bool,
 ) -> Outcome:
     """On the connection's thread: begin (when the transaction's first statement), the
-    deferred writes, then execute, fetch everything, close; what the cursor saw."""
+    deferred writes, then execute, fetch everything, close, and COMMIT when asked (a
+    failed COMMIT rolls back here); what the cursor saw."""
     _run_pending(connection, begin, deferred)
     cursor = connection.cursor()
     try:
@@ -82,9 +92,17 @@ def _run(
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid, connection.in_transaction
+        outcome = description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+    if commit:
+        try:
+            connection.commit()
+        except BaseException:
+            if connection.in_transaction:
+                connection.rollback()
+            raise
+    return (*outcome, connection.in_transaction)
 
 
 def _run_and_commit(connection: sqlite3.Connection, begin: str | None, deferred: Deferred) -> None:
@@ -117,7 +135,7 @@ def _take_pending(connection: Any) -> tuple[str | None, Deferred]:
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     """A buffered cursor whose statement runs in one call on the connection's thread."""
 
-    __slots__ = ("_arraysize", "_deferred", "_description", "_lastrowid", "_rowcount")
+    __slots__ = ("_arraysize", "_deferred", "_description", "_last", "_lastrowid", "_rowcount")
 
     def __init__(self, adapt_connection: Any) -> None:  # no cursor is opened here
         self._adapt_connection = adapt_connection
@@ -128,7 +146,9 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._rowcount = -1
         self._lastrowid: int | None = None
         self._arraysize = 1
-        self._deferred = False  # set by defer_write for this cursor's statement
+        # set by apply_options for this cursor's statement
+        self._deferred = False
+        self._last = False
 
     @property
     def description(self) -> Any:
@@ -157,6 +177,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
+        if getattr(self._connection, ENDED, False):
+            raise RuntimeError("a statement after the transaction's LAST_STATEMENT")
         if self._deferred:
             self._deferred = False
             pending = getattr(self._connection, PENDING_WRITES, None)
@@ -173,17 +195,22 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             self._adapt_connection._handle_exception(error)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        if getattr(self._connection, ENDED, False):
+            raise RuntimeError("a statement after the transaction's LAST_STATEMENT")
         try:
             return await_(self._run(operation, seq_of_parameters, many=True))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
+        commit, self._last = self._last, False
         async with self._adapt_connection._execute_mutex:
             begin, deferred = _take_pending(self._connection)
             outcome: Outcome = await self._connection._execute(
-                _run, self._connection._conn, begin, deferred, operation, parameters, many
+                _run, self._connection._conn, begin, deferred, operation, parameters, many, commit
             )
+        if commit:
+            setattr(self._connection, ENDED, True)
         self._description, rows, self._rowcount, self._lastrowid, in_transaction = outcome
         setattr(self._connection, IN_TRANSACTION, in_transaction)
         self._rows = collections.deque(rows)
@@ -212,6 +239,9 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     _ss_cursor_cls = DeferredBeginStreamCursor
 
     def commit(self) -> None:
+        if getattr(self._connection, ENDED, False):
+            setattr(self._connection, ENDED, False)  # committed with its last statement
+            return
         if getattr(self._connection, PENDING_WRITES, None):
             begin, deferred = _take_pending(self._connection)
             setattr(self._connection, IN_TRANSACTION, True)
@@ -229,6 +259,9 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def rollback(self) -> None:
         setattr(self._connection, PENDING_WRITES, None)
+        if getattr(self._connection, ENDED, False):
+            setattr(self._connection, ENDED, False)
+            return
         if self._transaction_open():
             super().rollback()
 
@@ -251,11 +284,12 @@ def defer_begin(dbapi_connection: Any, statement: str) -> bool:
     return True
 
 
-def defer_write(cursor: Any, execution_options: Any) -> None:
-    """Let the statement about to run on cursor wait for the next trip when it was built
-    with DEFERRED_WRITE (engine event `before_cursor_execute`)."""
-    if execution_options.get(DEFERRED_OPTION) and isinstance(cursor, OneHopCursor):
-        cursor._deferred = True
+def apply_options(cursor: Any, execution_options: Any) -> None:
+    """Let the statement about to run on cursor wait for the next trip (DEFERRED_WRITE),
+    or take the COMMIT along (LAST_STATEMENT); engine event `before_cursor_execute`."""
+    if isinstance(cursor, OneHopCursor):
+        cursor._deferred = bool(execution_options.get(DEFERRED_OPTION))
+        cursor._last = bool(execution_options.get(LAST_OPTION))
 
 
 def use_one_hop_cursor(dbapi_connection: Any) -> None:

@@ -5,13 +5,13 @@ behaves exactly as if each had run at once."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from annotation_api.errors import DomainError, ErrorCode
 from storage.database import Database
 from storage.models import Project
 from storage.projects import add_to_task_counters, get_project, set_project_fields
-from storage.sqlite_cursor import DEFERRED_WRITE
+from storage.sqlite_cursor import DEFERRED_WRITE, LAST_STATEMENT
 from storage.types import utcnow
 from tests.storage.test_bulk import make_project
 
@@ -67,3 +67,30 @@ async def test_a_transaction_of_deferred_writes_alone_commits_them(database: Dat
     async with database.read() as conn:
         stored = await get_project(conn, project_id)
     assert stored is not None and stored.completed_tasks == 3
+
+
+async def test_the_last_statement_commits_its_transaction(
+    database: Database, db_engine: str
+) -> None:
+    project_id = await make_project(database)
+    async with database.transaction() as conn:
+        await add_to_task_counters(conn, project_id, now=utcnow(), total=4)
+        row = (
+            await conn.execute(
+                select(projects.c.total_tasks).where(projects.c.id == project_id),
+                execution_options=LAST_STATEMENT,
+            )
+        ).one()
+    assert row.total_tasks == 4
+    async with database.read() as conn:
+        stored = await get_project(conn, project_id)
+    assert stored is not None and stored.total_tasks == 4
+    if db_engine != "sqlite":
+        return  # the option only changes how SQLite's COMMIT travels
+    with pytest.raises(RuntimeError, match="LAST_STATEMENT"):
+        async with database.transaction() as conn:
+            await conn.execute(select(1), execution_options=LAST_STATEMENT)
+            await add_to_task_counters(conn, project_id, now=utcnow(), total=1)
+    async with database.read() as conn:
+        stored = await get_project(conn, project_id)
+    assert stored is not None and stored.total_tasks == 4

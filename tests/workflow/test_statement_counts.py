@@ -115,7 +115,7 @@ async def test_statements_per_workflow_call_and_progress(
 # lookup included: the writes whose outcome is not read travel with the next trip.
 TRIPS = {
     "StartTask": 1 + 2,  # lock read; the four writes with COMMIT
-    "SubmitAnnotation": 1 + 3,  # lock read; four writes with the annotation's INSERT; COMMIT
+    "SubmitAnnotation": 1 + 2,  # lock read; four writes, the annotation's INSERT and COMMIT
 }
 
 
