@@ -97,6 +97,8 @@ class ServerInterceptor(aio.ServerInterceptor):
     ) -> None:
         self._authenticator = authenticator
         self._idempotency = idempotency
+        # method -> (its handler, the wrapped copy): wrapped once, not per call
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -104,11 +106,16 @@ class ServerInterceptor(aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        call_details: Any = handler_call_details
-        if handler is None or is_public_method(call_details.method):
+        method: str = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        if handler is None or is_public_method(method):
             # Health and reflection: no token, no domain errors, served as they come.
             return handler
-        return self._wrap(handler, call_details.method, call_details.invocation_metadata)
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
     async def _enter(self, call: _Call) -> None:
         """Start of the RPC: its request id, then its caller (INVALID_TOKEN/PERMISSION_DENIED)."""
@@ -183,30 +190,28 @@ class ServerInterceptor(aio.ServerInterceptor):
         )
         raise AssertionError("context.abort returned")  # abort always raises
 
-    def _wrap(
-        self, handler: grpc.RpcMethodHandler, method: str, metadata: Metadata | None
-    ) -> grpc.RpcMethodHandler:
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         h: Any = handler
         if h.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary_response(h.unary_unary, method, metadata),
+                self._wrap_unary_response(h.unary_unary, method),
                 request_deserializer=h.request_deserializer,
                 response_serializer=h.response_serializer,
             )
         if h.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary_response(h.stream_unary, method, metadata, streamed=True),
+                self._wrap_unary_response(h.stream_unary, method, streamed=True),
                 request_deserializer=h.request_deserializer,
                 response_serializer=h.response_serializer,
             )
         if h.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream_response(h.unary_stream, method, metadata),
+                self._wrap_stream_response(h.unary_stream, method),
                 request_deserializer=h.request_deserializer,
                 response_serializer=h.response_serializer,
             )
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream_response(h.stream_stream, method, metadata, streamed=True),
+            self._wrap_stream_response(h.stream_stream, method, streamed=True),
             request_deserializer=h.request_deserializer,
             response_serializer=h.response_serializer,
         )
@@ -215,14 +220,13 @@ class ServerInterceptor(aio.ServerInterceptor):
         self,
         behavior: Callable[..., Any],
         method: str,
-        metadata: Metadata | None,
         *,
         streamed: bool = False,
     ) -> Callable[..., Any]:
         """Wrap a handler that returns one response (unary-unary and stream-unary)."""
 
         async def run(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-            call = _Call(method, metadata)
+            call = _Call(method, context.invocation_metadata())
             try:
                 await self._enter(call)
                 request = _checked(request, streamed=streamed)
@@ -238,7 +242,6 @@ class ServerInterceptor(aio.ServerInterceptor):
         self,
         behavior: Callable[..., Any],
         method: str,
-        metadata: Metadata | None,
         *,
         streamed: bool = False,
     ) -> Callable[..., Any]:
@@ -248,7 +251,7 @@ class ServerInterceptor(aio.ServerInterceptor):
             async def run_generator(
                 request: Any, context: aio.ServicerContext[Any, Any]
             ) -> AsyncIterator[Any]:
-                call = _Call(method, metadata)
+                call = _Call(method, context.invocation_metadata())
                 try:
                     await self._enter(call)
                     request = _checked(request, streamed=streamed)
@@ -261,7 +264,7 @@ class ServerInterceptor(aio.ServerInterceptor):
             return run_generator
 
         async def run_writer(request: Any, context: aio.ServicerContext[Any, Any]) -> None:
-            call = _Call(method, metadata)
+            call = _Call(method, context.invocation_metadata())
             try:
                 await self._enter(call)
                 request = _checked(request, streamed=streamed)

@@ -7,6 +7,7 @@ commit on success, rollback on any error, and driver errors translated into
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,13 +20,16 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from annotation_api.errors import DomainError, ErrorCode
-from storage.sqlite_cursor import defer_begin, use_one_hop_cursor
+from storage.sqlite_cursor import apply_options, defer_begin, use_one_hop_cursor
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # sqlite_begin execution option of Database.read_one: no BEGIN at all.
 NO_BEGIN = "none"
+# SQLite connections kept open (each has its own aiosqlite thread): more than the calls
+# in flight, so a busy server never opens and closes connections per call.
+SQLITE_POOL_SIZE = 16
 
 
 class Database:
@@ -35,17 +39,41 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine: AsyncEngine = create_engine(url, echo=echo)
+        # The same engine and pool with the transaction kind preset (a per-connection
+        # execution_options call is one more greenlet round trip per transaction).
+        self._write_engine = self.engine
+        self._read_one_engine = self.engine
+        if self.is_sqlite:
+            self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            self._read_one_engine = self.engine.execution_options(sqlite_begin=NO_BEGIN)
+        self._writers: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A read-write transaction. On SQLite it takes the write lock up front
         (BEGIN IMMEDIATE), so that two writers wait for each other instead of
-        failing with "database is locked" when one upgrades a read lock."""
-        async with self._translated_errors(), self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-            async with conn.begin():
+        failing with "database is locked" when one upgrades a read lock; and the
+        writers of this process queue on an asyncio lock before that (first come,
+        first served, holding no connection), so BEGIN IMMEDIATE only ever waits
+        for another process: SQLite's busy handler would sleep 1–100 ms per retry."""
+        if not self.is_sqlite:
+            async with self._translated_errors(), self.engine.connect() as conn, conn.begin():
                 yield conn
+            return
+        async with (
+            self._sqlite_writers(),
+            self._translated_errors(),
+            self._write_engine.connect() as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    def _sqlite_writers(self) -> asyncio.Lock:
+        """The lock this process's SQLite write transactions take in turn (one per event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._writers is None or self._writers[0] is not loop:
+            self._writers = (loop, asyncio.Lock())
+        return self._writers[1]
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -57,12 +85,14 @@ class Database:
     async def read_one(self) -> AsyncIterator[AsyncConnection]:
         """A connection for exactly one read statement, which is consistent by itself: on
         SQLite it runs without BEGIN and COMMIT (one trip to the driver's thread instead
-        of two). Anything more needs read()."""
-        async with self._translated_errors(), self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = await conn.execution_options(sqlite_begin=NO_BEGIN)
-            async with conn.begin():
+        of two), and SQLAlchemy's own transaction is left to begin by itself and to end
+        when the connection closes. Anything more needs read()."""
+        if self.is_sqlite:
+            async with self._translated_errors(), self._read_one_engine.connect() as conn:
                 yield conn
+            return
+        async with self._translated_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
 
     @asynccontextmanager
     async def _translated_errors(self) -> AsyncIterator[None]:
@@ -89,6 +119,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # Every transaction ends through Connection (commit, or rollback on close), so the
         # pool's own rollback on return would be one more trip to aiosqlite's thread.
         kwargs["pool_reset_on_return"] = None
+        kwargs["pool_size"] = SQLITE_POOL_SIZE
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10
@@ -112,6 +143,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _on_execute(
+        _conn: Any, cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        if context is not None:
+            apply_options(cursor, context.execution_options)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -8,9 +8,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Label, Project, ProjectAnnotator, User
+from storage.sqlite_cursor import DEFERRED_WRITE
 from storage.types import utcnow
 
 projects = cast(Table, Project.__table__)
@@ -182,7 +185,12 @@ async def set_project_fields(
         values["status"] = status
     if label_config is not None:
         values["label_config"] = label_config
-    await conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
+    await conn.execute(
+        update(projects)
+        .where(projects.c.id == project_id)
+        .values(**values)
+        .execution_options(**DEFERRED_WRITE)
+    )
 
 
 async def add_to_task_counters(
@@ -220,22 +228,36 @@ _ADD_TO_TASK_COUNTERS = (
         in_progress_tasks=projects.c.in_progress_tasks + bindparam("b_in_progress"),
         updated_at=bindparam("b_now"),
     )
+    .execution_options(**DEFERRED_WRITE)
 )
 _ADD_TO_TASK_COUNTERS_SET_STATUS = _ADD_TO_TASK_COUNTERS.values(status=bindparam("b_status"))
 
 
-_ADD_TO_ANNOTATOR_COUNTERS = (
-    update(project_annotators)
-    .where(
-        project_annotators.c.project_id == bindparam("b_project_id"),
-        project_annotators.c.user_id == bindparam("b_user_id"),
+def _annotator_counters_upsert(dialect_insert: Any) -> Any:
+    """INSERT the annotator's counters, or move them (x = x + n) when the row exists."""
+    row = dialect_insert(project_annotators).values(
+        project_id=bindparam("b_project_id"),
+        user_id=bindparam("b_user_id"),
+        assigned_count=bindparam("b_assigned"),
+        completed_count=bindparam("b_completed"),
+        in_progress_count=bindparam("b_in_progress"),
     )
-    .values(
-        assigned_count=project_annotators.c.assigned_count + bindparam("b_assigned"),
-        completed_count=project_annotators.c.completed_count + bindparam("b_completed"),
-        in_progress_count=project_annotators.c.in_progress_count + bindparam("b_in_progress"),
-    )
-)
+    counts = project_annotators.c
+    return row.on_conflict_do_update(
+        index_elements=[counts.project_id, counts.user_id],
+        set_={
+            "assigned_count": counts.assigned_count + row.excluded.assigned_count,
+            "completed_count": counts.completed_count + row.excluded.completed_count,
+            "in_progress_count": counts.in_progress_count + row.excluded.in_progress_count,
+        },
+    ).execution_options(**DEFERRED_WRITE)
+
+
+# One statement per engine (INSERT ... ON CONFLICT DO UPDATE is spelled by each dialect).
+_ADD_TO_ANNOTATOR_COUNTERS = {
+    "sqlite": _annotator_counters_upsert(sqlite_insert),
+    "postgresql": _annotator_counters_upsert(postgresql_insert),
+}
 
 
 async def add_to_annotator_counters(
@@ -247,9 +269,10 @@ async def add_to_annotator_counters(
     completed: int = 0,
     in_progress: int = 0,
 ) -> None:
-    """Move one annotator's counters in a project, creating the row on first use."""
-    result = await conn.execute(
-        _ADD_TO_ANNOTATOR_COUNTERS,
+    """Move one annotator's counters in a project, creating the row on first use: one
+    statement (the caller holds the project's row lock)."""
+    await conn.execute(
+        _ADD_TO_ANNOTATOR_COUNTERS[conn.dialect.name],
         {
             "b_project_id": project_id,
             "b_user_id": user_id,
@@ -258,17 +281,6 @@ async def add_to_annotator_counters(
             "b_in_progress": in_progress,
         },
     )
-    if result.rowcount == 0:
-        # Callers hold the project's row lock, so no one else creates this row meanwhile.
-        await conn.execute(
-            insert(project_annotators).values(
-                project_id=project_id,
-                user_id=user_id,
-                assigned_count=assigned,
-                completed_count=completed,
-                in_progress_count=in_progress,
-            )
-        )
 
 
 _PROGRESS = (

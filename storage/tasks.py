@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
 from storage.models import Task
+from storage.sqlite_cursor import DEFERRED_WRITE
 
 tasks = cast(Table, Task.__table__)
 
@@ -160,4 +161,5 @@ _SET_TASK_STATUS = (
         updated_at=bindparam("b_now"),
         completed_at=bindparam("b_completed_at"),
     )
+    .execution_options(**DEFERRED_WRITE)
 )

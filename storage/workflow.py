@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.bulk import insert_many
 from storage.models import Annotation, Assignment, Prediction, Project, Task, TaskSkip
 from storage.projects import ProjectRecord, project_record
+from storage.sqlite_cursor import DEFERRED_WRITE, LAST_STATEMENT
 from storage.tasks import IN_LIST_CHUNK, TASK_COLUMNS, TaskRecord
 
 assignments = cast(Table, Assignment.__table__)
@@ -197,6 +198,7 @@ _SET_ASSIGNMENT_STATUS = (
     update(assignments)
     .where(assignments.c.task_id == bindparam("b_task_id"))
     .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
+    .execution_options(**DEFERRED_WRITE)
 )
 
 
@@ -211,8 +213,10 @@ async def insert_annotation(
     lead_time_seconds: float | None,
     matches_parent: bool | None,
     now: datetime,
+    last_statement: bool = False,
 ) -> int:
-    """Store an annotation; return its id."""
+    """Store an annotation; return its id. last_statement: the transaction runs nothing
+    after it (on SQLite its COMMIT then travels with it, storage.sqlite_cursor)."""
     result = await conn.execute(
         _INSERT_ANNOTATION,
         {
@@ -226,6 +230,7 @@ async def insert_annotation(
             "created_at": now,
             "updated_at": now,
         },
+        execution_options=LAST_STATEMENT if last_statement else None,
     )
     return int(result.scalar_one())
 

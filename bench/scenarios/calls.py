@@ -182,10 +182,6 @@ async def run_calls(session: Session) -> None:
                         await solo.next_task()
 
                 async def starts() -> None:
-                    # NextTask answers the first in_progress task before a pending one:
-                    # take the next n pending tasks from a page of the queue instead
-                    page = await solo.workflow.ListAssignedTasks(pending, metadata=solo.metadata)
-                    batch[:] = [str(task.task_id) for task in page.tasks]
                     for task_id in batch:
                         await solo.start(task_id)
 
@@ -201,6 +197,10 @@ async def run_calls(session: Session) -> None:
                     for _ in range(n):
                         await projects.GetProgress(progress_request, metadata=admin)
 
+                # NextTask answers the first in_progress task before a pending one: take
+                # the next n pending tasks from a page of the queue (outside the figures)
+                page = await solo.workflow.ListAssignedTasks(pending, metadata=solo.metadata)
+                batch[:] = [str(task.task_id) for task in page.tasks]
                 for kind, phase in (
                     ("next_task", next_tasks),
                     ("start_task", starts),

@@ -157,17 +157,6 @@ async def submit_annotation(
                     f"prediction {parent_prediction_id} is not a prediction of task {task_id}",
                 )
         usage = _usage(result_json, parent, lead_time)
-        annotation_id = await insert_annotation(
-            conn,
-            task_id=task.task_id,
-            project_id=project.project_id,
-            user_id=assignment.user_id,
-            result_json=result_json,
-            parent_prediction_id=parent_id,
-            lead_time_seconds=lead_time,
-            matches_parent=usage.matches_parent,
-            now=now,
-        )
         if locked.has_predictions:
             await count_annotation(conn, project.project_id, task.task_id, usage, sign=1)
         await set_task_status(
@@ -187,6 +176,19 @@ async def submit_annotation(
         )
         await add_to_annotator_counters(
             conn, project.project_id, assignment.user_id, in_progress=-1, completed=1
+        )
+        # last: on SQLite the transaction's COMMIT travels with it (storage.sqlite_cursor)
+        annotation_id = await insert_annotation(
+            conn,
+            task_id=task.task_id,
+            project_id=project.project_id,
+            user_id=assignment.user_id,
+            result_json=result_json,
+            parent_prediction_id=parent_id,
+            lead_time_seconds=lead_time,
+            matches_parent=usage.matches_parent,
+            now=now,
+            last_statement=True,
         )
     return TaskMoved(task.task_id, TaskStatus.COMPLETED, project_status, annotation_id)
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import aiosqlite
 import grpc
 import pytest
 from sqlalchemy import event
@@ -108,6 +109,50 @@ async def test_statements_per_workflow_call_and_progress(
     # the calls did their work: the annotation is counted
     progress = await setup.progress(pid)
     assert (progress.completed_tasks, progress.annotators[0].completed_count) == (1, 1)
+
+
+# SQLite: trips to the connection's thread per call (storage.sqlite_cursor), the token
+# lookup included: the writes whose outcome is not read travel with the next trip.
+TRIPS = {
+    "StartTask": 1 + 2,  # lock read; the four writes with COMMIT
+    "SubmitAnnotation": 1 + 2,  # lock read; four writes, the annotation's INSERT and COMMIT
+}
+
+
+async def test_sqlite_trips_per_change_of_a_task(
+    channel: grpc.aio.Channel,
+    admin: TestUser,
+    annotator: TestUser,
+    db_engine: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if db_engine != "sqlite":
+        pytest.skip("trips to a connection's own thread are aiosqlite's")
+    setup = Setup(channel, admin)
+    pid, task_ids = await setup.new_project(2)
+    await setup.assign(pid, annotator, task_ids)
+    wf, md = setup.workflow, annotator.metadata
+    trips: list[object] = []
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn)
+        return await execute(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    counts: dict[str, int] = {}
+    for task_id in task_ids:  # the first round opens the pool's connections
+        trips.clear()
+        await wf.StartTask(W.StartTaskRequest(task_id=task_id), metadata=md)
+        counts["StartTask"] = len(trips)
+        trips.clear()
+        await wf.SubmitAnnotation(
+            W.SubmitAnnotationRequest(task_id=task_id, result=RESULT), metadata=md
+        )
+        counts["SubmitAnnotation"] = len(trips)
+    assert counts == TRIPS
+    progress = await setup.progress(pid)
+    assert (progress.completed_tasks, progress.annotators[0].completed_count) == (2, 2)
 
 
 async def test_a_known_token_is_looked_up_once_per_cache_lifetime(
