@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import BulkInsert
@@ -111,6 +111,53 @@ class TaskInserts:
     async def finish(self) -> int:
         """Wait for the last batch; how many tasks were written."""
         return await self._bulk.finish()
+
+
+async def first_positions(
+    conn: AsyncConnection, project_id: str, external_ids: Sequence[str]
+) -> dict[str, int]:
+    """The first position of each of these ids among the project's tasks (ids no task
+    has are left out)."""
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(external_ids))
+    for start in range(0, len(unique), IN_LIST_CHUNK):
+        rows = await conn.execute(
+            select(tasks.c.external_id, func.min(tasks.c.position))
+            .where(
+                tasks.c.project_id == project_id,
+                tasks.c.external_id.in_(unique[start : start + IN_LIST_CHUNK]),
+            )
+            .group_by(tasks.c.external_id)
+        )
+        found.update({external_id: position for external_id, position in rows})
+    return found
+
+
+async def first_repeated_external_id(
+    conn: AsyncConnection, project_id: str
+) -> tuple[int, str, int] | None:
+    """The project's first task, by position, whose external_id an earlier task has:
+    (its position, the id, the earlier task's position); None when the ids are unique,
+    which costs one scan of the (project_id, external_id) index."""
+    repeated = (
+        select(tasks.c.external_id)
+        .where(tasks.c.project_id == project_id, tasks.c.external_id.is_not(None))
+        .group_by(tasks.c.external_id)
+        .having(func.count() > 1)
+    )
+    if (await conn.execute(repeated.limit(1))).first() is None:
+        return None
+    rows = await conn.execute(
+        select(tasks.c.external_id, tasks.c.position)
+        .where(tasks.c.project_id == project_id, tasks.c.external_id.in_(repeated))
+        .order_by(tasks.c.position)
+    )
+    first: dict[str, int] = {}
+    for external_id, position in rows:
+        if external_id in first:
+            return position, external_id, first[external_id]
+        first[external_id] = position
+    return None
 
 
 async def list_task_page(

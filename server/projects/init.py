@@ -40,6 +40,7 @@ from server.projects.validation import (
     check_labels,
     check_name,
     check_task_type,
+    duplicate_id,
     file_paths_of,
     invalid,
 )
@@ -55,7 +56,7 @@ from storage.projects import (
     insert_project,
     update_project_details,
 )
-from storage.tasks import TaskInserts
+from storage.tasks import TaskInserts, first_positions, first_repeated_external_id
 from storage.types import utcnow
 
 # After a request this large its freed heap goes back to the operating system.
@@ -185,7 +186,9 @@ async def _store(
                     late.merge(part)
                 if failed is None and part.contents:
                     try:
-                        metadata_json = await _check_batch(checker, part)
+                        metadata_json = await _check_batch(
+                            checker, part, conn=conn, project_id=project_id, inserts=inserts
+                        )
                     except DomainError as error:
                         if labels is not None:
                             raise  # the fields are final: nothing later comes first
@@ -200,6 +203,10 @@ async def _store(
                         )
                 part = await anext(parts, None)
             count = await inserts.finish()
+        if failed is None and count:
+            repeated = await first_repeated_external_id(conn, project_id)
+            if repeated is not None:
+                failed = duplicate_id(*repeated)
         if labels is None:
             labels = late.check()
             if failed is None and count:
@@ -236,10 +243,34 @@ def _refuse_header(part: ProjectPart) -> None:
             raise invalid(name, f"{name} is given in the first message of the stream only")
 
 
-async def _check_batch(checker: ItemChecker, part: ProjectPart) -> list[str]:
-    if len(part.contents) < THREADED_BATCH_ITEMS:
-        return checker.check(part.contents, part.item_ids, part.metadata)
-    return await asyncio.to_thread(checker.check, part.contents, part.item_ids, part.metadata)
+async def _check_batch(
+    checker: ItemChecker,
+    part: ProjectPart,
+    *,
+    conn: AsyncConnection,
+    project_id: str,
+    inserts: TaskInserts,
+) -> list[str]:
+    """The batch's metadata texts to store, or its first error.
+
+    The checker compares the batch's ids with each other only: the ids of the
+    batches before are in the database, which is asked about them once, at the
+    end (`first_repeated_external_id`, one index scan), or as soon as an item
+    breaks a rule, since an id repeated from an earlier batch may come first.
+    """
+    try:
+        if len(part.contents) < THREADED_BATCH_ITEMS:
+            return checker.check(part.contents, part.item_ids, part.metadata)
+        return await asyncio.to_thread(checker.check, part.contents, part.item_ids, part.metadata)
+    except DomainError:
+        await inserts.finish()
+        repeated = await first_repeated_external_id(conn, project_id)
+        if repeated is not None:
+            raise duplicate_id(*repeated) from None
+        given = [item_id for item_id in part.item_ids if item_id]
+        earlier = await first_positions(conn, project_id, given)
+        checker.check(part.contents, part.item_ids, part.metadata, earlier=earlier)
+        raise  # (not reached: `earlier` only adds errors)
 
 
 async def finish_init(

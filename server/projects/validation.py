@@ -9,7 +9,7 @@ is kept free of per-item allocations it does not need.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -148,13 +148,23 @@ def _metadata_object(text: str, index: int) -> str:
     return text
 
 
+def duplicate_id(index: int, item_id: str, first_index: int) -> DomainError:
+    return invalid(
+        f"data[{index}].id", f"duplicate id {item_id!r}", id=item_id, first_index=first_index
+    )
+
+
 class ItemChecker:
     """The per-item rules of an init, applied batch by batch in input order.
 
     The first item that breaks a rule raises, its rules taken in order (content,
     then id, then metadata), so an unary request and the same items streamed in
     batches of any size get the same error, naming the item's index in the
-    whole request. Ids are remembered across batches (unique per request).
+    whole request. Ids are unique per request: the checker compares a batch's
+    ids with each other, and with `earlier` (the first index of each id of the
+    batch that an earlier batch gave) when the caller knows them; the caller
+    asks the database about the earlier batches, which keeps the memory of a
+    request of any size to a batch (server/projects/init.py).
 
     A batch is first checked as a whole, with C-speed passes over its columns
     (`_batch_passes`); only a batch that fails one of them is walked item by
@@ -164,17 +174,22 @@ class ItemChecker:
     def __init__(self, task_type: str) -> None:
         self.task_type = task_type
         self._image = task_type in IMAGE_TASK_TYPES
-        self._seen: dict[str, int] = {}
         self.count = 0
 
     def check(
-        self, contents: Sequence[str], item_ids: Sequence[str | None], metadata: Sequence[str]
+        self,
+        contents: Sequence[str],
+        item_ids: Sequence[str | None],
+        metadata: Sequence[str],
+        *,
+        earlier: Mapping[str, int] | None = None,
     ) -> list[str]:
         """Check the next batch of items; return the metadata JSON texts to store."""
-        passed = self._batch_passes(contents, item_ids, metadata)
-        if passed is not None:
-            self.count += len(contents)
-            return passed
+        if earlier is None:
+            passed = self._batch_passes(contents, item_ids, metadata)
+            if passed is not None:
+                self.count += len(contents)
+                return passed
         start = self.count
         found: list[tuple[int, int, DomainError]] = []
         image = self._image
@@ -192,7 +207,7 @@ class ItemChecker:
                 message = "content of an image task must be an http(s) URL or a path"
                 found.append((index, 0, invalid(f"data[{index}].content", message)))
                 break
-        seen = self._seen
+        seen = dict(earlier or {})
         for index, item_id in enumerate(item_ids, start):
             if item_id is None:
                 continue
@@ -202,10 +217,7 @@ class ItemChecker:
                 break
             first = seen.setdefault(item_id, index)
             if first != index:
-                error = invalid(
-                    f"data[{index}].id", f"duplicate id {item_id!r}", id=item_id, first_index=first
-                )
-                found.append((index, 1, error))
+                found.append((index, 1, duplicate_id(index, item_id, first)))
                 break
         metadata_json: list[str] = []
         append = metadata_json.append
@@ -229,16 +241,14 @@ class ItemChecker:
             return None
         if self._image and not all(map(is_image_location, contents)):
             return None
-        indexes = dict(zip(item_ids, range(self.count, self.count + len(item_ids)), strict=True))
-        indexes.pop(None, None)
-        first_index = cast(dict[str, int], indexes)
-        if first_index:
-            lengths = list(map(len, first_index))
+        ids = dict.fromkeys(item_ids)
+        ids.pop(None, None)
+        if ids:
+            lengths = list(map(len, cast(dict[str, None], ids)))
             if (
-                len(first_index) != len(item_ids) - item_ids.count(None)  # repeated in batch
+                len(ids) != len(item_ids) - item_ids.count(None)  # repeated in the batch
                 or min(lengths) < 1
                 or max(lengths) > MAX_ID_LENGTH
-                or not self._seen.keys().isdisjoint(first_index)  # given in an earlier batch
             ):
                 return None
         loads = orjson.loads
@@ -249,7 +259,6 @@ class ItemChecker:
         kinds = set(map(type, values))
         if not kinds <= {dict, type(None)}:
             return None
-        self._seen.update(first_index)
         if type(None) not in kinds:
             return list(metadata)
         return [
