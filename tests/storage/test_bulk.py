@@ -220,3 +220,22 @@ async def test_a_driver_error_of_a_large_chunk_becomes_a_domain_error(database: 
                 constants=constants("proj_missing"),
             )
     assert caught.value.code == ErrorCode.INTERNAL_ERROR
+
+
+async def test_a_column_null_in_a_whole_chunk_is_stored_as_null(database: Database) -> None:
+    """Chunks whose ids are all NULL and chunks with ids, one after another."""
+    project_id = await make_project(database)
+    written = [
+        (i, f"text {i}", f"ext-{i}" if i >= JSON_MIN_ROWS else None, None, "{}")
+        for i in range(2 * JSON_MIN_ROWS)
+    ]
+    async with database.transaction() as conn:
+        await insert_many(
+            conn,
+            tasks,
+            columns=COLUMNS,
+            rows=written,
+            constants=constants(project_id),
+            chunk_size=JSON_MIN_ROWS,
+        )
+    assert await stored_rows(database, project_id) == written
