@@ -50,18 +50,22 @@ def declared_length(request: Request) -> int | None:
 
 async def read_body(request: Request, *, limit: int, gate: AccessGate) -> bytes:
     """The whole body, refused with 413 as soon as it is known to exceed `limit`."""
+    return bytes(await read_body_buffer(request, limit=limit, gate=gate))
+
+
+async def read_body_buffer(request: Request, *, limit: int, gate: AccessGate) -> bytearray:
+    """read_body's body in the buffer it was read into: the one copy of a large body
+    in memory (joining its pieces at the end would hold two for a moment)."""
     declared = declared_length(request)
     if declared is not None and declared > ACCESS_FREE_BODY_BYTES:
         await gate.check()
     if declared is not None and declared > limit:
         raise payload_too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
+    body = bytearray()
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > ACCESS_FREE_BODY_BYTES:
+        if len(body) + len(chunk) > ACCESS_FREE_BODY_BYTES:
             await gate.check()
-        if size > limit:
+        if len(body) + len(chunk) > limit:
             raise payload_too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body += chunk
+    return body

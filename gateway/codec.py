@@ -61,7 +61,7 @@ def real_oneof_name(field: FieldDescriptor) -> str | None:
     return str(oneof.name)
 
 
-def parse_json(raw: bytes | str) -> Any:
+def parse_json(raw: bytes | bytearray | str) -> Any:
     """Parse a request body; malformed JSON is a 400 naming where it broke."""
     try:
         return orjson.loads(raw)

@@ -29,7 +29,7 @@ from gateway.backend import (
     Backend,
     call_metadata,
 )
-from gateway.bodies import ACCESS_FREE_BODY_BYTES, AccessGate, read_body
+from gateway.bodies import ACCESS_FREE_BODY_BYTES, AccessGate, read_body, read_body_buffer
 from gateway.codec import MessageCodec, message_codec, parse_json, trust_plain_items
 from gateway.descriptors import (
     RouteKind,
@@ -112,7 +112,7 @@ class UnaryHandler(RouteHandler):
         reply = await call(message, metadata=self.metadata(request), timeout=UNARY_TIMEOUT_SECONDS)
         return Response(self.response_codec.to_json(reply), media_type="application/json")
 
-    def build_from_body(self, raw: bytes, text_kwargs: dict[str, Any]) -> Message:
+    def build_from_body(self, raw: bytes | bytearray, text_kwargs: dict[str, Any]) -> Message:
         codec = self.request_codec
         with cyclic_gc_paused():
             body = parse_json(raw) if raw.strip() else {}
@@ -235,7 +235,7 @@ class StreamedBodyHandler(UnaryHandler):
         self.leading = leading_fields(route)
 
     async def serve(self, request: Request, gate: AccessGate) -> Response:
-        raw = await read_body(request, limit=self.settings.max_message_bytes, gate=gate)
+        raw = await read_body_buffer(request, limit=self.settings.max_message_bytes, gate=gate)
         text_kwargs = self.text_kwargs(request, with_query=False)
         metadata = self.metadata(request)
         if len(raw) <= ACCESS_FREE_BODY_BYTES:
@@ -309,7 +309,7 @@ class StreamedBodyHandler(UnaryHandler):
         return self.unary_reply(reply)
 
     async def stream_parsed(
-        self, raw: bytes, text_kwargs: dict[str, Any], metadata: list[tuple[str, str]]
+        self, raw: bytes | bytearray, text_kwargs: dict[str, Any], metadata: list[tuple[str, str]]
     ) -> Message:
         """The body parsed whole (the usual errors), then sent in batches all the same."""
         field = self.route.streamed_field
@@ -327,7 +327,7 @@ class StreamedBodyHandler(UnaryHandler):
         reply = await call(messages(), metadata=metadata, timeout=STREAM_TIMEOUT_SECONDS)
         return self.unary_reply(reply)
 
-    def decode_whole(self, raw: bytes) -> dict[str, Any]:
+    def decode_whole(self, raw: bytes | bytearray) -> dict[str, Any]:
         with cyclic_gc_paused():
             return self.stream_codec.decode_kwargs(parse_json(raw) if raw.strip() else {})
 

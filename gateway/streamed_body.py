@@ -40,7 +40,7 @@ class IrregularBody(Exception):
 class StreamedBody:
     """The head, items and tail of a JSON object body (see module docstring)."""
 
-    def __init__(self, raw: bytes, field: str, *, chunk_bytes: int) -> None:
+    def __init__(self, raw: bytes | bytearray, field: str, *, chunk_bytes: int) -> None:
         self._raw = raw
         self._field = field
         self._chunk_bytes = chunk_bytes
@@ -108,7 +108,7 @@ class StreamedBody:
         if self._field in self.tail or not self.tail.keys().isdisjoint(self.head):
             raise IrregularBody
 
-    def _members(self, text: bytes, *, before: bool) -> dict[str, Any]:
+    def _members(self, text: bytes | bytearray, *, before: bool) -> dict[str, Any]:
         if before:
             if text.endswith(b","):
                 text = text[:-1] + b"}"
@@ -125,13 +125,13 @@ class StreamedBody:
         return members
 
 
-def _skip_whitespace(raw: bytes, pos: int) -> int:
+def _skip_whitespace(raw: bytes | bytearray, pos: int) -> int:
     while pos < len(raw) and raw[pos] in _WHITESPACE:
         pos += 1
     return pos
 
 
-def _items(raw: bytes, start: int, end: int) -> list[Any] | None:
+def _items(raw: bytes | bytearray, start: int, end: int) -> list[Any] | None:
     """raw[start:end] as a list of items, or None when it is not a run of whole items."""
     try:
         items = orjson.loads(b"[" + raw[start:end] + b"]")

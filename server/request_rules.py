@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from itertools import accumulate
+from operator import attrgetter
 from typing import Any
 
 from annotation.v1 import options_pb2
@@ -141,6 +142,27 @@ def _check_json_text(value: str) -> None:
         raise _Violation("depth")
 
 
+def _no_nul(values: list[str]) -> bool:
+    return "\x00" not in "".join(values)
+
+
+def _no_deep_json(values: list[str]) -> bool:
+    """Whether no text can break a JSON text's rules (as _check_json_text's shortcuts)."""
+    limit = 2 * MAX_JSON_DEPTH
+    return _no_nul(values) and all(
+        value.count("{") + value.count("[") <= MAX_JSON_DEPTH
+        for value in values
+        if len(value) > limit
+    )
+
+
+# What a whole column of a check's values passes at C speed; failing it means a closer look.
+_COLUMN_PASSES: dict[Check, Callable[[list[str]], bool]] = {
+    _check_text: _no_nul,
+    _check_json_text: _no_deep_json,
+}
+
+
 def _is_embedded_json(field: FieldDescriptor) -> bool:
     return bool(field.GetOptions().Extensions[options_pb2.embedded_json])
 
@@ -153,11 +175,15 @@ def _has_large_parts(descriptor: Descriptor) -> bool:
     return repeated and not any(f.type == FieldDescriptor.TYPE_BYTES for f in fields)
 
 
+_FieldCheck = tuple[str, bool, bool, Check]
+ItemsPass = Callable[[Sequence[Any]], bool]
+
+
 @cache
-def _checker(descriptor: Descriptor, *, strings: bool) -> Check | None:
-    """The check of one message type (None when it has nothing to check): every string
-    field, or with strings=False only the embedded JSON fields."""
-    checks: list[tuple[str, bool, bool, Check]] = []
+def _field_checks(descriptor: Descriptor, *, strings: bool) -> tuple[_FieldCheck, ...]:
+    """(name, repeated, has presence, check) of each field of the type with something to
+    check: every string field, or with strings=False only the embedded JSON fields."""
+    checks: list[_FieldCheck] = []
     for field in descriptor.fields:
         check: Check | None
         if field.type == FieldDescriptor.TYPE_STRING:
@@ -174,17 +200,30 @@ def _checker(descriptor: Descriptor, *, strings: bool) -> Check | None:
             continue
         has_presence = field.type == FieldDescriptor.TYPE_MESSAGE and not field.is_repeated
         checks.append((field.name, field.is_repeated, has_presence, check))
+    return tuple(checks)
+
+
+@cache
+def _checker(descriptor: Descriptor, *, strings: bool) -> Check | None:
+    """The check of one message type (None when it has nothing to check)."""
+    fields = descriptor.fields_by_name
+    checks = [
+        (name, repeated, has_presence, check, _items_pass(fields[name], strings))
+        for name, repeated, has_presence, check in _field_checks(descriptor, strings=strings)
+    ]
     if not checks:
         return None
 
     def check_message(message: Any) -> None:
-        for name, repeated, has_presence, check in checks:
+        for name, repeated, has_presence, check, items_pass in checks:
             if has_presence and not message.HasField(name):
                 continue
             value = getattr(message, name)
             try:
                 if not repeated:
                     check(value)
+                    continue
+                if items_pass is not None and items_pass(value):
                     continue
                 index = 0
                 for index, item in enumerate(value):  # noqa: B007 - index names the item
@@ -196,3 +235,22 @@ def _checker(descriptor: Descriptor, *, strings: bool) -> Check | None:
                 raise
 
     return check_message
+
+
+def _items_pass(field: FieldDescriptor, strings: bool) -> ItemsPass | None:
+    """For a repeated field of messages made of plain string fields only: whether a list
+    of them passes as a whole, column by column at C speed (a batch of 10,000 init items
+    costs a few passes instead of 10,000 calls); failing means a closer look, item by item."""
+    if not field.is_repeated or field.message_type is None:
+        return None
+    columns: list[tuple[Callable[[Any], str], Callable[[list[str]], bool]]] = []
+    for name, repeated, has_presence, check in _field_checks(field.message_type, strings=strings):
+        column_pass = _COLUMN_PASSES.get(check)
+        if repeated or has_presence or column_pass is None:
+            return None
+        columns.append((attrgetter(name), column_pass))
+
+    def items_pass(items: Sequence[Any]) -> bool:
+        return all(column_pass(list(map(get, items))) for get, column_pass in columns)
+
+    return items_pass

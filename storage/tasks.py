@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.bulk import insert_many
+from storage.bulk import BulkInsert
 from storage.models import Task
 from storage.sqlite_cursor import DEFERRED_WRITE
 
@@ -51,44 +51,114 @@ TASK_COLUMNS = (
 )
 
 
-async def insert_tasks(
-    conn: AsyncConnection,
-    *,
-    project_id: str,
-    status: str,
-    now: datetime,
-    contents: Sequence[str],
-    external_ids: Sequence[str | None],
-    file_paths: Sequence[str | None],
-    metadata_json: Sequence[str],
-    first_position: int = 0,
-) -> int:
-    """Insert a project's tasks in input order (position first_position, +1, ...);
-    return how many.
+TASK_INSERT_COLUMNS = ("position", "content", "external_id", "file_path", "metadata_json")
+
+
+class TaskInserts:
+    """A project's new tasks, written batch by batch in input order (positions 0, 1, …
+    across batches). Each batch is written while the caller prepares the next (see
+    `storage.bulk.BulkInsert`, whose context-manager rules apply).
 
     Ids come from the table's sequence in insertion order, so within a project
-    id order is input order (also when a project's tasks come in batches).
+    id order is input order.
     """
-    rows: Iterable[tuple[Any, ...]] = zip(
-        range(first_position, first_position + len(contents)),
-        contents,
-        external_ids,
-        file_paths,
-        metadata_json,
-        strict=True,
+
+    def __init__(
+        self, conn: AsyncConnection, *, project_id: str, status: str, now: datetime
+    ) -> None:
+        self._bulk = BulkInsert(
+            conn,
+            tasks,
+            columns=TASK_INSERT_COLUMNS,
+            constants={
+                "project_id": project_id,
+                "status": status,
+                "updated_at": now,
+                "completed_at": None,
+            },
+        )
+
+    @property
+    def count(self) -> int:
+        """How many tasks were added (written, once `finish()` returned)."""
+        return self._bulk.count
+
+    async def __aenter__(self) -> TaskInserts:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._bulk.__aexit__(*exc_info)
+
+    async def add(
+        self,
+        *,
+        contents: Sequence[str],
+        external_ids: Sequence[str | None],
+        file_paths: Sequence[str | None],
+        metadata_json: Sequence[str],
+    ) -> None:
+        """Start writing the next batch (the batch before it is written first)."""
+        start = self._bulk.count
+        rows: Iterable[tuple[Any, ...]] = zip(
+            range(start, start + len(contents)),
+            contents,
+            external_ids,
+            file_paths,
+            metadata_json,
+            strict=True,
+        )
+        await self._bulk.add(rows)
+
+    async def finish(self) -> int:
+        """Wait for the last batch; how many tasks were written."""
+        return await self._bulk.finish()
+
+
+async def first_positions(
+    conn: AsyncConnection, project_id: str, external_ids: Sequence[str]
+) -> dict[str, int]:
+    """The first position of each of these ids among the project's tasks (ids no task
+    has are left out)."""
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(external_ids))
+    for start in range(0, len(unique), IN_LIST_CHUNK):
+        rows = await conn.execute(
+            select(tasks.c.external_id, func.min(tasks.c.position))
+            .where(
+                tasks.c.project_id == project_id,
+                tasks.c.external_id.in_(unique[start : start + IN_LIST_CHUNK]),
+            )
+            .group_by(tasks.c.external_id)
+        )
+        found.update({external_id: position for external_id, position in rows})
+    return found
+
+
+async def first_repeated_external_id(
+    conn: AsyncConnection, project_id: str
+) -> tuple[int, str, int] | None:
+    """The project's first task, by position, whose external_id an earlier task has:
+    (its position, the id, the earlier task's position); None when the ids are unique,
+    which costs one scan of the (project_id, external_id) index."""
+    repeated = (
+        select(tasks.c.external_id)
+        .where(tasks.c.project_id == project_id, tasks.c.external_id.is_not(None))
+        .group_by(tasks.c.external_id)
+        .having(func.count() > 1)
     )
-    return await insert_many(
-        conn,
-        tasks,
-        columns=("position", "content", "external_id", "file_path", "metadata_json"),
-        rows=rows,
-        constants={
-            "project_id": project_id,
-            "status": status,
-            "updated_at": now,
-            "completed_at": None,
-        },
+    if (await conn.execute(repeated.limit(1))).first() is None:
+        return None
+    rows = await conn.execute(
+        select(tasks.c.external_id, tasks.c.position)
+        .where(tasks.c.project_id == project_id, tasks.c.external_id.in_(repeated))
+        .order_by(tasks.c.position)
     )
+    first: dict[str, int] = {}
+    for external_id, position in rows:
+        if external_id in first:
+            return position, external_id, first[external_id]
+        first[external_id] = position
+    return None
 
 
 async def list_task_page(

@@ -9,8 +9,9 @@ is kept free of per-item allocations it does not need.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 
@@ -37,35 +38,6 @@ class TagSpec:
 
     tag: str
     color: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewProject:
-    """An init request, column-wise (one list per task field, in input order)."""
-
-    name: str
-    description: str
-    task_type: str
-    external_id: str | None
-    tags: Sequence[TagSpec]
-    contents: Sequence[str]
-    item_ids: Sequence[str | None]
-    metadata: Sequence[str]
-
-
-@dataclass(frozen=True, slots=True)
-class ValidProject:
-    """An init request that passed every rule, normalized for storage."""
-
-    name: str
-    description: str
-    task_type: str
-    external_id: str | None
-    labels: list[tuple[str, str]]
-    contents: Sequence[str]
-    item_ids: Sequence[str | None]
-    file_paths: Sequence[str | None]
-    metadata_json: list[str]
 
 
 def check_task_type(task_type: str) -> str:
@@ -176,24 +148,48 @@ def _metadata_object(text: str, index: int) -> str:
     return text
 
 
+def duplicate_id(index: int, item_id: str, first_index: int) -> DomainError:
+    return invalid(
+        f"data[{index}].id", f"duplicate id {item_id!r}", id=item_id, first_index=first_index
+    )
+
+
 class ItemChecker:
     """The per-item rules of an init, applied batch by batch in input order.
 
     The first item that breaks a rule raises, its rules taken in order (content,
     then id, then metadata), so an unary request and the same items streamed in
     batches of any size get the same error, naming the item's index in the
-    whole request. Ids are remembered across batches (unique per request).
+    whole request. Ids are unique per request: the checker compares a batch's
+    ids with each other, and with `earlier` (the first index of each id of the
+    batch that an earlier batch gave) when the caller knows them; the caller
+    asks the database about the earlier batches, which keeps the memory of a
+    request of any size to a batch (server/projects/init.py).
+
+    A batch is first checked as a whole, with C-speed passes over its columns
+    (`_batch_passes`); only a batch that fails one of them is walked item by
+    item, to find the first error.
     """
 
     def __init__(self, task_type: str) -> None:
+        self.task_type = task_type
         self._image = task_type in IMAGE_TASK_TYPES
-        self._seen: dict[str, int] = {}
         self.count = 0
 
     def check(
-        self, contents: Sequence[str], item_ids: Sequence[str | None], metadata: Sequence[str]
+        self,
+        contents: Sequence[str],
+        item_ids: Sequence[str | None],
+        metadata: Sequence[str],
+        *,
+        earlier: Mapping[str, int] | None = None,
     ) -> list[str]:
         """Check the next batch of items; return the metadata JSON texts to store."""
+        if earlier is None:
+            passed = self._batch_passes(contents, item_ids, metadata)
+            if passed is not None:
+                self.count += len(contents)
+                return passed
         start = self.count
         found: list[tuple[int, int, DomainError]] = []
         image = self._image
@@ -211,7 +207,7 @@ class ItemChecker:
                 message = "content of an image task must be an http(s) URL or a path"
                 found.append((index, 0, invalid(f"data[{index}].content", message)))
                 break
-        seen = self._seen
+        seen = dict(earlier or {})
         for index, item_id in enumerate(item_ids, start):
             if item_id is None:
                 continue
@@ -221,10 +217,7 @@ class ItemChecker:
                 break
             first = seen.setdefault(item_id, index)
             if first != index:
-                error = invalid(
-                    f"data[{index}].id", f"duplicate id {item_id!r}", id=item_id, first_index=first
-                )
-                found.append((index, 1, error))
+                found.append((index, 1, duplicate_id(index, item_id, first)))
                 break
         metadata_json: list[str] = []
         append = metadata_json.append
@@ -239,17 +232,38 @@ class ItemChecker:
         self.count += len(contents)
         return metadata_json
 
-
-def check_items(
-    task_type: str,
-    contents: Sequence[str],
-    item_ids: Sequence[str | None],
-    metadata: Sequence[str],
-) -> list[str]:
-    """Check every data item; return the metadata JSON texts to store."""
-    if not contents:
-        raise invalid("data", "data needs at least one item")
-    return ItemChecker(task_type).check(contents, item_ids, metadata)
+    def _batch_passes(
+        self, contents: Sequence[str], item_ids: Sequence[str | None], metadata: Sequence[str]
+    ) -> list[str] | None:
+        """The metadata JSON texts to store when every item of the batch passes; None
+        when some item may not (`check` then finds which)."""
+        if not all(contents) or any(map(str.isspace, contents)):
+            return None
+        if self._image and not all(map(is_image_location, contents)):
+            return None
+        ids = dict.fromkeys(item_ids)
+        ids.pop(None, None)
+        if ids:
+            lengths = list(map(len, cast(dict[str, None], ids)))
+            if (
+                len(ids) != len(item_ids) - item_ids.count(None)  # repeated in the batch
+                or min(lengths) < 1
+                or max(lengths) > MAX_ID_LENGTH
+            ):
+                return None
+        loads = orjson.loads
+        try:
+            values = [loads(text) if text else None for text in metadata]
+        except orjson.JSONDecodeError:
+            return None
+        kinds = set(map(type, values))
+        if not kinds <= {dict, type(None)}:
+            return None
+        if type(None) not in kinds:
+            return list(metadata)
+        return [
+            "{}" if value is None else text for text, value in zip(metadata, values, strict=True)
+        ]
 
 
 def file_paths_of(task_type: str, contents: Sequence[str]) -> Sequence[str | None]:
@@ -260,24 +274,3 @@ def file_paths_of(task_type: str, contents: Sequence[str]) -> Sequence[str | Non
 def check_external_id(external_id: str | None) -> None:
     if external_id is not None and len(external_id) > MAX_ID_LENGTH:
         raise invalid("external_id", f"external_id is longer than {MAX_ID_LENGTH} characters")
-
-
-def validate_new_project(request: NewProject) -> ValidProject:
-    """Apply every init rule; the first violation raises."""
-    name = check_name(request.name)
-    task_type = check_task_type(request.task_type)
-    check_external_id(request.external_id)
-    labels = check_labels(request.tags)
-    metadata_json = check_items(task_type, request.contents, request.item_ids, request.metadata)
-    file_paths = file_paths_of(task_type, request.contents)
-    return ValidProject(
-        name=name,
-        description=request.description,
-        task_type=task_type,
-        external_id=request.external_id,
-        labels=labels,
-        contents=request.contents,
-        item_ids=request.item_ids,
-        file_paths=file_paths,
-        metadata_json=metadata_json,
-    )

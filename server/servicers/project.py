@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from operator import attrgetter
 from typing import Any
 
 from annotation.v1 import common_pb2, project_service_pb2, project_service_pb2_grpc
@@ -13,13 +14,16 @@ from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.display_ids import display_id
 from server.projects import listing, service
-from server.projects.init_stream import ProjectPart, init_project_stream
-from server.projects.validation import NewProject, TagSpec
+from server.projects.init import BATCH_ITEMS, CreatedProject, ProjectPart, init_project_stream
+from server.projects.validation import TagSpec
 from storage.database import Database
 
 TASK_TYPE = common_pb2.TaskType.DESCRIPTOR
 PROJECT_STATUS = common_pb2.ProjectStatus.DESCRIPTOR
 TASK_STATUS = common_pb2.TaskStatus.DESCRIPTOR
+_ITEM_ID = attrgetter("id")
+_CONTENT = attrgetter("content")
+_METADATA = attrgetter("metadata")
 
 
 def timestamp(value: Any) -> Timestamp:
@@ -28,37 +32,53 @@ def timestamp(value: Any) -> Timestamp:
     return stamp
 
 
-def parse_new_project(request: project_service_pb2.InitProjectRequest) -> NewProject:
-    """Column-wise copy of the request (cheap for 200,000 items: no per-item objects)."""
-    data = request.data
-    return NewProject(
-        name=request.name,
-        description=request.description,
-        task_type=enum_to_name(TASK_TYPE, request.task_type),
-        external_id=request.external_id if request.HasField("external_id") else None,
-        tags=[
-            TagSpec(tag.tag, tag.color if tag.HasField("color") else None) for tag in request.tags
-        ],
-        contents=[item.content for item in data],
-        item_ids=[item.id if item.HasField("id") else None for item in data],
-        metadata=[item.metadata for item in data],
+def _tag_specs(tags: Any) -> list[TagSpec]:
+    return [TagSpec(tag.tag, tag.color if tag.HasField("color") else None) for tag in tags]
+
+
+def _part(data: Sequence[project_service_pb2.TaskInput], **fields: Any) -> ProjectPart:
+    """A part of the fields given and the batch of items, column-wise (no per-item
+    objects kept)."""
+    item_ids: list[str | None] = list(map(_ITEM_ID, data))
+    for index in [index for index, item_id in enumerate(item_ids) if not item_id]:
+        if not data[index].HasField("id"):
+            item_ids[index] = None  # an empty id that was given stays, to be refused
+    return ProjectPart(
+        contents=list(map(_CONTENT, data)),
+        item_ids=item_ids,
+        metadata=list(map(_METADATA, data)),
+        **fields,
     )
+
+
+async def request_parts(
+    request: project_service_pb2.InitProjectRequest,
+) -> AsyncIterator[ProjectPart]:
+    """An InitProject request as the parts of a streamed init: its fields (final) and
+    its items in batches, each batch copied out of the message when it is needed."""
+    data = request.data
+    yield _part(
+        data[:BATCH_ITEMS],
+        name=request.name,
+        task_type=enum_to_name(TASK_TYPE, request.task_type),
+        description=request.description,
+        external_id=request.external_id if request.HasField("external_id") else None,
+        tags=_tag_specs(request.tags),
+        final_fields=True,
+    )
+    for start in range(BATCH_ITEMS, len(data), BATCH_ITEMS):
+        yield _part(data[start : start + BATCH_ITEMS])
 
 
 def parse_project_part(message: project_service_pb2.InitProjectStreamRequest) -> ProjectPart:
     """One message of InitProjectStream; fields left at their default are not set."""
-    data = message.data
-    return ProjectPart(
+    return _part(
+        message.data,
         name=message.name or None,
         task_type=enum_to_name(TASK_TYPE, message.task_type) or None,
         description=message.description or None,
         external_id=message.external_id if message.HasField("external_id") else None,
-        tags=[
-            TagSpec(tag.tag, tag.color if tag.HasField("color") else None) for tag in message.tags
-        ],
-        contents=[item.content for item in data],
-        item_ids=[item.id if item.HasField("id") else None for item in data],
-        metadata=[item.metadata for item in data],
+        tags=_tag_specs(message.tags),
     )
 
 
@@ -69,7 +89,7 @@ async def _project_parts(
         yield parse_project_part(message)
 
 
-def _fill_created(response: Any, created: service.CreatedProject) -> Any:
+def _fill_created(response: Any, created: CreatedProject) -> Any:
     project = created.project
     response.project_id = project.project_id
     response.project_name = project.name
@@ -89,8 +109,8 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
     async def InitProject(
         self, request: project_service_pb2.InitProjectRequest, context: Any
     ) -> project_service_pb2.InitProjectResponse:
-        created = await service.init_project(
-            self._database, current_caller(), parse_new_project(request)
+        created = await init_project_stream(
+            self._database, current_caller(), request_parts(request)
         )
         return _fill_created(project_service_pb2.InitProjectResponse(), created)
 

@@ -277,3 +277,53 @@ async def test_init_of_200000_tasks(
             await conn.execute(select(Task.position, Task.external_id).order_by(Task.id.desc()))
         ).first()
     assert last == (count - 1, f"ext_{count - 1}")
+
+
+def large_items(count: int, **changes: Item) -> list[Item]:
+    """Text items 0..count-1 (id ext_i); `changes` replaces items by index ("i5": Item)."""
+    made = [Item(id=f"ext_{i}", content=f"text {i}", metadata='{"n": 1}') for i in range(count)]
+    for key, item in changes.items():
+        made[int(key[1:])] = item
+    return made
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "first_index"),
+    [
+        # the repeat's batch passes whole; a later batch has the first other error
+        ({"i12000": Item(id="ext_5", content="again"), "i21000": Item(content=" ")}, 12000, 5),
+        # the repeat and a later error in the same batch
+        ({"i12000": Item(id="ext_5", content="again"), "i15000": Item(content=" ")}, 12000, 5),
+        # an item's id rule comes before its metadata rule
+        ({"i12000": Item(id="ext_5", content="again", metadata="[]")}, 12000, 5),
+        # repeated within a later batch, first given in an earlier one
+        (
+            {"i12000": Item(id="ext_5", content="a"), "i12001": Item(id="ext_5", content="b")},
+            12000,
+            5,
+        ),
+        # a content error comes before a later repeat
+        ({"i11000": Item(content=""), "i12000": Item(id="ext_5", content="again")}, 11000, None),
+    ],
+)
+async def test_the_first_error_of_a_large_request_names_its_item(
+    project_stub: ProjectServiceStub,
+    admin: TestUser,
+    database: Database,
+    changes: dict[str, Item],
+    field: int,
+    first_index: int | None,
+) -> None:
+    """Ids are unique per request across the batches a large request is checked in,
+    and the first item that breaks any rule is the one named."""
+    request = valid_request(
+        task_type=common_pb2.TASK_TYPE_TEXT_CLASSIFICATION, data=large_items(25_000, **changes)
+    )
+    error = await init_error(project_stub, admin, request)
+    assert error.error_code == "INVALID_REQUEST"
+    assert (
+        error.details["field"] == f"data[{field}].{'id' if first_index is not None else 'content'}"
+    )
+    assert error.details.get("first_index") == first_index
+    async with database.read() as conn:
+        assert (await conn.execute(select(Task))).first() is None
