@@ -37,14 +37,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
 from server.access import get_visible_project
 from server.auth import Caller
 from server.predictions.aap import iter_aap
 from server.predictions.coco import iter_coco
-from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry, ImportTarget
+from server.predictions.entries import Entry, ImportTarget, fallback_model_version
 from server.predictions.json_stream import Source, batched
 from server.predictions.matching import match_entries
 from server.predictions.pipeline import read_ahead
@@ -106,7 +105,7 @@ class PredictionImportService:
         self, caller: Caller, options: ImportOptions, chunks: AsyncIterable[bytes]
     ) -> ImportReport:
         """Run one import; `chunks` is the file, read only once the caller is allowed."""
-        fallback = _fallback_model_version(options.model_version)
+        fallback = fallback_model_version(options.model_version)
         target = await self._authorize(caller, options.project_id)
         totals = _Totals()
         async with spooled_file(chunks, limit=self._settings.max_upload_bytes) as file:
@@ -258,16 +257,6 @@ async def _plan_all(
             await writer.write(plan)
         totals.add(plan)
         batch = await anext(rest, None)
-
-
-def _fallback_model_version(value: str | None) -> str | None:
-    if value is not None and len(value) > MAX_MODEL_VERSION_LENGTH:
-        raise DomainError(
-            ErrorCode.INVALID_REQUEST,
-            f"model_version is longer than {MAX_MODEL_VERSION_LENGTH} characters",
-            {"field": "model_version"},
-        )
-    return value or None
 
 
 def _read(file: Source, file_format: ImportFormat, target: ImportTarget) -> Iterator[list[Entry]]:
