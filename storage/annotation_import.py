@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,7 +30,6 @@ class TaskState:
 
     task_id: int
     content: str
-    metadata_json: str
     status: str
     assignee_id: str | None  # None: not assigned
     assignment_status: str | None
@@ -46,7 +45,7 @@ class NewAnnotation:
     lead_time_seconds: float | None
 
 
-def _chunks(values: Sequence[int]) -> list[Sequence[int]]:
+def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + IN_LIST_CHUNK] for i in range(0, len(values), IN_LIST_CHUNK)]
 
 
@@ -60,37 +59,44 @@ _STATES = (
     select(
         _tasks.c.id,
         _tasks.c.content,
-        _tasks.c.metadata_json,
         _tasks.c.status,
         _assignments.c.user_id,
         _assignments.c.status.label("assignment_status"),
         _annotated,
+        _tasks.c.position,
     )
     .select_from(_tasks)
     .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
     .where(_tasks.c.project_id == bindparam("project_id"))
 )
+# What a task may be looked up by (file_path and id through their indexes).
+_KEYS = {"id": _tasks.c.id, "file_path": _tasks.c.file_path, "content": _tasks.c.content}
 
 
 async def get_task_states(
-    conn: AsyncConnection, project_id: str, task_ids: Collection[int]
-) -> dict[int, TaskState]:
-    """The tasks of the project among task_ids (others are left out), by id."""
-    found: dict[int, TaskState] = {}
-    for chunk in _chunks(sorted(set(task_ids))):
-        rows = await conn.execute(_STATES.where(_tasks.c.id.in_(chunk)), {"project_id": project_id})
-        for row in rows:
-            task_id, content, metadata_json, status, assignee, assignment_status, annotated = row
-            found[task_id] = TaskState(
-                task_id,
-                content,
-                metadata_json,
-                status,
-                assignee,
-                assignment_status,
-                bool(annotated),
-            )
-    return found
+    conn: AsyncConnection,
+    project_id: str,
+    values: Collection[Any],
+    *,
+    by: Literal["id", "file_path", "content"] = "id",
+) -> dict[Any, TaskState]:
+    """The tasks of the project whose `by` column is one of values, by that value; of
+    several tasks with one value, the first in project order. (No index holds content:
+    each chunk of a content lookup reads the project's tasks once; an image task's
+    content is its file_path, which has one.)"""
+    column = _KEYS[by]
+    query = _STATES.add_columns(column.label("key")).where(
+        column.in_(bindparam("values", expanding=True))
+    )
+    found: dict[Any, tuple[int, int, TaskState]] = {}
+    for chunk in _chunks(sorted(set(values))):
+        rows = await conn.execute(query, {"project_id": project_id, "values": list(chunk)})
+        for task_id, content, status, user_id, assigned, annotated, position, key in rows:
+            known = found.get(key)
+            if known is None or (position, task_id) < known[:2]:
+                state = TaskState(task_id, content, status, user_id, assigned, bool(annotated))
+                found[key] = (position, task_id, state)
+    return {key: known[2] for key, known in found.items()}
 
 
 async def get_task_id_range(conn: AsyncConnection, project_id: str) -> tuple[int, int] | None:

@@ -168,13 +168,3 @@ async def insert_predictions(
         },
         chunk_size=INSERT_CHUNK,
     )
-
-
-async def find_tasks_by_contents(
-    conn: AsyncConnection, project_id: str, contents: Collection[str]
-) -> dict[str, TaskRef]:
-    """Tasks of the project whose content is exactly one of contents; the first in
-    project order wins when several share one. (No index holds content: each chunk
-    reads the project's tasks once; an image project's content is its file_path,
-    which find_tasks_by_file_paths finds through its index.)"""
-    return await _find_first_by(conn, project_id, _tasks.c.content, contents)

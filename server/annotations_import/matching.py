@@ -27,7 +27,6 @@ from server.predictions.entries import ImportTarget
 from server.predictions.matching import match_entries
 from server.vocabulary import IMAGE_TASK_TYPES
 from storage.annotation_import import TaskState, get_task_states
-from storage.predictions import find_tasks_by_contents, find_tasks_by_file_paths
 
 
 async def match_units(
@@ -52,16 +51,14 @@ async def match_units(
         elif unit.content is not None:
             by_content[index] = unit.content
     if by_content:
-        find = (
-            find_tasks_by_file_paths
-            if target.task_type in IMAGE_TASK_TYPES
-            else find_tasks_by_contents
+        found = await get_task_states(
+            conn,
+            project_id,
+            set(by_content.values()),
+            by="file_path" if target.task_type in IMAGE_TASK_TYPES else "content",
         )
-        found = await find(conn, project_id, set(by_content.values()))
-        more = await get_task_states(conn, project_id, {task.task_id for task in found.values()})
         for index, content in by_content.items():
-            task = found.get(content)
-            matched[index] = more.get(task.task_id) if task is not None else None
+            matched[index] = found.get(content)
     return matched
 
 

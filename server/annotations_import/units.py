@@ -18,7 +18,7 @@ import orjson
 from annotation_api.errors import DomainError
 from server.predictions.entries import Entry, at, confidence_problem, model_version_problem
 from server.predictions.rows import LABELS_SHOWN
-from server.projects.validation import check_result, result_labels
+from server.projects.validation import check_result
 from server.workflow.common import check_lead_time
 
 NUL_ESCAPE = "\\u0000"
@@ -75,22 +75,18 @@ class Refused(Exception):
 def result_text(result: Any, *, labels: frozenset[str], label_list: tuple[str, ...]) -> str:
     """A Label Studio result as it is stored, checked as SubmitAnnotation checks one
     (server.projects.validation.check_result; nesting is checked as the file is
-    read), with no U+0000 in any string (server.request_rules), and every label among
-    the project's labels when it has some; Refused otherwise."""
+    read) and with every label among the project's labels when it has some, with
+    no U+0000 in any string (server.request_rules); Refused otherwise."""
     try:
-        check_result(result)
+        check_result(result, labels=labels)
     except DomainError as error:
+        reason = error.message
+        if "label" in error.details:
+            shown = ", ".join(label_list[:LABELS_SHOWN])
+            more = ", …" if len(label_list) > LABELS_SHOWN else ""
+            reason = f"{reason} (labels: {shown}{more})"
         where = error.details.get("field", "result")
-        raise Refused(f"{where}: {error.message}" if where != "result" else error.message) from None
-    if labels:
-        for index, key, name in result_labels(result):
-            if name not in labels:
-                shown = ", ".join(label_list[:LABELS_SHOWN])
-                more = ", …" if len(label_list) > LABELS_SHOWN else ""
-                raise Refused(
-                    f"result[{index}].value.{key}: {name!r} is not a label of the project "
-                    f"(labels: {shown}{more})"
-                )
+        raise Refused(f"{where}: {reason}" if where != "result" else reason) from None
     text = orjson.dumps(result).decode()
     if NUL_ESCAPE in text:
         raise Refused("result cannot contain the character U+0000")
