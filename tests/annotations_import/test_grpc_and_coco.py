@@ -16,7 +16,15 @@ from label_studio_sdk.label_interface import LabelInterface
 import server.annotations_import.service as import_service
 from server.projects.label_config import build_label_config
 from storage.database import Database
-from tests.annotations_import.support import init_project, post_import, progress
+from tests.annotations_import.support import (
+    IMAGES,
+    box,
+    init_project,
+    ls_annotation,
+    ls_task,
+    post_import,
+    progress,
+)
 from tests.helpers import TestUser, rpc_error
 from tests.workflow.support import Rest, make_user
 
@@ -182,3 +190,71 @@ async def test_a_coco_file_gives_one_annotation_per_image(
     refused = (await owner.call("GET", f"/api/v1/tasks/{task_ids[2]}"))["task"]
     assert (refused["status"], refused["annotations"]) == ("pending", [])
     assert (await progress(owner, project_id))["completed_tasks"] == 2
+
+
+async def test_a_fault_after_written_batches_leaves_nothing(
+    database: Database,
+    admin: TestUser,
+    http_client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # batches of one task: the first tasks are written before the cut end is reached
+    monkeypatch.setattr(import_service, "BATCH_SIZE", 1)
+    owner = Rest(http_client, admin)
+    ann = await make_user(database, "ann", "annotator")
+    project_id, task_ids = await init_project(owner)
+    whole = orjson.dumps(
+        [ls_task(image, annotations=[ls_annotation([box(1, 1)])]) for image in IMAGES]
+    )
+    cut = whole[: len(whole) - 40]
+
+    body = await post_import(owner, project_id, cut, annotator_id=ann.user_id, status=422)
+
+    assert body["error_code"] == "INVALID_IMPORT_FILE"
+    shown = await progress(owner, project_id)
+    assert (shown["completed_tasks"], shown["annotators"]) == (0, [])
+    for task_id in task_ids:
+        task = (await owner.call("GET", f"/api/v1/tasks/{task_id}"))["task"]
+        assert (task["status"], task["annotations"], task["assignee"]) == ("pending", [], None)
+
+
+async def test_coco_segmentations_become_one_polygon_annotation(
+    database: Database, admin: TestUser, http_client: httpx.AsyncClient
+) -> None:
+    owner = Rest(http_client, admin)
+    ann = await make_user(database, "ann", "annotator")
+    created = await owner.call(
+        "POST",
+        "/api/external/projects/init",
+        json={
+            "name": "polygons",
+            "task_type": "polygon",
+            "data": [{"content": IMAGES[0]}],
+            "tags": [{"tag": "cat"}],
+        },
+    )
+    project_id = created["project_id"]
+    triangle = [64.0, 48.0, 320.0, 48.0, 192.0, 240.0]
+    payload = coco_file(
+        [
+            {
+                "id": 1,
+                "image_id": 0,
+                "category_id": 1,
+                "bbox": [64, 48, 256, 192],
+                "segmentation": [triangle],
+            }
+        ]
+    )
+
+    report = await post_import(
+        owner, project_id, payload, annotator_id=ann.user_id, params={"format": "coco"}
+    )
+
+    assert (report["imported"], report["errors"]) == (1, [])
+    tasks = await owner.call("GET", f"/api/external/projects/{project_id}/tasks")
+    task = (await owner.call("GET", f"/api/v1/tasks/{tasks['tasks'][0]['task_id']}"))["task"]
+    [region] = task["annotations"][0]["result"]
+    assert region["type"] == "polygonlabels"
+    assert region["value"]["polygonlabels"] == ["cat"]
+    assert region["value"]["points"] == [[10.0, 10.0], [50.0, 10.0], [30.0, 50.0]]

@@ -64,6 +64,20 @@ async def test_a_label_studio_export_completes_its_tasks_by_the_annotator(
     untouched = (await owner.call("GET", f"/api/v1/tasks/{task_ids[2]}"))["task"]
     assert (untouched["status"], untouched["annotations"]) == ("pending", [])
 
+    stats = await owner.call("GET", f"/api/external/projects/{project_id}/predictions/stats")
+    assert stats["models"] == [
+        {
+            "model_version": "yolo-1",
+            "predictions": 1,
+            "tasks_covered": 1,
+            "annotations_from_prediction": 0,
+            "accepted_unchanged": 0,
+            "modified": 0,
+            "annotated_without_prediction_use": 1,
+            "median_lead_time_with_prelabel_seconds": None,
+            "median_lead_time_without_prelabel_seconds": 12.5,
+        }
+    ]
     exported = {item["task_id"]: item for item in await export_json(owner, http_client, project_id)}
     assert exported[task_ids[0]]["annotations"][0]["result"] == [box(10, 20)]
     assert exported[task_ids[0]]["annotator"] == "ann"
