@@ -27,14 +27,13 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
 from server.access import get_visible_project
 from server.annotations_import.coco import iter_coco_units
@@ -45,10 +44,9 @@ from server.annotations_import.units import Unit
 from server.auth import Caller
 from server.predictions.entries import ImportTarget, fallback_model_version
 from server.predictions.json_stream import Source, batched
-from server.predictions.pipeline import read_ahead
+from server.predictions.pipeline import import_batches
 from server.predictions.rows import ImportIssue
 from server.predictions.service import BATCH_SIZE
-from server.predictions.upload import spooled_file
 from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus
 from server.workflow.assignments import check_annotator
 from storage.annotation_import import (
@@ -130,18 +128,15 @@ class AnnotationImportService:
         fallback = fallback_model_version(options.model_version)
         target = await self._authorize(caller, options)
         totals = _Totals()
-        async with spooled_file(chunks, limit=self._settings.max_upload_bytes) as file:
-            with cyclic_gc_paused():
-                async with aclosing(read_ahead(_read(file, options.format, target))) as batches:
-                    # The first batch is read before any transaction: a file whose shape is
-                    # wrong is refused without taking the project's lock.
-                    first = await anext(batches, None)
-                    if options.dry_run:
-                        async with self._database.read() as conn:
-                            seen = SeenTasks(await get_task_id_range(conn, target.project_id))
-                            await _plan_all(conn, first, batches, target, fallback, seen, totals)
-                    else:
-                        await self._write(caller, options, target, fallback, first, batches, totals)
+        read = partial(_read, file_format=options.format, target=target)
+        limit = self._settings.max_upload_bytes
+        async with import_batches(chunks, limit=limit, read=read) as (first, batches):
+            if not options.dry_run:
+                await self._write(caller, options, target, fallback, first, batches, totals)
+            else:
+                async with self._database.read() as conn:
+                    seen = SeenTasks(await get_task_id_range(conn, target.project_id))
+                    await _plan_all(conn, first, batches, target, fallback, seen, totals)
         log.info(
             "annotations imported",
             extra={
@@ -320,12 +315,11 @@ async def _plan_all(
     """Match (on conn), check and (with a writer) write every batch, adding each to totals."""
     batch = first
     while batch is not None:
-        tasks = await match_units(conn, target, batch)
-        plan = plan_units(batch, tasks, seen=seen, fallback_model_version=fallback)
-        del tasks
+        matched = await match_units(conn, target, batch)
+        plan = plan_units(batch, matched, seen=seen, fallback_model_version=fallback)
+        totals.add(plan)
         if writer is not None:
             await writer.write(plan)
-        totals.add(plan)
         batch = await anext(rest, None)
 
 
