@@ -136,25 +136,40 @@ async def insert_annotations(
     )
 
 
-async def complete_tasks(
-    conn: AsyncConnection, task_ids: Sequence[int], *, status: str, now: datetime
+async def complete_annotated_tasks(
+    conn: AsyncConnection,
+    project_id: str,
+    *,
+    annotated_at: datetime,
+    task_status: str,
+    assignment_status: str,
 ) -> None:
-    """Set the tasks' status (the completed one) and completed_at, in chunks."""
-    for chunk in _chunks(task_ids):
-        await conn.execute(
-            update(_tasks)
-            .where(_tasks.c.id.in_(chunk))
-            .values(status=status, updated_at=now, completed_at=now)
+    """Complete the project's tasks that got an annotation created at `annotated_at` (the
+    import's instant; the project's row lock keeps other writers out), and their
+    assignments: one statement each, however many tasks the import annotated."""
+    annotated = (
+        select(_annotations.c.task_id)
+        .where(
+            _annotations.c.project_id == project_id,
+            _annotations.c.created_at == annotated_at,
         )
-
-
-async def set_assignments_status(
-    conn: AsyncConnection, task_ids: Sequence[int], *, status: str, now: datetime
-) -> None:
-    """Set the status of the tasks' assignments, in chunks."""
-    for chunk in _chunks(task_ids):
-        await conn.execute(
-            update(_assignments)
-            .where(_assignments.c.task_id.in_(chunk))
-            .values(status=status, updated_at=now)
+        .scalar_subquery()
+    )
+    await conn.execute(
+        update(_tasks)
+        .where(
+            _tasks.c.project_id == project_id,
+            _tasks.c.status != task_status,
+            _tasks.c.id.in_(annotated),
         )
+        .values(status=task_status, updated_at=annotated_at, completed_at=annotated_at)
+    )
+    await conn.execute(
+        update(_assignments)
+        .where(
+            _assignments.c.project_id == project_id,
+            _assignments.c.status != assignment_status,
+            _assignments.c.task_id.in_(annotated),
+        )
+        .values(status=assignment_status, updated_at=annotated_at)
+    )

@@ -82,7 +82,7 @@ class _Reader:
                 f"the task has no id of this project and no data.{self.key} to match", where
             )
         for index, annotation in enumerate(annotations or ()):
-            self.add_annotation(unit, annotation, f"{where}.annotations[{index}]")
+            self.add_annotation(unit, annotation, where, index)
         for index, prediction in enumerate(predictions or ()):
             unit.predictions.append(
                 prediction_row(
@@ -94,9 +94,12 @@ class _Reader:
             )
         return unit
 
-    def add_annotation(self, unit: Unit, annotation: Any, where: str) -> None:
-        if not isinstance(annotation, dict):
-            unit.annotations.append(at("an annotation must be an object", where))
+    def add_annotation(self, unit: Unit, annotation: Any, where: str, index: int) -> None:
+        """(its place in the file, f"{where}.annotations[{index}]", is spelled out only
+        for an error entry)"""
+        if annotation.__class__ is not dict:
+            reason = "an annotation must be an object"
+            unit.annotations.append(at(reason, f"{where}.annotations[{index}]"))
             return
         if annotation.get("was_cancelled") is True:
             unit.unwritten += 1
@@ -109,7 +112,7 @@ class _Reader:
                 lead_time(annotation.get("lead_time")),
             )
         except Refused as refused:
-            unit.annotations.append(at(str(refused), where))
+            unit.annotations.append(at(str(refused), f"{where}.annotations[{index}]"))
             return
         unit.annotations.append(row)
 

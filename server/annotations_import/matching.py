@@ -30,15 +30,27 @@ from storage.annotation_import import TaskState, get_task_states
 
 
 async def match_units(
-    conn: AsyncConnection, target: ImportTarget, units: Sequence[Unit]
+    conn: AsyncConnection,
+    target: ImportTarget,
+    units: Sequence[Unit],
+    *,
+    id_range: tuple[int, int] | None,
 ) -> list[TaskState | None]:
     """The task of each unit (None: not found in the project, or a problem set on the
-    unit by matching), in unit order."""
+    unit by matching), in unit order. id_range: the project's smallest and largest task
+    id (a task id outside it is no task of the project, and is not looked up)."""
     if any(unit.entry is not None for unit in units):
         return await _match_coco(conn, target, units)
     project_id = target.project_id
+    low, high = id_range or (0, -1)
     states = await get_task_states(
-        conn, project_id, {u.task_id for u in units if u.task_id is not None and u.problem is None}
+        conn,
+        project_id,
+        {
+            unit.task_id
+            for unit in units
+            if unit.task_id is not None and low <= unit.task_id <= high and unit.problem is None
+        },
     )
     matched: list[TaskState | None] = [None] * len(units)
     by_content: dict[int, str] = {}

@@ -75,7 +75,8 @@ def plan_units(
             issues.append(ImportIssue(unit.task_match, problem or NOT_FOUND))
             continue
         plan.skipped += unit.unwritten
-        issues.extend(ImportIssue(unit.task_match, note) for note in unit.notes)
+        if unit.notes:
+            issues.extend(ImportIssue(unit.task_match, note) for note in unit.notes)
         annotated = False
         for annotation in unit.annotations:
             if type(annotation) is AnnotationRow:

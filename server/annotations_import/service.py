@@ -50,10 +50,9 @@ from server.predictions.service import BATCH_SIZE
 from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus
 from server.workflow.assignments import check_annotator
 from storage.annotation_import import (
-    complete_tasks,
+    complete_annotated_tasks,
     get_task_id_range,
     insert_annotations,
-    set_assignments_status,
 )
 from storage.audit import write_audit_log
 from storage.database import Database
@@ -135,8 +134,8 @@ class AnnotationImportService:
                 await self._write(caller, options, target, fallback, first, batches, totals)
             else:
                 async with self._database.read() as conn:
-                    seen = SeenTasks(await get_task_id_range(conn, target.project_id))
-                    await _plan_all(conn, first, batches, target, fallback, seen, totals)
+                    id_range = await get_task_id_range(conn, target.project_id)
+                    await _plan_all(conn, first, batches, target, fallback, id_range, totals)
         log.info(
             "annotations imported",
             extra={
@@ -189,9 +188,17 @@ class AnnotationImportService:
             # The project's row lock: no annotation, assignment or prediction of the
             # project changes under the import (every workflow change takes it first).
             await get_project(conn, project_id, for_update=True)
-            seen = SeenTasks(await get_task_id_range(reader, project_id))
+            id_range = await get_task_id_range(reader, project_id)
             writer = _BatchWriter(conn, project_id, options.annotator_id, now, totals)
-            await _plan_all(reader, first, batches, target, fallback, seen, totals, writer)
+            await _plan_all(reader, first, batches, target, fallback, id_range, totals, writer)
+            if totals.imported:
+                await complete_annotated_tasks(
+                    conn,
+                    project_id,
+                    annotated_at=now,
+                    task_status=TaskStatus.COMPLETED,
+                    assignment_status=AssignmentStatus.COMPLETED,
+                )
             project = await get_project(conn, project_id)
             assert project is not None
             status = ProjectStatus(project.status)
@@ -253,14 +260,6 @@ class _BatchWriter:
         if not plan.completed:
             return
         unassigned = [task.task_id for task in plan.completed if task.assignee_id is None]
-        open_assignments = [
-            task.task_id
-            for task in plan.completed
-            if task.assignee_id is not None and task.assignment_status != AssignmentStatus.COMPLETED
-        ]
-        to_complete = [
-            task.task_id for task in plan.completed if task.status != TaskStatus.COMPLETED
-        ]
         await insert_assignments(
             conn,
             project_id=project_id,
@@ -269,14 +268,12 @@ class _BatchWriter:
             status=AssignmentStatus.COMPLETED,
             now=now,
         )
-        await set_assignments_status(
-            conn, open_assignments, status=AssignmentStatus.COMPLETED, now=now
-        )
-        await complete_tasks(conn, to_complete, status=TaskStatus.COMPLETED, now=now)
+        # (the tasks and their other assignments are completed once, at the end)
         # The counters move as SubmitAnnotation moves them, per task and assignee.
+        completed = sum(1 for task in plan.completed if task.status != TaskStatus.COMPLETED)
         in_progress = sum(1 for task in plan.completed if task.status == TaskStatus.IN_PROGRESS)
         await add_to_task_counters(
-            conn, project_id, now=now, completed=len(to_complete), in_progress=-in_progress
+            conn, project_id, now=now, completed=completed, in_progress=-in_progress
         )
         completed_by: Counter[str] = Counter()
         started_by: Counter[str] = Counter()
@@ -308,14 +305,15 @@ async def _plan_all(
     rest: AsyncIterator[list[Unit]],
     target: ImportTarget,
     fallback: str | None,
-    seen: SeenTasks,
+    id_range: tuple[int, int] | None,
     totals: _Totals,
     writer: _BatchWriter | None = None,
 ) -> None:
     """Match (on conn), check and (with a writer) write every batch, adding each to totals."""
+    seen = SeenTasks(id_range)
     batch = first
     while batch is not None:
-        matched = await match_units(conn, target, batch)
+        matched = await match_units(conn, target, batch, id_range=id_range)
         plan = plan_units(batch, matched, seen=seen, fallback_model_version=fallback)
         totals.add(plan)
         if writer is not None:

@@ -19,7 +19,7 @@ from annotation_api.errors import DomainError
 from server.predictions.entries import Entry, at, confidence_problem, model_version_problem
 from server.predictions.rows import LABELS_SHOWN
 from server.projects.validation import check_result
-from server.workflow.common import check_lead_time
+from server.workflow.common import MAX_LEAD_TIME_SECONDS, check_lead_time
 
 NUL_ESCAPE = "\\u0000"
 
@@ -97,6 +97,8 @@ def lead_time(value: Any) -> float | None:
     """An annotation's lead time in seconds (None: unknown), checked like SubmitAnnotation's."""
     if value is None:
         return None
+    if value.__class__ is float and 0.0 <= value <= MAX_LEAD_TIME_SECONDS:
+        return float(value)  # the common case, without the general checks below
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Refused(f"lead_time must be a number of seconds, got {value!r}")
     try:
