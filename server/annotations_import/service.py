@@ -241,12 +241,8 @@ class _BatchWriter:
     totals: _Totals
 
     async def write(self, plan: BatchPlan) -> None:
-        conn, project_id, annotator_id, now = (
-            self.conn,
-            self.project_id,
-            self.annotator_id,
-            self.now,
-        )
+        conn, project_id, now = self.conn, self.project_id, self.now
+        annotator_id = self.annotator_id
         await insert_annotations(
             conn, project_id=project_id, user_id=annotator_id, annotations=plan.annotations, now=now
         )
