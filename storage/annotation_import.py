@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
@@ -141,12 +141,14 @@ async def complete_annotated_tasks(
     project_id: str,
     *,
     annotated_at: datetime,
+    user_id: str,
     task_status: str,
     assignment_status: str,
 ) -> None:
     """Complete the project's tasks that got an annotation created at `annotated_at` (the
-    import's instant; the project's row lock keeps other writers out), and their
-    assignments: one statement each, however many tasks the import annotated."""
+    import's instant; the project's row lock keeps other writers out): a task without an
+    assignment is assigned to user_id, the others' assignments are completed. One
+    statement each, however many tasks the import annotated."""
     annotated = (
         select(_annotations.c.task_id)
         .where(
@@ -155,14 +157,22 @@ async def complete_annotated_tasks(
         )
         .scalar_subquery()
     )
+    unassigned = select(
+        _tasks.c.id,
+        literal(project_id),
+        literal(user_id),
+        literal(assignment_status),
+        literal(annotated_at, _assignments.c.created_at.type),
+        literal(annotated_at, _assignments.c.updated_at.type),
+    ).where(
+        _tasks.c.project_id == project_id,
+        _tasks.c.id.in_(annotated),
+        ~select(_assignments.c.id).where(_assignments.c.task_id == _tasks.c.id).exists(),
+    )
     await conn.execute(
-        update(_tasks)
-        .where(
-            _tasks.c.project_id == project_id,
-            _tasks.c.status != task_status,
-            _tasks.c.id.in_(annotated),
+        insert(_assignments).from_select(
+            ["task_id", "project_id", "user_id", "status", "created_at", "updated_at"], unassigned
         )
-        .values(status=task_status, updated_at=annotated_at, completed_at=annotated_at)
     )
     await conn.execute(
         update(_assignments)
@@ -172,4 +182,13 @@ async def complete_annotated_tasks(
             _assignments.c.task_id.in_(annotated),
         )
         .values(status=assignment_status, updated_at=annotated_at)
+    )
+    await conn.execute(
+        update(_tasks)
+        .where(
+            _tasks.c.project_id == project_id,
+            _tasks.c.status != task_status,
+            _tasks.c.id.in_(annotated),
+        )
+        .values(status=task_status, updated_at=annotated_at, completed_at=annotated_at)
     )

@@ -66,7 +66,6 @@ from storage.projects import (
     set_project_fields,
 )
 from storage.types import utcnow
-from storage.workflow import insert_assignments
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +195,7 @@ class AnnotationImportService:
                     conn,
                     project_id,
                     annotated_at=now,
+                    user_id=options.annotator_id,
                     task_status=TaskStatus.COMPLETED,
                     assignment_status=AssignmentStatus.COMPLETED,
                 )
@@ -255,16 +255,8 @@ class _BatchWriter:
         )
         if not plan.completed:
             return
-        unassigned = [task.task_id for task in plan.completed if task.assignee_id is None]
-        await insert_assignments(
-            conn,
-            project_id=project_id,
-            user_id=annotator_id,
-            task_ids=unassigned,
-            status=AssignmentStatus.COMPLETED,
-            now=now,
-        )
-        # (the tasks and their other assignments are completed once, at the end)
+        # (the tasks and their assignments are written once, at the end of the import)
+        unassigned = sum(1 for task in plan.completed if task.assignee_id is None)
         # The counters move as SubmitAnnotation moves them, per task and assignee.
         completed = sum(1 for task in plan.completed if task.status != TaskStatus.COMPLETED)
         in_progress = sum(1 for task in plan.completed if task.status == TaskStatus.IN_PROGRESS)
@@ -283,7 +275,7 @@ class _BatchWriter:
                     started_by[task.assignee_id] += 1
         users = set(completed_by) | ({annotator_id} if unassigned else set())
         for user_id in sorted(users):
-            new = len(unassigned) if user_id == annotator_id else 0
+            new = unassigned if user_id == annotator_id else 0
             await add_to_annotator_counters(
                 conn,
                 project_id,
@@ -292,7 +284,7 @@ class _BatchWriter:
                 completed=completed_by[user_id] + new,
                 in_progress=-started_by[user_id],
             )
-        self.totals.assigned += len(unassigned)
+        self.totals.assigned += unassigned
 
 
 async def _plan_all(
