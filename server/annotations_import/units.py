@@ -19,9 +19,13 @@ from annotation_api.errors import DomainError
 from server.predictions.entries import Entry, at, confidence_problem, model_version_problem
 from server.predictions.rows import LABELS_SHOWN
 from server.projects.validation import check_result
+from server.request_rules import check_json_value_depth
 from server.workflow.common import MAX_LEAD_TIME_SECONDS, check_lead_time
 
 NUL_ESCAPE = "\\u0000"
+# Containers above a Label Studio result in its file: the array, the task, the list of
+# annotations (or predictions) and the annotation.
+RESULT_DEPTH = 4
 
 
 @dataclass(slots=True)
@@ -74,9 +78,13 @@ class Refused(Exception):
 
 def result_text(result: Any, *, labels: frozenset[str], label_list: tuple[str, ...]) -> str:
     """A Label Studio result as it is stored, checked as SubmitAnnotation checks one
-    (server.projects.validation.check_result; nesting is checked as the file is
-    read) and with every label among the project's labels when it has some, with
-    no U+0000 in any string (server.request_rules); Refused otherwise."""
+    (server.projects.validation.check_result) and with every label among the
+    project's labels when it has some, with no U+0000 in any string
+    (server.request_rules); Refused otherwise."""
+    # Nested at most 64 levels counted from the top of the file (server.request_rules):
+    # a result sits in [i].annotations[j] / [i].predictions[j]. Unlike the checks below,
+    # a breach refuses the whole file (as in a prediction import).
+    check_json_value_depth(result, "file", depth_above=RESULT_DEPTH)
     try:
         check_result(result, labels=labels)
     except DomainError as error:
