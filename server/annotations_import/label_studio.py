@@ -47,8 +47,7 @@ def iter_label_studio(file: Source, target: ImportTarget) -> Iterator[Unit]:
         check_complete(file)  # a file that is not JSON says so first
         raise invalid_file(SHAPE)
     reader = _Reader(target)
-    # Only results are kept: they are what the nesting rule is checked on (units.py).
-    for index, task in enumerate(stream_items(file, "item", depth_above=None)):
+    for index, task in enumerate(stream_items(file, "item", depth_above=1)):
         yield reader.unit(task, f"[{index}]")
 
 

@@ -34,6 +34,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.settings import Settings
 from server.access import get_visible_project
 from server.annotations_import.coco import iter_coco_units
@@ -42,7 +43,7 @@ from server.annotations_import.matching import match_units
 from server.annotations_import.plan import BatchPlan, SeenTasks, plan_units
 from server.annotations_import.units import Unit
 from server.auth import Caller
-from server.predictions.entries import ImportTarget, fallback_model_version
+from server.predictions.entries import ImportTarget, model_version_problem
 from server.predictions.json_stream import Source, batched
 from server.predictions.pipeline import import_batches
 from server.predictions.rows import ImportIssue
@@ -123,7 +124,10 @@ class AnnotationImportService:
         self, caller: Caller, options: AnnotationImportOptions, chunks: AsyncIterable[bytes]
     ) -> AnnotationImportReport:
         """Run one import; `chunks` is the file, read only once the caller is allowed."""
-        fallback = fallback_model_version(options.model_version)
+        fallback = options.model_version or None
+        problem = model_version_problem(fallback)
+        if problem is not None:
+            raise DomainError(ErrorCode.INVALID_REQUEST, problem, {"field": "model_version"})
         target = await self._authorize(caller, options)
         totals = _Totals()
         read = partial(_read, file_format=options.format, target=target)

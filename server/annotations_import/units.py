@@ -19,13 +19,9 @@ from annotation_api.errors import DomainError
 from server.predictions.entries import Entry, at, confidence_problem, model_version_problem
 from server.predictions.rows import LABELS_SHOWN
 from server.projects.validation import check_result
-from server.request_rules import MAX_JSON_DEPTH, check_json_value_depth
 from server.workflow.common import MAX_LEAD_TIME_SECONDS, check_lead_time
 
 NUL_ESCAPE = "\\u0000"
-# Containers above a Label Studio result in its file: the array, the task, the list of
-# annotations (or predictions) and the annotation.
-RESULT_DEPTH = 4
 
 
 @dataclass(slots=True)
@@ -81,18 +77,6 @@ def result_text(result: Any, *, labels: frozenset[str], label_list: tuple[str, .
     (server.projects.validation.check_result) and with every label among the
     project's labels when it has some, with no U+0000 in any string
     (server.request_rules); Refused otherwise."""
-    # Nested at most 64 levels counted from the top of the file (server.request_rules):
-    # a result sits in [i].annotations[j] / [i].predictions[j]. Unlike the checks below,
-    # a breach refuses the whole file (as in a prediction import). Its depth is at most
-    # its count of opening brackets, so most results need no walk (as request_rules does
-    # for JSON text).
-    try:
-        raw = orjson.dumps(result)
-    except orjson.JSONEncodeError as error:  # nested past orjson's 255 levels
-        check_json_value_depth(result, "file", depth_above=RESULT_DEPTH)
-        raise Refused(f"result cannot be stored: {error}") from None
-    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH - RESULT_DEPTH:
-        check_json_value_depth(result, "file", depth_above=RESULT_DEPTH)
     try:
         check_result(result, labels=labels)
     except DomainError as error:
@@ -103,7 +87,7 @@ def result_text(result: Any, *, labels: frozenset[str], label_list: tuple[str, .
             reason = f"{reason} (labels: {shown}{more})"
         where = error.details.get("field", "result")
         raise Refused(f"{where}: {reason}" if where != "result" else reason) from None
-    text = raw.decode()
+    text = orjson.dumps(result).decode()
     if NUL_ESCAPE in text:
         raise Refused("result cannot contain the character U+0000")
     return text

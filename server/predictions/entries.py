@@ -142,14 +142,3 @@ def model_version_problem(model_version: Any) -> str | None:
     if len(model_version) > MAX_MODEL_VERSION_LENGTH:
         return f"model_version is longer than {MAX_MODEL_VERSION_LENGTH} characters"
     return None
-
-
-def fallback_model_version(value: str | None) -> str | None:
-    """The request's model_version for predictions that carry none (None when empty)."""
-    if value is not None and len(value) > MAX_MODEL_VERSION_LENGTH:
-        raise DomainError(
-            ErrorCode.INVALID_REQUEST,
-            f"model_version is longer than {MAX_MODEL_VERSION_LENGTH} characters",
-            {"field": "model_version"},
-        )
-    return value or None

@@ -52,15 +52,13 @@ def not_json(error: Exception) -> Exception:
     return invalid_file(f"the file is not valid JSON: {error}", error=str(error))
 
 
-def stream_items(file: Source, prefix: str, *, depth_above: int | None) -> Iterator[Any]:
+def stream_items(file: Source, prefix: str, *, depth_above: int) -> Iterator[Any]:
     """The items at `prefix` (e.g. "tasks.item"), built one at a time, numbers as
-    int/float; INVALID_IMPORT_FILE when the file is not JSON, wherever the fault.
-    depth_above None: the caller checks the nesting rule on the parts it keeps."""
+    int/float; INVALID_IMPORT_FILE when the file is not JSON, wherever the fault."""
     file.seek(0)
     try:
         for item in _ijson.items(file, prefix, use_float=True):
-            if depth_above is not None:
-                check_json_value_depth(item, "file", depth_above=depth_above)
+            check_json_value_depth(item, "file", depth_above=depth_above)
             yield item
     except ijson.JSONError as error:
         raise not_json(error) from None

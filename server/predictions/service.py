@@ -29,24 +29,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from annotation_api.errors import DomainError, ErrorCode
+from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
 from server.access import get_visible_project
 from server.auth import Caller
 from server.predictions.aap import iter_aap
 from server.predictions.coco import iter_coco
-from server.predictions.entries import Entry, ImportTarget, fallback_model_version
+from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry, ImportTarget
 from server.predictions.json_stream import Source, batched
 from server.predictions.matching import match_entries
-from server.predictions.pipeline import import_batches
+from server.predictions.pipeline import read_ahead
 from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
+from server.predictions.upload import spooled_file
 from server.vocabulary import TaskType
 from storage.audit import write_audit_log
 from storage.database import Database
@@ -103,17 +106,20 @@ class PredictionImportService:
         self, caller: Caller, options: ImportOptions, chunks: AsyncIterable[bytes]
     ) -> ImportReport:
         """Run one import; `chunks` is the file, read only once the caller is allowed."""
-        fallback = fallback_model_version(options.model_version)
+        fallback = _fallback_model_version(options.model_version)
         target = await self._authorize(caller, options.project_id)
         totals = _Totals()
-        limit = self._settings.max_upload_bytes
-        read = partial(_read, file_format=options.format, target=target)
-        async with import_batches(chunks, limit=limit, read=read) as (first, batches):
-            if options.dry_run:
-                async with self._database.read() as conn:
-                    await _plan_all(conn, first, batches, target, fallback, totals, None)
-            else:
-                await self._write(caller, options, target, fallback, first, batches, totals)
+        async with spooled_file(chunks, limit=self._settings.max_upload_bytes) as file:
+            with cyclic_gc_paused():
+                async with aclosing(read_ahead(_read(file, options.format, target))) as batches:
+                    # The first batch is read before any transaction: a file whose shape is
+                    # wrong is refused without taking the project's lock.
+                    first = await anext(batches, None)
+                    if options.dry_run:
+                        async with self._database.read() as conn:
+                            await _plan_all(conn, first, batches, target, fallback, totals, None)
+                    else:
+                        await self._write(caller, options, target, fallback, first, batches, totals)
         log.info(
             "predictions imported",
             extra={
@@ -252,6 +258,16 @@ async def _plan_all(
             await writer.write(plan)
         totals.add(plan)
         batch = await anext(rest, None)
+
+
+def _fallback_model_version(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_MODEL_VERSION_LENGTH:
+        raise DomainError(
+            ErrorCode.INVALID_REQUEST,
+            f"model_version is longer than {MAX_MODEL_VERSION_LENGTH} characters",
+            {"field": "model_version"},
+        )
+    return value or None
 
 
 def _read(file: Source, file_format: ImportFormat, target: ImportTarget) -> Iterator[list[Entry]]:
