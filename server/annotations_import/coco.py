@@ -63,7 +63,7 @@ def _join(held: Entry, entries: list[Entry]) -> list[Entry]:
 
 def _unit(entry: Entry, target: ImportTarget) -> Unit:
     unit = Unit(entry.task_match, entry.where, entry=entry)
-    if entry.problem is not None or entry.key is None:
+    if entry.problem is not None:
         unit.problem = entry.problem
         unit.unwritten = 1  # the image's one annotation
         return unit
