@@ -130,9 +130,9 @@ class AnnotationImportService:
             raise DomainError(ErrorCode.INVALID_REQUEST, problem, {"field": "model_version"})
         target = await self._authorize(caller, options)
         totals = _Totals()
-        read = partial(_read, file_format=options.format, target=target)
+        reader = partial(self._reader, file_format=options.format, target=target)
         limit = self._settings.max_upload_bytes
-        async with import_batches(chunks, limit=limit, read=read) as (first, batches):
+        async with import_batches(chunks, limit=limit, reader=reader) as (first, batches):
             if not options.dry_run:
                 await self._write(caller, options, target, fallback, first, batches, totals)
             else:
@@ -158,6 +158,14 @@ class AnnotationImportService:
             errors=totals.issues,
             dry_run=options.dry_run,
         )
+
+    async def _reader(
+        self, file: Source, *, file_format: AnnotationImportFormat, target: ImportTarget
+    ) -> Iterator[list[Unit]]:
+        """The file's units in batches (a blocking iterator: run it in a thread)."""
+        if file_format is AnnotationImportFormat.COCO:
+            return iter_coco_units(file, target, batch_size=BATCH_SIZE)
+        return batched(iter_label_studio(file, target), BATCH_SIZE)
 
     async def _authorize(self, caller: Caller, options: AnnotationImportOptions) -> ImportTarget:
         """Who may import predictions may import annotations (server.access); the
@@ -311,12 +319,3 @@ async def _plan_all(
         if writer is not None:
             await writer.write(plan)
         batch = await anext(rest, None)
-
-
-def _read(
-    file: Source, file_format: AnnotationImportFormat, target: ImportTarget
-) -> Iterator[list[Unit]]:
-    """The file's units in batches (blocking: run in a thread)."""
-    if file_format is AnnotationImportFormat.COCO:
-        return iter_coco_units(file, target, batch_size=BATCH_SIZE)
-    return batched(iter_label_studio(file, target), BATCH_SIZE)

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+)
 from contextlib import aclosing, asynccontextmanager
 from typing import TypeVar
 
@@ -41,15 +48,21 @@ async def read_ahead(batches: Iterator[list[T]]) -> AsyncGenerator[list[T], None
 
 @asynccontextmanager
 async def import_batches(
-    chunks: AsyncIterable[bytes], *, limit: int, read: Callable[[Source], Iterator[list[T]]]
+    chunks: AsyncIterable[bytes],
+    *,
+    limit: int,
+    reader: Callable[[Source], Awaitable[Iterator[list[T]]]],
 ) -> AsyncIterator[tuple[list[T] | None, AsyncIterator[list[T]]]]:
-    """An import file's batches: (the first, the rest), read by `read` one ahead in a
-    worker thread from the upload spooled within `limit` bytes (server.predictions.upload),
-    with the cyclic garbage collector paused (annotation_api.gc_pause).
+    """An import file's batches: (the first, the rest), from the upload spooled within
+    `limit` bytes (server.predictions.upload), with the cyclic garbage collector paused
+    (annotation_api.gc_pause). `reader` prepares the file's blocking batch iterator (it
+    may read parts of the file first); the batches are then read one ahead in a worker
+    thread.
 
     The first batch is read on entry, before the caller opens a transaction: a file
     whose shape is wrong is refused without taking the project's lock."""
     async with spooled_file(chunks, limit=limit) as file:
         with cyclic_gc_paused():
-            async with aclosing(read_ahead(read(file))) as batches:
+            batches_of_file = await reader(file)
+            async with aclosing(read_ahead(batches_of_file)) as batches:
                 yield await anext(batches, None), batches
