@@ -5,7 +5,8 @@
 
 Order: the admin and its token (command line), then per group of figures a
 fresh server: init (with the raw insert of the same rows), progress, export
-(projects seeded first), prediction import, the annotation loop. The report is written at the end.
+(projects seeded first), prediction import, the annotation loop, the cost of a call,
+annotation import. The report is written at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bench.plan import PLANS
 from bench.process import server_environment
 from bench.raw import RawEngine
 from bench.report import render
+from bench.scenarios.annotation_import import run_annotation_import
 from bench.scenarios.calls import run_calls
 from bench.scenarios.exports import run_exports
 from bench.scenarios.import_memory import run_import_memory
@@ -48,6 +50,7 @@ GROUPS = {
     "import_memory": run_import_memory,
     "loop": run_loop,
     "calls": run_calls,
+    "annotation_import": run_annotation_import,
 }
 
 

@@ -172,6 +172,37 @@ def write_coco(path: Path, count: int) -> None:
     )
 
 
+def write_label_studio(path: Path, count: int) -> None:
+    """A Label Studio task export of the tasks of import_init_request(count): one submitted
+    annotation with one rectangle per task, matched by data.image; written in slices."""
+    slice_size = 10_000
+    with path.open("wb") as file:
+        file.write(b"[")
+        for start in range(0, count, slice_size):
+            tasks = [
+                {
+                    "id": 1_000_000_000 + i,  # Label Studio's own ids: not ours
+                    "data": {"image": image_url(i)},
+                    "annotations": [
+                        {
+                            "id": i + 1,
+                            "completed_by": 1,
+                            "result": [rectangle(i % 50, 25, IMPORT_LABELS[i % 2])],
+                            "was_cancelled": False,
+                            "ground_truth": False,
+                            "lead_time": 4.5,
+                        }
+                    ],
+                    "predictions": [],
+                }
+                for i in range(start, min(count, start + slice_size))
+            ]
+            if start:
+                file.write(b",")
+            file.write(orjson.dumps(tasks)[1:-1])
+        file.write(b"]")
+
+
 def import_init_request(name: str, count: int) -> project_service_pb2.InitProjectRequest:
     """An object_detection project whose tasks the prediction files point at."""
     return project_service_pb2.InitProjectRequest(

@@ -34,6 +34,9 @@ class Plan:
     calls_tasks: int
     calls_per_kind: int
     calls_throughput: int
+    # Annotation import: a Label Studio export of this many annotated tasks (one rectangle
+    # each), imported into a fresh project of as many tasks per run.
+    annotation_import: int
 
 
 PLANS: dict[str, Plan] = {
@@ -54,6 +57,7 @@ PLANS: dict[str, Plan] = {
         calls_tasks=100_000,
         calls_per_kind=500,
         calls_throughput=4_000,
+        annotation_import=100_000,
     ),
     "smoke": Plan(
         name="smoke",
@@ -72,5 +76,6 @@ PLANS: dict[str, Plan] = {
         calls_tasks=2_000,  # enough queue for the default 3 runs of every calls figure
         calls_per_kind=20,
         calls_throughput=80,
+        annotation_import=200,
     ),
 }

@@ -24,6 +24,7 @@ SECTIONS = (
     "## Prediction import memory",
     "## Annotation loop",
     "## Cost of a call",
+    "## Annotation import",
     "## Method",
     "## Profiles and fixes",
 )
@@ -276,6 +277,32 @@ def _import_memory(results: Results, plan: Plan) -> list[str]:
     )
 
 
+def _annotation_import(results: Results, plan: Plan) -> list[str]:
+    size = plan.annotation_import
+    figure = results.get(f"annotation_import.label_studio_json.{size}")
+    rows = []
+    if figure is not None:
+        rows.append(
+            [
+                f"{size:,}",
+                f"{figure.facts.get('file_bytes', 0) / MB:,.1f}",
+                _spread(figure),
+                f"{size / figure.median:,.0f}",
+                *_memory(figure),
+            ]
+        )
+    return _table(
+        [
+            "annotated tasks",
+            "file (MB)",
+            "seconds, median (min–max)",
+            "tasks/s",
+            *MEMORY_HEADERS,
+        ],
+        rows,
+    )
+
+
 def _loop(results: Results) -> list[str]:
     rows = []
     for name, label in (
@@ -459,6 +486,15 @@ def render(
         "",
         *_calls(results),
         "",
+        "## Annotation import",
+        "",
+        "`POST /api/v1/projects/{id}/annotations/import` (format label_studio_json): a Label "
+        "Studio export of N tasks, one submitted annotation with one rectangle each, matched "
+        "by data.image, imported into a fresh project of N tasks per run (created untimed) and "
+        "attributed to one annotator; every task is completed.",
+        "",
+        *_annotation_import(results, plan),
+        "",
         "## Method",
         "",
         METHOD.format(
@@ -468,7 +504,7 @@ def render(
             progress=plan.progress_tasks,
             groups="each init size, progress, "
             + ("each export size × format" if plan.server_per_export_format else "each export size")
-            + ", prediction import, annotation loop, cost of a call",
+            + ", prediction import, annotation loop, cost of a call, annotation import",
         ),
         "## Profiles and fixes",
         "",

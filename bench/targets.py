@@ -141,6 +141,13 @@ def check_targets(
             "s",
         ),
         _import_memory(results, import_memory_sizes),
+        _at_most(
+            results,
+            "import 100,000 annotated tasks ≤ 5 s",
+            "annotation_import.label_studio_json.100000",
+            5,
+            "s",
+        ),
     ]
     for file_format in ("json", "coco"):
         verdicts.append(

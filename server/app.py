@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 from annotation.v1 import (
     access_service_pb2,
     access_service_pb2_grpc,
+    annotation_service_pb2,
+    annotation_service_pb2_grpc,
     export_service_pb2,
     export_service_pb2_grpc,
     prediction_service_pb2,
@@ -40,6 +42,7 @@ from server.idempotency import Idempotency
 from server.interceptors import ServerInterceptor
 from server.reflection import enable_reflection
 from server.servicers.access import AccessServicer
+from server.servicers.annotation import AnnotationServicer
 from server.servicers.export import ExportServicer
 from server.servicers.prediction import PredictionServicer
 from server.servicers.project import ProjectServicer
@@ -80,6 +83,11 @@ SERVICES: list[ServiceRegistration] = [
         prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server,
         PredictionServicer,
+    ),
+    ServiceRegistration(
+        annotation_service_pb2.DESCRIPTOR.services_by_name["AnnotationService"],
+        annotation_service_pb2_grpc.add_AnnotationServiceServicer_to_server,
+        AnnotationServicer,
     ),
     ServiceRegistration(
         access_service_pb2.DESCRIPTOR.services_by_name["AccessService"],

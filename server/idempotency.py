@@ -1,7 +1,7 @@
 """Idempotency keys: a retry gets the first response and creates nothing (SPEC §4.3b).
 
 RPCs marked `option (annotation.v1.idempotency_key) = true` (InitProject,
-CreateExport, ImportPredictions) honour an `idempotency-key` metadata entry
+CreateExport, ImportPredictions, ImportAnnotations) honour an `idempotency-key` metadata entry
 (REST: the `Idempotency-Key` header, forwarded by the gateway):
 
 * The key (1–255 printable ASCII characters) is the caller's own: keys of

@@ -118,21 +118,31 @@ def make_item(
         return Rejection(at("class_name must be a non-empty string", item_where.format(index)))
     if not is_label_text(class_name):
         return Rejection(at(f"class_name: {LABEL_TEXT_RULE}", item_where.format(index)))
-    if confidence is not None and not (is_number(confidence) and 0.0 <= confidence <= 1.0):
-        reason = f"confidence must be a number in 0..1, got {confidence!r}"
-        return Rejection(at(reason, item_where.format(index)))
-    if model_version is not None:
-        if not isinstance(model_version, str):
-            return Rejection(at("model_version must be a string", item_where.format(index)))
-        if len(model_version) > MAX_MODEL_VERSION_LENGTH:
-            reason = f"model_version is longer than {MAX_MODEL_VERSION_LENGTH} characters"
-            return Rejection(at(reason, item_where.format(index)))
-        if not model_version:
-            model_version = None
+    problem = confidence_problem(confidence) or model_version_problem(model_version)
+    if problem is not None:
+        return Rejection(at(problem, item_where.format(index)))
     return Candidate(
         shape=shape,
         class_name=class_name,
         confidence=None if confidence is None else float(confidence),
-        model_version=model_version,
+        model_version=model_version or None,
         index=index,
     )
+
+
+def confidence_problem(confidence: Any, *, name: str = "confidence") -> str | None:
+    """Why a prediction's confidence (None: unknown) cannot be stored, or None."""
+    if confidence is not None and not (is_number(confidence) and 0.0 <= confidence <= 1.0):
+        return f"{name} must be a number in 0..1, got {confidence!r}"
+    return None
+
+
+def model_version_problem(model_version: Any) -> str | None:
+    """Why a prediction's model_version (None or "": the fallback) cannot be stored, or None."""
+    if model_version is None:
+        return None
+    if not isinstance(model_version, str):
+        return "model_version must be a string"
+    if len(model_version) > MAX_MODEL_VERSION_LENGTH:
+        return f"model_version is longer than {MAX_MODEL_VERSION_LENGTH} characters"
+    return None

@@ -144,3 +144,15 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def top_level_event(file: Source) -> str | None:
+    """The parse event that opens the document ("start_array", "start_map", "string",
+    ...); None for an empty file. Only the first token is read."""
+    file.seek(0)
+    try:
+        for _, event, _ in _ijson.parse(file, use_float=True):
+            return str(event)
+    except ijson.JSONError as error:
+        raise not_json(error) from None
+    return None

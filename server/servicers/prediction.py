@@ -65,7 +65,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         if first is None:
             raise DomainError(ErrorCode.INVALID_REQUEST, "the request stream is empty")
         report = await self._service.import_predictions(
-            current_caller(), _options(first), _file_chunks(first, request_iterator)
+            current_caller(), _options(first), file_chunks(first, request_iterator)
         )
         return _response(report)
 
@@ -87,7 +87,7 @@ def _options(first: Request) -> ImportOptions:
     )
 
 
-async def _file_chunks(first: Request, rest: AsyncIterator[Request]) -> AsyncIterator[bytes]:
+async def file_chunks(first: Request, rest: AsyncIterator[Request]) -> AsyncIterator[bytes]:
     """The file's bytes: the first message's chunk, then every later message's."""
     if first.chunk:
         yield first.chunk

@@ -82,13 +82,7 @@ async def assign_tasks(
                 f"project is {project.status}; tasks can be assigned once it is ready",
                 project_status=project.status,
             )
-        assignee = await get_user(conn, annotator_id)
-        if assignee is None or assignee.role != Role.ANNOTATOR:
-            # Any other user (an admin, of this tenant or another) answers like an
-            # unknown id: assigning never tells a caller who else exists.
-            raise DomainError(
-                ErrorCode.USER_NOT_FOUND, "annotator not found", {"annotator_id": annotator_id}
-            )
+        await check_annotator(conn, annotator_id)
         if count:
             parsed = await next_unassigned_tasks(
                 conn,
@@ -124,6 +118,18 @@ async def assign_tasks(
         )
         await set_project_fields(conn, project_id, now=now, status=status)
     return Assigned(project_id, assigned, status or project.status)
+
+
+async def check_annotator(conn: AsyncConnection, annotator_id: str) -> None:
+    """USER_NOT_FOUND unless annotator_id is a user whose role is annotator: work is
+    given (AssignTasks) or attributed (annotation import) to annotators only."""
+    assignee = await get_user(conn, annotator_id) if annotator_id else None
+    if assignee is None or assignee.role != Role.ANNOTATOR:
+        # Any other user (an admin, of this tenant or another) answers like an
+        # unknown id: a caller never learns who else exists.
+        raise DomainError(
+            ErrorCode.USER_NOT_FOUND, "annotator not found", {"annotator_id": annotator_id}
+        )
 
 
 async def check_project_tasks(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from annotation_api.errors import DomainError, ErrorCode
 from server.access import check_task
 from server.auth import Caller
-from server.projects.validation import check_result_labels, invalid
+from server.projects.validation import check_result, invalid
 from storage.workflow import LockedTask, lock_task
 
 # Ids listed in an error's details, at most.
@@ -49,9 +49,7 @@ def parse_result(text: str) -> str:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise invalid("result", "result is not valid JSON") from exc
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise invalid("result", "result must be a JSON array of objects")
-    check_result_labels(value)
+    check_result(value)
     return orjson.dumps(value).decode()
 
 

@@ -50,6 +50,7 @@ def expected_figures() -> list[str]:
     keys += [f"raw.import.{size}", *(f"import.{f}.{size}" for f in IMPORT_FORMATS)]
     keys += [f"import.memory.{size}" for size in plan.import_memory_sizes]
     keys += [f"loop.{name}.p50" for name in ("next_task", "get_task", "submit")]
+    keys.append(f"annotation_import.label_studio_json.{plan.annotation_import}")
     keys += [
         f"calls.{kind}.cpu"
         for kind in ("next_task", "get_task", "start_task", "submit", "progress")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from annotation.v1 import (
+    annotation_service_pb2,
     export_service_pb2,
     prediction_service_pb2,
     project_service_pb2,
@@ -25,6 +26,7 @@ FILES = [
     workflow_service_pb2,
     export_service_pb2,
     prediction_service_pb2,
+    annotation_service_pb2,
     health_pb2,
 ]
 

@@ -229,7 +229,7 @@ async def test_rest_forwards_the_idempotency_key_header(
     assert await count_rows(database, Project) == 1
 
 
-async def test_openapi_documents_the_header_on_the_three_operations(
+async def test_openapi_documents_the_header_on_the_keyed_operations(
     http_client: httpx.AsyncClient,
 ) -> None:
     document = (await http_client.get("/openapi.json")).json()
@@ -239,6 +239,6 @@ async def test_openapi_documents_the_header_on_the_three_operations(
         for operation in path.values()
         if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
     )
-    assert len(keyed_operations) == 3, keyed_operations
-    for name in ("InitProject", "CreateExport", "ImportPredictions"):
+    assert len(keyed_operations) == 4, keyed_operations
+    for name in ("InitProject", "CreateExport", "ImportPredictions", "ImportAnnotations"):
         assert any(name in operation for operation in keyed_operations)

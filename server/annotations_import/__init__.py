@@ -1,0 +1,1 @@
+"""Bulk import of annotated data (ground truth): Label Studio task exports and COCO."""
