@@ -28,7 +28,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -258,17 +258,6 @@ async def run_serve(settings: Settings, role: Role, *, ready_file: Path | None =
         log.info("stopped")
 
 
-def serve_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The event loop `serve` runs on: uvloop's where it is installed (the fixed cost of
-    every call is mostly event-loop and gRPC work; uvloop cuts the loop's share), else
-    asyncio's own."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -290,8 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: refusing to serve in production: {problem}", file=sys.stderr)
             if problems:
                 return 2
-            with asyncio.Runner(loop_factory=serve_loop_factory()) as runner:
-                runner.run(run_serve(settings, role, ready_file=args.ready_file))
+            asyncio.run(run_serve(settings, role, ready_file=args.ready_file))
         elif args.command == "migrate":
             asyncio.run(run_migrate(settings))
         elif args.command == "users":
