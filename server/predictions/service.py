@@ -34,16 +34,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from annotation_api.errors import DomainError, ErrorCode
-from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.settings import Settings
 from server.access import get_visible_project
 from server.auth import Caller
@@ -52,9 +51,8 @@ from server.predictions.coco import iter_coco, match_images, read_coco_index
 from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry, ImportTarget
 from server.predictions.json_stream import Source, batched
 from server.predictions.matching import match_entries
-from server.predictions.pipeline import read_ahead
+from server.predictions.pipeline import import_batches
 from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
-from server.predictions.upload import spooled_file
 from server.vocabulary import TaskType
 from storage.audit import write_audit_log
 from storage.database import Database
@@ -114,18 +112,14 @@ class PredictionImportService:
         fallback = _fallback_model_version(options.model_version)
         target = await self._authorize(caller, options.project_id)
         totals = _Totals()
-        async with spooled_file(chunks, limit=self._settings.max_upload_bytes) as file:
-            with cyclic_gc_paused():
-                reader = await self._reader(file, options.format, target)
-                async with aclosing(read_ahead(reader)) as batches:
-                    # The first batch is read before any transaction: a file whose shape is
-                    # wrong is refused without taking the project's lock.
-                    first = await anext(batches, None)
-                    if options.dry_run:
-                        async with self._database.read() as conn:
-                            await _plan_all(conn, first, batches, target, fallback, totals, None)
-                    else:
-                        await self._write(caller, options, target, fallback, first, batches, totals)
+        reader = partial(self._reader, file_format=options.format, target=target)
+        limit = self._settings.max_upload_bytes
+        async with import_batches(chunks, limit=limit, reader=reader) as (first, batches):
+            if options.dry_run:
+                async with self._database.read() as conn:
+                    await _plan_all(conn, first, batches, target, fallback, totals, None)
+            else:
+                await self._write(caller, options, target, fallback, first, batches, totals)
         log.info(
             "predictions imported",
             extra={

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
-import orjson
-from annotation.v1 import (
-    annotation_service_pb2,
-    annotation_service_pb2_grpc,
-    prediction_service_pb2,
-)
+from annotation.v1 import annotation_service_pb2, annotation_service_pb2_grpc
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.settings import Settings
@@ -21,7 +16,7 @@ from server.annotations_import.service import (
     AnnotationImportService,
 )
 from server.auth import current_caller
-from server.servicers.prediction import file_chunks
+from server.servicers.uploads import file_chunks, first_message, import_errors, import_format
 from storage.database import Database
 
 Request: TypeAlias = annotation_service_pb2.ImportAnnotationsRequest
@@ -44,9 +39,7 @@ class AnnotationServicer(annotation_service_pb2_grpc.AnnotationServiceServicer):
     async def ImportAnnotations(
         self, request_iterator: AsyncIterator[Request], context: Any
     ) -> annotation_service_pb2.ImportAnnotationsResponse:
-        first = await anext(aiter(request_iterator), None)
-        if first is None:
-            raise DomainError(ErrorCode.INVALID_REQUEST, "the request stream is empty")
+        first = await first_message(request_iterator)
         report = await self._service.import_annotations(
             current_caller(), _options(first), file_chunks(first, request_iterator)
         )
@@ -54,20 +47,13 @@ class AnnotationServicer(annotation_service_pb2_grpc.AnnotationServiceServicer):
 
 
 def _options(first: Request) -> AnnotationImportOptions:
-    file_format = _FORMATS.get(first.format)
-    if file_format is None:
-        raise DomainError(
-            ErrorCode.INVALID_REQUEST,
-            f"unknown format {first.format}",
-            {"field": "format", "supported": [str(value) for value in AnnotationImportFormat]},
-        )
     if not first.annotator_id:
         raise DomainError(
             ErrorCode.INVALID_REQUEST, "annotator_id is required", {"field": "annotator_id"}
         )
     return AnnotationImportOptions(
         project_id=first.project_id,
-        format=file_format,
+        format=import_format(first.format, _FORMATS, AnnotationImportFormat),
         dry_run=first.dry_run,
         annotator_id=first.annotator_id,
         model_version=first.model_version if first.HasField("model_version") else None,
@@ -79,11 +65,6 @@ def _response(report: AnnotationImportReport) -> annotation_service_pb2.ImportAn
         imported=report.imported,
         predictions_imported=report.predictions_imported,
         skipped=report.skipped,
-        errors=[
-            prediction_service_pb2.ImportError(
-                task_match=orjson.dumps(issue.task_match).decode("utf-8"), reason=issue.reason
-            )
-            for issue in report.errors
-        ],
+        errors=import_errors(report.errors),
         dry_run=report.dry_run,
     )

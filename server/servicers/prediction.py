@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
-import orjson
 from annotation.v1 import common_pb2, prediction_service_pb2, prediction_service_pb2_grpc
 
-from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.predictions.service import (
@@ -18,6 +16,7 @@ from server.predictions.service import (
     PredictionImportService,
 )
 from server.predictions.stats import get_prediction_stats
+from server.servicers.uploads import file_chunks, first_message, import_errors, import_format
 from storage.database import Database
 
 Request: TypeAlias = prediction_service_pb2.ImportPredictionsRequest
@@ -61,9 +60,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     async def ImportPredictions(
         self, request_iterator: AsyncIterator[Request], context: Any
     ) -> prediction_service_pb2.ImportPredictionsResponse:
-        first = await anext(aiter(request_iterator), None)
-        if first is None:
-            raise DomainError(ErrorCode.INVALID_REQUEST, "the request stream is empty")
+        first = await first_message(request_iterator)
         report = await self._service.import_predictions(
             current_caller(), _options(first), file_chunks(first, request_iterator)
         )
@@ -71,40 +68,19 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
 
 
 def _options(first: Request) -> ImportOptions:
-    file_format = _FORMATS.get(first.format)
-    if file_format is None:
-        raise DomainError(
-            ErrorCode.INVALID_REQUEST,
-            f"unknown format {first.format}",
-            {"field": "format", "supported": [str(value) for value in ImportFormat]},
-        )
     return ImportOptions(
         project_id=first.project_id,
-        format=file_format,
+        format=import_format(first.format, _FORMATS, ImportFormat),
         dry_run=first.dry_run,
         model_version=first.model_version if first.HasField("model_version") else None,
         overwrite_existing=first.overwrite_existing,
     )
 
 
-async def file_chunks(first: Request, rest: AsyncIterator[Request]) -> AsyncIterator[bytes]:
-    """The file's bytes: the first message's chunk, then every later message's."""
-    if first.chunk:
-        yield first.chunk
-    async for message in rest:
-        if message.chunk:
-            yield message.chunk
-
-
 def _response(report: ImportReport) -> prediction_service_pb2.ImportPredictionsResponse:
     return prediction_service_pb2.ImportPredictionsResponse(
         imported=report.imported,
         skipped=report.skipped,
-        errors=[
-            prediction_service_pb2.ImportError(
-                task_match=orjson.dumps(issue.task_match).decode("utf-8"), reason=issue.reason
-            )
-            for issue in report.errors
-        ],
+        errors=import_errors(report.errors),
         dry_run=report.dry_run,
     )
