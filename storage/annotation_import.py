@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
@@ -149,6 +149,13 @@ async def complete_annotated_tasks(
     import's instant; the project's row lock keeps other writers out): a task without an
     assignment is assigned to user_id, the others' assignments are completed. One
     statement each, however many tasks the import annotated."""
+    postgresql = conn.dialect.name == "postgresql"
+    if postgresql:
+        # This transaction wrote the rows after the tables' last statistics; with them stale
+        # the planner can take the IN subqueries below for a few rows and join them by
+        # nested scans, quadratic in the import (minutes at 100,000 tasks). Hash joins are
+        # linear whatever the estimates; the setting ends with these three statements.
+        await conn.execute(text("SET LOCAL enable_nestloop = off"))
     annotated = (
         select(_annotations.c.task_id)
         .where(
@@ -192,3 +199,5 @@ async def complete_annotated_tasks(
         )
         .values(status=task_status, updated_at=annotated_at, completed_at=annotated_at)
     )
+    if postgresql:
+        await conn.execute(text("SET LOCAL enable_nestloop TO DEFAULT"))
