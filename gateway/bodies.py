@@ -48,14 +48,10 @@ def declared_length(request: Request) -> int | None:
     return int(declared) if declared and declared.isdigit() else None
 
 
-async def read_body(request: Request, *, limit: int, gate: AccessGate) -> bytes:
-    """The whole body, refused with 413 as soon as it is known to exceed `limit`."""
-    return bytes(await read_body_buffer(request, limit=limit, gate=gate))
-
-
-async def read_body_buffer(request: Request, *, limit: int, gate: AccessGate) -> bytearray:
-    """read_body's body in the buffer it was read into: the one copy of a large body
-    in memory (joining its pieces at the end would hold two for a moment)."""
+async def read_body(request: Request, *, limit: int, gate: AccessGate) -> bytearray:
+    """The whole body, refused with 413 as soon as it is known to exceed `limit`, in the
+    buffer it was read into: the one copy of a large body in memory (joining its pieces
+    at the end would hold two for a moment)."""
     declared = declared_length(request)
     if declared is not None and declared > ACCESS_FREE_BODY_BYTES:
         await gate.check()

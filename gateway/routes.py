@@ -29,7 +29,7 @@ from gateway.backend import (
     Backend,
     call_metadata,
 )
-from gateway.bodies import ACCESS_FREE_BODY_BYTES, AccessGate, read_body, read_body_buffer
+from gateway.bodies import ACCESS_FREE_BODY_BYTES, AccessGate, read_body
 from gateway.codec import MessageCodec, message_codec, parse_json, trust_plain_items
 from gateway.descriptors import (
     RouteKind,
@@ -235,7 +235,7 @@ class StreamedBodyHandler(UnaryHandler):
         self.leading = leading_fields(route)
 
     async def serve(self, request: Request, gate: AccessGate) -> Response:
-        raw = await read_body_buffer(request, limit=self.settings.max_message_bytes, gate=gate)
+        raw = await read_body(request, limit=self.settings.max_message_bytes, gate=gate)
         text_kwargs = self.text_kwargs(request, with_query=False)
         metadata = self.metadata(request)
         if len(raw) <= ACCESS_FREE_BODY_BYTES:
