@@ -80,6 +80,8 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # latest change to the project or any of its tasks, assignments, annotations.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the model version that pre-labels the tasks; NULL: the most recently imported.
+    prelabel_model_version: Mapped[str | None] = mapped_column(String(255))
 
 
 class Label(Base):
@@ -114,6 +116,10 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the image's natural size as a front end loaded it (image tasks), for exports
+    # whose metadata has none.
+    image_width: Mapped[int | None] = mapped_column(Integer)
+    image_height: Mapped[int | None] = mapped_column(Integer)
 
 
 class Assignment(Base):
@@ -275,6 +281,8 @@ class Export(Base):
     file_size: Mapped[int] = mapped_column(BigInteger, default=0)
     total_exported: Mapped[int] = mapped_column(Integer, default=0)
     error_message: Mapped[str | None] = mapped_column(Text)
+    # JSON list of {task_id, display_id, message}: tasks written incompletely.
+    warnings_json: Mapped[str | None] = mapped_column(Text)
     callback_url: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

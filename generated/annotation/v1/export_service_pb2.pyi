@@ -25,7 +25,7 @@ class CreateExportRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ExportFormat, str]] = ..., completed_only: _Optional[bool] = ..., callback_url: _Optional[str] = ...) -> None: ...
 
 class CreateExportResponse(_message.Message):
-    __slots__ = ("project_id", "format", "total_exported", "file_url", "file_name", "file_size", "expires_at", "export_id")
+    __slots__ = ("project_id", "format", "total_exported", "file_url", "file_name", "file_size", "expires_at", "export_id", "warnings")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_EXPORTED_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,7 @@ class CreateExportResponse(_message.Message):
     FILE_SIZE_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     format: _common_pb2.ExportFormat
     total_exported: int
@@ -42,7 +43,18 @@ class CreateExportResponse(_message.Message):
     file_size: int
     expires_at: _timestamp_pb2.Timestamp
     export_id: str
-    def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ExportFormat, str]] = ..., total_exported: _Optional[int] = ..., file_url: _Optional[str] = ..., file_name: _Optional[str] = ..., file_size: _Optional[int] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., export_id: _Optional[str] = ...) -> None: ...
+    warnings: _containers.RepeatedCompositeFieldContainer[ExportWarning]
+    def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ExportFormat, str]] = ..., total_exported: _Optional[int] = ..., file_url: _Optional[str] = ..., file_name: _Optional[str] = ..., file_size: _Optional[int] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., export_id: _Optional[str] = ..., warnings: _Optional[_Iterable[_Union[ExportWarning, _Mapping]]] = ...) -> None: ...
+
+class ExportWarning(_message.Message):
+    __slots__ = ("task_id", "display_id", "message")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    display_id: str
+    message: str
+    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class GetExportRequest(_message.Message):
     __slots__ = ("export_id",)
@@ -51,7 +63,7 @@ class GetExportRequest(_message.Message):
     def __init__(self, export_id: _Optional[str] = ...) -> None: ...
 
 class GetExportResponse(_message.Message):
-    __slots__ = ("export_id", "project_id", "format", "status", "completed_only", "total_exported", "file_url", "file_name", "file_size", "created_at", "expires_at", "error_message", "callback_url", "callback_status", "callback_attempts")
+    __slots__ = ("export_id", "project_id", "format", "status", "completed_only", "total_exported", "file_url", "file_name", "file_size", "created_at", "expires_at", "error_message", "callback_url", "callback_status", "callback_attempts", "warnings")
     EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +79,7 @@ class GetExportResponse(_message.Message):
     CALLBACK_URL_FIELD_NUMBER: _ClassVar[int]
     CALLBACK_STATUS_FIELD_NUMBER: _ClassVar[int]
     CALLBACK_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     export_id: str
     project_id: str
     format: _common_pb2.ExportFormat
@@ -82,7 +95,8 @@ class GetExportResponse(_message.Message):
     callback_url: str
     callback_status: _common_pb2.CallbackStatus
     callback_attempts: int
-    def __init__(self, export_id: _Optional[str] = ..., project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ExportFormat, str]] = ..., status: _Optional[_Union[_common_pb2.ExportStatus, str]] = ..., completed_only: _Optional[bool] = ..., total_exported: _Optional[int] = ..., file_url: _Optional[str] = ..., file_name: _Optional[str] = ..., file_size: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_message: _Optional[str] = ..., callback_url: _Optional[str] = ..., callback_status: _Optional[_Union[_common_pb2.CallbackStatus, str]] = ..., callback_attempts: _Optional[int] = ...) -> None: ...
+    warnings: _containers.RepeatedCompositeFieldContainer[ExportWarning]
+    def __init__(self, export_id: _Optional[str] = ..., project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ExportFormat, str]] = ..., status: _Optional[_Union[_common_pb2.ExportStatus, str]] = ..., completed_only: _Optional[bool] = ..., total_exported: _Optional[int] = ..., file_url: _Optional[str] = ..., file_name: _Optional[str] = ..., file_size: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_message: _Optional[str] = ..., callback_url: _Optional[str] = ..., callback_status: _Optional[_Union[_common_pb2.CallbackStatus, str]] = ..., callback_attempts: _Optional[int] = ..., warnings: _Optional[_Iterable[_Union[ExportWarning, _Mapping]]] = ...) -> None: ...
 
 class DownloadExportRequest(_message.Message):
     __slots__ = ("export_id",)

@@ -25,28 +25,32 @@ USER_ROLE_ADMIN: UserRole
 USER_ROLE_ANNOTATOR: UserRole
 
 class ConfigureProjectRequest(_message.Message):
-    __slots__ = ("project_id", "labels", "label_config", "ready")
+    __slots__ = ("project_id", "labels", "label_config", "ready", "prelabel_model_version")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     LABEL_CONFIG_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
+    PRELABEL_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     labels: _containers.RepeatedCompositeFieldContainer[_common_pb2.TagInput]
     label_config: str
     ready: bool
-    def __init__(self, project_id: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[_common_pb2.TagInput, _Mapping]]] = ..., label_config: _Optional[str] = ..., ready: _Optional[bool] = ...) -> None: ...
+    prelabel_model_version: str
+    def __init__(self, project_id: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[_common_pb2.TagInput, _Mapping]]] = ..., label_config: _Optional[str] = ..., ready: _Optional[bool] = ..., prelabel_model_version: _Optional[str] = ...) -> None: ...
 
 class ConfigureProjectResponse(_message.Message):
-    __slots__ = ("project_id", "status", "labels", "config")
+    __slots__ = ("project_id", "status", "labels", "config", "prelabel_model_version")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
+    PRELABEL_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     status: _common_pb2.ProjectStatus
     labels: _containers.RepeatedCompositeFieldContainer[_common_pb2.Label]
     config: str
-    def __init__(self, project_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., labels: _Optional[_Iterable[_Union[_common_pb2.Label, _Mapping]]] = ..., config: _Optional[str] = ...) -> None: ...
+    prelabel_model_version: str
+    def __init__(self, project_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., labels: _Optional[_Iterable[_Union[_common_pb2.Label, _Mapping]]] = ..., config: _Optional[str] = ..., prelabel_model_version: _Optional[str] = ...) -> None: ...
 
 class AssignTasksRequest(_message.Message):
     __slots__ = ("project_id", "annotator_id", "task_ids", "count")
@@ -105,16 +109,20 @@ class StartTaskResponse(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., project_status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ...) -> None: ...
 
 class SubmitAnnotationRequest(_message.Message):
-    __slots__ = ("task_id", "result", "parent_prediction_id", "lead_time_seconds")
+    __slots__ = ("task_id", "result", "parent_prediction_id", "lead_time_seconds", "image_width", "image_height")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     PARENT_PREDICTION_ID_FIELD_NUMBER: _ClassVar[int]
     LEAD_TIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     result: str
     parent_prediction_id: str
     lead_time_seconds: float
-    def __init__(self, task_id: _Optional[str] = ..., result: _Optional[str] = ..., parent_prediction_id: _Optional[str] = ..., lead_time_seconds: _Optional[float] = ...) -> None: ...
+    image_width: int
+    image_height: int
+    def __init__(self, task_id: _Optional[str] = ..., result: _Optional[str] = ..., parent_prediction_id: _Optional[str] = ..., lead_time_seconds: _Optional[float] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ...) -> None: ...
 
 class SubmitAnnotationResponse(_message.Message):
     __slots__ = ("annotation_id", "task_id", "status", "project_status")
@@ -187,7 +195,7 @@ class UserRef(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
 
 class TaskDetail(_message.Message):
-    __slots__ = ("task_id", "display_id", "project_id", "external_id", "task_type", "status", "assignee", "data", "label_config", "predictions", "annotations")
+    __slots__ = ("task_id", "display_id", "project_id", "external_id", "task_type", "status", "assignee", "data", "label_config", "predictions", "annotations", "prelabel_prediction_id")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +207,7 @@ class TaskDetail(_message.Message):
     LABEL_CONFIG_FIELD_NUMBER: _ClassVar[int]
     PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
     ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    PRELABEL_PREDICTION_ID_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     display_id: str
     project_id: str
@@ -210,23 +219,26 @@ class TaskDetail(_message.Message):
     label_config: str
     predictions: _containers.RepeatedCompositeFieldContainer[TaskPrediction]
     annotations: _containers.RepeatedCompositeFieldContainer[TaskAnnotation]
-    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., external_id: _Optional[str] = ..., task_type: _Optional[_Union[_common_pb2.TaskType, str]] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., assignee: _Optional[_Union[UserRef, _Mapping]] = ..., data: _Optional[str] = ..., label_config: _Optional[str] = ..., predictions: _Optional[_Iterable[_Union[TaskPrediction, _Mapping]]] = ..., annotations: _Optional[_Iterable[_Union[TaskAnnotation, _Mapping]]] = ...) -> None: ...
+    prelabel_prediction_id: str
+    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., external_id: _Optional[str] = ..., task_type: _Optional[_Union[_common_pb2.TaskType, str]] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., assignee: _Optional[_Union[UserRef, _Mapping]] = ..., data: _Optional[str] = ..., label_config: _Optional[str] = ..., predictions: _Optional[_Iterable[_Union[TaskPrediction, _Mapping]]] = ..., annotations: _Optional[_Iterable[_Union[TaskAnnotation, _Mapping]]] = ..., prelabel_prediction_id: _Optional[str] = ...) -> None: ...
 
 class TaskPrediction(_message.Message):
-    __slots__ = ("prediction_id", "source", "model_version", "score", "result", "created_at")
+    __slots__ = ("prediction_id", "source", "model_version", "score", "result", "created_at", "region_prediction_ids")
     PREDICTION_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REGION_PREDICTION_IDS_FIELD_NUMBER: _ClassVar[int]
     prediction_id: str
     source: str
     model_version: str
     score: float
     result: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, prediction_id: _Optional[str] = ..., source: _Optional[str] = ..., model_version: _Optional[str] = ..., score: _Optional[float] = ..., result: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    region_prediction_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, prediction_id: _Optional[str] = ..., source: _Optional[str] = ..., model_version: _Optional[str] = ..., score: _Optional[float] = ..., result: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., region_prediction_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TaskAnnotation(_message.Message):
     __slots__ = ("annotation_id", "annotator", "result", "parent_prediction_id", "lead_time_seconds", "created_at", "updated_at")
