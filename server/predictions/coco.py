@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.coordinates import PIXEL_SLACK, Frame
 from server.predictions.entries import (
     Entry,
     Item,
@@ -31,6 +32,7 @@ from server.predictions.geometry import (
     GeometryError,
     Polygons,
     Shape,
+    fit_shape,
     is_number,
     parse_bbox,
     parse_ring,
@@ -248,7 +250,10 @@ def _item(
 
 
 def _shape(annotation: dict[str, Any], size: tuple[int, int], use_segmentation: bool) -> Shape:
+    """The annotation's shape, normalized by the image's size and fitted to it (the
+    coordinate rule of server.coordinates: an overrun of at most 1 px is clamped)."""
     width, height = size
+    frame = Frame.of(1.0, size)
     segmentation = annotation.get("segmentation")
     if use_segmentation and segmentation:
         if not isinstance(segmentation, list):
@@ -258,7 +263,7 @@ def _shape(annotation: dict[str, Any], size: tuple[int, int], use_segmentation: 
             for index, flat in enumerate(segmentation)
         )
         kind = GeometryKind.POLYGON if len(rings) == 1 else GeometryKind.MULTI_POLYGON
-        return Polygons(kind, rings)
+        return fit_shape(Polygons(kind, rings), frame)
     bbox = annotation.get("bbox")
     if bbox is None:
         raise GeometryError("annotation has no bbox")
@@ -270,9 +275,12 @@ def _shape(annotation: dict[str, Any], size: tuple[int, int], use_segmentation: 
     if w <= 0 or h <= 0:
         raise GeometryError(f"degenerate bbox {bbox}: width and height must be greater than 0")
     try:
-        return parse_bbox(x / width, y / height, w / width, h / height)
+        return fit_shape(parse_bbox(x / width, y / height, w / width, h / height), frame)
     except GeometryError:
-        raise GeometryError(f"bbox {bbox} does not fit in the {width}x{height} image") from None
+        raise GeometryError(
+            f"bbox {bbox} does not fit in the {width}x{height} image "
+            f"(it may overrun it by at most {PIXEL_SLACK:g} px)"
+        ) from None
 
 
 def _ring(flat: Any, width: int, height: int, what: str) -> tuple[tuple[float, float], ...]:

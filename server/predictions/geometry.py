@@ -1,8 +1,13 @@
 """Normalized geometries of imported predictions and their Label Studio results.
 
 Imported geometries are normalized to 0..1 of the image; Label Studio results
-(SPEC §6) use percent of the image (0..100). Validation raises GeometryError
-with a reason meant for the person who produced the file.
+(SPEC §6) use percent of the image (0..100). A geometry is read in two steps:
+parse_geometry checks its form (numbers, finite, positive sizes, enough
+points) where the file is read; fit_shape then applies the coordinate rule
+(server.coordinates: within the image, a 1 px overrun clamped) once the
+image's size is known, which for AAP JSON is after the task is matched.
+Both raise GeometryError with a reason meant for the person who produced the
+file.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeGuard
 
+from server.coordinates import CoordinateError, Frame, is_finite_number
 from server.vocabulary import GeometryKind
 
 BBOX = GeometryKind.BBOX
@@ -17,9 +23,6 @@ POLYGON = GeometryKind.POLYGON
 MULTI_POLYGON = GeometryKind.MULTI_POLYGON
 SUPPORTED_KINDS = tuple(GeometryKind)
 
-# Coordinates a hair outside 0..1 (float rounding, pixel boxes touching the
-# border) are clamped instead of rejected.
-TOLERANCE = 1e-6
 # Percent coordinates are rounded to this many decimals, which removes float
 # noise such as 10.000000000000002 and stays far below a pixel.
 PERCENT_DECIMALS = 8
@@ -64,17 +67,6 @@ def is_number(value: Any) -> TypeGuard[int | float]:
     return type(value) in NUMBER_TYPES
 
 
-def _unit(value: float) -> float | None:
-    """value clamped into 0..1 when within TOLERANCE of it, else None."""
-    if 0.0 <= value <= 1.0:
-        return float(value)
-    if -TOLERANCE <= value < 0.0:
-        return 0.0
-    if 1.0 < value <= 1.0 + TOLERANCE:
-        return 1.0
-    return None
-
-
 def parse_geometry(geometry: Any) -> Shape:
     """The shape described by an AAP geometry object, or GeometryError."""
     if not isinstance(geometry, dict):
@@ -103,43 +95,19 @@ def _unsupported(kind: Any) -> Shape:
 
 
 def parse_bbox(x: Any, y: Any, w: Any, h: Any) -> BBox:
-    """A normalized box; out-of-range and empty boxes are GeometryError."""
-    numbers = NUMBER_TYPES
-    if (
-        type(x) in numbers
-        and type(y) in numbers
-        and type(w) in numbers
-        and type(h) in numbers
-        and x >= 0
-        and y >= 0
-        and w > 0
-        and h > 0
-        and x + w <= 1
-        and y + h <= 1
+    """A box as given (fit_shape checks it against the image); GeometryError when
+    its numbers are not finite or it has no width or height."""
+    if not (
+        is_finite_number(x) and is_finite_number(y) and is_finite_number(w) and is_finite_number(h)
     ):
-        return BBox(float(x), float(y), float(w), float(h))  # the common case, checked cheaply
-    return _parse_bbox_carefully(x, y, w, h)
-
-
-def _parse_bbox_carefully(x: Any, y: Any, w: Any, h: Any) -> BBox:
-    if not (is_number(x) and is_number(y) and is_number(w) and is_number(h)):
         raise GeometryError("bbox needs numbers x, y, w and h (normalized to 0..1)")
     if w <= 0 or h <= 0:
         raise GeometryError(f"degenerate bbox: w and h must be greater than 0 (w={w}, h={h})")
-    cx, cy = _unit(x), _unit(y)
-    right, bottom = _unit(x + w), _unit(y + h)
-    if cx is None or cy is None or right is None or bottom is None:
-        raise GeometryError(
-            f"bbox out of range (x={x}, y={y}, w={w}, h={h}): coordinates are normalized "
-            "to 0..1 and x+w, y+h may not exceed 1"
-        )
-    if right <= cx or bottom <= cy:
-        raise GeometryError(f"degenerate bbox: it has no area inside the image (w={w}, h={h})")
-    return BBox(cx, cy, right - cx, bottom - cy)
+    return BBox(float(x), float(y), float(w), float(h))
 
 
 def parse_ring(points: Any, what: str) -> tuple[Point, ...]:
-    """A polygon's points: at least three [x, y] pairs in 0..1 enclosing an area."""
+    """A polygon's points as given: at least three [x, y] pairs of finite numbers."""
     if not isinstance(points, list) or len(points) < 3:
         raise GeometryError(f"{what} needs points: a list of at least 3 [x, y] pairs")
     ring: list[Point] = []
@@ -147,20 +115,49 @@ def parse_ring(points: Any, what: str) -> tuple[Point, ...]:
         if not (
             isinstance(point, list | tuple)
             and len(point) == 2
-            and is_number(point[0])
-            and is_number(point[1])
+            and is_finite_number(point[0])
+            and is_finite_number(point[1])
         ):
             raise GeometryError(f"{what} point {index} is not an [x, y] pair of numbers")
-        px, py = _unit(point[0]), _unit(point[1])
-        if px is None or py is None:
-            raise GeometryError(
-                f"{what} point {index} out of range ({point[0]}, {point[1]}): "
-                "coordinates are normalized to 0..1"
-            )
-        ring.append((px, py))
-    if abs(_doubled_area(ring)) < 1e-12:
-        raise GeometryError(f"degenerate {what}: its points enclose no area")
+        ring.append((float(point[0]), float(point[1])))
     return tuple(ring)
+
+
+def fit_shape(shape: Shape, frame: Frame) -> Shape:
+    """The shape within the image `frame` (scale 1) by the coordinate rule
+    (server.coordinates), clamped when it overruns by at most the slack;
+    GeometryError when it overruns further or keeps no area."""
+    if isinstance(shape, BBox):
+        try:
+            x, y, w, h = frame.box(shape.x, shape.y, shape.w, shape.h)
+        except CoordinateError as error:
+            raise GeometryError(
+                f"bbox out of range (x={shape.x:g}, y={shape.y:g}, w={shape.w:g}, h={shape.h:g}):"
+                f" {error}; coordinates are normalized to 0..1"
+            ) from None
+        if x == shape.x and y == shape.y and w == shape.w and h == shape.h:
+            return shape
+        return BBox(x, y, w, h)
+    what = "polygon" if shape.kind == POLYGON else "multi_polygon polygon {}"
+    rings = tuple(
+        _fit_ring(ring, frame, what.format(index)) for index, ring in enumerate(shape.polygons)
+    )
+    return Polygons(shape.kind, rings)
+
+
+def _fit_ring(ring: tuple[Point, ...], frame: Frame, what: str) -> tuple[Point, ...]:
+    fitted: list[Point] = []
+    for index, (x, y) in enumerate(ring):
+        try:
+            fitted.append(frame.point(x, y))
+        except CoordinateError as error:
+            raise GeometryError(
+                f"{what} point {index} out of range ({x:g}, {y:g}): {error}; "
+                "coordinates are normalized to 0..1"
+            ) from None
+    if abs(_doubled_area(fitted)) < 1e-12:
+        raise GeometryError(f"degenerate {what}: its points enclose no area")
+    return tuple(fitted)
 
 
 def parse_multi_polygon(polygons: Any) -> Polygons:

@@ -1,7 +1,8 @@
 """From matched entries to prediction rows and error entries.
 
 The checks that need the project (which geometries its task type holds, its
-labels) and the task (its image size) happen here, after matching.
+labels) and the task (its image size: the coordinate rule of
+server.coordinates) happen here, after matching.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 
 import orjson
 
+from server.coordinates import Frame
 from server.images import pixel_size
 from server.predictions.entries import Candidate, Entry, ImportTarget, Rejection, at
-from server.predictions.geometry import to_results
+from server.predictions.geometry import GeometryError, fit_shape, to_results
 from server.vocabulary import GEOMETRY_KINDS_BY_TASK_TYPE, GeometryKind
 from storage.predictions import NewPrediction, TaskRef
 
@@ -54,6 +56,7 @@ def plan_rows(
     kinds = GEOMETRY_KINDS_BY_TASK_TYPE.get(target.task_type, frozenset())
     labels = frozenset(target.labels)
     sizes: dict[int, tuple[int, int] | None] = {}
+    frames: dict[tuple[int, int] | None, Frame] = {}
     for entry, task in zip(entries, tasks, strict=True):
         if entry.problem is not None or task is None:
             plan.skipped += entry.count
@@ -65,10 +68,18 @@ def plan_rows(
             if task.task_id not in sizes:
                 sizes[task.task_id] = image_size(task.metadata_json)
             size = sizes[task.task_id]
+        frame = frames.get(size)
+        if frame is None:
+            frame = frames[size] = Frame.of(1.0, size)
         for item in entry.items:
+            if type(item) is Candidate:
+                try:
+                    shape = fit_shape(item.shape, frame)
+                except GeometryError as error:
+                    item = Rejection(at(str(error), entry.item_where.format(item.index)))
             if not (
                 type(item) is Candidate
-                and item.shape.kind in kinds
+                and shape.kind in kinds
                 and (not labels or item.class_name in labels)
             ):
                 plan.skipped += 1
@@ -76,7 +87,7 @@ def plan_rows(
                 plan.issues.append(ImportIssue(entry.task_match, reason))
                 continue
             result = to_results(
-                item.shape, label=item.class_name, score=item.confidence, original_size=size
+                shape, label=item.class_name, score=item.confidence, original_size=size
             )
             plan.rows.append(
                 NewPrediction(

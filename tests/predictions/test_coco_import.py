@@ -159,7 +159,8 @@ async def test_each_bad_annotation_or_image_is_an_error_entry(
     expected = [
         (
             {"image_id": 1, "file_name": "a.jpg"},
-            "bbox [150, 0, 100, 10] does not fit in the 200x100 image (annotations[1])",
+            "bbox [150, 0, 100, 10] does not fit in the 200x100 image "
+            "(it may overrun it by at most 1 px) (annotations[1])",
         ),
         ({"image_id": 1, "file_name": "a.jpg"}, "degenerate bbox [0, 0, 0, 10]"),
         ({"image_id": 1, "file_name": "a.jpg"}, "category_id 99 is not in categories"),

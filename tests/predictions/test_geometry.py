@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from server.coordinates import Frame
 from server.predictions.geometry import (
     BBox,
     GeometryError,
     Polygons,
+    fit_shape,
     parse_geometry,
     to_results,
 )
 
+UNKNOWN_SIZE = Frame.of(1.0, None)
+
 
 def test_a_box_touching_the_border_within_float_noise_is_clamped() -> None:
-    shape = parse_geometry({"type": "bbox", "x": 0.7, "y": 0.0, "w": 0.3000000001, "h": 1})
+    parsed = parse_geometry({"type": "bbox", "x": 0.7, "y": 0.0, "w": 0.3000000001, "h": 1})
+    shape = fit_shape(parsed, UNKNOWN_SIZE)
     assert isinstance(shape, BBox)
     assert shape.x + shape.w == pytest.approx(1.0)
     assert shape.x + shape.w <= 1.0
