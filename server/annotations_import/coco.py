@@ -13,6 +13,14 @@ truth would pass for a complete one), and each refusal is an error entry.
 The reader yields batches of annotations, grouped by image within a batch. An
 image whose annotations run on into the next batch (files list each image's
 annotations together) is carried over and joined with its continuation.
+
+An image of images[] that no annotation names is a negative: ground truth that
+the image shows nothing to label. Once the annotations are read, each such
+image becomes a unit whose one annotation has the empty result `[]`, so its
+task is completed as a negative, as an annotator's empty submit completes it
+(a COCO set of 9 images, one without objects, completes 9 tasks). It is
+matched like any image (a name that fits several tasks is an error entry);
+it needs no width or height.
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ from collections.abc import Iterator
 import orjson
 
 from server.annotations_import.units import AnnotationRow, Unit
-from server.predictions.coco import CocoIndex, iter_coco
-from server.predictions.entries import Entry, ImportTarget
+from server.predictions.coco import CocoImage, CocoIndex, iter_coco
+from server.predictions.entries import Entry, ImportTarget, at
 from server.predictions.json_stream import Source
 from server.predictions.rows import plan_rows
 from storage.predictions import TaskRef
@@ -42,6 +50,29 @@ def iter_coco_units(
         yield [_unit(entry, target) for entry in entries]
     if held is not None:
         yield [_unit(held, target)]
+    negatives = [image for image in index.images.values() if not image.annotated]
+    for start in range(0, len(negatives), batch_size):
+        yield [_negative(image) for image in negatives[start : start + batch_size]]
+
+
+NEGATIVE = AnnotationRow("[]", None)
+
+
+def _negative(image: CocoImage) -> Unit:
+    """The unit of an image without annotations: an empty result for its task."""
+    where = f"images[{image.position}]"
+    task_match = {"image_id": image.image_id, "file_name": image.file_name}
+    problem = image.problem
+    if not isinstance(image.file_name, str) or not image.file_name:
+        problem = f"image {image.image_id!r} has no file_name"
+    entry = Entry(
+        task_match,
+        None,
+        task=image.task,
+        problem=None if problem is None else at(problem, where),
+        where=where,
+    )
+    return Unit(task_match, where, annotations=[NEGATIVE], entry=entry, problem=entry.problem)
 
 
 def _image_id(entry: Entry) -> object:

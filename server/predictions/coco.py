@@ -57,13 +57,20 @@ ITEM_WHERE = "annotations[{}]"
 IMAGE_MATCH_CHUNK = 100_000
 
 
-class _Image:
-    __slots__ = ("file_name", "image_id", "problem", "size", "task")
+class CocoImage:
+    """An image of images[], as the whole file is read."""
 
-    def __init__(self, image_id: Any, file_name: Any, size: tuple[int, int] | None) -> None:
+    __slots__ = ("annotated", "file_name", "image_id", "position", "problem", "size", "task")
+
+    def __init__(
+        self, image_id: Any, file_name: Any, size: tuple[int, int] | None, position: int
+    ) -> None:
         self.image_id = image_id
         self.file_name = file_name
         self.size = size
+        self.position = position  # its index in images[]
+        # whether an annotation of the file names it (set as the annotations stream)
+        self.annotated = False
         # set by match_images: its task (None: not found), or why it cannot be used
         self.task: TaskRef | None = None
         self.problem: str | None = None
@@ -74,15 +81,16 @@ class CocoIndex:
     """What a COCO file says before its annotations: read once, kept for the whole file."""
 
     categories: dict[Any, str]  # category id -> name
-    images: dict[Any, _Image]  # image id -> image
+    images: dict[Any, CocoImage]  # image id -> image
     use_segmentation: bool
 
-    def task_keys(self) -> list[tuple[_Image, TaskKey]]:
-        """The key of every image that can name a task (a file_name and a size)."""
+    def task_keys(self) -> list[tuple[CocoImage, TaskKey]]:
+        """The key of every image that can name a task (one with a file_name; an image
+        without a size names its task too: as a negative it needs none)."""
         return [
             (image, TaskKey(image_name=image.file_name, file_path=image.file_name, unique=True))
             for image in self.images.values()
-            if isinstance(image.file_name, str) and image.file_name and image.size is not None
+            if isinstance(image.file_name, str) and image.file_name
         ]
 
 
@@ -159,7 +167,10 @@ def _batch_entries(annotations: list[Any], first_index: int, coco: CocoIndex) ->
             continue
         entry = by_image.get(image_id)
         if entry is None:
-            entry = by_image[image_id] = _image_entry(image_id, images.get(image_id), where)
+            image = images.get(image_id)
+            if image is not None:
+                image.annotated = True
+            entry = by_image[image_id] = _image_entry(image_id, image, where)
             entries.append(entry)
         entry.count += 1
         if entry.problem is None:
@@ -181,10 +192,10 @@ def _categories(raw: Iterable[Any]) -> dict[Any, str]:
     return names
 
 
-def _images(raw: Iterable[Any]) -> dict[Any, _Image]:
+def _images(raw: Iterable[Any]) -> dict[Any, CocoImage]:
     """image id -> image; the first image of a repeated id wins."""
-    images: dict[Any, _Image] = {}
-    for image in raw:
+    images: dict[Any, CocoImage] = {}
+    for position, image in enumerate(raw):
         if not isinstance(image, dict):
             continue
         image_id = image.get("id")
@@ -194,11 +205,11 @@ def _images(raw: Iterable[Any]) -> dict[Any, _Image]:
         size = None
         if is_number(width) and is_number(height) and width >= 1 and height >= 1:
             size = (int(width), int(height))
-        images[image_id] = _Image(image_id, image.get("file_name"), size)
+        images[image_id] = CocoImage(image_id, image.get("file_name"), size, position)
     return images
 
 
-def _image_entry(image_id: Any, image: _Image | None, where: str) -> Entry:
+def _image_entry(image_id: Any, image: CocoImage | None, where: str) -> Entry:
     if image is None:
         return Entry(
             task_match={"image_id": image_id},

@@ -173,7 +173,8 @@ async def test_a_coco_file_gives_one_annotation_per_image(
         owner, project_id, payload, annotator_id=ann.user_id, params={"format": "coco"}
     )
 
-    assert (report["imported"], report["skipped"]) == (2, 2)
+    # image 3 has no annotations: its task is completed as a negative
+    assert (report["imported"], report["skipped"]) == (3, 2)
     assert [e["reason"] for e in report["errors"]] == [
         "class_name 'owl' is not a label of the project (labels: cat, dog) (annotations[4])",
         "image_id 7 is not in images (annotations[6])",
@@ -189,7 +190,9 @@ async def test_a_coco_file_gives_one_annotation_per_image(
     assert (regions[0]["original_width"], regions[0]["value"]["height"]) == (640, 20.0)
     refused = (await owner.call("GET", f"/api/v1/tasks/{task_ids[2]}"))["task"]
     assert (refused["status"], refused["annotations"]) == ("pending", [])
-    assert (await progress(owner, project_id))["completed_tasks"] == 2
+    negative = (await owner.call("GET", f"/api/v1/tasks/{task_ids[3]}"))["task"]
+    assert [a["result"] for a in negative["annotations"]] == [[]]
+    assert (await progress(owner, project_id))["completed_tasks"] == 3
 
 
 async def test_a_fault_after_written_batches_leaves_nothing(
@@ -251,7 +254,11 @@ async def test_coco_segmentations_become_one_polygon_annotation(
         owner, project_id, payload, annotator_id=ann.user_id, params={"format": "coco"}
     )
 
-    assert (report["imported"], report["errors"]) == (1, [])
+    assert report["imported"] == 1
+    # the file's other images have no annotations: negatives of tasks this project lacks
+    assert [e["reason"] for e in report["errors"]] == [
+        f"task not found in project (images[{i}])" for i in (1, 2, 3)
+    ]
     tasks = await owner.call("GET", f"/api/external/projects/{project_id}/tasks")
     task = (await owner.call("GET", f"/api/v1/tasks/{tasks['tasks'][0]['task_id']}"))["task"]
     [region] = task["annotations"][0]["result"]

@@ -166,3 +166,54 @@ async def test_a_subpixel_coco_box_is_clamped_and_the_image_imported(
     assert first["value"]["x"] == 90.0 and first["value"]["width"] == 10.0
     assert (first["original_width"], first["original_height"]) == (200, 100)
     assert second["value"]["rectanglelabels"] == ["dog"]
+
+
+async def test_coco_images_without_annotations_complete_their_tasks_as_negatives(
+    database: Database, admin: TestUser, http_client: httpx.AsyncClient
+) -> None:
+    owner = Rest(http_client, admin)
+    ann = await make_user(database, "ann", "annotator")
+    folder = [
+        *IMAGES,
+        "https://cdn.example.com/set/empty road.jpg".replace(" ", "%20"),
+        "https://cdn.example.com/set/Ünïcode.png",
+        "https://cdn.example.com/other/x.png",  # a second x.png, in another folder
+    ]
+    project_id, task_ids = await init_unsized_project(owner, folder)
+    names = ["set/x.png", "x.jpg", "X.png", "x.jpeg", "straße 1.jpg", "猫.jpg", "empty road.jpg"]
+    names += ["Ünïcode.png", "other/x.png"]
+    images = [
+        {"id": 10 + i, "file_name": name, "width": 640, "height": 480}
+        for i, name in enumerate(names)
+    ]
+    del images[6]["width"], images[6]["height"]  # a negative needs no size
+    annotations = [
+        {"id": n, "image_id": 10 + i, "category_id": 1 + n % 2, "bbox": [10.0 * n, 20, 64, 48]}
+        for n, i in enumerate(i for i in range(9) if i != 6 for _ in range(2))
+    ]
+    coco = {
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
+    }
+
+    report = await post_import(
+        owner, project_id, coco, annotator_id=ann.user_id, params={"format": "coco"}
+    )
+
+    assert (report["imported"], report["skipped"], report["errors"]) == (9, 0, [])
+    shown = await progress(owner, project_id)
+    assert (shown["total_tasks"], shown["completed_tasks"]) == (9, 9)
+    negative = (await owner.call("GET", f"/api/v1/tasks/{task_ids[6]}"))["task"]
+    assert negative["status"] == "completed"
+    [annotation] = negative["annotations"]
+    assert annotation["result"] == []
+    for index in (0, 2, 8):
+        task = (await owner.call("GET", f"/api/v1/tasks/{task_ids[index]}"))["task"]
+        [annotation] = task["annotations"]
+        assert len(annotation["result"]) == 2
+    # the same file again: every task is annotated already, the negative too
+    again = await post_import(
+        owner, project_id, coco, annotator_id=ann.user_id, params={"format": "coco"}
+    )
+    assert (again["imported"], again["skipped"], len(again["errors"])) == (0, 9, 9)
