@@ -121,10 +121,21 @@ async def _select_in(
 
 async def find_tasks_by_file_paths(
     conn: AsyncConnection, project_id: str, file_paths: Collection[str]
-) -> dict[str, TaskRef]:
-    """Tasks of the project whose file_path is exactly one of file_paths; the first in
-    project order wins when several share one."""
-    return await _find_first_by(conn, project_id, _tasks.c.file_path, file_paths)
+) -> dict[str, list[TaskRef]]:
+    """Tasks of the project whose file_path is exactly one of file_paths, each path's
+    in project order (several tasks may share one)."""
+    found: dict[str, list[tuple[int, int, TaskRef]]] = {}
+    column = _tasks.c.file_path
+    for chunk in _chunks(sorted(set(file_paths)), IN_CHUNK):
+        query = select(column, _tasks.c.position, *_task_ref_columns().selected_columns)
+        rows = await _select_in(conn, column.name, query, column, project_id, chunk)
+        for value, position, task_id, task_project_id, metadata_json in rows:
+            task = TaskRef(task_id, task_project_id, metadata_json)
+            found.setdefault(value, []).append((position, task_id, task))
+    return {
+        value: [task for _, _, task in sorted(tasks, key=lambda t: (t[0], t[1]))]
+        for value, tasks in found.items()
+    }
 
 
 async def find_tasks_by_external_ids(

@@ -89,6 +89,10 @@ class Entry:
     # its task when the reader matched it already (COCO images are matched once per file);
     # with key None and no problem, None means not found
     task: TaskRef | None = None
+    # the tasks its file_path names when there are several (it was matched to the first),
+    # in project order, and the file_path: set by matching, reported as a warning
+    candidates: list[TaskRef] | None = None
+    ambiguous_path: str | None = None
 
 
 def invalid_file(message: str, **details: Any) -> DomainError:

@@ -13,7 +13,8 @@ An entry's keys are tried in order, and the first that finds a task wins:
    given path must equal the task's path with its query and fragment removed,
    or be a trailing run of its segments ("x.jpg" and "images/x.jpg" both match
    "https://cdn/data/images/x.jpg?sig=1"). Several candidates: the first in
-   project order for AAP files (SPEC §4.5); for COCO files (`unique` keys) an
+   project order for AAP files (SPEC §4.5), with a warning in the response
+   naming the candidates (Entry.candidates); for COCO files (`unique` keys) an
    error entry naming them, never a silent first match. COCO keys skip the
    exact step: the trailing-run step also finds an exact path, and sees every
    candidate.
@@ -95,7 +96,7 @@ async def match_entries(
     if paths:
         by_path = await source.by_file_paths(set(paths.values()))
         for index, path in paths.items():
-            matched[index] = by_path.get(path)
+            _take_first(entries[index], matched, index, by_path.get(path, []), path)
 
     paths = {
         i: key.file_path
@@ -109,8 +110,8 @@ async def match_entries(
             key = keys[index]
             if key is not None and key.unique:
                 _settle(entries[index], matched, index, found, "file_name", path)
-            elif found:
-                matched[index] = found[0]
+            else:
+                _take_first(entries[index], matched, index, found, path)
 
     external = {
         i: key.external_id
@@ -133,6 +134,19 @@ async def match_keys(
     entries = [Entry(task_match=None, key=key) for key in keys]
     tasks = await match_entries(conn, project_id, entries, project_size=0)
     return [entry.problem or task for entry, task in zip(entries, tasks, strict=True)]
+
+
+def _take_first(
+    entry: Entry, matched: list[TaskRef | None], index: int, found: Sequence[TaskRef], path: str
+) -> None:
+    """Match an AAP entry to the first task its file_path names (seed 002), keeping the
+    others as candidates when there are several (the response warns about them)."""
+    if not found:
+        return
+    matched[index] = found[0]
+    if len(found) > 1:
+        entry.candidates = list(found[:CANDIDATES_SHOWN])
+        entry.ambiguous_path = path
 
 
 def _settle(
@@ -255,7 +269,7 @@ class _Source:
     async def by_image_names(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         raise NotImplementedError
 
-    async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
+    async def by_file_paths(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         raise NotImplementedError
 
     async def by_trailing_segments(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
@@ -287,7 +301,7 @@ class _Queries(_Source):
                     found.setdefault(name, []).append(TaskRef(task_id, project_id, metadata_json))
         return found
 
-    async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
+    async def by_file_paths(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         return await find_tasks_by_file_paths(self._conn, self._project_id, values)
 
     async def by_trailing_segments(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
@@ -314,7 +328,7 @@ class _ProjectSnapshot(_Source):
 
     def __init__(self) -> None:
         self._ids: dict[int, TaskRef] = {}
-        self._file_paths: dict[str, TaskRef] = {}
+        self._file_paths: dict[str, list[TaskRef]] = {}
         self._image_names: dict[str, list[TaskRef]] = {}
         self._external_ids: dict[str, TaskRef] = {}
         self._wanted_paths: dict[str, str] = {}
@@ -343,7 +357,7 @@ class _ProjectSnapshot(_Source):
                 if file_path is None or not paths:
                     continue
                 if file_path in paths:
-                    snapshot._file_paths.setdefault(file_path, task)
+                    snapshot._file_paths.setdefault(file_path, []).append(task)
                 normalized = normalize_path(file_path)
                 segment = last_segment(normalized)
                 if names.wanted:
@@ -360,7 +374,7 @@ class _ProjectSnapshot(_Source):
     async def by_image_names(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         return self._image_names
 
-    async def by_file_paths(self, values: Collection[str]) -> dict[str, TaskRef]:
+    async def by_file_paths(self, values: Collection[str]) -> dict[str, list[TaskRef]]:
         return self._file_paths
 
     async def by_trailing_segments(self, values: Collection[str]) -> dict[str, list[TaskRef]]:

@@ -14,9 +14,11 @@ from typing import Any
 import orjson
 
 from server.coordinates import Frame
+from server.display_ids import display_id
 from server.images import pixel_size
 from server.predictions.entries import Candidate, Entry, ImportTarget, Rejection, at
 from server.predictions.geometry import GeometryError, fit_shape, to_results
+from server.predictions.matching import CANDIDATES_SHOWN
 from server.vocabulary import GEOMETRY_KINDS_BY_TASK_TYPE, GeometryKind
 from storage.predictions import NewPrediction, TaskRef
 
@@ -33,6 +35,15 @@ class ImportIssue:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class ImportWarning:
+    """One warning entry of the response: an entry imported that deserves a look."""
+
+    task_match: Any
+    message: str
+    candidates: tuple[str, ...]  # display ids of the tasks it could mean, the chosen first
+
+
 @dataclass(slots=True)
 class ImportPlan:
     """Everything an import would write, and what it refused."""
@@ -42,6 +53,7 @@ class ImportPlan:
     matched_task_ids: set[int] = field(default_factory=set)
     skipped: int = 0
     issues: list[ImportIssue] = field(default_factory=list)
+    warnings: list[ImportWarning] = field(default_factory=list)
 
 
 def plan_rows(
@@ -63,6 +75,8 @@ def plan_rows(
             plan.issues.append(ImportIssue(entry.task_match, entry.problem or _not_found(entry)))
             continue
         plan.matched_task_ids.add(task.task_id)
+        if entry.candidates:
+            plan.warnings.append(_several_tasks(entry))
         size = entry.original_size
         if size is None:
             if task.task_id not in sizes:
@@ -98,6 +112,18 @@ def plan_rows(
                 )
             )
     return plan
+
+
+def _several_tasks(entry: Entry) -> ImportWarning:
+    assert entry.candidates
+    shown = tuple(display_id(task.task_id) for task in entry.candidates)
+    message = (
+        f"file_path {entry.ambiguous_path!r} names {len(shown)}"
+        f"{' or more' if len(shown) >= CANDIDATES_SHOWN else ''} tasks of the project "
+        f"({', '.join(shown)}); its predictions went to the first, {shown[0]}: give a "
+        "display_id, or a path only one task has"
+    )
+    return ImportWarning(entry.task_match, at(message, entry.where), shown)
 
 
 def _not_found(entry: Entry) -> str:

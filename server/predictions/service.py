@@ -52,7 +52,7 @@ from server.predictions.entries import MAX_MODEL_VERSION_LENGTH, Entry, ImportTa
 from server.predictions.json_stream import Source, batched
 from server.predictions.matching import match_entries
 from server.predictions.pipeline import import_batches
-from server.predictions.rows import ImportIssue, ImportPlan, plan_rows
+from server.predictions.rows import ImportIssue, ImportPlan, ImportWarning, plan_rows
 from server.vocabulary import TaskType
 from storage.audit import write_audit_log
 from storage.database import Database
@@ -98,6 +98,7 @@ class ImportReport:
     skipped: int
     errors: list[ImportIssue]
     dry_run: bool
+    warnings: list[ImportWarning] = field(default_factory=list)
 
 
 class PredictionImportService:
@@ -129,6 +130,7 @@ class PredictionImportService:
                 "imported": totals.imported,
                 "skipped": totals.skipped,
                 "error_count": len(totals.issues),
+                "warning_count": len(totals.warnings),
             },
         )
         return ImportReport(
@@ -136,6 +138,7 @@ class PredictionImportService:
             skipped=totals.skipped,
             errors=totals.issues,
             dry_run=options.dry_run,
+            warnings=totals.warnings,
         )
 
     async def _authorize(self, caller: Caller, project_id: str) -> ImportTarget:
@@ -217,11 +220,13 @@ class _Totals:
     imported: int = 0
     skipped: int = 0
     issues: list[ImportIssue] = field(default_factory=list)
+    warnings: list[ImportWarning] = field(default_factory=list)
 
     def add(self, plan: ImportPlan) -> None:
         self.imported += len(plan.rows)
         self.skipped += plan.skipped
         self.issues.extend(plan.issues)
+        self.warnings.extend(plan.warnings)
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
+import orjson
 from annotation.v1 import common_pb2, prediction_service_pb2, prediction_service_pb2_grpc
 
 from annotation_api.settings import Settings
@@ -83,4 +84,12 @@ def _response(report: ImportReport) -> prediction_service_pb2.ImportPredictionsR
         skipped=report.skipped,
         errors=import_errors(report.errors),
         dry_run=report.dry_run,
+        warnings=[
+            prediction_service_pb2.ImportWarning(
+                task_match=orjson.dumps(warning.task_match).decode(),
+                message=warning.message,
+                candidates=warning.candidates,
+            )
+            for warning in report.warnings
+        ],
     )

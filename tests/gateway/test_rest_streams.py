@@ -67,7 +67,13 @@ async def test_multipart_upload_streams_fields_and_file_in_chunks(
         headers=auth(admin),
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"imported": 3, "skipped": 0, "errors": [], "dry_run": True}
+    assert response.json() == {
+        "imported": 3,
+        "skipped": 0,
+        "errors": [],
+        "dry_run": True,
+        "warnings": [],
+    }
 
 
 async def test_upload_errors_are_reported_per_entry_with_json_task_match(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
@@ -129,3 +130,69 @@ async def test_a_pycocotools_box_overrunning_by_a_fraction_of_a_pixel_is_clamped
     assert [row["task_id"] for row in rows] == [project.task_ids[i] for i in (0, 0, 2)]
     assert boxes(rows[0]["result"]) == [(90.0, 90.0, 10.0, 10.0)]
     assert boxes(rows[2]["result"]) == [(0.0, 10.0, 19.6, 40.0)]
+
+
+SHARED = [
+    {"content": "https://cdn.example.com/cam_a/0001.jpg"},
+    {"content": "https://cdn.example.com/cam_b/0001.jpg"},
+    {"content": "https://cdn.example.com/cam_b/0002.jpg"},
+    {"content": "https://cdn.example.com/cam_b/0002.jpg"},  # the same image twice
+    {"content": "https://cdn.example.com/cam_c/0003.jpg"},
+]
+
+
+async def test_a_file_path_naming_several_tasks_imports_to_the_first_and_warns(
+    database: Database,
+    admin: TestUser,
+    import_file: ImportCall,
+    http_client: httpx.AsyncClient,
+) -> None:
+    project = await seed_project(database, owner=admin, tasks=SHARED)
+    shown = [project.display_id(i) for i in range(5)]
+    payload = aap(
+        {"task_match": {"file_path": "0001.jpg"}, "predictions": [prediction()]},
+        {
+            "task_match": {"file_path": "https://cdn.example.com/cam_b/0002.jpg"},
+            "predictions": [prediction(), prediction(bbox(0.5, 0.5, 0.1, 0.1))],
+        },
+        {"task_match": {"file_path": "cam_a/0001.jpg"}, "predictions": [prediction()]},
+        {"task_match": {"file_path": "0003.jpg"}, "predictions": [prediction()]},
+    )
+
+    response = await import_file(admin, project.project_id, payload, dry_run=True)
+
+    assert (response.imported, response.skipped, list(response.errors)) == (5, 0, [])
+    warnings = [
+        (orjson.loads(w.task_match), w.message, list(w.candidates)) for w in response.warnings
+    ]
+    assert warnings == [
+        (
+            {"file_path": "0001.jpg"},
+            f"file_path '0001.jpg' names 2 tasks of the project ({shown[0]}, {shown[1]}); its "
+            f"predictions went to the first, {shown[0]}: give a display_id, or a path only "
+            "one task has (tasks[0])",
+            shown[:2],
+        ),
+        (
+            {"file_path": "https://cdn.example.com/cam_b/0002.jpg"},
+            f"file_path 'https://cdn.example.com/cam_b/0002.jpg' names 2 tasks of the project "
+            f"({shown[2]}, {shown[3]}); its predictions went to the first, {shown[2]}: give a "
+            "display_id, or a path only one task has (tasks[1])",
+            shown[2:4],
+        ),
+    ]
+
+    over_rest = await http_client.post(
+        f"/api/v1/projects/{project.project_id}/predictions/import",
+        files={"file": ("p.json", payload, "application/json")},
+        headers={"Authorization": f"Bearer {admin.token}"},
+    )
+    assert over_rest.status_code == 200, over_rest.text
+    body = over_rest.json()
+    assert body["imported"] == 5
+    assert [(w["task_match"], w["candidates"]) for w in body["warnings"]] == [
+        ({"file_path": "0001.jpg"}, shown[:2]),
+        ({"file_path": "https://cdn.example.com/cam_b/0002.jpg"}, shown[2:4]),
+    ]
+    rows = await stored_predictions(database, project.project_id)
+    assert [row["task_id"] for row in rows] == [project.task_ids[i] for i in (0, 2, 2, 0, 4)]

@@ -109,7 +109,13 @@ async def test_dry_run_and_coco_over_rest(
     )
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"imported": 1, "skipped": 0, "errors": [], "dry_run": True}
+    assert response.json() == {
+        "imported": 1,
+        "skipped": 0,
+        "errors": [],
+        "dry_run": True,
+        "warnings": [],
+    }
     assert await stored_predictions(database, project.project_id) == []
 
 
@@ -273,5 +279,11 @@ async def test_an_upload_of_about_100_mb_streams_through(
         response = await post_import(http_client, admin, project.project_id, file)
 
     assert response.status_code == 200, response.text[:500]
-    assert response.json() == {"imported": 25_000, "skipped": 0, "errors": [], "dry_run": False}
+    assert response.json() == {
+        "imported": 25_000,
+        "skipped": 0,
+        "errors": [],
+        "dry_run": False,
+        "warnings": [],
+    }
     assert len(await stored_predictions(database, project.project_id)) == 25_000

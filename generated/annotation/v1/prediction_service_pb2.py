@@ -27,7 +27,7 @@ from annotation.v1 import options_pb2 as annotation_dot_v1_dot_options__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&annotation/v1/prediction_service.proto\x12\rannotation.v1\x1a\x1a\x61nnotation/v1/common.proto\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\"\xcc\x01\n\x18ImportPredictionsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12+\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1b.annotation.v1.ImportFormat\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12!\n\rmodel_version\x18\x04 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12\x1a\n\x12overwrite_existing\x18\x05 \x01(\x08\x12\r\n\x05\x63hunk\x18\x06 \x01(\x0c\x42\x10\n\x0e_model_version\"{\n\x19ImportPredictionsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x03\x12\x0f\n\x07skipped\x18\x02 \x01(\x03\x12*\n\x06\x65rrors\x18\x03 \x03(\x0b\x32\x1a.annotation.v1.ImportError\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\"7\n\x0bImportError\x12\x18\n\ntask_match\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x0e\n\x06reason\x18\x02 \x01(\t\"/\n\x19GetPredictionStatsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"[\n\x1aGetPredictionStatsResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12)\n\x06models\x18\x02 \x03(\x0b\x32\x19.annotation.v1.ModelStats\"\xa9\x03\n\nModelStats\x12\x1a\n\rmodel_version\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x0bpredictions\x18\x02 \x01(\x03\x12\x15\n\rtasks_covered\x18\x03 \x01(\x03\x12#\n\x1b\x61nnotations_from_prediction\x18\x04 \x01(\x03\x12\x1a\n\x12\x61\x63\x63\x65pted_unchanged\x18\x05 \x01(\x03\x12\x10\n\x08modified\x18\x06 \x01(\x03\x12(\n annotated_without_prediction_use\x18\x07 \x01(\x03\x12\x33\n&median_lead_time_with_prelabel_seconds\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12\x36\n)median_lead_time_without_prelabel_seconds\x18\t \x01(\x01H\x02\x88\x01\x01\x42\x10\n\x0e_model_versionB)\n\'_median_lead_time_with_prelabel_secondsB,\n*_median_lead_time_without_prelabel_seconds2\xea\x02\n\x11PredictionService\x12\xa9\x01\n\x11ImportPredictions\x12\'.annotation.v1.ImportPredictionsRequest\x1a(.annotation.v1.ImportPredictionsResponse\"?\x98\xb5\x18\x01\x82\xd3\xe4\x93\x02\x35\"0/api/v1/projects/{project_id}/predictions/import:\x01*(\x01\x12\xa8\x01\n\x12GetPredictionStats\x12(.annotation.v1.GetPredictionStatsRequest\x1a).annotation.v1.GetPredictionStatsResponse\"=\x82\xd3\xe4\x93\x02\x37\x12\x35/api/external/projects/{project_id}/predictions/statsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&annotation/v1/prediction_service.proto\x12\rannotation.v1\x1a\x1a\x61nnotation/v1/common.proto\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\"\xcc\x01\n\x18ImportPredictionsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12+\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1b.annotation.v1.ImportFormat\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12!\n\rmodel_version\x18\x04 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12\x1a\n\x12overwrite_existing\x18\x05 \x01(\x08\x12\r\n\x05\x63hunk\x18\x06 \x01(\x0c\x42\x10\n\x0e_model_version\"\xab\x01\n\x19ImportPredictionsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x03\x12\x0f\n\x07skipped\x18\x02 \x01(\x03\x12*\n\x06\x65rrors\x18\x03 \x03(\x0b\x32\x1a.annotation.v1.ImportError\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\x12.\n\x08warnings\x18\x05 \x03(\x0b\x32\x1c.annotation.v1.ImportWarning\"N\n\rImportWarning\x12\x18\n\ntask_match\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x12\n\ncandidates\x18\x03 \x03(\t\"7\n\x0bImportError\x12\x18\n\ntask_match\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x0e\n\x06reason\x18\x02 \x01(\t\"/\n\x19GetPredictionStatsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"[\n\x1aGetPredictionStatsResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12)\n\x06models\x18\x02 \x03(\x0b\x32\x19.annotation.v1.ModelStats\"\xa9\x03\n\nModelStats\x12\x1a\n\rmodel_version\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x0bpredictions\x18\x02 \x01(\x03\x12\x15\n\rtasks_covered\x18\x03 \x01(\x03\x12#\n\x1b\x61nnotations_from_prediction\x18\x04 \x01(\x03\x12\x1a\n\x12\x61\x63\x63\x65pted_unchanged\x18\x05 \x01(\x03\x12\x10\n\x08modified\x18\x06 \x01(\x03\x12(\n annotated_without_prediction_use\x18\x07 \x01(\x03\x12\x33\n&median_lead_time_with_prelabel_seconds\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12\x36\n)median_lead_time_without_prelabel_seconds\x18\t \x01(\x01H\x02\x88\x01\x01\x42\x10\n\x0e_model_versionB)\n\'_median_lead_time_with_prelabel_secondsB,\n*_median_lead_time_without_prelabel_seconds2\xea\x02\n\x11PredictionService\x12\xa9\x01\n\x11ImportPredictions\x12\'.annotation.v1.ImportPredictionsRequest\x1a(.annotation.v1.ImportPredictionsResponse\"?\x98\xb5\x18\x01\x82\xd3\xe4\x93\x02\x35\"0/api/v1/projects/{project_id}/predictions/import:\x01*(\x01\x12\xa8\x01\n\x12GetPredictionStats\x12(.annotation.v1.GetPredictionStatsRequest\x1a).annotation.v1.GetPredictionStatsResponse\"=\x82\xd3\xe4\x93\x02\x37\x12\x35/api/external/projects/{project_id}/predictions/statsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_IMPORTPREDICTIONSREQUEST'].fields_by_name['model_version']._loaded_options = None
   _globals['_IMPORTPREDICTIONSREQUEST'].fields_by_name['model_version']._serialized_options = b'\230\265\030\377\001'
+  _globals['_IMPORTWARNING'].fields_by_name['task_match']._loaded_options = None
+  _globals['_IMPORTWARNING'].fields_by_name['task_match']._serialized_options = b'\210\265\030\001'
   _globals['_IMPORTERROR'].fields_by_name['task_match']._loaded_options = None
   _globals['_IMPORTERROR'].fields_by_name['task_match']._serialized_options = b'\210\265\030\001'
   _globals['_PREDICTIONSERVICE'].methods_by_name['ImportPredictions']._loaded_options = None
@@ -44,16 +46,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PREDICTIONSERVICE'].methods_by_name['GetPredictionStats']._serialized_options = b'\202\323\344\223\0027\0225/api/external/projects/{project_id}/predictions/stats'
   _globals['_IMPORTPREDICTIONSREQUEST']._serialized_start=145
   _globals['_IMPORTPREDICTIONSREQUEST']._serialized_end=349
-  _globals['_IMPORTPREDICTIONSRESPONSE']._serialized_start=351
-  _globals['_IMPORTPREDICTIONSRESPONSE']._serialized_end=474
-  _globals['_IMPORTERROR']._serialized_start=476
-  _globals['_IMPORTERROR']._serialized_end=531
-  _globals['_GETPREDICTIONSTATSREQUEST']._serialized_start=533
-  _globals['_GETPREDICTIONSTATSREQUEST']._serialized_end=580
-  _globals['_GETPREDICTIONSTATSRESPONSE']._serialized_start=582
-  _globals['_GETPREDICTIONSTATSRESPONSE']._serialized_end=673
-  _globals['_MODELSTATS']._serialized_start=676
-  _globals['_MODELSTATS']._serialized_end=1101
-  _globals['_PREDICTIONSERVICE']._serialized_start=1104
-  _globals['_PREDICTIONSERVICE']._serialized_end=1466
+  _globals['_IMPORTPREDICTIONSRESPONSE']._serialized_start=352
+  _globals['_IMPORTPREDICTIONSRESPONSE']._serialized_end=523
+  _globals['_IMPORTWARNING']._serialized_start=525
+  _globals['_IMPORTWARNING']._serialized_end=603
+  _globals['_IMPORTERROR']._serialized_start=605
+  _globals['_IMPORTERROR']._serialized_end=660
+  _globals['_GETPREDICTIONSTATSREQUEST']._serialized_start=662
+  _globals['_GETPREDICTIONSTATSREQUEST']._serialized_end=709
+  _globals['_GETPREDICTIONSTATSRESPONSE']._serialized_start=711
+  _globals['_GETPREDICTIONSTATSRESPONSE']._serialized_end=802
+  _globals['_MODELSTATS']._serialized_start=805
+  _globals['_MODELSTATS']._serialized_end=1230
+  _globals['_PREDICTIONSERVICE']._serialized_start=1233
+  _globals['_PREDICTIONSERVICE']._serialized_end=1595
 # @@protoc_insertion_point(module_scope)

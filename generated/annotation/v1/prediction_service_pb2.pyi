@@ -26,16 +26,28 @@ class ImportPredictionsRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ImportFormat, str]] = ..., dry_run: _Optional[bool] = ..., model_version: _Optional[str] = ..., overwrite_existing: _Optional[bool] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
 class ImportPredictionsResponse(_message.Message):
-    __slots__ = ("imported", "skipped", "errors", "dry_run")
+    __slots__ = ("imported", "skipped", "errors", "dry_run", "warnings")
     IMPORTED_FIELD_NUMBER: _ClassVar[int]
     SKIPPED_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     imported: int
     skipped: int
     errors: _containers.RepeatedCompositeFieldContainer[ImportError]
     dry_run: bool
-    def __init__(self, imported: _Optional[int] = ..., skipped: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportError, _Mapping]]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    warnings: _containers.RepeatedCompositeFieldContainer[ImportWarning]
+    def __init__(self, imported: _Optional[int] = ..., skipped: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ImportError, _Mapping]]] = ..., dry_run: _Optional[bool] = ..., warnings: _Optional[_Iterable[_Union[ImportWarning, _Mapping]]] = ...) -> None: ...
+
+class ImportWarning(_message.Message):
+    __slots__ = ("task_match", "message", "candidates")
+    TASK_MATCH_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    task_match: str
+    message: str
+    candidates: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, task_match: _Optional[str] = ..., message: _Optional[str] = ..., candidates: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ImportError(_message.Message):
     __slots__ = ("task_match", "reason")
