@@ -47,17 +47,23 @@ class ExportFormat(StrEnum):
 
 
 class GeometryKind(StrEnum):
-    """Geometry kinds of imported predictions (normalized to 0..1 of the image)."""
+    """What an imported prediction marks (AAP JSON `geometry.type`): a region of the
+    image (normalized to 0..1), a span of the text, or the class of the whole task."""
 
     BBOX = "bbox"
     POLYGON = "polygon"
     MULTI_POLYGON = "multi_polygon"
+    SPAN = "span"
+    CLASS = "class"
 
 
-# Which geometry kinds a project of each task type can hold (others: none).
+# Which geometry kinds a project of each task type can hold.
 GEOMETRY_KINDS_BY_TASK_TYPE: dict[str, frozenset[GeometryKind]] = {
     TaskType.OBJECT_DETECTION: frozenset({GeometryKind.BBOX}),
     TaskType.POLYGON: frozenset({GeometryKind.POLYGON, GeometryKind.MULTI_POLYGON}),
+    TaskType.NER: frozenset({GeometryKind.SPAN}),
+    TaskType.TEXT_CLASSIFICATION: frozenset({GeometryKind.CLASS}),
+    TaskType.IMAGE_CLASSIFICATION: frozenset({GeometryKind.CLASS}),
 }
 
 

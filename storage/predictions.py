@@ -138,6 +138,18 @@ async def find_tasks_by_file_paths(
     }
 
 
+async def get_task_texts(
+    conn: AsyncConnection, project_id: str, task_ids: Collection[int]
+) -> dict[int, str]:
+    """The content (text) of the project's tasks by id, in bulk."""
+    found: dict[int, str] = {}
+    query = select(_tasks.c.id, _tasks.c.content)
+    for chunk in _chunks(sorted(set(task_ids)), IN_CHUNK):
+        rows = await _select_in(conn, "texts", query, _tasks.c.id, project_id, chunk)
+        found.update((task_id, content) for task_id, content in rows)
+    return found
+
+
 async def find_tasks_by_external_ids(
     conn: AsyncConnection, project_id: str, external_ids: Collection[str]
 ) -> dict[str, TaskRef]:

@@ -1,13 +1,16 @@
-"""Normalized geometries of imported predictions and their Label Studio results.
+"""What an imported prediction marks, and its Label Studio result.
 
-Imported geometries are normalized to 0..1 of the image; Label Studio results
-(SPEC §6) use percent of the image (0..100). A geometry is read in two steps:
+Image regions (bbox, polygon, multi_polygon) are normalized to 0..1 of the
+image; Label Studio results (SPEC §6) use percent of the image (0..100). A
+span marks characters of a task's text (NER), a class the whole task (text
+and image classification). A geometry is read in two steps:
 parse_geometry checks its form (numbers, finite, positive sizes, enough
 points) where the file is read; fit_shape then applies the coordinate rule
 (server.coordinates: within the image, a 1 px overrun clamped) once the
 image's size is known, which for AAP JSON is after the task is matched.
-Both raise GeometryError with a reason meant for the person who produced the
-file.
+A span is fitted to the task's text the same way: its offsets within the
+text, its `text`, when given, equal to the characters it spans. Both raise
+GeometryError with a reason meant for the person who produced the file.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from server.vocabulary import GeometryKind
 BBOX = GeometryKind.BBOX
 POLYGON = GeometryKind.POLYGON
 MULTI_POLYGON = GeometryKind.MULTI_POLYGON
+SPAN = GeometryKind.SPAN
+CLASS = GeometryKind.CLASS
 SUPPORTED_KINDS = tuple(GeometryKind)
 
 # Percent coordinates are rounded to this many decimals, which removes float
@@ -29,6 +34,7 @@ PERCENT_DECIMALS = 8
 
 FROM_NAME = "label"
 TO_NAME = "image"
+TEXT_NAME = "text"
 
 Point = tuple[float, float]
 
@@ -56,7 +62,25 @@ class Polygons:
     polygons: tuple[tuple[Point, ...], ...]
 
 
-Shape = BBox | Polygons
+@dataclass(slots=True)
+class Span:
+    """Characters start..end (end excluded) of the task's text; `text` those characters
+    (None until fitted, when the file does not give it)."""
+
+    kind: ClassVar[GeometryKind] = SPAN
+    start: int
+    end: int
+    text: str | None
+
+
+@dataclass(slots=True)
+class TaskClass:
+    """The class of the whole task: no geometry, only the prediction's class_name."""
+
+    kind: ClassVar[GeometryKind] = CLASS
+
+
+Shape = BBox | Polygons | Span | TaskClass
 
 
 NUMBER_TYPES = frozenset({int, float})  # not bool: a number in Python, not in JSON
@@ -82,6 +106,10 @@ def parse_geometry(geometry: Any) -> Shape:
         return Polygons(POLYGON, (parse_ring(geometry.get("points"), "polygon"),))
     if kind == MULTI_POLYGON:
         return parse_multi_polygon(geometry.get("polygons"))
+    if kind == SPAN:
+        return parse_span(geometry.get("start"), geometry.get("end"), geometry.get("text"))
+    if kind == CLASS:
+        return TaskClass()
     if kind is None:
         raise GeometryError(f"geometry has no type (supported: {', '.join(SUPPORTED_KINDS)})")
     return _unsupported(kind)
@@ -106,6 +134,17 @@ def parse_bbox(x: Any, y: Any, w: Any, h: Any) -> BBox:
     return BBox(float(x), float(y), float(w), float(h))
 
 
+def parse_span(start: Any, end: Any, text: Any) -> Span:
+    """A span as given (fit_shape checks it against the task's text)."""
+    if type(start) is not int or type(end) is not int:
+        raise GeometryError("span needs integer character offsets start and end")
+    if not 0 <= start < end:
+        raise GeometryError(f"empty span: 0 <= start < end is needed (start={start}, end={end})")
+    if text is not None and not isinstance(text, str):
+        raise GeometryError("span text must be a string")
+    return Span(start, end, text)
+
+
 def parse_ring(points: Any, what: str) -> tuple[Point, ...]:
     """A polygon's points as given: at least three [x, y] pairs of finite numbers."""
     if not isinstance(points, list) or len(points) < 3:
@@ -123,10 +162,14 @@ def parse_ring(points: Any, what: str) -> tuple[Point, ...]:
     return tuple(ring)
 
 
-def fit_shape(shape: Shape, frame: Frame) -> Shape:
-    """The shape within the image `frame` (scale 1) by the coordinate rule
-    (server.coordinates), clamped when it overruns by at most the slack;
-    GeometryError when it overruns further or keeps no area."""
+def fit_shape(shape: Shape, frame: Frame, *, text: str | None = None) -> Shape:
+    """The shape within its task: a region within the image `frame` (scale 1) by the
+    coordinate rule (server.coordinates), clamped when it overruns by at most the slack;
+    a span within the task's `text`. GeometryError when it does not fit."""
+    if isinstance(shape, TaskClass):
+        return shape
+    if isinstance(shape, Span):
+        return _fit_span(shape, text)
     if isinstance(shape, BBox):
         try:
             x, y, w, h = frame.box(shape.x, shape.y, shape.w, shape.h)
@@ -143,6 +186,23 @@ def fit_shape(shape: Shape, frame: Frame) -> Shape:
         _fit_ring(ring, frame, what.format(index)) for index, ring in enumerate(shape.polygons)
     )
     return Polygons(shape.kind, rings)
+
+
+def _fit_span(span: Span, text: str | None) -> Span:
+    if text is None:
+        raise GeometryError("a span needs the task's text: its task has none")
+    if span.end > len(text):
+        raise GeometryError(
+            f"span out of range (start={span.start}, end={span.end}): the task's text has "
+            f"{len(text)} characters"
+        )
+    spanned = text[span.start : span.end]
+    if span.text is not None and span.text != spanned:
+        raise GeometryError(
+            f"span text {span.text!r} is not the text at {span.start}..{span.end} "
+            f"({spanned!r}): offsets count characters (code points) of the task's text"
+        )
+    return Span(span.start, span.end, spanned)
 
 
 def _fit_ring(ring: tuple[Point, ...], frame: Frame, what: str) -> tuple[Point, ...]:
@@ -190,12 +250,20 @@ def to_results(
     label: str,
     score: float | None,
     original_size: tuple[int, int] | None,
+    to_name: str = TO_NAME,
 ) -> list[dict[str, Any]]:
-    """The Label Studio result array of one prediction (SPEC §6).
+    """The Label Studio result array of one prediction (SPEC §6); `to_name` names the
+    label config's object tag (server.projects.label_config: "image" or "text").
 
     A multi_polygon becomes one polygonlabels region per polygon in the same
-    array, so that it stays one prediction row.
+    array, so that it stays one prediction row. A span becomes a `labels` region, a
+    class a `choices` region, as Label Studio's front end writes them.
     """
+    if isinstance(shape, Span):
+        span = {"start": shape.start, "end": shape.end, "text": shape.text, "labels": [label]}
+        return [_region("labels", span, score, None, TEXT_NAME)]
+    if isinstance(shape, TaskClass):
+        return [_region("choices", {"choices": [label]}, score, None, to_name)]
     if isinstance(shape, BBox):
         value: dict[str, Any] = {
             "x": round(shape.x * 100.0, PERCENT_DECIMALS),
@@ -222,8 +290,9 @@ def _region(
     value: dict[str, Any],
     score: float | None,
     original_size: tuple[int, int] | None,
+    to_name: str = TO_NAME,
 ) -> dict[str, Any]:
-    region: dict[str, Any] = {"type": kind, "from_name": FROM_NAME, "to_name": TO_NAME}
+    region: dict[str, Any] = {"type": kind, "from_name": FROM_NAME, "to_name": to_name}
     if original_size is not None:
         region["original_width"], region["original_height"] = original_size
     region["value"] = value

@@ -7,7 +7,7 @@ server.coordinates) happen here, after matching.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from server.images import pixel_size
 from server.predictions.entries import Candidate, Entry, ImportTarget, Rejection, at
 from server.predictions.geometry import GeometryError, fit_shape, to_results
 from server.predictions.matching import CANDIDATES_SHOWN
+from server.projects.label_config import data_key
 from server.vocabulary import GEOMETRY_KINDS_BY_TASK_TYPE, GeometryKind
 from storage.predictions import NewPrediction, TaskRef
 
@@ -62,9 +63,12 @@ def plan_rows(
     *,
     target: ImportTarget,
     fallback_model_version: str | None,
+    texts: Mapping[int, str] | None = None,
 ) -> ImportPlan:
-    """The rows and error entries of matched entries (tasks[i] is entries[i]'s task)."""
+    """The rows and error entries of matched entries (tasks[i] is entries[i]'s task);
+    texts: the text of each matched task, for the spans of a text project."""
     plan = ImportPlan()
+    to_name = data_key(target.task_type)
     kinds = GEOMETRY_KINDS_BY_TASK_TYPE.get(target.task_type, frozenset())
     labels = frozenset(target.labels)
     sizes: dict[int, tuple[int, int] | None] = {}
@@ -85,10 +89,11 @@ def plan_rows(
         frame = frames.get(size)
         if frame is None:
             frame = frames[size] = Frame.of(1.0, size)
+        text = texts.get(task.task_id) if texts else None
         for item in entry.items:
             if type(item) is Candidate:
                 try:
-                    shape = fit_shape(item.shape, frame)
+                    shape = fit_shape(item.shape, frame, text=text)
                 except GeometryError as error:
                     item = Rejection(at(str(error), entry.item_where.format(item.index)))
             if not (
@@ -101,7 +106,11 @@ def plan_rows(
                 plan.issues.append(ImportIssue(entry.task_match, reason))
                 continue
             result = to_results(
-                shape, label=item.class_name, score=item.confidence, original_size=size
+                shape,
+                label=item.class_name,
+                score=item.confidence,
+                original_size=size,
+                to_name=to_name,
             )
             plan.rows.append(
                 NewPrediction(
@@ -142,7 +151,7 @@ def _refusal(
         return item.reason
     kind = item.shape.kind
     if kind not in kinds:
-        takes = ", ".join(sorted(kinds)) if kinds else "no geometries"
+        takes = ", ".join(sorted(kinds)) if kinds else "no predictions"
         return at(
             f"a {kind} cannot go into a {target.task_type} project (it takes {takes})",
             entry.item_where.format(item.index),

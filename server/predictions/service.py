@@ -53,13 +53,14 @@ from server.predictions.json_stream import Source, batched
 from server.predictions.matching import match_entries
 from server.predictions.pipeline import import_batches
 from server.predictions.rows import ImportIssue, ImportPlan, ImportWarning, plan_rows
-from server.vocabulary import TaskType
+from server.vocabulary import GEOMETRY_KINDS_BY_TASK_TYPE, GeometryKind, TaskType
 from storage.audit import write_audit_log
 from storage.database import Database
 from storage.prediction_stats import rebuild_model_stats
 from storage.predictions import (
     SOURCE_EXTERNAL_IMPORT,
     delete_imported_predictions,
+    get_task_texts,
     insert_predictions,
 )
 from storage.projects import get_project, list_labels
@@ -278,10 +279,20 @@ async def _plan_all(
             tasks = await match_entries(
                 conn, target.project_id, batch, project_size=target.task_count
             )
+            texts = None
+            if GeometryKind.SPAN in GEOMETRY_KINDS_BY_TASK_TYPE.get(target.task_type, ()):
+                # spans are fitted to their task's text
+                found = {task.task_id for task in tasks if task is not None}
+                texts = await get_task_texts(conn, target.project_id, found)
             plan = await asyncio.to_thread(
-                plan_rows, batch, tasks, target=target, fallback_model_version=fallback
+                plan_rows,
+                batch,
+                tasks,
+                target=target,
+                fallback_model_version=fallback,
+                texts=texts,
             )
-            del tasks, batch
+            del tasks, batch, texts
             if writer is not None:
                 if writing is not None:
                     await writing

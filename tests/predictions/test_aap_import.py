@@ -277,7 +277,7 @@ async def test_each_invalid_prediction_is_an_error_entry_and_the_rest_imports(
     [
         ("object_detection", {"type": "polygon", "points": [[0, 0], [1, 0], [1, 1]]}, "a polygon"),
         ("polygon", bbox(), "a bbox cannot go into a polygon project"),
-        ("ner", bbox(), "a bbox cannot go into a ner project (it takes no geometries)"),
+        ("ner", bbox(), "a bbox cannot go into a ner project (it takes span)"),
     ],
 )
 async def test_a_geometry_the_task_type_cannot_hold_is_an_error_entry(
