@@ -91,14 +91,14 @@ def plan_rows(
             frame = frames[size] = Frame.of(1.0, size)
         text = texts.get(task.task_id) if texts else None
         for item in entry.items:
-            if type(item) is Candidate:
+            if type(item) is Candidate and item.shape.kind in kinds:
                 try:
                     shape = fit_shape(item.shape, frame, text=text)
                 except GeometryError as error:
                     item = Rejection(at(str(error), entry.item_where.format(item.index)))
             if not (
                 type(item) is Candidate
-                and shape.kind in kinds
+                and item.shape.kind in kinds
                 and (not labels or item.class_name in labels)
             ):
                 plan.skipped += 1
