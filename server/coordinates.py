@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeGuard
 
 from annotation_api.errors import DomainError, ErrorCode
@@ -180,8 +181,15 @@ def _number(value: dict[str, Any], key: str) -> float:
     return float(number)
 
 
+@lru_cache(maxsize=256)
+def _percent_frame(size: tuple[int, int] | None) -> Frame:
+    """The frame of a Label Studio region (percent) of an image of `size` (an import
+    checks 100,000 regions of a few sizes)."""
+    return Frame.of(100.0, size)
+
+
 def _fit_region(kind: str, value: dict[str, Any], region: dict[str, Any]) -> None:
-    frame = Frame.of(100.0, result_pixel_size((region,)))
+    frame = _percent_frame(result_pixel_size((region,)))
     if kind in BOX_TYPES:
         x, y = _number(value, "x"), _number(value, "y")
         width, height = _number(value, "width"), _number(value, "height")
