@@ -189,13 +189,21 @@ def _percent_frame(size: tuple[int, int] | None) -> Frame:
 
 
 def _fit_region(kind: str, value: dict[str, Any], region: dict[str, Any]) -> None:
-    frame = _percent_frame(result_pixel_size((region,)))
     if kind in BOX_TYPES:
         x, y = _number(value, "x"), _number(value, "y")
         width, height = _number(value, "width"), _number(value, "height")
         rotation = value.get("rotation", 0)
         if rotation is not None and not is_finite_number(rotation):
             raise CoordinateError(f"rotation must be a finite number, got {rotation!r}")
+        if (
+            not rotation
+            and width > 0
+            and height > 0
+            and 0 <= x <= 100.0 - width
+            and 0 <= y <= 100.0 - height
+        ):
+            return  # the usual box: inside the image, whatever its size
+        frame = _percent_frame(result_pixel_size((region,)))
         if rotation and rotation % 360:
             frame.rotated_box(x, y, width, height, rotation)
             return
@@ -203,7 +211,9 @@ def _fit_region(kind: str, value: dict[str, Any], region: dict[str, Any]) -> Non
         if fitted != (x, y, width, height):
             for key, number in zip(("x", "y", "width", "height"), fitted, strict=True):
                 value[key] = round(number, PERCENT_DECIMALS)
-    elif kind in POLYGON_TYPES:
+        return
+    frame = _percent_frame(result_pixel_size((region,)))
+    if kind in POLYGON_TYPES:
         points = value.get("points")
         if not isinstance(points, list):
             raise CoordinateError("points must be a list of [x, y] pairs")
