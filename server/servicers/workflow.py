@@ -233,3 +233,15 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
                 for u in found
             ]
         )
+
+    async def GetCurrentUser(
+        self, request: pb.GetCurrentUserRequest, context: Any
+    ) -> pb.GetCurrentUserResponse:
+        caller = current_caller()
+        return pb.GetCurrentUserResponse(
+            user=pb.User(
+                user_id=caller.user_id,
+                username=caller.username,
+                role=name_to_enum(USER_ROLE, caller.role),
+            )
+        )

@@ -1,5 +1,5 @@
 // The sign-in screen: paste a token issued with `annotation-api tokens create`.
-import { roleOf } from "./api.js";
+import { whoIs } from "./api.js";
 import { html, useState } from "./lib.js";
 import { ErrorBox } from "./widgets.js";
 
@@ -12,8 +12,7 @@ export function SignIn({ reason, onSignedIn }) {
     if (!value) return;
     setState({ busy: true, error: null });
     try {
-      const role = await roleOf(value);
-      onSignedIn(value, role);
+      onSignedIn(value, await whoIs(value));
     } catch (error) {
       setState({ busy: false, error });
     }
