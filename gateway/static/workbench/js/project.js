@@ -94,6 +94,8 @@ function LabelsCard({ projectId, config, status, modelVersions, onSaved }) {
   const [labels, setLabels] = useState(() => labelsOfConfig(config));
   const [newTag, setNewTag] = useState("");
   const [version, setVersion] = useState(KEEP);
+  const [xml, setXml] = useState(config);
+  useEffect(() => setXml(config), [config]);
   const [state, setState] = useState({ busy: false, error: null, message: "" });
   useEffect(() => setLabels(labelsOfConfig(config)), [config]);
   // An error is about what was sent: it goes once the admin changes anything.
@@ -110,13 +112,13 @@ function LabelsCard({ projectId, config, status, modelVersions, onSaved }) {
     edit([...labels, { tag: newTag.trim(), color: "" }]);
     setNewTag("");
   };
-  const save = async (ready) => {
+  // ready: also mark the project ready; asXml: send the edited config instead of the labels.
+  const save = async (ready, asXml = false) => {
     setState({ busy: true, error: null, message: "" });
     try {
-      const body = {
-        labels: labels.map((l) => (l.color ? { tag: l.tag, color: l.color } : { tag: l.tag })),
-        ready,
-      };
+      const body = asXml
+        ? { label_config: xml, ready }
+        : { labels: labels.map((l) => (l.color ? { tag: l.tag, color: l.color } : { tag: l.tag })), ready };
       if (version !== KEEP) body.prelabel_model_version = version;
       const saved = await post(`/api/v1/projects/${encodeURIComponent(projectId)}/configure`, body);
       const prelabel = saved.prelabel_model_version
@@ -161,8 +163,14 @@ function LabelsCard({ projectId, config, status, modelVersions, onSaved }) {
         Save and mark ready
       </button>
     </div>`}
+    <details class="config-xml" id="config-xml">
+      <summary>Label config (Label Studio XML)</summary>
+      <textarea id="label-config" rows="8" spellcheck="false" readOnly=${!editable} value=${xml}
+        onInput=${(e) => { setXml(e.currentTarget.value); setState((s) => ({ ...s, error: null })); }}></textarea>
+      ${editable && html`<button type="button" id="save-config" onClick=${() => save(false, true)} disabled=${state.busy}>Save config</button>`}
+    </details>
     <p class="subtle">Status now: ${status.replace("_", " ")}</p>
-    ${state.message && html`<p class="notice-inline">${state.message}</p>`}
+    ${state.message && html`<p class="notice-inline" id="labels-saved">${state.message}</p>`}
     <${ErrorBox} error=${state.error} />
   </article>`;
 }
