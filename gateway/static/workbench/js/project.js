@@ -76,24 +76,21 @@ export function ProjectPage({ projectId }) {
     </header>
     <${ErrorBox} error=${live.error} onRetry=${live.reload} />
     <div class="cards">
-      <${LabelsCard} projectId=${projectId} config=${info.config} status=${progress.status}
-        modelVersions=${(live.data?.stats?.models ?? []).map((m) => m.model_version).filter(Boolean)} onSaved=${() => { project.reload(); live.reload(); }} />
+      <${LabelsCard} projectId=${projectId} config=${info.config} status=${progress.status} onSaved=${() => { project.reload(); live.reload(); }} />
       <${AssignCard} projectId=${projectId} progress=${progress} onAssigned=${refresh} />
       <${ExportCard} projectId=${projectId} taskType=${info.taskType} formats=${info.formats} />
       <${ProgressCard} progress=${progress} />
-      <${StatsCard} stats=${live.data?.stats} loading=${live.loading && !live.data} />
+      <${StatsCard} projectId=${projectId} stats=${live.data?.stats} loading=${live.loading && !live.data} />
     </div>
   </section>`;
 }
 
 // ConfigureProject accepts changes only in these states (the server says so too).
 const CONFIGURABLE = ["draft", "configuring"];
-const KEEP = "\u0000keep";
 
-function LabelsCard({ projectId, config, status, modelVersions, onSaved }) {
+function LabelsCard({ projectId, config, status, onSaved }) {
   const [labels, setLabels] = useState(() => labelsOfConfig(config));
   const [newTag, setNewTag] = useState("");
-  const [version, setVersion] = useState(KEEP);
   const [xml, setXml] = useState(config);
   useEffect(() => setXml(config), [config]);
   const [state, setState] = useState({ busy: false, error: null, message: "" });
@@ -119,12 +116,8 @@ function LabelsCard({ projectId, config, status, modelVersions, onSaved }) {
       const body = asXml
         ? { label_config: xml, ready }
         : { labels: labels.map((l) => (l.color ? { tag: l.tag, color: l.color } : { tag: l.tag })), ready };
-      if (version !== KEEP) body.prelabel_model_version = version;
       const saved = await post(`/api/v1/projects/${encodeURIComponent(projectId)}/configure`, body);
-      const prelabel = saved.prelabel_model_version
-        ? ` Pre-labels come from ${saved.prelabel_model_version}.`
-        : "";
-      setState({ busy: false, error: null, message: `Saved: the project is ${saved.status.replace("_", " ")}.${prelabel}` });
+      setState({ busy: false, error: null, message: `Saved: the project is ${saved.status.replace("_", " ")}.` });
       onSaved();
     } catch (error) {
       setState({ busy: false, error, message: "" });
@@ -151,12 +144,6 @@ function LabelsCard({ projectId, config, status, modelVersions, onSaved }) {
       <input id="new-label" value=${newTag} onInput=${(e) => setNewTag(e.currentTarget.value)} placeholder="New label" />
       <button type="submit">Add</button>
     </form>`}
-    ${editable && modelVersions.length > 0 && html`<label class="check">Pre-label with
-      <select id="prelabel-model" value=${version} onChange=${(e) => setVersion(e.currentTarget.value)}>
-        <option value=${KEEP}>as it is</option>
-        <option value="">the most recently imported version</option>
-        ${modelVersions.map((v) => html`<option value=${v}>${v}</option>`)}
-      </select></label>`}
     ${editable && html`<div class="actions wrap">
       <button type="button" id="save-labels" onClick=${() => save(false)} disabled=${state.busy}>Save labels</button>
       <button type="button" class="primary" id="mark-ready" onClick=${() => save(true)} disabled=${state.busy}>
@@ -310,10 +297,47 @@ function ProgressCard({ progress }) {
   </article>`;
 }
 
-function StatsCard({ stats, loading }) {
+/** ConfigureProject with the version alone: allowed in every status. */
+function PrelabelChooser({ projectId, versions }) {
+  const [version, setVersion] = useState("");
+  const [state, setState] = useState({ busy: false, error: null, message: "" });
+  const use = async (event) => {
+    event.preventDefault();
+    setState({ busy: true, error: null, message: "" });
+    try {
+      const saved = await post(`/api/v1/projects/${encodeURIComponent(projectId)}/configure`, {
+        prelabel_model_version: version,
+      });
+      const chosen = saved.prelabel_model_version;
+      setState({
+        busy: false,
+        error: null,
+        message: chosen ? `New tasks open pre-labelled by ${chosen}.` : "New tasks open pre-labelled by the most recently imported version.",
+      });
+    } catch (error) {
+      setState({ busy: false, error, message: "" });
+    }
+  };
+  return html`<form class="inline prelabel-chooser" id="prelabel-chooser" onSubmit=${use}>
+    <label>Pre-label tasks with
+      <select id="prelabel-model" value=${version}
+        onChange=${(e) => { setVersion(e.currentTarget.value); setState((s) => ({ ...s, error: null })); }}>
+        <option value="">the most recently imported version</option>
+        ${versions.map((v) => html`<option value=${v}>${v}</option>`)}
+      </select>
+    </label>
+    <button type="submit" disabled=${state.busy}>Use</button>
+    ${state.message && html`<span class="notice-inline" id="prelabel-chosen">${state.message}</span>`}
+    <${ErrorBox} error=${state.error} />
+  </form>`;
+}
+
+function StatsCard({ projectId, stats, loading }) {
   return html`<article class="card wide" id="stats-card">
     <h2>Predictions by model</h2>
     ${loading && html`<${Loading} what="Loading prediction statistics" />`}
+    ${stats && stats.models.some((m) => m.model_version) && html`<${PrelabelChooser} projectId=${projectId}
+      versions=${stats.models.map((m) => m.model_version).filter(Boolean)} />`}
     ${stats && html`<div class="table-scroll"><table class="grid" id="prediction-stats">
       <thead><tr>
         <th>Model version</th><th>Predictions</th><th>Tasks covered</th><th>Annotations from a pre-label</th>

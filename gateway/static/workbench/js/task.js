@@ -76,8 +76,8 @@ function VersionPicker({ predictions, chosen, onChoose, disabled }) {
 
 function ConfirmEmpty({ prediction, onConfirm, onCancel }) {
   return html`<div class="confirm" role="alertdialog" id="confirm-empty" aria-labelledby="confirm-empty-title">
-    <p id="confirm-empty-title"><strong>Submit with no regions?</strong>
-      The pre-label from ${prediction.model_version || "the model"} had ${regionCount(prediction)}.
+    <p id="confirm-empty-title"><strong>Submit with no regions?</strong> ${"The pre-label from "}
+      ${prediction.model_version || "the model"} had ${regionCount(prediction)} region${regionCount(prediction) === 1 ? "" : "s"}.
       An empty answer records that there is nothing to label here (a negative).</p>
     <div class="actions">
       <button type="button" class="primary" id="submit-empty" onClick=${onConfirm} autoFocus>Submit as negative</button>
