@@ -97,6 +97,10 @@ class CocoWriter(FormatWriter):
         file_name, class_index, warn = self.names.file_name, self.classes.index, self.warnings.add
         count = self.annotation_count
         for task in tasks:
+            task_id = task.task_id
+            url = task.file_path or task.content  # image_url(task)
+            # named even when left out, so every format names each image alike
+            name = file_name(task_id, url)
             size = pixel_size(task)
             if size is None:
                 warn(task, SIZE_UNKNOWN_LEFT_OUT)
@@ -104,13 +108,11 @@ class CocoWriter(FormatWriter):
             latest = task.latest_annotation
             result = latest.result if latest is not None else []
             width, height = size
-            task_id = task.task_id
-            url = task.file_path or task.content  # image_url(task)
             add_image(
                 dumps(
                     {
                         "id": task_id,
-                        "file_name": file_name(task_id, url),
+                        "file_name": name,
                         "width": width,
                         "height": height,
                         "coco_url": url,

@@ -102,16 +102,19 @@ class PascalVocWriter(FormatWriter):
 
     def write_batch(self, tasks: Sequence[ExportTask]) -> None:
         for task in tasks:
+            url = image_url(task)
+            # named even when left out, so every format names each image alike
+            filename = xml_text(self.names.file_name(task.task_id, url))
             size = pixel_size(task)
             if size is None:
                 self.warnings.add(task, SIZE_UNKNOWN_LEFT_OUT)
             else:
-                self.array.append(self._element(task, *size))
+                self.array.append(self._element(task, url, filename, *size))
         self.exported = self.array.count
 
-    def _element(self, task: ExportTask, width: int, height: int) -> dict[str, Any]:
-        url = image_url(task)
-        filename = xml_text(self.names.file_name(task.task_id, url))
+    def _element(
+        self, task: ExportTask, url: str, filename: str, width: int, height: int
+    ) -> dict[str, Any]:
         latest = task.latest_annotation
         found, left_out = read_regions(latest.result if latest else [], aspect=width / height)
         if left_out:
