@@ -21,9 +21,11 @@ pages are checked at 800 px wide, and the story ends with no console error.
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import orjson
@@ -123,10 +125,10 @@ async def test_realistic_story(
             failed = False
         finally:
             await story.close(failed=failed)
-    check_submitted(submitted)
+    check_submitted(submitted, story.artifacts)
     check_coco(files["coco"], task_ids)
-    check_zip(files["yolo"], ".txt")
-    check_zip(files["voc"], ".xml")
+    check_yolo(files["yolo"])
+    check_voc(files["pascal_voc"])
     assert story.errors == []
     assert story.api_refusals == []
 
@@ -216,7 +218,7 @@ async def export(story: Story, admin: TestUser, project_id: str) -> dict[str, by
     await expect(page.locator("#labels-readonly")).to_contain_text("Read-only")
     await assert_no_sideways_scroll(page)
     files: dict[str, bytes] = {}
-    for format_name in ("coco", "yolo", "voc"):
+    for format_name in ("coco", "yolo", "pascal_voc"):
         async with page.expect_download() as download_info:
             await page.click(f"#export-{format_name}")
         download = await download_info.value
@@ -228,7 +230,7 @@ async def export(story: Story, admin: TestUser, project_id: str) -> dict[str, by
     return files
 
 
-def check_submitted(submitted: list[dict[str, Any]]) -> None:
+def check_submitted(submitted: list[dict[str, Any]], artifacts: Path) -> None:
     """Each submit names its group and the image's natural size; the first, untouched,
     is kept as the fixture of what Label Studio 1.4.0 returns."""
     assert len(submitted) == 3, submitted
@@ -238,22 +240,35 @@ def check_submitted(submitted: list[dict[str, Any]]) -> None:
     assert all(body.get("parent_prediction_id") for body in submitted)
     assert submitted[2]["result"] == []
     assert len(submitted[0]["result"]) == 3
-    DATA.mkdir(exist_ok=True)
     fixture = {
         "about": (
             "Request bodies of SubmitAnnotation as the workbench sent them with Label Studio "
             "1.4.0's front end (tests/workbench/test_realistic_story.py): the 'accept' item "
-            "of tests/realistic.py accepted untouched, the 'move' item with its car dragged, "
-            "and the 'negative' item submitted empty. parent_prediction_id values are ids of "
-            "the run that captured them."
+            "of tests/realistic.py accepted untouched, the 'move' item with its car dragged "
+            "(and restored from the draft after a reload), and the 'negative' item submitted "
+            "empty. Ids, region ids and lead times are those of the run that captured them. "
+            "Rewrite with WORKBENCH_UPDATE_FIXTURES=1."
         ),
         "accept": submitted[0],
         "move": submitted[1],
         "negative": submitted[2],
     }
-    LS_SUBMIT_FIXTURE.write_bytes(
-        orjson.dumps(fixture, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-    )
+    # Key order as Label Studio wrote it: the file is what it returned.
+    captured = orjson.dumps(fixture, option=orjson.OPT_INDENT_2) + b"\n"
+    (artifacts / "ls140_submit.json").write_bytes(captured)
+    if os.environ.get("WORKBENCH_UPDATE_FIXTURES") == "1":
+        LS_SUBMIT_FIXTURE.write_bytes(captured)
+    # The committed capture still has the shape Label Studio returns today.
+    assert shape(orjson.loads(LS_SUBMIT_FIXTURE.read_bytes())) == shape(fixture)
+
+
+def shape(value: Any) -> Any:
+    """A value's structure: key order and types, not the values themselves."""
+    if isinstance(value, dict):
+        return [(key, shape(item)) for key, item in value.items() if key != "about"]
+    if isinstance(value, list):
+        return [shape(item) for item in value]
+    return type(value).__name__ if not isinstance(value, int | float) else "number"
 
 
 def check_coco(data: bytes, task_ids: dict[str, str]) -> None:
@@ -280,7 +295,29 @@ def check_coco(data: bytes, task_ids: dict[str, str]) -> None:
     assert len(coco.getAnnIds(imgIds=[by_size[realistic.DETECTION["accept"].size]])) == 3
 
 
-def check_zip(data: bytes, suffix: str) -> None:
+def check_yolo(data: bytes) -> None:
+    """One label file per image, distinct even ignoring case; the negative's is empty."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        names = [n for n in archive.namelist() if n.endswith(suffix)]
-    assert len(names) == len(set(n.lower() for n in names)) >= 3, names
+        labels = {
+            name: archive.read(name).decode()
+            for name in archive.namelist()
+            if name.startswith("labels/train/")
+        }
+    assert len(labels) == len({name.casefold() for name in labels}) == 3, labels
+    assert sorted(len(text.splitlines()) for text in labels.values()) == [0, 2, 3]
+
+
+def check_voc(data: bytes) -> None:
+    """One annotation per image, each with its size; the negative has no object."""
+    documents = orjson.loads(data)
+    assert len(documents) == 3
+    sizes = set()
+    for document in documents:
+        root = ElementTree.fromstring(document["xml_content"])
+        size = root.find("size")
+        assert size is not None
+        sizes.add((int(size.findtext("width", "0")), int(size.findtext("height", "0"))))
+        objects = len(root.findall("object"))
+        assert objects == len(document["objects"])
+    assert sizes == {realistic.DETECTION[key].size for key in ("accept", "move", "negative")}
+    assert sorted(len(document["objects"]) for document in documents) == [0, 2, 3]
