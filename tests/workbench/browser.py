@@ -147,7 +147,7 @@ class Story:
         api = url.startswith(f"{self.base_url}/api/")
         if api and message.text.startswith("Failed to load resource: the server responded"):
             return  # recorded by _on_response with its method
-        self.errors.append(f"{message.text} ({url})")
+        self.errors.append(f"after step {self.step}: {message.text} ({url})")
 
     def _on_response(self, response: Response) -> None:
         path = urlsplit(response.url).path
@@ -166,7 +166,10 @@ class Story:
         await expect(page.locator("#username")).to_have_text(user.username)
 
     async def close(self, *, failed: bool) -> None:
-        """Close every context; after a failure, first a screenshot of each open page."""
+        """Close every context; after a failure, first a screenshot of each open page.
+        Console errors, if any, are written in full to console-errors.txt."""
+        if self.errors:
+            (self.artifacts / "console-errors.txt").write_text("\n\n".join(self.errors))
         for number, context in enumerate(self.contexts):
             if failed:
                 for page in context.pages:

@@ -223,6 +223,8 @@ async def play(
     await expect(ben.locator(".count[data-status=completed] .count-value")).to_have_text("1")
 
     # The skipped task is free again, but not for ben: the page says why nothing was assigned.
+    await admin_page.click("#refresh")
+    await expect(admin_page.locator("#assign-card")).to_contain_text("1 of 2 tasks not assigned")
     await admin_page.click("#assign")
     await expect(admin_page.locator("#assign-card .assign-none")).to_have_text(
         "Assigned 0 to ben: the 1 task still free was skipped by ben earlier, and a task an "

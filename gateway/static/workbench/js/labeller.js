@@ -18,7 +18,13 @@ function labelStudioTask(task, start) {
       score: p.score,
       result: p.result,
     })),
-    annotations: start.result ? [{ id: start.annotationId || "draft", result: start.result }] : [],
+    // A task opened without a prediction to start from gets its empty annotation here:
+    // made later (addAnnotation once Label Studio is loaded), a Text tag's reaction
+    // reads the missing annotation and Label Studio logs a TypeError.
+    annotations:
+      start.result || !start.predictionId
+        ? [{ id: start.annotationId || "draft", result: start.result ?? [] }]
+        : [],
   };
 }
 

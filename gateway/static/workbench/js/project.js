@@ -225,7 +225,11 @@ function AssignCard({ projectId, progress, onAssigned }) {
         const now = await get(`/api/external/projects/${encodeURIComponent(projectId)}/progress`);
         reasons = none.map((name) => whyNothing(now, name));
       }
-      const message = done.length ? `Assigned ${done.join(", ")}.` : none.length ? "" : "Nothing to assign.";
+      const message = done.length
+        ? `Assigned ${done.join(", ")}.`
+        : none.length
+          ? ""
+          : "Nothing to assign: every task that is not completed is already assigned (Refresh shows the latest figures).";
       setState({ busy: false, error: null, message, reasons });
     } catch (error) {
       setState({ busy: false, error, message: done.length ? `Assigned ${done.join(", ")} before the error.` : "", reasons: [] });
