@@ -37,6 +37,7 @@ from tests.realistic import (
     ls_submitted,
 )
 from tests.workflow.test_rules import error_of
+from tests.workflow.test_statement_counts import counting
 
 P = project_service_pb2
 
@@ -423,3 +424,25 @@ async def test_span_pre_labels_group_by_version_and_an_untouched_accept_is_uncha
     stats = await loop.stats(pid)
     assert (stats[NER_NEW].accepted_unchanged, stats[NER_NEW].modified) == (1, 0)
     assert stats[None].annotated_without_prediction_use == 1
+
+
+async def test_recording_the_image_size_costs_no_statement(loop: Loop, database: Database) -> None:
+    """The size travels in the UPDATE that completes the task (see test_statement_counts)."""
+    pid, ids = await loop.init(realistic.detection_init(external_id=None))
+    await loop.configure(pid, ready=True)
+    await loop.assign(pid, [ids["accept"], ids["move"]])
+    counts = []
+    for key, size in (
+        ("accept", {}),
+        ("move", dict(zip(("image_width", "image_height"), DETECTION["move"].size, strict=True))),
+    ):
+        await loop.workflow.StartTask(
+            W.StartTaskRequest(task_id=ids[key]), metadata=loop.annotator.metadata
+        )
+        with counting(database) as statements:
+            await loop.workflow.SubmitAnnotation(
+                W.SubmitAnnotationRequest(task_id=ids[key], result="[]", **size),
+                metadata=loop.annotator.metadata,
+            )
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
