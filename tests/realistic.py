@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import orjson
 
@@ -83,7 +84,10 @@ class ImageItem:
     """One image task: its content, natural size and what each model and the truth say."""
 
     key: str  # the task's external id
-    path: str  # URL path below the image host (not percent-encoded, as users paste it)
+    # URL path below the image host, as the task's content holds it: spaces are
+    # percent-encoded (a URL holds none), non-ASCII letters are raw in one name and
+    # percent-encoded UTF-8 in another, as users' URLs come
+    path: str
     size: tuple[int, int]  # natural (width, height); deliberately NOT in metadata
     predictions: Mapping[str, tuple[Box, ...]]  # model version -> boxes (absent: none)
     truth: tuple[Box, ...]  # the correct answer; () is a negative
@@ -91,6 +95,11 @@ class ImageItem:
 
     def content(self, host: str = IMAGE_HOST) -> str:
         return f"{host}{self.path}"
+
+    @property
+    def file_name(self) -> str:
+        """The image's file name, percent-decoded (e.g. "crème brûlée café.jpg")."""
+        return unquote(self.path.rsplit("/", 1)[1])
 
 
 _CAR_ACCEPT = (
@@ -147,7 +156,7 @@ DETECTION_ITEMS: tuple[ImageItem, ...] = (
     ),
     ImageItem(
         key="accents",
-        path="/street/crème brûlée café.jpg",
+        path="/street/cr%C3%A8me%20br%C3%BBl%C3%A9e%20caf%C3%A9.jpg",  # crème brûlée café.jpg
         size=(800, 600),
         predictions={
             DETECTOR_OLD: (Box("person", 300, 100, 100, 400, 0.8),),
@@ -158,7 +167,7 @@ DETECTION_ITEMS: tuple[ImageItem, ...] = (
     # only the NEW version knows this image
     ImageItem(
         key="cjk",
-        path="/東京/駅 前 1.png",
+        path="/東京/駅%20前%201.png",  # raw non-ASCII, encoded spaces
         size=(1280, 720),
         predictions={
             DETECTOR_NEW: (
@@ -171,7 +180,7 @@ DETECTION_ITEMS: tuple[ImageItem, ...] = (
     # no model predicted anything
     ImageItem(
         key="unpredicted",
-        path="/street/night shot.jpg",
+        path="/street/night%20shot.jpg",
         size=(640, 360),
         predictions={},
         truth=(Box("car", 50, 100, 200, 120),),

@@ -32,7 +32,9 @@ def test_colliding_stems_and_unusual_names() -> None:
     names = [DETECTION[k].path.rsplit("/", 1)[1] for k in realistic.COLLIDING_KEYS]
     assert sorted(names) == ["X.png", "x.jpeg", "x.jpg", "x.png"]
     assert len({DETECTION[k].path.rsplit("/", 1)[0] for k in realistic.COLLIDING_KEYS}) == 1
-    assert any(not i.path.isascii() and " " in i.path for i in DETECTION.values())
+    assert DETECTION["accents"].file_name == "crème brûlée café.jpg"
+    assert DETECTION["cjk"].file_name == "駅 前 1.png"
+    assert not DETECTION["cjk"].content().isascii()
 
 
 def test_the_overrun_passes_the_edge_by_under_a_pixel() -> None:
