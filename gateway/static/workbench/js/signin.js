@@ -26,7 +26,7 @@ export function SignIn({ reason, onSignedIn }) {
       <p class="subtle">The token is the last line printed. It stays in this browser until you sign out.</p>
       <label for="token">Token</label>
       <input id="token" type="password" autocomplete="off" spellcheck="false" value=${token}
-        onInput=${(e) => setToken(e.currentTarget.value)} autoFocus />
+        onInput=${(e) => { setToken(e.currentTarget.value); setState((s) => ({ ...s, error: null })); }} autoFocus />
       <${ErrorBox} error=${state.error && { ...state.error, message: explain(state.error) }} />
       <button type="submit" class="primary" disabled=${state.busy || !token.trim()}>
         ${state.busy ? "Checking…" : "Sign in"}
