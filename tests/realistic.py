@@ -26,6 +26,7 @@ import struct
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -252,10 +253,13 @@ def detection_predictions(
     with_overrun: bool = True,
 ) -> bytes:
     """An AAP JSON file with every box model_version predicted, one task entry per image.
-    task_ids: {key: task_id} (see task_ids_by_key). with_overrun=False leaves out the
+    task_ids: {key: task_id} (see task_ids_by_key; items without one are left out when
+    matching by display id). with_overrun=False leaves out the
     sub-pixel overrun box, for tests about something else."""
     tasks = []
     for item in DETECTION_ITEMS:
+        if match == "display_id" and item.key not in task_ids:
+            continue  # a project made of some of the items
         boxes = [
             b for b in item.predictions.get(model_version, ()) if with_overrun or b != OVERRUN_BOX
         ]
@@ -552,6 +556,36 @@ def ls_box_region(
     if score is not None:
         region["score"] = score
     return region
+
+
+# A real capture of the above (tests/workbench/test_label_studio_shape.py writes the same
+# thing live): {"accept"|"move": {"shown": GetTask's result, "submitted": what Label Studio
+# 1.4.0 sent}, "sizes": {...}}.
+CAPTURE_PATH = Path(__file__).with_name("label_studio_1_4_0_capture.json")
+
+
+def label_studio_capture() -> dict[str, Any]:
+    return dict(orjson.loads(CAPTURE_PATH.read_bytes()))
+
+
+def check_label_studio_shape(
+    real: Sequence[Mapping[str, Any]], reproduced: Sequence[Mapping[str, Any]], *, tolerance: float
+) -> None:
+    """Assert that real regions have the reproduction's keys, key order and values (numbers
+    within tolerance); region ids are random, so only their presence is checked."""
+    assert len(real) == len(reproduced)
+    for got, made in zip(real, reproduced, strict=True):
+        assert list(got) == list(made), (got, made)
+        assert list(got["value"]) == list(made["value"])
+        for key, value in made["value"].items():
+            if isinstance(value, float):
+                assert abs(got["value"][key] - value) <= tolerance, key
+            else:
+                assert got["value"][key] == value, key
+        for key, value in made.items():
+            if key not in ("id", "value"):
+                assert got[key] == value, key
+        assert isinstance(got["id"], str) and got["id"]
 
 
 # --- helpers for tests --------------------------------------------------------------------

@@ -6,6 +6,7 @@ import struct
 import zlib
 
 from server.images import pixel_size
+from server.workflow.prelabel import results_match
 from tests import realistic
 from tests.realistic import DETECTION, DETECTOR_NEW, DETECTOR_OLD, OVERRUN_BOX
 
@@ -68,3 +69,16 @@ def test_png_bytes_is_a_png_of_the_size() -> None:
     assert (width, height) == (200, 100)
     length = struct.unpack(">I", data[33:37])[0]
     assert len(zlib.decompress(data[41 : 41 + length])) == (1 + 3 * 200) * 100
+
+
+def test_the_reproduction_matches_label_studio_as_captured() -> None:
+    """tests/label_studio_1_4_0_capture.json: what its front end really sent."""
+    capture = realistic.label_studio_capture()
+    accept, move = capture["accept"], capture["move"]
+    size = tuple(capture["sizes"]["accept"])
+    realistic.check_label_studio_shape(
+        accept["submitted"], realistic.ls_submitted(accept["shown"], size=size), tolerance=0.01
+    )
+    assert results_match(accept["submitted"], accept["shown"])
+    assert not results_match(move["submitted"], move["shown"])
+    assert [r["origin"] for r in move["submitted"]] == ["prediction-changed", "prediction"]

@@ -14,7 +14,11 @@ front end adds or rewrites (Label Studio 1.4.0 does all of these):
 * `image_rotation` when it is 0 and `value.rotation` when it is 0 (what a
   region without the key means);
 * `value.text` of a text span (`start`/`end` say which text it is);
-* the order of a label list (`rectanglelabels: ["a", "b"]`, `choices`).
+* the order of a label list (`rectanglelabels: ["a", "b"]`, `choices`);
+* how choices are split into regions: a class pre-label is one `choices`
+  region per stored row, while a front end may hand the same choices back as
+  one region, so the `choices` regions of one control (from_name, to_name)
+  count as one region holding all their choices.
 
 The normalized results are then compared as multisets of regions: order does
 not matter, each region must pair with one equal region of the other side, so
@@ -88,12 +92,38 @@ def _same(left: Any, right: Any) -> bool:
     return bool(left == right)
 
 
+def normalized_result(result: list[Any]) -> list[Any]:
+    """A result's regions normalized, the choices of one control in one region."""
+    regions: list[Any] = []
+    choices: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for region in map(normalized, result):
+        value = region.get("value") if isinstance(region, dict) else None
+        if region_type(region) != "choices" or not isinstance(value, dict):
+            regions.append(region)
+            continue
+        key = (region.get("from_name"), region.get("to_name"))
+        merged = choices.get(key)
+        if merged is None:
+            merged = choices[key] = {**region, "value": {**value, "choices": []}}
+            regions.append(merged)
+        picked = value.get("choices")
+        merged["value"]["choices"] = sorted(
+            {*merged["value"]["choices"], *(picked if isinstance(picked, list) else [])}, key=str
+        )
+    return regions
+
+
+def region_type(region: Any) -> Any:
+    return region.get("type") if isinstance(region, dict) else None
+
+
 def results_match(annotation: list[Any], prediction: list[Any]) -> bool:
     """True when the annotation's result is its pre-label's, unchanged (module docstring)."""
-    if len(annotation) != len(prediction):
+    remaining = normalized_result(prediction)
+    regions = normalized_result(annotation)
+    if len(regions) != len(remaining):
         return False
-    remaining = [normalized(r) for r in prediction]
-    for region in (normalized(r) for r in annotation):
+    for region in regions:
         for index, candidate in enumerate(remaining):
             if _same(region, candidate):
                 del remaining[index]

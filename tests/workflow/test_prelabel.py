@@ -446,3 +446,17 @@ async def test_recording_the_image_size_costs_no_statement(loop: Loop, database:
             )
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def test_class_pre_labels_in_several_rows_equal_one_choices_region() -> None:
+    rows = [
+        {"type": "choices", "from_name": "label", "to_name": "text", "score": 0.9,
+         "value": {"choices": ["positive"]}},
+        {"type": "choices", "from_name": "label", "to_name": "text", "score": 0.6,
+         "value": {"choices": ["neutral"]}},
+    ]  # fmt: skip
+    one = {"value": {"choices": ["neutral", "positive"]}, "id": "aB3", "from_name": "label",
+           "to_name": "text", "type": "choices", "origin": "prediction"}  # fmt: skip
+    assert results_match([one], rows)
+    assert results_match(ls_submitted(rows), rows)
+    assert not results_match([changed(one, choices=["positive"])], rows)
