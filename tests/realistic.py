@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -284,6 +284,35 @@ def prediction_count(model_version: str, *, with_overrun: bool = True) -> int:
         for box in item.predictions.get(model_version, ())
         if with_overrun or box != OVERRUN_BOX
     )
+
+
+def coco_ground_truth(
+    *, host: str = IMAGE_HOST, file_name: Callable[[ImageItem], str] | None = None
+) -> dict[str, Any]:
+    """The true answers as a COCO detection file (pycocotools' layout): every image with its
+    natural size, the negative without annotations, the overrun written as a detector's
+    pixel output would be ([180.0, 90.0, 20.4, 10.0] in 200x100). file_name defaults to
+    the task's content (its file_path)."""
+    name_of = file_name or (lambda item: item.content(host))
+    categories = [{"id": n + 1, "name": label} for n, label in enumerate(DETECTION_LABELS)]
+    category = {c["name"]: c["id"] for c in categories}
+    images, annotations = [], []
+    for number, item in enumerate(DETECTION_ITEMS, start=1):
+        width, height = item.size
+        images.append({"id": number, "file_name": name_of(item), "width": width, "height": height})
+        boxes = [OVERRUN_BOX if b == Box("car", 180, 90, 20, 10) else b for b in item.truth]
+        for box in boxes:
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": number,
+                    "category_id": category[box.label],
+                    "bbox": [box.x, box.y, box.w, box.h],
+                    "area": box.w * box.h,
+                    "iscrowd": 0,
+                }
+            )
+    return {"images": images, "annotations": annotations, "categories": categories}
 
 
 # --- text: NER and classification --------------------------------------------------------
