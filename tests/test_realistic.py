@@ -72,7 +72,7 @@ def test_png_bytes_is_a_png_of_the_size() -> None:
 
 
 def test_the_reproduction_matches_label_studio_as_captured() -> None:
-    """tests/label_studio_1_4_0_capture.json: what its front end really sent."""
+    """tests/realistic/label_studio_1_4_0_capture.json: what its front end really sent."""
     capture = realistic.label_studio_capture()
     accept, move = capture["accept"], capture["move"]
     size = tuple(capture["sizes"]["accept"])
