@@ -150,7 +150,7 @@ async def bootstrap_super_admin(
                 log.warning(
                     "ANNOTATION_API_BOOTSTRAP_TOKEN is set but ignored: users exist already, "
                     "and the bootstrap token is only adopted on a database without users "
-                    "(issue a token with `annotation-api tokens create` instead)"
+                    "(create a token with `annotation-api tokens create` instead)"
                 )
             return BootstrapResult(user=None, generated_secret=None)
         secret = configured_token or generate_token()

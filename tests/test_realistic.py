@@ -72,7 +72,7 @@ def test_png_bytes_is_a_png_of_the_size() -> None:
 
 
 def test_the_reproduction_matches_label_studio_as_captured() -> None:
-    """tests/label_studio_1_4_0_capture.json: what its front end really sent."""
+    """tests/realistic/label_studio_1_4_0_capture.json: what its front end really sent."""
     capture = realistic.label_studio_capture()
     accept, move = capture["accept"], capture["move"]
     size = tuple(capture["sizes"]["accept"])
@@ -82,3 +82,12 @@ def test_the_reproduction_matches_label_studio_as_captured() -> None:
     assert results_match(accept["submitted"], accept["shown"])
     assert not results_match(move["submitted"], move["shown"])
     assert [r["origin"] for r in move["submitted"]] == ["prediction-changed", "prediction"]
+
+
+def test_the_coco_ground_truth_holds_the_negative_and_the_overrun() -> None:
+    coco = realistic.coco_ground_truth()
+    assert len(coco["images"]) == len(realistic.DETECTION_ITEMS)
+    annotated = {a["image_id"] for a in coco["annotations"]}
+    negative = next(i for i in coco["images"] if i["file_name"] == DETECTION["negative"].content())
+    assert negative["id"] not in annotated
+    assert [180.0, 90.0, 20.4, 10.0] in [a["bbox"] for a in coco["annotations"]]
