@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from annotation_api.errors import DomainError, ErrorCode
 from server.display_ids import display_id
 
 # Ultralytics' image suffixes; anything else is assumed to be a JPEG.
@@ -321,3 +322,29 @@ def metadata_pixel_size(metadata: dict[str, Any]) -> tuple[int, int] | None:
     return _size_of(metadata, "width", "height") or _size_of(
         metadata, "original_width", "original_height"
     )
+
+
+# Largest image side a front end may record (SubmitAnnotation's image_width/image_height).
+MAX_RECORDED_SIDE = 100_000
+
+
+def check_recorded_size(width: int | None, height: int | None) -> tuple[int, int] | None:
+    """An image's natural size as a front end recorded it: both sides or neither, each
+    1..MAX_RECORDED_SIDE pixels; None when not given; INVALID_REQUEST otherwise."""
+    if width is None and height is None:
+        return None
+    for field, value in (("image_width", width), ("image_height", height)):
+        if value is None:
+            raise DomainError(
+                ErrorCode.INVALID_REQUEST,
+                "image_width and image_height are given together",
+                {"field": field},
+            )
+        if not 0 < value <= MAX_RECORDED_SIDE:
+            raise DomainError(
+                ErrorCode.INVALID_REQUEST,
+                f"{field} must be 1 to {MAX_RECORDED_SIDE} pixels",
+                {"field": field},
+            )
+    assert width is not None and height is not None
+    return width, height
