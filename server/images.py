@@ -245,6 +245,17 @@ class ImageNames:
         return True
 
 
+# the display id ImageNames puts at the end of a stem it made unique
+_GIVEN_DISPLAY_ID = re.compile(FOLDER_SEPARATOR + r"T-(\d{1,18})(?:\.[^./]*)?\Z")
+
+
+def display_id_in_name(name: str) -> int | None:
+    """The task id of the display id an exported name ends with (`x__T-42.jpg`
+    -> 42), or None: how an import finds the task of a name made unique."""
+    found = _GIVEN_DISPLAY_ID.search(name)
+    return int(found.group(1)) if found is not None else None
+
+
 def folded_name(name: str) -> str:
     """A name as case-insensitive file systems compare it (macOS, Windows):
     case folded, and Unicode-normalized (NFC), so names that only these

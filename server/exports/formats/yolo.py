@@ -112,11 +112,16 @@ class YoloWriter(FormatWriter):
     def _label_text(self, task: ExportTask) -> str:
         latest = task.latest_annotation
         result = latest.result if latest else []
-        size = pixel_size(task) if result else None
-        aspect = size[0] / size[1] if size else 1.0
+        found, left_out = read_regions(result)
+        messages = []
+        if any(region.box is None and region.kind == "rectangle" for region in found):
+            # a rotated rectangle turns in pixel space: only then is the size needed
+            size = pixel_size(task)
+            if size is None:
+                messages.append(SIZE_UNKNOWN_ROTATION)
+            else:
+                found, left_out = read_regions(result, aspect=size[0] / size[1])
         lines: list[str] = []
-        found, left_out = read_regions(result, aspect=aspect)
-        rotated = False
         for region in found:
             class_id = self.classes.index(region.label)
             line = polygon_line(class_id, region) if self.polygons else box_line(class_id, region)
@@ -124,10 +129,8 @@ class YoloWriter(FormatWriter):
                 left_out += 1
             else:
                 lines.append(line)
-                rotated = rotated or (region.kind == "rectangle" and region.box is None)
-        messages = [regions_left_out(left_out)] if left_out else []
-        if rotated and size is None:
-            messages.append(SIZE_UNKNOWN_ROTATION)
+        if left_out:
+            messages.insert(0, regions_left_out(left_out))
         if messages:
             self.warnings.add(task, *messages)
         return "".join([f"{line}\n" for line in lines])
