@@ -6,8 +6,8 @@ Roles, per RPC (`check_method`, called by the interceptor for every RPC):
 
 * `admin` and `super_admin` may call every RPC; the services then limit them to
   the projects they may see.
-* `annotator` may call only ANNOTATOR_METHODS (their own queue and the tasks
-  assigned to them); anything else is PERMISSION_DENIED.
+* `annotator` may call only ANNOTATOR_METHODS (who they are, their own queue
+  and the tasks assigned to them); anything else is PERMISSION_DENIED.
 
 Ownership, per resource:
 
@@ -39,6 +39,7 @@ _WORKFLOW = "/annotation.v1.WorkflowService/"
 ANNOTATOR_METHODS = frozenset(
     _WORKFLOW + name
     for name in (
+        "GetCurrentUser",
         "GetTask",
         "ListAssignedTasks",
         "NextTask",

@@ -137,7 +137,8 @@ class BootstrapResult:
 async def bootstrap_super_admin(
     database: Database, *, configured_token: str | None
 ) -> BootstrapResult:
-    """When no user exists, create a super_admin holding configured_token (or a new token).
+    """When no user exists, create a super_admin holding configured_token (or a new token);
+    when users exist, a configured token is ignored, with a warning in the log.
 
     Runs in one write transaction, so several servers starting together on an
     empty database create exactly one super_admin. A generated secret is
@@ -145,6 +146,12 @@ async def bootstrap_super_admin(
     """
     async with database.transaction() as conn:
         if await count_users(conn) > 0:
+            if configured_token:
+                log.warning(
+                    "ANNOTATION_API_BOOTSTRAP_TOKEN is set but ignored: users exist already, "
+                    "and the bootstrap token is only adopted on a database without users "
+                    "(create a token with `annotation-api tokens create` instead)"
+                )
             return BootstrapResult(user=None, generated_secret=None)
         secret = configured_token or generate_token()
         try:

@@ -11,25 +11,32 @@ Exported file name
     last parts behind a short hash of the whole path. The name depends on the
     URL alone, so a project with the same URLs gives the same names, and COCO
     prediction import matches a `file_name` against it exactly.
-    Within one export, a name already given to an earlier task (the same path
-    twice, or on two hosts) gets the task's display id: `0001__T-42.jpg`.
+    Within one export, a stem already given to an earlier task (the same path
+    twice, or on two hosts, or another suffix: `x.png` and `x.jpg`, or another
+    case: `X.png` and `x.png`) gets the task's display id: `0001__T-42.jpg`,
+    so image names, YOLO label files and VOC xml files never collide, also
+    on case-insensitive file systems.
 
 Pixel size
-    From the first region of the result that carries `original_width` and
-    `original_height`, else from the task metadata's `width`/`height`, else
-    its `original_width`/`original_height`; each a positive finite number,
-    rounded to whole pixels. None when none of them is known.
+    The best size known, in this order: the task metadata's `width`/`height`
+    (else its `original_width`/`original_height`), as the data's owner gave
+    it; then the size a front end recorded when the image was annotated (the
+    task's image_width/image_height); then the first region of a result that
+    carries `original_width` and `original_height`. Each a positive finite
+    number, rounded to whole pixels. None when none of them is known.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from annotation_api.errors import DomainError, ErrorCode
 from server.display_ids import display_id
 
 # Ultralytics' image suffixes; anything else is assumed to be a JPEG.
@@ -196,12 +203,17 @@ _HASH_BUCKETS = 4096
 class ImageNames:
     """Gives each task of one export its image's file name, unique in the export.
 
-    Remembers the hash of each name given, not the names, packed 8 bytes per
-    name into a few thousand byte strings searched in C (a set of the same
-    ints would take ~70 bytes per name: 70 MB for a million images, against
-    ~9 MB). Two different names with the same 64-bit hash (about one chance
-    in 10^7 for a million images) would give the second one the display id as
-    well: still unique, only longer.
+    Unique by stem, ignoring case and Unicode normalization: `x.png` and
+    `x.jpg` would share a YOLO label file and a VOC xml (both named after the
+    stem), and `X.png` / `x.png` are one file on macOS and Windows. A stem
+    already given gets the task's display id (`x__T-42.jpg`).
+
+    Remembers the hash of each folded stem given, not the stems, packed 8
+    bytes per name into a few thousand byte strings searched in C (a set of
+    the same ints would take ~70 bytes per name: 70 MB for a million images,
+    against ~9 MB). Two different stems with the same 64-bit hash (about one
+    chance in 10^7 for a million images) would give the second one the
+    display id as well: still unique, only longer.
     """
 
     def __init__(self) -> None:
@@ -209,17 +221,19 @@ class ImageNames:
 
     def stem_and_suffix(self, task_id: int, location: str) -> tuple[str, str]:
         stem, suffix = image_name(location)
-        if not stem or not self._take(stem + suffix):
-            stem = f"{stem}{FOLDER_SEPARATOR}{display_id(task_id)}" if stem else display_id(task_id)
-            self._take(stem + suffix)
+        if not stem or not self._take(stem):
+            ours = display_id(task_id)
+            stem = f"{stem}{FOLDER_SEPARATOR}{ours}" if stem else ours
+            while not self._take(stem):  # an earlier image had that very name
+                stem = f"{stem}{FOLDER_SEPARATOR}{ours}"
         return stem, suffix
 
     def file_name(self, task_id: int, location: str) -> str:
         stem, suffix = self.stem_and_suffix(task_id, location)
         return stem + suffix
 
-    def _take(self, name: str) -> bool:
-        key = hash(name)
+    def _take(self, stem: str) -> bool:
+        key = hash(folded_name(stem))
         packed = key.to_bytes(8, "little", signed=True)
         bucket = self._given[key & (_HASH_BUCKETS - 1)]
         at = bucket.find(packed)
@@ -229,6 +243,26 @@ class ImageNames:
             at = bucket.find(packed, at + 1)  # found across two hashes: look on
         bucket += packed
         return True
+
+
+# the display id ImageNames puts at the end of a stem it made unique
+_GIVEN_DISPLAY_ID = re.compile(FOLDER_SEPARATOR + r"T-(\d{1,18})(?:\.[^./]*)?\Z")
+
+
+def display_id_in_name(name: str) -> int | None:
+    """The task id of the display id an exported name ends with (`x__T-42.jpg`
+    -> 42), or None: how an import finds the task of a name made unique."""
+    found = _GIVEN_DISPLAY_ID.search(name)
+    return int(found.group(1)) if found is not None else None
+
+
+def folded_name(name: str) -> str:
+    """A name as case-insensitive file systems compare it (macOS, Windows):
+    case folded, and Unicode-normalized (NFC), so names that only these
+    systems confuse fold to the same string."""
+    if name.isascii():
+        return name.lower()
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _positive(value: Any) -> float | None:
@@ -255,9 +289,22 @@ def _size_of(values: dict[str, Any], width_key: str, height_key: str) -> tuple[i
     return round(width), round(height)
 
 
-def pixel_size(result: Sequence[Any], metadata: dict[str, Any]) -> tuple[int, int] | None:
+def pixel_size(
+    result: Sequence[Any],
+    metadata: dict[str, Any],
+    recorded: tuple[Any, Any] = (None, None),
+) -> tuple[int, int] | None:
     """The image's (width, height) in pixels (see the module's rule), or None."""
-    return result_pixel_size(result) or metadata_pixel_size(metadata)
+    return (
+        metadata_pixel_size(metadata) or recorded_pixel_size(*recorded) or result_pixel_size(result)
+    )
+
+
+def recorded_pixel_size(width: Any, height: Any) -> tuple[int, int] | None:
+    """The size a front end recorded (the rule's second source), or None."""
+    if width is None or height is None:  # the usual case first: nothing recorded
+        return None
+    return _size_of({"w": width, "h": height}, "w", "h")
 
 
 def result_pixel_size(result: Sequence[Any]) -> tuple[int, int] | None:
@@ -275,3 +322,29 @@ def metadata_pixel_size(metadata: dict[str, Any]) -> tuple[int, int] | None:
     return _size_of(metadata, "width", "height") or _size_of(
         metadata, "original_width", "original_height"
     )
+
+
+# Largest image side a front end may record (SubmitAnnotation's image_width/image_height).
+MAX_RECORDED_SIDE = 100_000
+
+
+def check_recorded_size(width: int | None, height: int | None) -> tuple[int, int] | None:
+    """An image's natural size as a front end recorded it: both sides or neither, each
+    1..MAX_RECORDED_SIDE pixels; None when not given; INVALID_REQUEST otherwise."""
+    if width is None and height is None:
+        return None
+    for field, value in (("image_width", width), ("image_height", height)):
+        if value is None:
+            raise DomainError(
+                ErrorCode.INVALID_REQUEST,
+                "image_width and image_height are given together",
+                {"field": field},
+            )
+        if not 0 < value <= MAX_RECORDED_SIDE:
+            raise DomainError(
+                ErrorCode.INVALID_REQUEST,
+                f"{field} must be 1 to {MAX_RECORDED_SIDE} pixels",
+                {"field": field},
+            )
+    assert width is not None and height is not None
+    return width, height

@@ -75,6 +75,9 @@ class ExportTask:
     completed_at: datetime | None
     annotations: list[ExportAnnotation] = field(default_factory=list)
     predictions: list[ExportPrediction] = field(default_factory=list)
+    # the image's natural size as a front end recorded it (None: not recorded).
+    image_width: int | None = None
+    image_height: int | None = None
     _metadata: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -91,6 +94,15 @@ class ExportTask:
         if len(annotations) < 2:  # the usual case: no comparison to make
             return annotations[0] if annotations else None
         return max(annotations, key=lambda a: (a.updated_at, a.annotation_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ExportWarning:
+    """A task an export wrote incompletely, and what is missing."""
+
+    task_id: str
+    display_id: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +155,20 @@ def _assemble(
             _utc(completed_at),
             [],
             [],
+            image_width,
+            image_height,
         )
-        for task_id, external_id, content, file_path, metadata_json, status, completed_at in rows
+        for (
+            task_id,
+            external_id,
+            content,
+            file_path,
+            metadata_json,
+            status,
+            completed_at,
+            image_width,
+            image_height,
+        ) in rows
     ]
     by_id = {task.task_id: task for task in batch}
     for (

@@ -112,6 +112,8 @@ def _task_query(*, by_status: bool) -> Select[Any]:
             _tasks.c.metadata_json,
             _tasks.c.status,
             _untyped(_tasks.c.completed_at),
+            _tasks.c.image_width,
+            _tasks.c.image_height,
         )
         .where(_tasks.c.project_id == bindparam("project_id"), _tasks.c.id > bindparam("after"))
         .order_by(_tasks.c.id)

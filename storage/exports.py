@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from annotation_api.states import CallbackStatus, ExportStatus
+from storage.export_records import ExportWarning
 from storage.models import CallbackDelivery, Export
 
 _exports = cast(Table, Export.__table__)
@@ -45,6 +47,8 @@ class ExportRecord:
     expires_at: datetime
     callback_status: CallbackStatus | None
     callback_attempts: int
+    # the tasks the file holds incompletely (see ExportOutcome.warnings).
+    warnings: tuple[ExportWarning, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,8 @@ class ExportOutcome:
     error_message: str | None
     # None once the export has no file (failed, expired).
     storage_path: str | None
+    # the tasks the file holds incompletely, as the export reports them.
+    warnings: tuple[ExportWarning, ...] = ()
 
 
 async def insert_export(
@@ -159,6 +165,7 @@ async def set_export_outcome(
             total_exported=outcome.total_exported,
             error_message=outcome.error_message,
             storage_path=outcome.storage_path,
+            warnings_json=_warnings_json(outcome.warnings),
             lease_owner=None,
             lease_expires_at=None,
         )
@@ -265,4 +272,22 @@ def _to_record(row: Row[Any]) -> ExportRecord:
         expires_at=row.expires_at,
         callback_status=CallbackStatus(row.callback_status) if row.callback_status else None,
         callback_attempts=row.callback_attempts or 0,
+        warnings=_read_warnings(row.warnings_json),
+    )
+
+
+def _warnings_json(warnings: tuple[ExportWarning, ...]) -> str | None:
+    if not warnings:
+        return None
+    return orjson.dumps(
+        [{"task_id": w.task_id, "display_id": w.display_id, "message": w.message} for w in warnings]
+    ).decode()
+
+
+def _read_warnings(text: str | None) -> tuple[ExportWarning, ...]:
+    if not text:
+        return ()
+    return tuple(
+        ExportWarning(str(w["task_id"]), str(w["display_id"]), str(w["message"]))
+        for w in orjson.loads(text)
     )

@@ -16,11 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Integer,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     distinct,
@@ -66,24 +68,57 @@ class ModelUsage:
 
 @dataclass(frozen=True, slots=True)
 class PredictionRef:
-    """What an annotation needs of its parent: the result and the model version."""
+    """What an annotation needs of its parent, the prediction group (all the task's rows of
+    one model version, server.predictions.groups): the group's id (its first row's), its
+    model version, and the result of all its rows together (rows in stored order)."""
 
+    prediction_id: int
     result_json: str
     model_version: str | None
+
+
+_group_of = _predictions.alias("named")
+_PREDICTION_GROUP = (
+    select(_predictions.c.id, _predictions.c.result_json, _predictions.c.model_version)
+    .select_from(_group_of)
+    .join(
+        _predictions,
+        and_(
+            _predictions.c.task_id == _group_of.c.task_id,
+            _predictions.c.model_version.is_not_distinct_from(_group_of.c.model_version),
+        ),
+    )
+    .where(
+        _group_of.c.id == bindparam("prediction_id"), _group_of.c.task_id == bindparam("task_id")
+    )
+    .order_by(_predictions.c.id)
+)
 
 
 async def get_task_prediction(
     conn: AsyncConnection, task_id: int, prediction_id: int
 ) -> PredictionRef | None:
-    """One of the task's predictions, or None when it is not the task's."""
-    row = (
-        await conn.execute(
-            select(_predictions.c.result_json, _predictions.c.model_version).where(
-                _predictions.c.id == prediction_id, _predictions.c.task_id == task_id
-            )
-        )
-    ).first()
-    return PredictionRef(row.result_json, row.model_version) if row else None
+    """The group of the task's prediction row prediction_id (any row of the group), or
+    None when it is not one of the task's rows. One statement."""
+    rows = (
+        await conn.execute(_PREDICTION_GROUP, {"prediction_id": prediction_id, "task_id": task_id})
+    ).all()
+    if not rows:
+        return None
+    regions: list[Any] = []
+    for row in rows:
+        result = orjson.loads(row.result_json)
+        if isinstance(result, list):
+            regions.extend(result)
+    return PredictionRef(rows[0].id, orjson.dumps(regions).decode(), rows[0].model_version)
+
+
+async def list_model_versions(conn: AsyncConnection, project_id: str) -> list[str | None]:
+    """The model versions of the project's predictions (from its counters: one row each)."""
+    rows = await conn.execute(
+        select(_stats.c.model_version).where(_stats.c.project_id == project_id)
+    )
+    return [row[0] for row in rows]
 
 
 async def covering_versions(conn: AsyncConnection, task_id: int) -> list[str | None]:

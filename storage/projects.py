@@ -351,3 +351,23 @@ async def list_project_page(
         query.order_by(projects.c.created_at.desc(), projects.c.id.desc()).limit(limit)
     )
     return [project_record(row) for row in rows]
+
+
+async def get_prelabel_model_version(conn: AsyncConnection, project_id: str) -> str | None:
+    """The project's chosen pre-labelling model version (None: the default rule)."""
+    result = await conn.execute(
+        select(projects.c.prelabel_model_version).where(projects.c.id == project_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def set_prelabel_model_version(
+    conn: AsyncConnection, project_id: str, version: str | None, *, now: datetime
+) -> None:
+    """Choose the project's pre-labelling model version (None: the default rule)."""
+    await conn.execute(
+        update(projects)
+        .where(projects.c.id == project_id)
+        .values(prelabel_model_version=version, updated_at=now)
+        .execution_options(**DEFERRED_WRITE)
+    )

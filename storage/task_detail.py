@@ -59,6 +59,7 @@ class TaskDetailRecord:
     project_owner_id: str
     task_type: str
     label_config: str
+    prelabel_model_version: str | None  # the project's chosen pre-labelling version
     external_id: str | None
     content: str
     metadata_json: str
@@ -95,6 +96,7 @@ def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
             _projects.c.owner_id,
             _projects.c.task_type,
             _projects.c.label_config,
+            _projects.c.prelabel_model_version,
             _tasks.c.external_id,
             _tasks.c.content,
             _tasks.c.metadata_json,
@@ -207,6 +209,7 @@ async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
         project_owner_id=row.owner_id,
         task_type=row.task_type,
         label_config=row.label_config,
+        prelabel_model_version=row.prelabel_model_version,
         external_id=row.external_id,
         content=row.content,
         metadata_json=row.metadata_json,

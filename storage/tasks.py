@@ -208,17 +208,29 @@ async def get_project_tasks(
 
 
 async def set_task_status(
-    conn: AsyncConnection, task_id: int, *, status: str, now: datetime, completed: bool
+    conn: AsyncConnection,
+    task_id: int,
+    *,
+    status: str,
+    now: datetime,
+    completed: bool,
+    image_size: tuple[int, int] | None = None,
 ) -> None:
-    """Change a task's status; completed_at is set when completed, cleared otherwise."""
+    """Change a task's status; completed_at is set when completed, cleared otherwise.
+    image_size (width, height) records the image's natural size in the same statement
+    (the last recorded size is kept)."""
+    params = {
+        "b_task_id": task_id,
+        "b_status": status,
+        "b_now": now,
+        "b_completed_at": now if completed else None,
+    }
+    if image_size is None:
+        await conn.execute(_SET_TASK_STATUS, params)
+        return
+    width, height = image_size
     await conn.execute(
-        _SET_TASK_STATUS,
-        {
-            "b_task_id": task_id,
-            "b_status": status,
-            "b_now": now,
-            "b_completed_at": now if completed else None,
-        },
+        _SET_TASK_STATUS_AND_SIZE, {**params, "b_image_width": width, "b_image_height": height}
     )
 
 
@@ -230,6 +242,18 @@ _SET_TASK_STATUS = (
         status=bindparam("b_status"),
         updated_at=bindparam("b_now"),
         completed_at=bindparam("b_completed_at"),
+    )
+    .execution_options(**DEFERRED_WRITE)
+)
+_SET_TASK_STATUS_AND_SIZE = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("b_task_id"))
+    .values(
+        status=bindparam("b_status"),
+        updated_at=bindparam("b_now"),
+        completed_at=bindparam("b_completed_at"),
+        image_width=bindparam("b_image_width"),
+        image_height=bindparam("b_image_height"),
     )
     .execution_options(**DEFERRED_WRITE)
 )

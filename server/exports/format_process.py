@@ -57,9 +57,10 @@ async def write_in_worker(
     context: ExportContext,
     path: Path,
     batches: AsyncIterable[ExportTaskRows],
-) -> int:
+) -> Finished:
     """Write the export file at `path` from `batches` in a worker process; the
-    number of tasks written. Raises the writer's DomainError when it refuses."""
+    number of tasks written and the warnings. Raises the writer's DomainError
+    when it refuses."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -94,7 +95,7 @@ async def write_in_worker(
             with contextlib.suppress(BaseException):
                 await asyncio.shield(process.wait())
     if isinstance(answer, Finished):
-        return answer.exported
+        return answer
     if isinstance(answer, Refused):
         raise DomainError(ErrorCode(answer.code), answer.message, answer.details)
     if isinstance(answer, Failed):  # (the export's message names only the error's class)

@@ -32,7 +32,8 @@ from typing import Any, BinaryIO
 from annotation_api.errors import DomainError
 from server.exports.formats.base import ExportContext
 from server.exports.formats.registry import FORMATS
-from storage.export_records import ExportTaskRows, assemble_export_tasks
+from server.exports.formats.warnings import listed_warnings
+from storage.export_records import ExportTaskRows, ExportWarning, assemble_export_tasks
 
 _LENGTH = struct.Struct(">I")
 _PICKLED, _MARSHALLED_ROWS, _PICKLED_ROWS = b"p", b"m", b"r"
@@ -50,9 +51,11 @@ class OpenFile:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """The file is complete: how many tasks it holds."""
+    """The file is complete: how many tasks it holds, and the tasks it holds
+    incompletely (as the export reports them: see formats/warnings.py)."""
 
     exported: int
+    warnings: list[ExportWarning]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,10 @@ def write_export(source: BinaryIO) -> Finished | Refused | Failed | None:
                     writer.write_batch(assemble_export_tasks(message))
                 elif message == FINISH:
                     writer.finish()
-                    return Finished(writer.exported)
+                    warnings = writer.warnings
+                    return Finished(
+                        writer.exported, listed_warnings(warnings.listed, warnings.count)
+                    )
                 else:
                     writer.abort()
                     return None

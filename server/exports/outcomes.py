@@ -9,6 +9,7 @@ never sent for an export that did not end, and never sent twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -19,6 +20,7 @@ from server.exports.lifecycle import CALLBACK_INITIAL, has_file, sources
 from storage.audit import write_audit_log
 from storage.callbacks import insert_delivery
 from storage.database import Database
+from storage.export_records import ExportWarning
 from storage.exports import ExportOutcome, ExportRecord, get_export, set_export_outcome
 from storage.types import utcnow
 
@@ -54,6 +56,7 @@ async def end_export(
     total: int = 0,
     size: int = 0,
     error: str | None = None,
+    warnings: Sequence[ExportWarning] = (),
     lease_owner: str | None = None,
     lease_lapsed_at: datetime | None = None,
     audit_extra: dict[str, object] | None = None,
@@ -72,6 +75,7 @@ async def end_export(
                 total_exported=total,
                 error_message=error,
                 storage_path=export.storage_path if has_file(status) else None,
+                warnings=tuple(warnings),
             ),
             lease_owner=lease_owner,
             lease_lapsed_at=lease_lapsed_at,
@@ -111,6 +115,7 @@ async def end_export(
                 "file_size": size,
                 "callback": export.callback_url is not None,
                 "error_message": error,
+                "warnings": len(warnings),
                 **(audit_extra or {}),
             },
             now=now,

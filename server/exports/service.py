@@ -6,8 +6,10 @@ count and size), streaming batches of tasks from storage into a format
 writer. The export row is written `running` first, with a lease this process
 renews while it writes (server/exports/lease.py), then completed or failed in
 one transaction with its callback outbox row and its audit entry
-(server/exports/outcomes.py). A refusal found while writing (coco/pascal_voc
-images without a pixel size) removes the row and the file: nothing was
+(server/exports/outcomes.py). One task never fails an export: a task a format
+cannot write whole is written as well as the format allows and named in the
+export's warnings (server/exports/formats/warnings.py). A refusal of the
+request found while writing removes the row and the file: nothing was
 exported, so there is nothing to call back.
 """
 
@@ -17,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
@@ -37,6 +39,7 @@ from server.exports.files import (
     scratch_dir,
 )
 from server.exports.format_process import write_in_worker
+from server.exports.format_worker import Finished
 from server.exports.formats.base import ExportContext
 from server.exports.formats.registry import FORMATS, ExportFormatSpec, formats_for
 from server.exports.lease import PROCESS_LEASE_OWNER, holding_lease, new_lease
@@ -44,6 +47,7 @@ from server.exports.lifecycle import EXPORT_INITIAL, has_file, is_past_expiry
 from server.exports.outcomes import end_export
 from server.exports.targets import validate_callback_url
 from storage.database import Database
+from storage.export_records import ExportWarning
 from storage.export_tasks import ExportProject, load_export_project
 from storage.exports import ExportRecord, NewExport, delete_export, get_export, insert_export
 from storage.ids import new_export_id
@@ -107,7 +111,7 @@ class ExportService:
             )
         try:
             async with holding_lease(self._settings, self._database, export_id):
-                total, size = await self._write_file(spec, project, new)
+                finished, size = await self._write_file(spec, project, new)
         except DomainError as error:
             if error.code is not ErrorCode.INVALID_REQUEST:
                 raise await self._fail(new, caller, error) from error
@@ -119,7 +123,14 @@ class ExportService:
             raise
         except Exception as error:
             raise await self._fail(new, caller, error) from error
-        record = await self._end(new, caller, status=ExportStatus.COMPLETED, total=total, size=size)
+        record = await self._end(
+            new,
+            caller,
+            status=ExportStatus.COMPLETED,
+            total=finished.exported,
+            size=size,
+            warnings=finished.warnings,
+        )
         if record is None:
             await asyncio.to_thread(
                 remove_export_files, self._settings, export_id, new.storage_path
@@ -199,7 +210,7 @@ class ExportService:
 
     async def _write_file(
         self, spec: ExportFormatSpec, project: ExportProject, new: NewExport
-    ) -> tuple[int, int]:
+    ) -> tuple[Finished, int]:
         """Write the file under a temporary name (in a worker process: the
         server reads while it formats), then move it into place."""
         final = export_file(self._settings, new.storage_path)
@@ -228,11 +239,11 @@ class ExportService:
             # read-ahead at once.
             async with contextlib.aclosing(batches):
                 with cyclic_gc_paused():
-                    exported = await write_in_worker(
+                    finished = await write_in_worker(
                         format_name=spec.name, context=context, path=partial, batches=batches
                     )
             await asyncio.to_thread(partial.replace, final)
-            return exported, (await asyncio.to_thread(final.stat)).st_size
+            return finished, (await asyncio.to_thread(final.stat)).st_size
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -262,6 +273,7 @@ class ExportService:
         total: int = 0,
         size: int = 0,
         error: str | None = None,
+        warnings: Sequence[ExportWarning] = (),
     ) -> ExportRecord | None:
         """End the export this process writes; None when its lease was taken away."""
         return await end_export(
@@ -273,6 +285,7 @@ class ExportService:
             total=total,
             size=size,
             error=error,
+            warnings=warnings,
             lease_owner=PROCESS_LEASE_OWNER,
         )
 

@@ -1,8 +1,10 @@
 """COCO detection files: images[] + annotations[] + categories[].
 
 The images are read first and matched to tasks once, in one pass over the
-project (match_images), by file_name: the exported image name exactly, else
-the task's path; a name that fits several tasks is an error naming them. Then
+project (match_images), by file_name: the exported image name exactly (a name
+an export made unique ends with its task's display id, `x__T-42.jpg`: that
+task, when it is in the project), else the task's path; a name that fits
+several tasks is an error naming them. Then
 the annotations stream: within each batch, each image that has annotations
 becomes one entry and each annotation one prediction. Boxes are COCO pixels
 [x, y, w, h], normalized by the image's width and height. For polygon
@@ -19,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.coordinates import PIXEL_SLACK, Frame
+from server.images import display_id_in_name
 from server.predictions.entries import (
     Entry,
     Item,
@@ -88,7 +91,16 @@ class CocoIndex:
         """The key of every image that can name a task (one with a file_name; an image
         without a size names its task too: as a negative it needs none)."""
         return [
-            (image, TaskKey(image_name=image.file_name, file_path=image.file_name, unique=True))
+            (
+                image,
+                TaskKey(
+                    # a name an export made unique ends with its task's display id
+                    task_id=display_id_in_name(image.file_name),
+                    image_name=image.file_name,
+                    file_path=image.file_name,
+                    unique=True,
+                ),
+            )
             for image in self.images.values()
             if isinstance(image.file_name, str) and image.file_name
         ]

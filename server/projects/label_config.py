@@ -71,8 +71,17 @@ def build_label_config(task_type: str, labels: Sequence[tuple[str, str]]) -> str
     return "\n".join(lines)
 
 
+# Tags that put markup into the annotators' pages (Label Studio 1.4.0), refused in any case
+# spelling: HyperText renders its data as HTML (inline, or in an iframe allowed to run
+# scripts with the page's origin), HyperTextLabels labels HyperText, and Style writes its
+# text into a <style> element of the page. Annotators are shared across tenants and task
+# text is shown as text (<Text> escapes it), so no config may turn task data into markup.
+MARKUP_TAGS = {"hypertext": "HyperText", "hypertextlabels": "HyperTextLabels", "style": "Style"}
+
+
 def check_label_config(config: str) -> str:
-    """A caller-supplied config must be XML whose root is <View>; INVALID_REQUEST otherwise."""
+    """A caller-supplied config must be XML whose root is <View> and that uses none of the
+    MARKUP_TAGS; INVALID_REQUEST otherwise."""
     try:
         root = ElementTree.fromstring(config)
     except ElementTree.ParseError as exc:
@@ -87,4 +96,16 @@ def check_label_config(config: str) -> str:
             "label_config must have <View> as its root element",
             {"field": "label_config"},
         )
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = element.tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+        refused = MARKUP_TAGS.get(name.lower())
+        if refused is not None:
+            raise DomainError(
+                ErrorCode.INVALID_REQUEST,
+                f"label_config may not use <{name}>: it would render task data or config "
+                f"text as HTML in the annotators' pages (use <Text> for text)",
+                {"field": "label_config", "tag": name},
+            )
     return config

@@ -45,12 +45,22 @@ def _export_details(record: ExportRecord) -> export_service_pb2.GetExportRespons
         expires_at=_timestamp(record.expires_at),
         callback_status=name_to_enum(CALLBACK_STATUS, record.callback_status or ""),
         callback_attempts=record.callback_attempts,
+        warnings=_warnings(record),
     )
     if record.error_message is not None:
         response.error_message = record.error_message
     if record.callback_url is not None:
         response.callback_url = record.callback_url
     return response
+
+
+def _warnings(record: ExportRecord) -> list[export_service_pb2.ExportWarning]:
+    return [
+        export_service_pb2.ExportWarning(
+            task_id=w.task_id, display_id=w.display_id, message=w.message
+        )
+        for w in record.warnings
+    ]
 
 
 class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
@@ -76,6 +86,7 @@ class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
             file_size=record.file_size,
             expires_at=_timestamp(record.expires_at),
             export_id=record.export_id,
+            warnings=_warnings(record),
         )
 
     async def GetExport(

@@ -41,9 +41,13 @@ def task_detail(view: TaskView) -> pb.TaskDetail:
                 score=p.score,
                 result=p.result_json,
                 created_at=timestamp(p.created_at),
+                region_prediction_ids=[str(row) for row in p.region_prediction_ids],
             )
-            for p in detail.predictions
+            for p in view.predictions
         ],
+        prelabel_prediction_id=(
+            str(view.prelabel.prediction_id) if view.prelabel is not None else None
+        ),
         annotations=[
             pb.TaskAnnotation(
                 annotation_id=str(a.annotation_id),
@@ -83,12 +87,18 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
             ],
             label_config=request.label_config if request.HasField("label_config") else None,
             ready=request.ready,
+            prelabel_model_version=(
+                request.prelabel_model_version
+                if request.HasField("prelabel_model_version")
+                else None
+            ),
         )
         return pb.ConfigureProjectResponse(
             project_id=configured.project_id,
             status=name_to_enum(PROJECT_STATUS, configured.status),
             labels=[common_pb2.Label(name=lb.name, color=lb.color) for lb in configured.labels],
             config=configured.config,
+            prelabel_model_version=configured.prelabel_model_version,
         )
 
     async def AssignTasks(
@@ -144,6 +154,8 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
             lead_time_seconds=(
                 request.lead_time_seconds if request.HasField("lead_time_seconds") else None
             ),
+            image_width=request.image_width if request.HasField("image_width") else None,
+            image_height=request.image_height if request.HasField("image_height") else None,
         )
         return pb.SubmitAnnotationResponse(
             annotation_id=str(moved.annotation_id),
@@ -232,4 +244,16 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
                 )
                 for u in found
             ]
+        )
+
+    async def GetCurrentUser(
+        self, request: pb.GetCurrentUserRequest, context: Any
+    ) -> pb.GetCurrentUserResponse:
+        caller = current_caller()
+        return pb.GetCurrentUserResponse(
+            user=pb.User(
+                user_id=caller.user_id,
+                username=caller.username,
+                role=name_to_enum(USER_ROLE, caller.role),
+            )
         )

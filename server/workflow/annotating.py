@@ -4,8 +4,11 @@
   reopened (-> in_progress), and so is a completed project.
 * SubmitAnnotation: an in_progress task -> completed, with the annotation
   attributed to the task's assignee; the last completion completes the project.
-  `parent_prediction_id` must name one of the task's predictions; whether the
-  result equals it (server.workflow.prelabel) is stored with the annotation.
+  `parent_prediction_id` must name one of the task's predictions; it names that
+  row's group (server.predictions.groups) and the group's id is stored; whether
+  the result equals the group's (server.workflow.prelabel) is stored with the
+  annotation. An empty result is a negative. image_width/image_height, the
+  image's natural size as the front end loaded it, are kept on the task.
 * UpdateAnnotation: the author (while the task is still assigned to them) or an
   admin of the project replaces the result in place; `updated_at` moves, the
   task's status does not. The annotation keeps its id, so the one-answer export
@@ -31,8 +34,9 @@ import orjson
 
 from server.access import annotation_not_found, check_annotation
 from server.auth import Caller
+from server.images import check_recorded_size
 from server.projects.validation import invalid
-from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus
+from server.vocabulary import IMAGE_TASK_TYPES, AssignmentStatus, ProjectStatus, TaskStatus
 from server.workflow.assignments import release_assignments
 from server.workflow.common import (
     TaskMoved,
@@ -130,10 +134,13 @@ async def submit_annotation(
     result: str,
     parent_prediction_id: str | None = None,
     lead_time_seconds: float | None = None,
+    image_width: int | None = None,
+    image_height: int | None = None,
 ) -> TaskMoved:
     """Store the annotation of an in_progress task and complete it (and maybe the project)."""
     result_json = parse_result(result)
     lead_time = check_lead_time(lead_time_seconds)
+    image_size = check_recorded_size(image_width, image_height)
     parent_id = None
     if parent_prediction_id is not None:
         parent_id = parse_id(parent_prediction_id)
@@ -148,6 +155,8 @@ async def submit_annotation(
                 f"task is {task.status}; only an in_progress task takes an annotation",
                 task_status=task.status,
             )
+        if image_size is not None and project.task_type not in IMAGE_TASK_TYPES:
+            raise invalid("image_width", f"a {project.task_type} task has no image size")
         parent = None
         if parent_id is not None:
             parent = await get_task_prediction(conn, task.task_id, parent_id)
@@ -160,7 +169,12 @@ async def submit_annotation(
         if locked.has_predictions:
             await count_annotation(conn, project.project_id, task.task_id, usage, sign=1)
         await set_task_status(
-            conn, task.task_id, status=TaskStatus.COMPLETED, now=now, completed=True
+            conn,
+            task.task_id,
+            status=TaskStatus.COMPLETED,
+            now=now,
+            completed=True,
+            image_size=image_size,
         )
         await set_assignment_status(conn, task.task_id, status=AssignmentStatus.COMPLETED, now=now)
         project_status = ProjectStatus(project.status)
@@ -184,7 +198,7 @@ async def submit_annotation(
             project_id=project.project_id,
             user_id=assignment.user_id,
             result_json=result_json,
-            parent_prediction_id=parent_id,
+            parent_prediction_id=parent.prediction_id if parent is not None else None,
             lead_time_seconds=lead_time,
             matches_parent=usage.matches_parent,
             now=now,

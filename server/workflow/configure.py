@@ -1,4 +1,15 @@
-"""ConfigureProject: labels and config (draft|configuring -> configuring|ready)."""
+"""ConfigureProject: labels and config (draft|configuring -> configuring|ready), and the
+model version that pre-labels the project.
+
+* Labels and config change only while the project is draft or configuring;
+  the call moves it to configuring, or ready when asked.
+* prelabel_model_version chooses which model version's predictions pre-label
+  the project's tasks (server.predictions.groups); it must be one of the
+  project's model versions, and "" returns to the default (the version
+  imported last on each task). A call that changes nothing but the version
+  is allowed in every status and leaves the status as it is: it changes what
+  the next task shows, not the labelling setup.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +18,26 @@ from dataclasses import dataclass
 
 from server.access import get_visible_project, require_admin
 from server.auth import Caller
+from server.predictions.entries import MAX_MODEL_VERSION_LENGTH
 from server.projects.label_config import build_label_config, check_label_config
 from server.projects.validation import TagSpec, check_labels, invalid
 from server.vocabulary import ProjectStatus
-from server.workflow.common import invalid_state
+from server.workflow.common import LISTED_IDS, invalid_state
 from storage.database import Database
-from storage.projects import LabelRecord, list_labels, replace_labels, set_project_fields
+from storage.prediction_stats import list_model_versions
+from storage.projects import (
+    LabelRecord,
+    get_prelabel_model_version,
+    list_labels,
+    replace_labels,
+    set_prelabel_model_version,
+    set_project_fields,
+)
 from storage.types import utcnow
 
 CONFIGURABLE = frozenset({ProjectStatus.DRAFT, ProjectStatus.CONFIGURING})
 MAX_LABEL_CONFIG_LENGTH = 1_000_000
+PRELABEL_FIELD = "prelabel_model_version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +46,12 @@ class Configured:
     status: str
     labels: list[LabelRecord]
     config: str
+    prelabel_model_version: str | None
+
+
+def _check_version_text(version: str) -> None:
+    if len(version) > MAX_MODEL_VERSION_LENGTH:
+        raise invalid(PRELABEL_FIELD, f"{PRELABEL_FIELD} is at most 255 characters")
 
 
 async def configure_project(
@@ -35,23 +62,48 @@ async def configure_project(
     labels: Sequence[TagSpec],
     label_config: str | None,
     ready: bool,
+    prelabel_model_version: str | None = None,
 ) -> Configured:
-    """Replace labels (regenerating the config) and/or the config; move to configuring|ready."""
+    """Replace labels (regenerating the config) and/or the config; move to configuring|ready;
+    choose the pre-labelling model version (module docstring)."""
     require_admin(caller)
     new_labels = check_labels(labels, field="labels") if labels else None
     if label_config is not None:
         if len(label_config) > MAX_LABEL_CONFIG_LENGTH:
             raise invalid("label_config", "label_config is too long")
         check_label_config(label_config)
+    if prelabel_model_version is not None:
+        _check_version_text(prelabel_model_version)
+    version_only = (
+        prelabel_model_version is not None and not labels and label_config is None and not ready
+    )
     now = utcnow()
     async with database.transaction() as conn:
         project = await get_visible_project(conn, caller, project_id, for_update=True)
-        if project.status not in CONFIGURABLE:
+        if not version_only and project.status not in CONFIGURABLE:
             raise invalid_state(
                 f"project is {project.status}; only a draft or configuring project can be "
-                "configured",
+                "configured (the pre-labelling model version alone can be chosen at any time)",
                 project_status=project.status,
             )
+        if prelabel_model_version is not None:
+            chosen = prelabel_model_version or None
+            if chosen is not None:
+                known = await list_model_versions(conn, project_id)
+                if chosen not in known:
+                    listed = sorted(v for v in known if v is not None)[:LISTED_IDS]
+                    raise invalid(
+                        PRELABEL_FIELD,
+                        f"the project has no predictions of model version {chosen!r}"
+                        + (f" (it has {', '.join(map(repr, listed))})" if listed else ""),
+                        model_versions=listed,
+                    )
+            await set_prelabel_model_version(conn, project_id, chosen, now=now)
+        else:
+            chosen = await get_prelabel_model_version(conn, project_id)
+        if version_only:
+            current = await list_labels(conn, project_id)
+            return Configured(project_id, project.status, current, project.label_config, chosen)
         if new_labels is not None:
             await replace_labels(
                 conn, project_id, [LabelRecord(name, color) for name, color in new_labels]
@@ -70,4 +122,4 @@ async def configure_project(
             config = project.label_config
         status = ProjectStatus.READY if ready else ProjectStatus.CONFIGURING
         await set_project_fields(conn, project_id, now=now, status=status, label_config=config)
-    return Configured(project_id=project_id, status=status, labels=current, config=config)
+    return Configured(project_id, status, current, config, chosen)

@@ -2,8 +2,10 @@
 
 * GetTask: the task with its data as Label Studio receives it
   (`{"text"|"image": content, ...metadata}`), the project's label config, its
-  predictions and annotations (oldest first). For the admins who see the
-  project and for the task's assignee; anyone else gets TASK_NOT_FOUND.
+  predictions (one per model version, its whole answer: server.predictions.groups)
+  with the one that pre-labels the task, and its annotations (oldest first).
+  For the admins who see the project and for the task's assignee; anyone else
+  gets TASK_NOT_FOUND.
 * ListAssignedTasks: the tasks assigned to the caller, by status, in input
   (task id) order, keyset-paginated, with counts by status. An admin may name
   an annotator: a super_admin for every project, an admin within one project
@@ -35,6 +37,7 @@ from server.access import (
     project_not_found,
 )
 from server.auth import Caller
+from server.predictions.groups import PredictionGroup, group_predictions, prelabel_group
 from server.projects.label_config import data_key
 from server.projects.validation import invalid
 from server.vocabulary import AssignmentStatus, TaskStatus
@@ -58,10 +61,13 @@ _TASK_OF_ASSIGNMENT = {value: key for key, value in _ASSIGNMENT_OF_TASK.items()}
 
 @dataclass(frozen=True, slots=True)
 class TaskView:
-    """A task as the front end gets it: the stored detail and its Label Studio data."""
+    """A task as the front end gets it: the stored detail, its Label Studio data, and its
+    predictions grouped by model version (server.predictions.groups)."""
 
     detail: TaskDetailRecord
     data_json: str
+    predictions: list[PredictionGroup]
+    prelabel: PredictionGroup | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +96,9 @@ def _view(caller: Caller, task_id: str, detail: TaskDetailRecord | None) -> Task
         assignee_id=detail.assignee_id if detail else None,
     )
     assert detail is not None
-    return TaskView(detail, label_studio_data(detail))
+    groups = group_predictions(detail.predictions)
+    prelabel = prelabel_group(groups, detail.prelabel_model_version)
+    return TaskView(detail, label_studio_data(detail), groups, prelabel)
 
 
 async def get_task(database: Database, caller: Caller, task_id: str) -> TaskView:

@@ -174,6 +174,28 @@ def test_serve_bootstraps_the_configured_token(serve_env: dict[str, str], tmp_pa
     assert not (tmp_path / "serve.ready.json").exists()
 
 
+def test_serve_warns_when_the_bootstrap_token_is_ignored(
+    serve_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Users exist already: the configured token is not adopted, and the log says so."""
+    serve_env["ANNOTATION_API_BOOTSTRAP_TOKEN"] = "bootstrap-secret-0123456789abcdef"
+    first = start(serve_env, tmp_path / "first.log", "--role", "server")
+    assert stop(first)[0] == 0
+    assert "ignored" not in (tmp_path / "first.log").read_text()
+
+    serve_env["ANNOTATION_API_BOOTSTRAP_TOKEN"] = "another-secret-0123456789abcdefgh"
+    again = start(serve_env, tmp_path / "second.log", "--role", "server")
+    try:
+        assert progress_error(again.grpc_port, "another-secret-0123456789abcdefgh") == (
+            grpc.StatusCode.UNAUTHENTICATED
+        )
+    finally:
+        assert stop(again)[0] == 0
+    log = (tmp_path / "second.log").read_text()
+    assert "ANNOTATION_API_BOOTSTRAP_TOKEN is set but ignored" in log
+    assert "another-secret" not in log
+
+
 def test_serve_prints_a_generated_token_once(serve_env: dict[str, str], tmp_path: Path) -> None:
     served = start(serve_env, tmp_path / "first.log", stdout_lines=2)
     try:

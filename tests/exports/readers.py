@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -23,6 +24,19 @@ from lxml import etree
 FIXED_DECIMALS = re.compile(r"^\d\.\d{6}$")
 # Ultralytics' image suffixes (ultralytics.data.utils.IMG_FORMATS).
 IMG_FORMATS = {"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm", "heic"}
+
+
+def on_any_file_system(name: str) -> str:
+    """A file name as macOS and Windows compare them (case and normalization ignored)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def assert_distinct_files(names: list[str]) -> None:
+    """The names are distinct files on every file system, and so are their stems
+    (YOLO label files and VOC xml files are named after the stem)."""
+    folded = [on_any_file_system(name) for name in names]
+    assert len(set(folded)) == len(folded), names
+    assert len({PurePosixPath(name).stem for name in folded}) == len(folded), names
 
 
 def read_json(path: Path) -> Any:
@@ -40,6 +54,7 @@ def check_coco(path: Path) -> dict[str, Any]:
     category_ids = [c["id"] for c in data["categories"]]
     assert category_ids == list(range(1, len(category_ids) + 1))
     image_ids = {image["id"] for image in data["images"]}
+    assert_distinct_files([image["file_name"] for image in data["images"]])
     for image in data["images"]:
         assert image["width"] > 0 and image["height"] > 0 and image["file_name"]
     for ann in data["annotations"]:
@@ -108,6 +123,7 @@ def check_yolo(path: Path) -> dict[str, Any]:
             labels[str(image_path)] = lines
         manifest = json.loads(archive.read("manifest.json"))
         assert sorted(entry["image"] for entry in manifest) == sorted(labels)
+        assert_distinct_files([PurePosixPath(image).name for image in labels])
     return {"data": data, "classes": classes, "labels": labels, "manifest": manifest}
 
 
@@ -125,6 +141,7 @@ def _check_label_line(line: str, class_count: int) -> None:
 def check_pascal_voc(path: Path) -> list[dict[str, Any]]:
     """Parse every xml_content with ElementTree and compare it with `objects`."""
     elements = read_json(path)
+    assert_distinct_files([element["filename"] for element in elements])
     for element in elements:
         assert set(element) >= {"image", "filename", "xml_content", "objects"}
         # the document as given (a str), by both parsers

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from server.exports.formats.base import ExportContext, FormatWriter
+from server.exports.formats.registry import FORMATS
 from storage.export_records import ExportAnnotation, ExportPrediction, ExportTask
 
 WHEN = datetime(2026, 2, 3, 10, 30, tzinfo=UTC)
@@ -87,3 +91,25 @@ def task(
             for index, result in enumerate(predictions)
         ],
     )
+
+
+def write_export(
+    tmp_path: Path,
+    fmt: str,
+    task_type: str,
+    tasks: Sequence[ExportTask],
+    labels: Sequence[str] = ("cat", "dog"),
+) -> tuple[Path, FormatWriter]:
+    """Write tasks in two batches (as storage yields them) with the format's
+    writer; the file and the writer (its count and warnings)."""
+    scratch = tmp_path / f"scratch-{fmt}"
+    scratch.mkdir(exist_ok=True)
+    context = ExportContext("proj_0123456789ab", "P", task_type, tuple(labels), scratch, WHEN)
+    path = tmp_path / f"out-{fmt}.{FORMATS[fmt].extension}"
+    with path.open("wb") as out:
+        writer = FORMATS[fmt].open_writer(out, context)
+        writer.write_batch(tasks[: len(tasks) // 2])
+        writer.write_batch(tasks[len(tasks) // 2 :])
+        writer.finish()
+    assert list(scratch.iterdir()) == []
+    return path, writer

@@ -96,3 +96,37 @@ async def test_a_file_name_that_fits_several_tasks_is_an_error_naming_them(
     assert f"T-{tasks[0]}" in error.reason and f"T-{tasks[1]}" in error.reason
     assert "names 2 tasks" in error.reason
     assert await stored_predictions(database, target_id) == []
+
+
+async def test_names_made_unique_by_display_id_import_onto_their_own_tasks(
+    channel: grpc.aio.Channel,
+    database: Database,
+    admin: TestUser,
+    annotator: TestUser,
+    tmp_path: Path,
+) -> None:
+    folder = "https://cdn.example.com/dup/"
+    names = ["x.png", "x.jpg", "X.png", "x.jpeg"]
+    items = [
+        Item(folder + name, [rectangle("正面", 10 * i, 10, 5, 5)]) for i, name in enumerate(names)
+    ]
+    project_id, tasks = await build_project(channel, admin, annotator, "object_detection", items)
+    created = await create_export(channel, admin, project_id, "coco")
+    path = tmp_path / "coco.json"
+    await download(channel, admin, created.export_id, path)
+    file_names = [image["file_name"] for image in readers.check_coco(path)["images"]]
+    assert file_names == [
+        "dup__x.png",
+        f"dup__x__T-{tasks[1]}.jpg",
+        f"dup__X__T-{tasks[2]}.png",
+        f"dup__x__T-{tasks[3]}.jpeg",
+    ]
+
+    response = await import_coco(channel, admin, project_id, path.read_bytes())
+
+    assert (response.imported, response.skipped, list(response.errors)) == (4, 0, [])
+    landed = {
+        (str(p["task_id"]), p["result"][0]["value"]["x"])
+        for p in await stored_predictions(database, project_id)
+    }
+    assert landed == {(task, 10.0 * i) for i, task in enumerate(tasks)}

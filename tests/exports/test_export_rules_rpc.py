@@ -1,4 +1,4 @@
-"""Who may export and download, expiry, refusals and the request's validation."""
+"""Who may export and download, expiry, and the request's validation."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from annotation.v1 import common_pb2
 
 from annotation_api.settings import Settings
 from storage.database import Database
-from tests.exports.samples import rectangle
 from tests.exports.support import (
-    Item,
     build_project,
     create_export,
     download,
@@ -87,27 +85,6 @@ async def test_expired_export_is_gone(
         assert not stored[0].exists()
         shown = await get_export(channel, admin, created.export_id)
         assert shown.status == common_pb2.EXPORT_STATUS_EXPIRED
-
-
-async def test_images_without_pixel_size_are_refused(
-    channel: grpc.aio.Channel, admin: TestUser, annotator: TestUser
-) -> None:
-    sizeless = rectangle("正面", 10, 10, 10, 10)
-    del sizeless["original_width"], sizeless["original_height"]
-    items = [
-        Item("https://img.example.com/1.jpg", [sizeless]),
-        Item("https://img.example.com/2.jpg", [rectangle("正面", 10, 10, 10, 10)]),
-        Item("https://img.example.com/3.jpg", [sizeless], {"width": 10, "height": 10}),
-    ]
-    project_id, task_ids = await build_project(channel, admin, annotator, "object_detection", items)
-    for fmt in ("coco", "pascal_voc"):
-        code, error_code, details = await failure(create_export(channel, admin, project_id, fmt))
-        assert (code, error_code) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST")
-        assert details["tasks_without_size"] == [
-            {"task_id": task_ids[0], "display_id": f"T-{task_ids[0]}", "external_id": "ext-0"}
-        ]
-    # yolo is normalized: no pixel size needed
-    assert (await create_export(channel, admin, project_id, "yolo")).total_exported == 3
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from annotation_api.errors import DomainError, ErrorCode
-from server.exports.formats.base import ExportContext
-from server.exports.formats.registry import FORMATS
 from storage.export_records import ExportTask
 from tests.exports import readers
-from tests.exports.samples import WHEN, choice, polygon, rectangle, span, task
+from tests.exports.samples import choice, polygon, rectangle, span, task, write_export
 
 
 def export(
@@ -24,17 +21,7 @@ def export(
     tasks: Sequence[ExportTask],
     labels: Sequence[str] = ("cat", "dog"),
 ) -> tuple[Path, int]:
-    scratch = tmp_path / f"scratch-{fmt}"
-    scratch.mkdir(exist_ok=True)
-    context = ExportContext("proj_0123456789ab", "P", task_type, tuple(labels), scratch, WHEN)
-    path = tmp_path / f"out-{fmt}.{FORMATS[fmt].extension}"
-    with path.open("wb") as out:
-        writer = FORMATS[fmt].open_writer(out, context)
-        # two batches, as storage would yield them
-        writer.write_batch(tasks[: len(tasks) // 2])
-        writer.write_batch(tasks[len(tasks) // 2 :])
-        writer.finish()
-    assert list(scratch.iterdir()) == []
+    path, writer = write_export(tmp_path, fmt, task_type, tasks, labels)
     return path, writer.exported
 
 
@@ -191,20 +178,6 @@ def test_coco_area_of_a_rotated_rectangle_is_its_polygon_area(tmp_path: Path) ->
     # a 200 x 200 px square turned by 45 degrees: 40,000 px, its box 80,000
     assert annotation["area"] == pytest.approx(40000, abs=1)
     assert annotation["bbox"][2] * annotation["bbox"][3] == pytest.approx(80000, abs=2)
-
-
-@pytest.mark.parametrize("fmt", ["coco", "pascal_voc"])
-def test_missing_pixel_size_is_refused_naming_twenty_tasks(tmp_path: Path, fmt: str) -> None:
-    tasks = [task(i, f"https://x.example/{i}.jpg") for i in range(1, 31)]
-    with pytest.raises(DomainError) as caught:
-        export(tmp_path, fmt, "object_detection", tasks)
-    assert caught.value.code is ErrorCode.INVALID_REQUEST
-    named = caught.value.details["tasks_without_size"]
-    assert len(named) == 20 and named[0] == {
-        "task_id": "1",
-        "display_id": "T-1",
-        "external_id": None,
-    }
 
 
 def test_csv_bom_columns_and_formula_injection(tmp_path: Path) -> None:

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect
 
 from tests.helpers import TestUser
 
@@ -79,11 +80,12 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
 @contextmanager
 def image_host(images: dict[str, bytes]) -> Iterator[str]:
-    """Serve images[name] at <base>/<name> on 127.0.0.1; yields the base URL."""
+    """Serve images[name] at <base>/<name> on 127.0.0.1; yields the base URL. Names may
+    hold folders, spaces and non-ASCII characters (the request's path is decoded)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = images.get(self.path.lstrip("/"))
+            body = images.get(unquote(urlsplit(self.path).path).lstrip("/"))
             if body is None:
                 self.send_error(404)
                 return
@@ -119,24 +121,38 @@ class Story:
         self.artifacts.mkdir(parents=True)
         self.step = 0
         self.contexts: list[BrowserContext] = []
-        # Script errors and refused content (CSP) per page: a test ends with none.
+        # Script errors and every console error (refused content, Label Studio's own):
+        # a test ends with none. Chromium also logs each 4xx answer of the API as a
+        # console error; those are kept apart, as (status, method, path), for the test
+        # to compare with the refusals its story expects (and the page shows).
         self.errors: list[str] = []
+        self.api_refusals: list[tuple[int, str, str]] = []
 
-    async def person(self) -> Page:
-        context = await self.browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    async def person(self, viewport: dict[str, int] | None = None) -> Page:
+        context = await self.browser.new_context(
+            viewport=viewport or VIEWPORT, accept_downloads=True
+        )
         self.contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(EXPECT_MS)
         page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: (
-                message.type == "error"
-                and "Content Security Policy" in message.text
-                and self.errors.append(message.text)
-            ),
-        )
+        page.on("console", self._on_console)
+        page.on("response", self._on_response)
         return page
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        url = message.location.get("url", "")
+        api = url.startswith(f"{self.base_url}/api/")
+        if api and message.text.startswith("Failed to load resource: the server responded"):
+            return  # recorded by _on_response with its method
+        self.errors.append(f"after step {self.step}: {message.text} ({url})")
+
+    def _on_response(self, response: Response) -> None:
+        path = urlsplit(response.url).path
+        if response.url.startswith(self.base_url) and 400 <= response.status < 500:
+            self.api_refusals.append((response.status, response.request.method, path))
 
     async def shot(self, page: Page, name: str, *, full_page: bool = False) -> None:
         self.step += 1
@@ -147,10 +163,13 @@ class Story:
         await page.goto(f"{self.base_url}/workbench/")
         await page.fill("#token", user.token)
         await page.click("#signin button[type=submit]")
-        await expect(page.locator("#role")).to_be_visible()
+        await expect(page.locator("#username")).to_have_text(user.username)
 
     async def close(self, *, failed: bool) -> None:
-        """Close every context; after a failure, first a screenshot of each open page."""
+        """Close every context; after a failure, first a screenshot of each open page.
+        Console errors, if any, are written in full to console-errors.txt."""
+        if self.errors:
+            (self.artifacts / "console-errors.txt").write_text("\n\n".join(self.errors))
         for number, context in enumerate(self.contexts):
             if failed:
                 for page in context.pages:

@@ -198,6 +198,8 @@ async def play(
     )
     await admin_page.click("#mark-ready")
     await expect(admin_page.locator("#labels-card")).to_contain_text("the project is ready")
+    # The project is ready now: the error about its state is gone.
+    await expect(admin_page.locator("#assign-card .error")).to_have_count(0)
     await admin_page.check("#assign-card input[value=split]")
     await admin_page.click("#assign")
     await expect(admin_page.locator("#assign-result")).to_have_text("Assigned 2 to ben.")
@@ -219,6 +221,15 @@ async def play(
     await ben.click("#confirm-skip")
     await expect(ben.locator("#queue-empty")).to_be_visible()
     await expect(ben.locator(".count[data-status=completed] .count-value")).to_have_text("1")
+
+    # The skipped task is free again, but not for ben: the page says why nothing was assigned.
+    await admin_page.click("#refresh")
+    await expect(admin_page.locator("#assign-card")).to_contain_text("1 of 2 tasks not assigned")
+    await admin_page.click("#assign")
+    await expect(admin_page.locator("#assign-card .assign-none")).to_have_text(
+        "Assigned 0 to ben: the 1 task still free was skipped by ben earlier, and a task an "
+        "annotator skipped is not given back to them. Assign them to another annotator."
+    )
 
     # The admin sees the reviews' progress, then the detection project's statistics.
     await admin_page.click("#refresh")
@@ -246,6 +257,12 @@ async def play(
     await expect(admin_page.locator("#export-result")).to_contain_text("2 tasks")
     await story.shot(admin_page, "admin-export")
     assert story.errors == []
+    # Chromium logs each refusal as a console error: these are the ones the story expects.
+    assert sorted(story.api_refusals) == [
+        (404, "POST", "/api/v1/me/next-task"),  # ann's queue is done
+        (404, "POST", "/api/v1/me/next-task"),  # ben's queue is done
+        (409, "POST", f"/api/v1/projects/{reviews_id}/assignments"),  # a draft
+    ]
 
     # A revoked token ends the session with the reason.
     await revoke(database, username="ben")

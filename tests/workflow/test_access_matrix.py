@@ -92,6 +92,12 @@ CASES = [
         by_role(OK, PD),
     ),
     Case(
+        "GetCurrentUser",
+        lambda s, w: (s.workflow.GetCurrentUser, W.GetCurrentUserRequest()),
+        lambda w: ("GET", "/api/v1/me", {}),
+        by_role(OK, OK),
+    ),
+    Case(
         "GetProgress",
         lambda s, w: (
             s.project.GetProgress,

@@ -98,6 +98,11 @@ class WorkflowServiceStub:
                 request_serializer=annotation_dot_v1_dot_workflow__service__pb2.ListUsersRequest.SerializeToString,
                 response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ListUsersResponse.FromString,
                 _registered_method=True)
+        self.GetCurrentUser = channel.unary_unary(
+                '/annotation.v1.WorkflowService/GetCurrentUser',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.GetCurrentUserRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.GetCurrentUserResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -194,6 +199,14 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCurrentUser(self, request, context):
+        """GetCurrentUser says who the caller is: the user the token was issued to
+        (any role), e.g. for a front end's header.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -251,6 +264,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.ListUsers,
                     request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ListUsersRequest.FromString,
                     response_serializer=annotation_dot_v1_dot_workflow__service__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'GetCurrentUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCurrentUser,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.GetCurrentUserRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.GetCurrentUserResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -559,6 +577,33 @@ class WorkflowService:
             '/annotation.v1.WorkflowService/ListUsers',
             annotation_dot_v1_dot_workflow__service__pb2.ListUsersRequest.SerializeToString,
             annotation_dot_v1_dot_workflow__service__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCurrentUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/GetCurrentUser',
+            annotation_dot_v1_dot_workflow__service__pb2.GetCurrentUserRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.GetCurrentUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from annotation_api.errors import DomainError, ErrorCode
+from server.exports.formats.warnings import ExportWarnings
 from server.vocabulary import IMAGE_TASK_TYPES
 from storage.export_records import ExportTask
 
@@ -49,6 +50,8 @@ class FormatWriter(ABC):
         self.context = context
         # tasks written to the file: the export's total_exported.
         self.exported = 0
+        # tasks written incompletely (or left out), named in the export's result.
+        self.warnings = ExportWarnings()
 
     @abstractmethod
     def write_batch(self, tasks: Sequence[ExportTask]) -> None:
@@ -56,7 +59,7 @@ class FormatWriter(ABC):
 
     @abstractmethod
     def finish(self) -> None:
-        """Write whatever closes the file; raise DomainError to refuse the export."""
+        """Write whatever closes the file."""
 
     def abort(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Release scratch files after a failure or a refusal."""

@@ -6,7 +6,9 @@ in pixels, area = the area of the segmentation, iscrowd 0, segmentation as one
 pixel polygon, a rectangle as its 4 corners) and `categories` (ids 1..N in
 label order). Images stream to the file while annotations go to a scratch file
 that is appended at the end, so one pass over the tasks suffices and memory
-stays flat.
+stays flat. A task whose image size is unknown is left out of the file (a
+COCO image needs its width and height, and its boxes are in pixels) and named
+in the export's warnings, as is a task with regions that could not be written.
 """
 
 from __future__ import annotations
@@ -24,9 +26,15 @@ from server.exports.formats.base import (
     JsonLines,
     iso_utc,
 )
-from server.exports.formats.images import PixelSizeCheck
-from server.exports.formats.results import LabelIndex, Region, polygon_area, regions
-from server.images import ImageNames, metadata_pixel_size, result_pixel_size
+from server.exports.formats.results import (
+    LabelIndex,
+    Region,
+    pixel_size,
+    polygon_area,
+    read_regions,
+)
+from server.exports.formats.warnings import SIZE_UNKNOWN_LEFT_OUT, regions_left_out
+from server.images import ImageNames
 from storage.export_records import ExportTask
 
 DECIMALS = 2
@@ -65,7 +73,6 @@ def _outlined(
 class CocoWriter(FormatWriter):
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        self.sizes = PixelSizeCheck("coco")
         self.names = ImageNames()
         self.classes = LabelIndex(context.labels)
         self.annotations_path = context.scratch_dir / "coco_annotations.jsonl"
@@ -87,25 +94,25 @@ class CocoWriter(FormatWriter):
         images = JsonLines(first=self.exported == 0)
         annotations = JsonLines(first=self.annotation_count == 0)
         add_image, add_annotation = images.add, annotations.add
-        file_name, class_index, sizes = self.names.file_name, self.classes.index, self.sizes
+        file_name, class_index, warn = self.names.file_name, self.classes.index, self.warnings.add
         count = self.annotation_count
         for task in tasks:
-            latest = task.latest_annotation
-            result = latest.result if latest is not None else []
-            size = result_pixel_size(result) or metadata_pixel_size(task.metadata)
-            if size is None:
-                sizes.note_missing(task)
-                continue
-            if sizes.missing:
-                continue  # the export will be refused: do not bother writing
-            width, height = size
             task_id = task.task_id
             url = task.file_path or task.content  # image_url(task)
+            # named even when left out, so every format names each image alike
+            name = file_name(task_id, url)
+            size = pixel_size(task)
+            if size is None:
+                warn(task, SIZE_UNKNOWN_LEFT_OUT)
+                continue
+            latest = task.latest_annotation
+            result = latest.result if latest is not None else []
+            width, height = size
             add_image(
                 dumps(
                     {
                         "id": task_id,
-                        "file_name": file_name(task_id, url),
+                        "file_name": name,
                         "width": width,
                         "height": height,
                         "coco_url": url,
@@ -114,11 +121,13 @@ class CocoWriter(FormatWriter):
                     }
                 )
             )
-            for region in regions(result, aspect=width / height):
+            found, left_out = read_regions(result, aspect=width / height)
+            for region in found:
                 box = region.box
                 if box is None:
                     outlined = _outlined(region, width, height)
                     if outlined is None:
+                        left_out += 1
                         continue
                     bbox, area, outline = outlined
                 else:
@@ -135,6 +144,7 @@ class CocoWriter(FormatWriter):
                     box_w, box_h = right - left, bottom - top
                     area = box_w * box_h
                     if box_w <= 0 or box_h <= 0 or area <= 0:
+                        left_out += 1  # less than the 0.01 px the file keeps
                         continue
                     bbox = [left, top, round(box_w, DECIMALS), round(box_h, DECIMALS)]
                     outline = [left, top, right, top, right, bottom, left, bottom]
@@ -152,6 +162,8 @@ class CocoWriter(FormatWriter):
                         }
                     )
                 )
+            if left_out:
+                warn(task, regions_left_out(left_out))
         self.annotation_count = count
         # one write per batch and section: the files see large writes only.
         self.out.write(images.data)
@@ -159,7 +171,6 @@ class CocoWriter(FormatWriter):
         self.annotations.write(annotations.data)
 
     def finish(self) -> None:
-        self.sizes.refuse_if_any()
         self.annotations.close()
         self.out.write(b'\n],"annotations":[')
         with self.annotations_path.open("rb") as scratch:

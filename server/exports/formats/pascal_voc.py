@@ -13,6 +13,10 @@ xmax = ceil(b), both 1-based pixel indices; likewise for y. Readers that
 subtract 1 from xmin/ymin (detectron2, datumaro) get back [floor(a), ceil(b)],
 which contains [a, b]. Coordinates are first rounded to PIXEL_DECIMALS so that
 float noise (10.000000001) does not add a pixel.
+
+A task whose image size is unknown is left out (a VOC annotation needs its
+size and pixel boxes) and named in the export's warnings, as is a task with
+regions that could not be written.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream, image_url
-from server.exports.formats.images import PixelSizeCheck
-from server.exports.formats.results import Region, pixel_size, regions
+from server.exports.formats.results import Region, pixel_size, read_regions
+from server.exports.formats.warnings import SIZE_UNKNOWN_LEFT_OUT, regions_left_out
 from server.images import ImageNames
 from storage.export_records import ExportTask
 
@@ -40,7 +44,10 @@ def xml_text(value: str) -> str:
 
 
 def _pixels(percent: float, size: int) -> float:
-    return round(percent * size / 100, PIXEL_DECIMALS)
+    """A percent coordinate in pixels, within the image (clamping first keeps a
+    huge coordinate of a region that overlaps the image finite)."""
+    inside = 100.0 if percent > 100.0 else (0.0 if percent < 0.0 else percent)
+    return round(inside * size / 100, PIXEL_DECIMALS)
 
 
 def voc_box(region: Region, width: int, height: int) -> dict[str, int]:
@@ -89,27 +96,32 @@ def voc_xml(
 class PascalVocWriter(FormatWriter):
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        self.sizes = PixelSizeCheck("pascal_voc")
         self.names = ImageNames()
         self.array = JsonArrayStream(out)
         self.array.open()
 
     def write_batch(self, tasks: Sequence[ExportTask]) -> None:
         for task in tasks:
+            url = image_url(task)
+            # named even when left out, so every format names each image alike
+            filename = xml_text(self.names.file_name(task.task_id, url))
             size = pixel_size(task)
             if size is None:
-                self.sizes.note_missing(task)
-            elif not self.sizes.missing:
-                self.array.append(self._element(task, *size))
+                self.warnings.add(task, SIZE_UNKNOWN_LEFT_OUT)
+            else:
+                self.array.append(self._element(task, url, filename, *size))
         self.exported = self.array.count
 
-    def _element(self, task: ExportTask, width: int, height: int) -> dict[str, Any]:
-        url = image_url(task)
-        filename = xml_text(self.names.file_name(task.task_id, url))
+    def _element(
+        self, task: ExportTask, url: str, filename: str, width: int, height: int
+    ) -> dict[str, Any]:
         latest = task.latest_annotation
+        found, left_out = read_regions(latest.result if latest else [], aspect=width / height)
+        if left_out:
+            self.warnings.add(task, regions_left_out(left_out))
         objects = [
             {"name": xml_text(region.label), "bndbox": voc_box(region, width, height)}
-            for region in regions(latest.result if latest else [], aspect=width / height)
+            for region in found
         ]
         xml = voc_xml(
             folder="images",
@@ -122,5 +134,4 @@ class PascalVocWriter(FormatWriter):
         return {"image": url, "filename": filename, "xml_content": xml, "objects": objects}
 
     def finish(self) -> None:
-        self.sizes.refuse_if_any()
         self.array.close()

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from server.images import metadata_pixel_size, result_pixel_size
+from server.images import metadata_pixel_size, recorded_pixel_size, result_pixel_size
 from storage.export_records import ExportTask
 
 LABEL_KEYS = ("choices", "labels", "rectanglelabels", "polygonlabels", "taxonomy")
@@ -129,12 +129,25 @@ def _first_name(value: dict[str, Any], key: str) -> str | None:
 
 
 def regions(result: Sequence[Any], *, aspect: float = 1.0) -> list[Region]:
-    """The rectangles and polygons of a result.
+    """The rectangles and polygons of a result (see read_regions)."""
+    return read_regions(result, aspect=aspect)[0]
+
+
+def read_regions(result: Sequence[Any], *, aspect: float = 1.0) -> tuple[list[Region], int]:
+    """The rectangles and polygons of a result, and how many of its regions
+    were left out.
+
+    A rectangle or polygon is left out when it cannot be drawn: no label, a
+    coordinate that is not a finite number (or whose rotated corners are not),
+    a width or height not above 0, fewer than 3 points, or no part inside the
+    image (0..100 %). Every format clamps what it keeps to the image, so the
+    numbers that reach a format are finite and overlap the image.
 
     `aspect` is the image's width / height: rotating a rectangle is only
     correct in pixel space, so percent offsets are scaled by it.
     """
     found: list[Region] = []
+    left_out = 0
     for item in result:
         if not isinstance(item, dict):
             continue
@@ -142,20 +155,32 @@ def regions(result: Sequence[Any], *, aspect: float = 1.0) -> list[Region]:
         if kind != "rectanglelabels" and kind != "polygonlabels":
             continue
         value = item.get("value")
-        if not isinstance(value, dict):
-            continue
-        label = _first_name(value, kind)
-        if label is None:
-            continue
-        if kind == "rectanglelabels":
-            rectangle = _rectangle(label, value, aspect)
-            if rectangle is not None:
-                found.append(rectangle)
+        label = _first_name(value, kind) if isinstance(value, dict) else None
+        region: Region | None = None
+        if label is not None:
+            assert isinstance(value, dict)
+            if kind == "rectanglelabels":
+                region = _rectangle(label, value, aspect)
+            else:
+                points = _polygon_points(value.get("points"))
+                if len(points) >= 3:
+                    region = Region(label, "polygon", points)
+        if region is not None and _inside(region):
+            found.append(region)
         else:
-            points = _polygon_points(value.get("points"))
-            if len(points) >= 3:
-                found.append(Region(label, "polygon", points))
-    return found
+            left_out += 1
+    return found, left_out
+
+
+def _inside(region: Region) -> bool:
+    """Whether the region's numbers are finite and it covers part of the image."""
+    if region.box is None:
+        for x, y in region.points:
+            if not (math.isfinite(x) and math.isfinite(y)):
+                return False
+    left, top, right, bottom = region.bounds()
+    # (a box's left and top are finite; its right and bottom may have overflowed)
+    return 0.0 < right < math.inf and left < 100.0 and 0.0 < bottom < math.inf and top < 100.0
 
 
 def _rectangle(label: str, value: dict[str, Any], aspect: float) -> Region | None:
@@ -180,22 +205,42 @@ def _rectangle(label: str, value: dict[str, Any], aspect: float) -> Region | Non
 
 
 def _polygon_points(raw: Any) -> tuple[tuple[float, float], ...]:
+    """The points of a polygon; () when one of them is not a pair of finite numbers."""
     if not isinstance(raw, list):
         return ()
     points: list[tuple[float, float]] = []
     for point in raw:
-        if isinstance(point, list | tuple) and len(point) >= 2:
-            px, py = _number(point[0]), _number(point[1])
-            if px is not None and py is not None:
-                points.append((px, py))
+        if not isinstance(point, list | tuple) or len(point) < 2:
+            return ()
+        px, py = _number(point[0]), _number(point[1])
+        if px is None or py is None:
+            return ()
+        points.append((px, py))
     return tuple(points)
 
 
 def pixel_size(task: ExportTask) -> tuple[int, int] | None:
-    """The image's (width, height) in pixels, by server.images' rule (the
-    metadata is parsed only when the result gives no size)."""
+    """The image's (width, height) in pixels by server.images' rule: the
+    metadata, the recorded size, then the regions of the task's annotations
+    (the latest first)."""
+    size = metadata_pixel_size(task.metadata) or recorded_pixel_size(
+        task.image_width, task.image_height
+    )
+    if size is not None:
+        return size
+    annotations = task.annotations
     latest = task.latest_annotation
-    return result_pixel_size(latest.result if latest else ()) or metadata_pixel_size(task.metadata)
+    if latest is None:
+        return None
+    size = result_pixel_size(latest.result)
+    if size is None and len(annotations) > 1:
+        for annotation in sorted(
+            annotations, key=lambda a: (a.updated_at, a.annotation_id), reverse=True
+        ):
+            size = result_pixel_size(annotation.result)
+            if size is not None:
+                break
+    return size
 
 
 def polygon_area(points: Iterable[tuple[float, float]]) -> float:

@@ -19,7 +19,9 @@ Boxes are `cls cx cy w h`; for polygon projects every region is a polygon
 every region is a box (a polygon as its bounding box), so a dataset never
 mixes the two, which Ultralytics would not accept. Images are not included:
 the manifest says where to fetch each one. A task without regions gets an
-empty label file (a background image). Entries stream into the zip one by one
+empty label file (a background image). yolo needs no pixel size, so every task
+is written; a region that cannot be written is left out and its task named in
+the export's warnings. Entries stream into the zip one by one
 (`ZipStream`: memory stays flat however many there are); the image list and
 manifest are spooled to scratch files and added at the end.
 """
@@ -34,7 +36,8 @@ import yaml
 
 from server.display_ids import display_id
 from server.exports.formats.base import ExportContext, FormatWriter, JsonLines, image_url
-from server.exports.formats.results import LabelIndex, Region, pixel_size, regions
+from server.exports.formats.results import LabelIndex, Region, pixel_size, read_regions
+from server.exports.formats.warnings import SIZE_UNKNOWN_ROTATION, regions_left_out
 from server.exports.zipstream import ZipStream
 from server.images import ImageNames
 from server.vocabulary import TaskType
@@ -108,14 +111,28 @@ class YoloWriter(FormatWriter):
 
     def _label_text(self, task: ExportTask) -> str:
         latest = task.latest_annotation
-        size = pixel_size(task)
-        aspect = size[0] / size[1] if size else 1.0
+        result = latest.result if latest else []
+        found, left_out = read_regions(result)
+        messages = []
+        if any(region.box is None and region.kind == "rectangle" for region in found):
+            # a rotated rectangle turns in pixel space: only then is the size needed
+            size = pixel_size(task)
+            if size is None:
+                messages.append(SIZE_UNKNOWN_ROTATION)
+            else:
+                found, left_out = read_regions(result, aspect=size[0] / size[1])
         lines: list[str] = []
-        for region in regions(latest.result if latest else [], aspect=aspect):
+        for region in found:
             class_id = self.classes.index(region.label)
             line = polygon_line(class_id, region) if self.polygons else box_line(class_id, region)
-            if line is not None:
+            if line is None:
+                left_out += 1
+            else:
                 lines.append(line)
+        if left_out:
+            messages.insert(0, regions_left_out(left_out))
+        if messages:
+            self.warnings.add(task, *messages)
         return "".join([f"{line}\n" for line in lines])
 
     def finish(self) -> None:

@@ -97,16 +97,12 @@ export async function download(path, fallbackName) {
 }
 
 /**
- * Who holds this token: "admin" (may list projects) or "annotator" (has a queue).
- * Throws the ApiError of a token the API does not accept.
+ * Who holds this token: {user_id, username, role} with role "admin" (may manage
+ * projects: admin or super_admin) or "annotator". Throws the ApiError of a token
+ * the API does not accept.
  */
-export async function roleOf(token) {
-  try {
-    await api("GET", "/api/external/projects", { token, query: { page_size: 1 } });
-    return "admin";
-  } catch (error) {
-    if (error.status !== 403) throw error;
-  }
-  await api("GET", "/api/v1/me/tasks", { token, query: { page_size: 1 } });
-  return "annotator";
+export async function whoIs(token) {
+  const { user } = await api("GET", "/api/v1/me", { token });
+  const admin = user.role === "admin" || user.role === "super_admin";
+  return { ...user, kind: admin ? "admin" : "annotator" };
 }

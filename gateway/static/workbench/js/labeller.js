@@ -1,12 +1,13 @@
 // Label Studio's front end (window.LabelStudio, 1.4.0) inside a page element.
 //
-// A task opens on the annotator's own annotation when there is one (to correct it);
-// otherwise on a new annotation made from the task's first prediction, which the
-// annotator edits like any annotation (Label Studio's "show predictions to
-// annotators"); otherwise on an empty annotation.
+// A task opens on, in this order: the annotator's unsaved draft (see drafts.js);
+// their own annotation (to correct it); a new annotation made from one model
+// version's whole prediction (every region of that version, as Label Studio's
+// "show predictions to annotators" does), the version the project pre-labels
+// with unless the annotator picked another; otherwise an empty annotation.
 import { html, useEffect, useRef } from "./lib.js";
 
-function labelStudioTask(task, ownAnnotation) {
+function labelStudioTask(task, start) {
   return {
     // Label Studio's task id is a number; ours is an opaque string.
     id: /^\d+$/.test(task.task_id) ? Number(task.task_id) : 1,
@@ -17,22 +18,40 @@ function labelStudioTask(task, ownAnnotation) {
       score: p.score,
       result: p.result,
     })),
-    annotations: ownAnnotation ? [{ id: ownAnnotation.annotation_id, result: ownAnnotation.result }] : [],
+    // A task opened without a prediction to start from gets its empty annotation here:
+    // made later (addAnnotation once Label Studio is loaded), a Text tag's reaction
+    // reads the missing annotation and Label Studio logs a TypeError.
+    annotations:
+      start.result || !start.predictionId
+        ? [{ id: start.annotationId || "draft", result: start.result ?? [] }]
+        : [],
   };
 }
 
-/** Mount Label Studio on element; returns {result(), parentPredictionId, destroy()}. */
-export function mountLabelStudio(element, { task, ownAnnotation, user, onReady }) {
-  const handle = { parentPredictionId: null, store: null };
+/** The image Label Studio shows, once loaded: its natural size, or null (text tasks). */
+function naturalSize(element) {
+  const image = element.querySelector("img");
+  if (!image || !image.complete || !image.naturalWidth) return null;
+  return { width: image.naturalWidth, height: image.naturalHeight };
+}
+
+/**
+ * Mount Label Studio on element; returns a handle:
+ * {result(), parentPredictionId, imageSize(), destroy()}.
+ * start: {result, annotationId, parentPredictionId} to open on a stored or draft
+ *        result, or {predictionId} to open on a new annotation made from that
+ *        prediction (one model version's whole set of regions), or {} (empty).
+ */
+export function mountLabelStudio(element, { task, start, user, onReady }) {
+  const handle = { parentPredictionId: start.parentPredictionId ?? null, store: null };
   const ready = (store) => {
     const annotations = store.annotationStore;
-    if (!ownAnnotation && task.predictions.length > 0) {
-      const first = String(task.predictions[0].prediction_id);
-      const prediction = annotations.predictions.find((p) => p.pk === first);
+    if (!start.result && start.predictionId) {
+      const prediction = annotations.predictions.find((p) => p.pk === String(start.predictionId));
       if (prediction) {
         const annotation = annotations.addAnnotationFromPrediction(prediction);
         annotations.selectAnnotation(annotation.id);
-        handle.parentPredictionId = task.predictions[0].prediction_id;
+        handle.parentPredictionId = start.predictionId;
       }
     }
     if (!annotations.selected || annotations.selected.type !== "annotation") {
@@ -46,7 +65,7 @@ export function mountLabelStudio(element, { task, ownAnnotation, user, onReady }
     config: task.label_config,
     interfaces: ["panel", "side-column", "annotations:current"],
     user: { id: 1, username: user || "annotator" },
-    task: labelStudioTask(task, ownAnnotation),
+    task: labelStudioTask(task, start),
     // Fired while the store is created, before the task's predictions are loaded.
     onLabelStudioLoad: (store) => setTimeout(() => ready(store), 0),
   });
@@ -54,20 +73,21 @@ export function mountLabelStudio(element, { task, ownAnnotation, user, onReady }
     const selected = handle.store?.annotationStore?.selected;
     return selected ? selected.serializeAnnotation() : [];
   };
+  handle.imageSize = () => naturalSize(element);
   handle.destroy = () => instance.destroy();
   return handle;
 }
 
 /** The Label Studio area; `handleRef.current` receives the mounted handle. */
-export function LabelStudioArea({ task, ownAnnotation, user, handleRef, onReady }) {
+export function LabelStudioArea({ task, start, user, handleRef, onReady }) {
   const element = useRef(null);
   useEffect(() => {
-    const handle = mountLabelStudio(element.current, { task, ownAnnotation, user, onReady });
+    const handle = mountLabelStudio(element.current, { task, start, user, onReady });
     handleRef.current = handle;
     return () => {
       handleRef.current = null;
       handle.destroy();
     };
-  }, [task, ownAnnotation]);
+  }, [task, start]);
   return html`<div class="ls-host" ref=${element}></div>`;
 }

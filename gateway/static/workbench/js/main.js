@@ -1,6 +1,7 @@
 // The workbench: sign-in, then the admin's or the annotator's view (hash routes).
-import { session, whenSignedOut, roleOf } from "./api.js";
-import { AnnotatorHome, TaskPage } from "./annotator.js";
+import { session, whenSignedOut, whoIs } from "./api.js";
+import { AnnotatorHome } from "./annotator.js";
+import { TaskPage } from "./task.js";
 import { Fragment, html, render, useCallback, useEffect, useState } from "./lib.js";
 import { ProjectPage } from "./project.js";
 import { ProjectsPage } from "./projects.js";
@@ -49,8 +50,8 @@ function App() {
   useEffect(() => {
     whenSignedOut((error) => signOut(`Your session has ended. ${explain(error)}`));
     if (auth.state !== "checking") return;
-    roleOf(session.token()).then(
-      (role) => setAuth({ state: "signed-in", role }),
+    whoIs(session.token()).then(
+      (user) => setAuth({ state: "signed-in", user }),
       (error) =>
         error.status === 401 || error.status === 403
           ? signOut(`Your session has ended. ${explain(error)}`)
@@ -68,19 +69,21 @@ function App() {
     return html`<main class="notice"><${ErrorBox} error=${auth.error} onRetry=${() => setAuth({ state: "checking" })} /></main>`;
   }
   if (auth.state === "signed-out") {
-    return html`<${SignIn} reason=${auth.reason} onSignedIn=${(token, role) => {
+    return html`<${SignIn} reason=${auth.reason} onSignedIn=${(token, user) => {
       session.save(token);
-      navigate(role === "admin" ? "#/projects" : "#/queue");
-      setAuth({ state: "signed-in", role });
+      navigate(user.kind === "admin" ? "#/projects" : "#/queue");
+      setAuth({ state: "signed-in", user });
     }} />`;
   }
-  const role = auth.role;
+  const user = auth.user;
+  const role = user.kind;
   return html`<${Fragment}>
     <nav class="topbar">
       <a class="brand" href=${role === "admin" ? "#/projects" : "#/queue"}>Annotation workbench</a>
       ${role === "admin" ? html`<a href="#/projects">Projects</a>` : html`<a href="#/queue">My queue</a>`}
       <span class="spacer"></span>
-      <span class="who" id="role">${role === "admin" ? "administrator" : "annotator"}</span>
+      <span class="who"><span id="username">${user.username}</span>
+        <span class="subtle-dark" id="role">${user.role === "super_admin" ? "super admin" : user.role === "admin" ? "administrator" : "annotator"}</span></span>
       <button type="button" class="link" id="sign-out" onClick=${() => signOut("")}>Sign out</button>
     </nav>
     <${Page} role=${role} hash=${hash} navigate=${navigate} />

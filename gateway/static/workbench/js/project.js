@@ -1,7 +1,8 @@
 // One project, for its admin: labels and Ready, assignment, progress, prediction
 // statistics and exports. Every figure and rule comes from the API; the page only
 // shows them and sends what the admin chose.
-import { download, get, post } from "./api.js";
+import { get, post } from "./api.js";
+import { ExportCard } from "./export-card.js";
 import { html, useEffect, useState } from "./lib.js";
 import {
   BarChart,
@@ -79,31 +80,42 @@ export function ProjectPage({ projectId }) {
       <${AssignCard} projectId=${projectId} progress=${progress} onAssigned=${refresh} />
       <${ExportCard} projectId=${projectId} taskType=${info.taskType} formats=${info.formats} />
       <${ProgressCard} progress=${progress} />
-      <${StatsCard} stats=${live.data?.stats} loading=${live.loading && !live.data} />
+      <${StatsCard} projectId=${projectId} stats=${live.data?.stats} loading=${live.loading && !live.data} />
     </div>
   </section>`;
 }
 
+// ConfigureProject accepts changes only in these states (the server says so too).
+const CONFIGURABLE = ["draft", "configuring"];
+
 function LabelsCard({ projectId, config, status, onSaved }) {
   const [labels, setLabels] = useState(() => labelsOfConfig(config));
   const [newTag, setNewTag] = useState("");
+  const [xml, setXml] = useState(config);
+  useEffect(() => setXml(config), [config]);
   const [state, setState] = useState({ busy: false, error: null, message: "" });
   useEffect(() => setLabels(labelsOfConfig(config)), [config]);
+  // An error is about what was sent: it goes once the admin changes anything.
+  const edit = (next) => {
+    setLabels(next);
+    setState((s) => ({ ...s, error: null }));
+  };
+  const editable = CONFIGURABLE.includes(status);
 
-  const update = (index, change) => setLabels(labels.map((l, i) => (i === index ? { ...l, ...change } : l)));
+  const update = (index, change) => edit(labels.map((l, i) => (i === index ? { ...l, ...change } : l)));
   const add = (event) => {
     event.preventDefault();
     if (!newTag.trim()) return;
-    setLabels([...labels, { tag: newTag.trim(), color: "" }]);
+    edit([...labels, { tag: newTag.trim(), color: "" }]);
     setNewTag("");
   };
-  const save = async (ready) => {
+  // ready: also mark the project ready; asXml: send the edited config instead of the labels.
+  const save = async (ready, asXml = false) => {
     setState({ busy: true, error: null, message: "" });
     try {
-      const body = {
-        labels: labels.map((l) => (l.color ? { tag: l.tag, color: l.color } : { tag: l.tag })),
-        ready,
-      };
+      const body = asXml
+        ? { label_config: xml, ready }
+        : { labels: labels.map((l) => (l.color ? { tag: l.tag, color: l.color } : { tag: l.tag })), ready };
       const saved = await post(`/api/v1/projects/${encodeURIComponent(projectId)}/configure`, body);
       setState({ busy: false, error: null, message: `Saved: the project is ${saved.status.replace("_", " ")}.` });
       onSaved();
@@ -113,31 +125,59 @@ function LabelsCard({ projectId, config, status, onSaved }) {
   };
   return html`<article class="card" id="labels-card">
     <h2>Labels</h2>
+    ${!editable && html`<p class="readonly-note" id="labels-readonly">
+      Read-only: the project is ${status.replace("_", " ")}. Labels can change only while a project is
+      draft or configuring, before any task is handed out, so that every annotation of the project
+      uses the same labels.</p>`}
     <ul class="labels">
       ${labels.map(
         (label, index) => html`<li>
-          <input type="color" value=${label.color || "#888888"} aria-label="colour"
+          <input type="color" value=${label.color || "#888888"} aria-label="colour" disabled=${!editable}
             onInput=${(e) => update(index, { color: e.currentTarget.value.toUpperCase() })} />
-          <input class="label-name" value=${label.tag} aria-label="label"
+          <input class="label-name" value=${label.tag} aria-label="label" readOnly=${!editable}
             onInput=${(e) => update(index, { tag: e.currentTarget.value })} />
-          <button type="button" class="link" onClick=${() => setLabels(labels.filter((_, i) => i !== index))}>Remove</button>
+          ${editable && html`<button type="button" class="link" onClick=${() => edit(labels.filter((_, i) => i !== index))}>Remove</button>`}
         </li>`,
       )}
     </ul>
-    <form class="inline" onSubmit=${add}>
+    ${editable && html`<form class="inline" onSubmit=${add}>
       <input id="new-label" value=${newTag} onInput=${(e) => setNewTag(e.currentTarget.value)} placeholder="New label" />
       <button type="submit">Add</button>
-    </form>
-    <div class="actions">
+    </form>`}
+    ${editable && html`<div class="actions wrap">
       <button type="button" id="save-labels" onClick=${() => save(false)} disabled=${state.busy}>Save labels</button>
       <button type="button" class="primary" id="mark-ready" onClick=${() => save(true)} disabled=${state.busy}>
         Save and mark ready
       </button>
-    </div>
+    </div>`}
+    <details class="config-xml" id="config-xml">
+      <summary>Label config (Label Studio XML)</summary>
+      <textarea id="label-config" rows="8" spellcheck="false" readOnly=${!editable} value=${xml}
+        onInput=${(e) => { setXml(e.currentTarget.value); setState((s) => ({ ...s, error: null })); }}></textarea>
+      ${editable && html`<button type="button" id="save-config" onClick=${() => save(false, true)} disabled=${state.busy}>Save config</button>`}
+    </details>
     <p class="subtle">Status now: ${status.replace("_", " ")}</p>
-    ${state.message && html`<p class="notice-inline">${state.message}</p>`}
+    ${state.message && html`<p class="notice-inline" id="labels-saved">${state.message}</p>`}
     <${ErrorBox} error=${state.error} />
   </article>`;
+}
+
+/** Tasks nobody holds that are not completed, from the progress figures. */
+function freeTasks(progress) {
+  const open = progress.pending_tasks + progress.in_progress_tasks;
+  const held = progress.annotators.reduce((sum, a) => sum + a.assigned_count - a.completed_count, 0);
+  return Math.max(0, open - held);
+}
+
+/** Why an assignment gave nobody anything, from what the progress says now. */
+function whyNothing(progress, name) {
+  const free = freeTasks(progress);
+  if (free === 0) {
+    return `Assigned 0 to ${name}: every task that is not completed is already assigned to someone. ` +
+      "Take tasks back from an annotator (unassign) to hand them to another.";
+  }
+  return `Assigned 0 to ${name}: the ${free} task${free === 1 ? "" : "s"} still free ${free === 1 ? "was" : "were"} skipped by ${name} ` +
+    "earlier, and a task an annotator skipped is not given back to them. Assign them to another annotator.";
 }
 
 function AssignCard({ projectId, progress, onAssigned }) {
@@ -145,12 +185,19 @@ function AssignCard({ projectId, progress, onAssigned }) {
   const [selected, setSelected] = useState([]);
   const [mode, setMode] = useState("count");
   const [count, setCount] = useState(10);
-  const [state, setState] = useState({ busy: false, error: null, message: "" });
+  const [state, setState] = useState({ busy: false, error: null, message: "", reasons: [] });
   const assigned = progress.annotators.reduce((sum, a) => sum + a.assigned_count, 0);
   const unassigned = Math.max(0, progress.total_tasks - assigned);
+  // An error about the project's state goes once the state has changed, one about
+  // the choice once the choice changes.
+  useEffect(() => setState((s) => ({ ...s, error: null })), [progress.status]);
+  const choose = (change) => {
+    change();
+    setState((s) => ({ ...s, error: null }));
+  };
 
   const toggle = (userId) =>
-    setSelected(selected.includes(userId) ? selected.filter((u) => u !== userId) : [...selected, userId]);
+    choose(() => setSelected(selected.includes(userId) ? selected.filter((u) => u !== userId) : [...selected, userId]));
   const shares = () =>
     mode === "count"
       ? selected.map(() => Number(count))
@@ -158,9 +205,10 @@ function AssignCard({ projectId, progress, onAssigned }) {
 
   const assign = async (event) => {
     event.preventDefault();
-    setState({ busy: true, error: null, message: "" });
+    setState({ busy: true, error: null, message: "", reasons: [] });
     const names = Object.fromEntries((users.data?.users ?? []).map((u) => [u.user_id, u.username]));
     const done = [];
+    const none = [];
     try {
       const counts = shares();
       for (const [index, annotatorId] of selected.entries()) {
@@ -169,11 +217,22 @@ function AssignCard({ projectId, progress, onAssigned }) {
           annotator_id: annotatorId,
           count: counts[index],
         });
-        done.push(`${answer.assigned_count} to ${names[annotatorId]}`);
+        if (Number(answer.assigned_count) > 0) done.push(`${answer.assigned_count} to ${names[annotatorId]}`);
+        else none.push(names[annotatorId]);
       }
-      setState({ busy: false, error: null, message: done.length ? `Assigned ${done.join(", ")}.` : "Nothing to assign." });
+      let reasons = [];
+      if (none.length) {
+        const now = await get(`/api/external/projects/${encodeURIComponent(projectId)}/progress`);
+        reasons = none.map((name) => whyNothing(now, name));
+      }
+      const message = done.length
+        ? `Assigned ${done.join(", ")}.`
+        : none.length
+          ? ""
+          : "Nothing to assign: every task that is not completed is already assigned (Refresh shows the latest figures).";
+      setState({ busy: false, error: null, message, reasons });
     } catch (error) {
-      setState({ busy: false, error, message: done.length ? `Assigned ${done.join(", ")} before the error.` : "" });
+      setState({ busy: false, error, message: done.length ? `Assigned ${done.join(", ")} before the error.` : "", reasons: [] });
     }
     onAssigned();
   };
@@ -195,15 +254,16 @@ function AssignCard({ projectId, progress, onAssigned }) {
         ${users.data && users.data.users.length === 0 && html`<li class="empty">No annotator yet.</li>`}
       </ul>
       <div class="modes">
-        <label><input type="radio" name="mode" value="count" checked=${mode === "count"} onChange=${() => setMode("count")} />
-          <input type="number" id="assign-count" min="1" value=${count} onInput=${(e) => setCount(e.currentTarget.value)}
+        <label><input type="radio" name="mode" value="count" checked=${mode === "count"} onChange=${() => choose(() => setMode("count"))} />
+          <input type="number" id="assign-count" min="1" value=${count} onInput=${(e) => choose(() => setCount(e.currentTarget.value))}
             disabled=${mode !== "count"} /> tasks each</label>
-        <label><input type="radio" name="mode" value="split" checked=${mode === "split"} onChange=${() => setMode("split")} />
+        <label><input type="radio" name="mode" value="split" checked=${mode === "split"} onChange=${() => choose(() => setMode("split"))} />
           split the unassigned tasks evenly</label>
       </div>
       <button type="submit" class="primary" id="assign" disabled=${state.busy || selected.length === 0}>Assign</button>
     </form>
     ${state.message && html`<p class="notice-inline" id="assign-result">${state.message}</p>`}
+    ${state.reasons.map((reason) => html`<p class="readonly-note assign-none">${reason}</p>`)}
     <${ErrorBox} error=${state.error} />
   </article>`;
 }
@@ -221,7 +281,7 @@ function ProgressCard({ progress }) {
     <h2>Progress</h2>
     <${ProgressBar} done=${progress.completed_tasks} total=${progress.total_tasks}
       label=${`${progress.completion_percentage}% · ${progress.completed_tasks} completed, ${progress.in_progress_tasks} in progress, ${progress.pending_tasks} pending`} />
-    <table class="grid" id="annotator-progress">
+    <div class="table-scroll"><table class="grid" id="annotator-progress">
       <thead><tr><th>Annotator</th><th>Assigned</th><th>In progress</th><th>Completed</th><th>Completion</th></tr></thead>
       <tbody>
         ${progress.annotators.length === 0 && html`<tr><td colspan="5" class="empty">No task assigned yet.</td></tr>`}
@@ -232,7 +292,7 @@ function ProgressCard({ progress }) {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
     ${rows.length > 0 && html`<${BarChart} rows=${rows} legend=${[
       { kind: "completed", label: "completed" },
       { kind: "in_progress", label: "in progress" },
@@ -241,11 +301,48 @@ function ProgressCard({ progress }) {
   </article>`;
 }
 
-function StatsCard({ stats, loading }) {
+/** ConfigureProject with the version alone: allowed in every status. */
+function PrelabelChooser({ projectId, versions }) {
+  const [version, setVersion] = useState("");
+  const [state, setState] = useState({ busy: false, error: null, message: "" });
+  const use = async (event) => {
+    event.preventDefault();
+    setState({ busy: true, error: null, message: "" });
+    try {
+      const saved = await post(`/api/v1/projects/${encodeURIComponent(projectId)}/configure`, {
+        prelabel_model_version: version,
+      });
+      const chosen = saved.prelabel_model_version;
+      setState({
+        busy: false,
+        error: null,
+        message: chosen ? `New tasks open pre-labelled by ${chosen}.` : "New tasks open pre-labelled by the most recently imported version.",
+      });
+    } catch (error) {
+      setState({ busy: false, error, message: "" });
+    }
+  };
+  return html`<form class="inline prelabel-chooser" id="prelabel-chooser" onSubmit=${use}>
+    <label>Pre-label tasks with
+      <select id="prelabel-model" value=${version}
+        onChange=${(e) => { setVersion(e.currentTarget.value); setState((s) => ({ ...s, error: null })); }}>
+        <option value="">the most recently imported version</option>
+        ${versions.map((v) => html`<option value=${v}>${v}</option>`)}
+      </select>
+    </label>
+    <button type="submit" disabled=${state.busy}>Use</button>
+    ${state.message && html`<span class="notice-inline" id="prelabel-chosen">${state.message}</span>`}
+    <${ErrorBox} error=${state.error} />
+  </form>`;
+}
+
+function StatsCard({ projectId, stats, loading }) {
   return html`<article class="card wide" id="stats-card">
     <h2>Predictions by model</h2>
     ${loading && html`<${Loading} what="Loading prediction statistics" />`}
-    ${stats && html`<table class="grid" id="prediction-stats">
+    ${stats && stats.models.some((m) => m.model_version) && html`<${PrelabelChooser} projectId=${projectId}
+      versions=${stats.models.map((m) => m.model_version).filter(Boolean)} />`}
+    ${stats && html`<div class="table-scroll"><table class="grid" id="prediction-stats">
       <thead><tr>
         <th>Model version</th><th>Predictions</th><th>Tasks covered</th><th>Annotations from a pre-label</th>
         <th>Accepted unchanged</th><th>Modified</th><th>Annotated without it</th>
@@ -263,38 +360,6 @@ function StatsCard({ stats, loading }) {
           </tr>`,
         )}
       </tbody>
-    </table>`}
-  </article>`;
-}
-
-function ExportCard({ projectId, taskType, formats }) {
-  const [completedOnly, setCompletedOnly] = useState(true);
-  const [state, setState] = useState({ busy: "", error: null, message: "" });
-  const supported = formats.filter((f) => f.task_types.includes(taskType));
-  const exportAs = async (format) => {
-    setState({ busy: format, error: null, message: "" });
-    try {
-      const file = await post(`/api/external/projects/${encodeURIComponent(projectId)}/export`, {
-        format,
-        completed_only: completedOnly,
-      });
-      const saved = await download(file.file_url, file.file_name);
-      setState({ busy: "", error: null, message: `Downloaded ${saved.name}: ${file.total_exported} tasks, ${saved.size} bytes.` });
-    } catch (error) {
-      setState({ busy: "", error, message: "" });
-    }
-  };
-  return html`<article class="card" id="export-card">
-    <h2>Export</h2>
-    <label class="check"><input type="checkbox" checked=${completedOnly}
-      onChange=${(e) => setCompletedOnly(e.currentTarget.checked)} /> completed tasks only</label>
-    <div class="actions wrap">
-      ${supported.map(
-        (f) => html`<button type="button" id=${`export-${f.format}`} onClick=${() => exportAs(f.format)}
-          disabled=${Boolean(state.busy)}>${state.busy === f.format ? "Exporting…" : f.format.replace("_", " ").toUpperCase()}</button>`,
-      )}
-    </div>
-    ${state.message && html`<p class="notice-inline" id="export-result">${state.message}</p>`}
-    <${ErrorBox} error=${state.error} />
+    </table></div>`}
   </article>`;
 }

@@ -55,7 +55,7 @@ export function ProjectsPage() {
       <button type="submit">Filter</button>
     </form>
     <${ErrorBox} error=${pages.error} onRetry=${() => load("", false)} />
-    <table class="grid" id="projects">
+    <div class="table-scroll"><table class="grid" id="projects">
       <thead><tr><th>Name</th><th>Task type</th><th>Status</th><th>External id</th><th class="wide">Progress</th><th>Created</th></tr></thead>
       <tbody>
         ${!pages.loading && pages.projects.length === 0 && html`<tr><td colspan="6" class="empty">No project matches.</td></tr>`}
@@ -70,7 +70,7 @@ export function ProjectsPage() {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
     ${pages.loading && html`<${Loading} what="Loading projects" />`}
     ${pages.next && !pages.loading && html`<button type="button" onClick=${() => load(pages.next, true)}>Load more</button>`}
   </section>`;

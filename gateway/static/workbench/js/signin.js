@@ -1,5 +1,5 @@
 // The sign-in screen: paste a token issued with `annotation-api tokens create`.
-import { roleOf } from "./api.js";
+import { whoIs } from "./api.js";
 import { html, useState } from "./lib.js";
 import { ErrorBox } from "./widgets.js";
 
@@ -12,8 +12,7 @@ export function SignIn({ reason, onSignedIn }) {
     if (!value) return;
     setState({ busy: true, error: null });
     try {
-      const role = await roleOf(value);
-      onSignedIn(value, role);
+      onSignedIn(value, await whoIs(value));
     } catch (error) {
       setState({ busy: false, error });
     }
@@ -27,7 +26,7 @@ export function SignIn({ reason, onSignedIn }) {
       <p class="subtle">The token is the last line printed. It stays in this browser until you sign out.</p>
       <label for="token">Token</label>
       <input id="token" type="password" autocomplete="off" spellcheck="false" value=${token}
-        onInput=${(e) => setToken(e.currentTarget.value)} autoFocus />
+        onInput=${(e) => { setToken(e.currentTarget.value); setState((s) => ({ ...s, error: null })); }} autoFocus />
       <${ErrorBox} error=${state.error && { ...state.error, message: explain(state.error) }} />
       <button type="submit" class="primary" disabled=${state.busy || !token.trim()}>
         ${state.busy ? "Checking…" : "Sign in"}

@@ -63,7 +63,7 @@ export function BarChart({ rows, legend }) {
   const width = 560;
   const scale = (width - labelWidth - 50) / total;
   return html`<figure class="chart">
-    <svg width=${width} height=${rows.length * rowHeight + 4} role="img" aria-label="per annotator">
+    <svg width=${width} height=${rows.length * rowHeight + 4} viewBox=${`0 0 ${width} ${rows.length * rowHeight + 4}`} role="img" aria-label="per annotator">
       ${rows.map((row, index) => {
         let x = labelWidth;
         const y = index * rowHeight + 4;
