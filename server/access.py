@@ -43,6 +43,7 @@ ANNOTATOR_METHODS = frozenset(
         "ListAssignedTasks",
         "NextTask",
         "StartTask",
+        "ReopenTask",
         "SubmitAnnotation",
         "UpdateAnnotation",
         "SkipTask",

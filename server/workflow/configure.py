@@ -7,15 +7,13 @@ from dataclasses import dataclass
 
 from server.access import get_visible_project, require_admin
 from server.auth import Caller
+from server.lifecycle.rules import configured_status, invalid_state
 from server.projects.label_config import build_label_config, check_label_config
 from server.projects.validation import TagSpec, check_labels, invalid
-from server.vocabulary import ProjectStatus
-from server.workflow.common import invalid_state
 from storage.database import Database
 from storage.projects import LabelRecord, list_labels, replace_labels, set_project_fields
 from storage.types import utcnow
 
-CONFIGURABLE = frozenset({ProjectStatus.DRAFT, ProjectStatus.CONFIGURING})
 MAX_LABEL_CONFIG_LENGTH = 1_000_000
 
 
@@ -46,12 +44,7 @@ async def configure_project(
     now = utcnow()
     async with database.transaction() as conn:
         project = await get_visible_project(conn, caller, project_id, for_update=True)
-        if project.status not in CONFIGURABLE:
-            raise invalid_state(
-                f"project is {project.status}; only a draft or configuring project can be "
-                "configured",
-                project_status=project.status,
-            )
+        status = configured_status(project.status, ready=ready)
         if new_labels is not None:
             await replace_labels(
                 conn, project_id, [LabelRecord(name, color) for name, color in new_labels]
@@ -68,6 +61,5 @@ async def configure_project(
             config = build_label_config(project.task_type, new_labels)
         else:
             config = project.label_config
-        status = ProjectStatus.READY if ready else ProjectStatus.CONFIGURING
         await set_project_fields(conn, project_id, now=now, status=status, label_config=config)
     return Configured(project_id=project_id, status=status, labels=current, config=config)
