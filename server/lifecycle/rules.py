@@ -2,10 +2,11 @@
 
     project:    draft ─> configuring ─> ready ─> in_progress <─> completed
                   └──────────────────────┘ (ConfigureProject ready=true)
-    task:       pending ─> in_progress ─> completed
-                   ^    StartTask   │  SubmitAnnotation (or an annotation import,
-                   └────────────────┘  from pending or in_progress)
-                  SkipTask, UnassignTasks   completed ─> in_progress: ReopenTask
+    task:       pending ─StartTask─> in_progress ─SubmitAnnotation─> completed
+                   ^                      │  ^                           │
+                   └─SkipTask, Unassign───┘  └────────ReopenTask─────────┘
+                an annotation import: pending | in_progress ─> completed;
+                UnassignTasks of a reopened task (it has its annotation) ─> completed
     assignment: (none) ─> assigned ─> in_progress ─> completed   (mirrors its task)
 
 Every move of a task is a row of `TASK_MOVES`: the action, the task status it
