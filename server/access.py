@@ -44,6 +44,7 @@ ANNOTATOR_METHODS = frozenset(
         "ListAssignedTasks",
         "NextTask",
         "StartTask",
+        "ReopenTask",
         "SubmitAnnotation",
         "UpdateAnnotation",
         "SkipTask",

@@ -59,6 +59,7 @@ class AssignmentRecord:
     task_id: int
     user_id: str
     status: str
+    annotated: bool = False  # the task has an annotation (read by list_open_assignments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,8 @@ class LockedTask:
     task: TaskRecord
     assignment: AssignmentRecord | None
     has_predictions: bool
+    # The assignee's latest annotation of the task (a reopened task keeps it), if any.
+    assignee_annotation_id: int | None = None
 
 
 _has_predictions = (
@@ -77,11 +80,28 @@ _has_predictions = (
     .exists()
     .label("has_predictions")
 )
+_annotated = (
+    select(annotation_rows.c.id)
+    .where(annotation_rows.c.task_id == tasks.c.id)
+    .exists()
+    .label("annotated")
+)
+_assignee_annotation = (
+    select(func.max(annotation_rows.c.id))
+    .where(
+        annotation_rows.c.task_id == tasks.c.id,
+        annotation_rows.c.user_id == assignments.c.user_id,
+    )
+    .scalar_subquery()
+    .label("assignee_annotation_id")
+)
 _TASK_AND_ASSIGNMENT = (
     *(column.label(f"task_{column.name}") for column in TASK_COLUMNS),
     assignments.c.user_id.label("assignee_id"),
     assignments.c.status.label("assignment_status"),
     _has_predictions,
+    _annotated,
+    _assignee_annotation,
 )
 # SQLite: the write transaction holds the database, so one read sees and keeps it all.
 _LOCK_TASK_SQLITE = (
@@ -120,11 +140,13 @@ def _locked(project: ProjectRecord, row: Any) -> LockedTask:
         updated_at=row.task_updated_at,
     )
     assignment = (
-        AssignmentRecord(task.task_id, row.assignee_id, row.assignment_status)
+        AssignmentRecord(task.task_id, row.assignee_id, row.assignment_status, bool(row.annotated))
         if row.assignee_id is not None
         else None
     )
-    return LockedTask(project, task, assignment, bool(row.has_predictions))
+    return LockedTask(
+        project, task, assignment, bool(row.has_predictions), row.assignee_annotation_id
+    )
 
 
 async def lock_task(conn: AsyncConnection, task_id: int) -> LockedTask | None:
@@ -192,6 +214,19 @@ async def set_assignment_status(
     await conn.execute(
         _SET_ASSIGNMENT_STATUS, {"b_task_id": task_id, "b_status": status, "b_now": now}
     )
+
+
+async def set_assignments_status(
+    conn: AsyncConnection, task_ids: Sequence[int], *, status: str, now: datetime
+) -> None:
+    """The status of the given tasks' assignments, in chunks."""
+    for start in range(0, len(task_ids), IN_LIST_CHUNK):
+        chunk = task_ids[start : start + IN_LIST_CHUNK]
+        await conn.execute(
+            update(assignments)
+            .where(assignments.c.task_id.in_(chunk))
+            .values(status=status, updated_at=now)
+        )
 
 
 _SET_ASSIGNMENT_STATUS = (
@@ -277,13 +312,18 @@ async def update_annotation(
     lead_time_seconds: float | None,
     matches_parent: bool | None,
     now: datetime,
+    parent_prediction_id: int | None = None,
+    replace_parent: bool = False,
 ) -> None:
-    """Replace an annotation's result; lead_time_seconds None keeps the recorded one."""
+    """Replace an annotation's result; lead_time_seconds None keeps the recorded one, and
+    the parent prediction is kept unless replace_parent."""
     values: dict[str, object] = {
         "result_json": result_json,
         "matches_parent": matches_parent,
         "updated_at": now,
     }
+    if replace_parent:
+        values["parent_prediction_id"] = parent_prediction_id
     if lead_time_seconds is not None:
         values["lead_time_seconds"] = lead_time_seconds
     await conn.execute(
@@ -299,10 +339,17 @@ async def list_open_assignments(
     task_ids: Sequence[int] | None,
     done_status: str,
 ) -> list[AssignmentRecord]:
-    """The project's assignments not in done_status, optionally of one user or tasks."""
-    query = select(assignments.c.task_id, assignments.c.user_id, assignments.c.status).where(
-        assignments.c.project_id == project_id, assignments.c.status != done_status
+    """The project's assignments not in done_status, optionally of one user or tasks,
+    each with whether its task has an annotation."""
+    annotated = (
+        select(annotation_rows.c.id)
+        .where(annotation_rows.c.task_id == assignments.c.task_id)
+        .exists()
+        .label("annotated")
     )
+    query = select(
+        assignments.c.task_id, assignments.c.user_id, assignments.c.status, annotated
+    ).where(assignments.c.project_id == project_id, assignments.c.status != done_status)
     if user_id is not None:
         query = query.where(assignments.c.user_id == user_id)
     found: list[AssignmentRecord] = []
@@ -317,7 +364,9 @@ async def list_open_assignments(
     for chunk in chunks:
         chunk_query = query if chunk is None else query.where(assignments.c.task_id.in_(chunk))
         rows = await conn.execute(chunk_query.order_by(assignments.c.task_id))
-        found.extend(AssignmentRecord(r.task_id, r.user_id, r.status) for r in rows)
+        found.extend(
+            AssignmentRecord(r.task_id, r.user_id, r.status, bool(r.annotated)) for r in rows
+        )
     return found
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,13 +43,15 @@ from server.annotations_import.matching import match_units
 from server.annotations_import.plan import BatchPlan, SeenTasks, plan_units
 from server.annotations_import.units import Unit
 from server.auth import Caller
+from server.lifecycle.apply import Tally, apply_tally
+from server.lifecycle.rules import ANNOTATED, TaskAction, TaskState, move_task
 from server.predictions.coco import match_images, read_coco_index
 from server.predictions.entries import ImportTarget, model_version_problem
 from server.predictions.json_stream import Source, batched
 from server.predictions.pipeline import import_batches
 from server.predictions.rows import ImportIssue
 from server.predictions.service import BATCH_SIZE
-from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus, TaskType
+from server.vocabulary import AssignmentStatus, TaskStatus, TaskType
 from server.workflow.assignments import check_annotator
 from storage.annotation_import import (
     complete_annotated_tasks,
@@ -61,13 +62,7 @@ from storage.audit import write_audit_log
 from storage.database import Database
 from storage.prediction_stats import rebuild_model_stats
 from storage.predictions import SOURCE_EXTERNAL_IMPORT, insert_predictions
-from storage.projects import (
-    add_to_annotator_counters,
-    add_to_task_counters,
-    get_project,
-    list_labels,
-    set_project_fields,
-)
+from storage.projects import ProjectRecord, get_project, list_labels
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -108,7 +103,7 @@ class _Totals:
     predictions_imported: int = 0
     skipped: int = 0
     issues: list[ImportIssue] = field(default_factory=list)
-    assigned: int = 0  # assignments the import created
+    moves: Tally = field(default_factory=Tally)  # the annotated tasks' moves
 
     def add(self, plan: BatchPlan) -> None:
         self.imported += len(plan.annotations)
@@ -207,9 +202,10 @@ class AnnotationImportService:
         async with self._database.read() as reader, self._database.transaction() as conn:
             # The project's row lock: no annotation, assignment or prediction of the
             # project changes under the import (every workflow change takes it first).
-            await get_project(conn, project_id, for_update=True)
+            project = await get_project(conn, project_id, for_update=True)
+            assert project is not None
             id_range = await get_task_id_range(reader, project_id)
-            writer = _BatchWriter(conn, project_id, options.annotator_id, now, totals)
+            writer = _BatchWriter(conn, project, options.annotator_id, now, totals)
             await _plan_all(reader, first, batches, target, fallback, id_range, totals, writer)
             if totals.imported:
                 await complete_annotated_tasks(
@@ -217,21 +213,10 @@ class AnnotationImportService:
                     project_id,
                     annotated_at=now,
                     user_id=options.annotator_id,
-                    task_status=TaskStatus.COMPLETED,
+                    task_status=ANNOTATED.task,
                     assignment_status=AssignmentStatus.COMPLETED,
                 )
-            project = await get_project(conn, project_id)
-            assert project is not None
-            status = ProjectStatus(project.status)
-            if totals.assigned and status == ProjectStatus.READY:
-                status = ProjectStatus.IN_PROGRESS
-            if (
-                status == ProjectStatus.IN_PROGRESS
-                and project.completed_tasks >= project.total_tasks
-            ):
-                status = ProjectStatus.COMPLETED
-            if status != project.status:
-                await set_project_fields(conn, project_id, now=now, status=status)
+            await apply_tally(conn, project, totals.moves, now=now, touch=False)
             if totals.predictions_imported or totals.imported:
                 await rebuild_model_stats(conn, project_id)
             await write_audit_log(
@@ -256,13 +241,13 @@ class _BatchWriter:
     """Writes each batch in the import's transaction (conn)."""
 
     conn: AsyncConnection
-    project_id: str
+    project: ProjectRecord
     annotator_id: str
     now: datetime
     totals: _Totals
 
     async def write(self, plan: BatchPlan) -> None:
-        conn, project_id, now = self.conn, self.project_id, self.now
+        conn, project_id, now = self.conn, self.project.project_id, self.now
         annotator_id = self.annotator_id
         await insert_annotations(
             conn, project_id=project_id, user_id=annotator_id, annotations=plan.annotations, now=now
@@ -274,38 +259,23 @@ class _BatchWriter:
             predictions=plan.predictions,
             created_at=now,
         )
-        if not plan.completed:
-            return
-        # (the tasks and their assignments are written once, at the end of the import)
-        unassigned = sum(1 for task in plan.completed if task.assignee_id is None)
-        # The counters move as SubmitAnnotation moves them, per task and assignee.
-        completed = sum(1 for task in plan.completed if task.status != TaskStatus.COMPLETED)
-        in_progress = sum(1 for task in plan.completed if task.status == TaskStatus.IN_PROGRESS)
-        await add_to_task_counters(
-            conn, project_id, now=now, completed=completed, in_progress=-in_progress
-        )
-        completed_by: Counter[str] = Counter()
-        started_by: Counter[str] = Counter()
+        # The tasks and their assignments are written once, at the end of the import, and
+        # the counters with them; their moves are summed here.
         for task in plan.completed:
-            if (
-                task.assignee_id is not None
-                and task.assignment_status != AssignmentStatus.COMPLETED
-            ):
-                completed_by[task.assignee_id] += 1
-                if task.assignment_status == AssignmentStatus.IN_PROGRESS:
-                    started_by[task.assignee_id] += 1
-        users = set(completed_by) | ({annotator_id} if unassigned else set())
-        for user_id in sorted(users):
-            new = unassigned if user_id == annotator_id else 0
-            await add_to_annotator_counters(
-                conn,
-                project_id,
-                user_id,
-                assigned=new,
-                completed=completed_by[user_id] + new,
-                in_progress=-started_by[user_id],
+            state = TaskState(
+                TaskStatus(task.status),
+                task.assignee_id,
+                AssignmentStatus(task.assignment_status) if task.assignment_status else None,
+                task.annotated,
             )
-        self.totals.assigned += unassigned
+            self.totals.moves.add(
+                move_task(
+                    TaskAction.IMPORT,
+                    state,
+                    project_status=self.project.status,
+                    annotator_id=annotator_id,
+                )
+            )
 
 
 async def _plan_all(

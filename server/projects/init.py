@@ -32,6 +32,7 @@ from annotation_api.gc_pause import cyclic_gc_paused
 from annotation_api.memory import release_free_memory
 from server.access import get_visible_project
 from server.auth import Caller
+from server.lifecycle.rules import PROJECT_INITIAL, TASK_INITIAL, initial_counts
 from server.projects.label_config import build_label_config
 from server.projects.validation import (
     ItemChecker,
@@ -44,7 +45,6 @@ from server.projects.validation import (
     file_paths_of,
     invalid,
 )
-from server.vocabulary import ProjectStatus, TaskStatus
 from storage.audit import write_audit_log
 from storage.database import Database
 from storage.ids import new_project_id
@@ -169,7 +169,7 @@ async def _store(
             name=name,
             description=late.description,
             task_type=task_type,
-            status=ProjectStatus.DRAFT,
+            status=PROJECT_INITIAL,
             external_id=late.external_id if labels is not None else None,
             label_config=build_label_config(task_type, labels) if labels is not None else "",
             owner_id=caller.user_id,
@@ -177,7 +177,7 @@ async def _store(
             now=now,
         )
         async with TaskInserts(
-            conn, project_id=project_id, status=TaskStatus.PENDING, now=now
+            conn, project_id=project_id, status=TASK_INITIAL, now=now
         ) as inserts:
             part: ProjectPart | None = first
             while part is not None:
@@ -287,7 +287,8 @@ async def finish_init(
 ) -> ProjectRecord:
     """The end of every init, unary or streamed, in its transaction: the task counters,
     the audit entry, and the project as created."""
-    await add_to_task_counters(conn, project_id, now=now, total=task_count)
+    counts = initial_counts(task_count)
+    await add_to_task_counters(conn, project_id, now=now, total=counts.total)
     await write_audit_log(
         conn,
         actor_id=caller.user_id,

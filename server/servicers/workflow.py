@@ -10,6 +10,7 @@ from annotation.v1 import workflow_service_pb2 as pb
 from annotation_api.enum_names import enum_to_name, name_to_enum
 from annotation_api.settings import Settings
 from server.auth import current_caller
+from server.lifecycle.rules import task_status_of
 from server.projects.validation import TagSpec
 from server.servicers.project import timestamp
 from server.workflow import annotating, assignments, configure, queue, users
@@ -140,6 +141,16 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
             project_status=name_to_enum(PROJECT_STATUS, moved.project_status),
         )
 
+    async def ReopenTask(
+        self, request: pb.ReopenTaskRequest, context: Any
+    ) -> pb.ReopenTaskResponse:
+        moved = await annotating.reopen_task(self._database, current_caller(), request.task_id)
+        return pb.ReopenTaskResponse(
+            task_id=str(moved.task_id),
+            status=name_to_enum(TASK_STATUS, moved.status),
+            project_status=name_to_enum(PROJECT_STATUS, moved.project_status),
+        )
+
     async def SubmitAnnotation(
         self, request: pb.SubmitAnnotationRequest, context: Any
     ) -> pb.SubmitAnnotationResponse:
@@ -221,7 +232,7 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
                     project_id=t.project_id,
                     project_name=t.project_name,
                     external_id=t.external_id,
-                    status=name_to_enum(TASK_STATUS, queue.task_status_of(t.status)),
+                    status=name_to_enum(TASK_STATUS, task_status_of(t.status)),
                     updated_at=timestamp(t.updated_at),
                 )
                 for t in page.tasks

@@ -1,9 +1,15 @@
 """An annotator's moves on a task: start, submit, update, skip.
 
-* StartTask: an assigned pending task -> in_progress; a completed task is
-  reopened (-> in_progress), and so is a completed project.
+* StartTask: an assigned pending task -> in_progress. It never reopens a
+  completed task (a StartTask sent again after the submit, from a stale tab or
+  a retry, is INVALID_STATE and changes nothing).
+* ReopenTask: the explicit way back: a completed task -> in_progress with the
+  same assignee, its annotation kept; a completed project -> in_progress.
 * SubmitAnnotation: an in_progress task -> completed, with the annotation
   attributed to the task's assignee; the last completion completes the project.
+  A reopened task's submit replaces the assignee's annotation in place (same
+  id, as UpdateAnnotation does): a task never holds two annotations by one
+  annotator.
   `parent_prediction_id` must name one of the task's predictions; it names that
   row's group (server.predictions.groups) and the group's id is stored; whether
   the result equals the group's (server.workflow.prelabel) is stored with the
@@ -19,29 +25,34 @@
   again (a started task too), and a skip record keeps who skipped it, why and
   when. Assigning by count never hands it back to the same annotator. Progress
   stays truthful: the task counts as pending and in nobody's assigned_count.
+  A reopened task (it has an annotation) cannot be skipped: submit it.
 
-Every change locks the project row first, so the status and the counters of
-projects and project_annotators move together in the transaction that
-changes the task. A transition that is not allowed is INVALID_STATE, naming
-the current status.
+Which move is allowed, and how the statuses and counters move, is decided in
+server.lifecycle; this module reads and writes the rows. Every change locks the
+project row first, so the status and the counters of projects and
+project_annotators move together in the transaction that changes the task. A
+transition that is not allowed is INVALID_STATE, naming the current status.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.access import annotation_not_found, check_annotation
 from server.auth import Caller
 from server.images import check_recorded_size
+from server.lifecycle.apply import Tally, apply_tally
+from server.lifecycle.rules import TaskAction, TaskState, move_task
 from server.projects.validation import invalid
-from server.vocabulary import IMAGE_TASK_TYPES, AssignmentStatus, ProjectStatus, TaskStatus
+from server.vocabulary import IMAGE_TASK_TYPES, AssignmentStatus, TaskStatus
 from server.workflow.assignments import release_assignments
 from server.workflow.common import (
     TaskMoved,
     check_lead_time,
-    invalid_state,
     locked_task,
     parse_id,
     parse_result,
@@ -50,15 +61,12 @@ from server.workflow.prelabel import results_match
 from server.workflow.usage import AnnotationUsage, count_annotation
 from storage.database import Database
 from storage.prediction_stats import PredictionRef, get_task_prediction
-from storage.projects import (
-    add_to_annotator_counters,
-    add_to_task_counters,
-    get_project,
-    set_project_fields,
-)
+from storage.projects import get_project, set_project_fields
 from storage.tasks import set_task_status
 from storage.types import utcnow
 from storage.workflow import (
+    AnnotationRecord,
+    LockedTask,
     get_annotation,
     get_assignments,
     insert_annotation,
@@ -69,48 +77,43 @@ from storage.workflow import (
     update_annotation as store_annotation_update,
 )
 
-WORKING = frozenset({ProjectStatus.IN_PROGRESS, ProjectStatus.COMPLETED})
 MAX_SKIP_REASON_LENGTH = 1000
 
 
+def task_state(locked: LockedTask) -> TaskState:
+    """The locked task as server.lifecycle sees it."""
+    assignment = locked.assignment
+    return TaskState(
+        status=TaskStatus(locked.task.status),
+        assignee_id=assignment.user_id if assignment else None,
+        assignment=AssignmentStatus(assignment.status) if assignment else None,
+        annotated=assignment.annotated if assignment else False,
+    )
+
+
 async def start_task(database: Database, caller: Caller, task_id: str) -> TaskMoved:
-    """pending -> in_progress, or reopen a completed task (and a completed project)."""
+    """pending -> in_progress; never a reopen (see module docstring)."""
+    return await _start(database, caller, task_id, TaskAction.START)
+
+
+async def reopen_task(database: Database, caller: Caller, task_id: str) -> TaskMoved:
+    """completed -> in_progress with the same assignee (and a completed project with it)."""
+    return await _start(database, caller, task_id, TaskAction.REOPEN)
+
+
+async def _start(database: Database, caller: Caller, task_id: str, action: TaskAction) -> TaskMoved:
     now = utcnow()
     async with database.transaction() as conn:
         locked = await locked_task(conn, caller, task_id)
-        project, task, assignment = locked.project, locked.task, locked.assignment
-        if task.status == TaskStatus.IN_PROGRESS:
-            raise invalid_state("task is in_progress already", task_status=task.status)
-        if assignment is None:
-            raise invalid_state(
-                f"task is {task.status} and not assigned; assign it first",
-                task_status=task.status,
-            )
-        if project.status not in WORKING:
-            raise invalid_state(f"project is {project.status}", project_status=project.status)
-        reopening = task.status == TaskStatus.COMPLETED
-        completed_delta = -1 if reopening else 0
-        await set_task_status(
-            conn, task.task_id, status=TaskStatus.IN_PROGRESS, now=now, completed=False
-        )
-        await set_assignment_status(
-            conn, task.task_id, status=AssignmentStatus.IN_PROGRESS, now=now
-        )
-        project_status = ProjectStatus(project.status)
-        if project_status == ProjectStatus.COMPLETED:
-            project_status = ProjectStatus.IN_PROGRESS
-        await add_to_task_counters(
-            conn,
-            project.project_id,
-            now=now,
-            in_progress=1,
-            completed=completed_delta,
-            status=project_status if project_status != project.status else None,
-        )
-        await add_to_annotator_counters(
-            conn, project.project_id, assignment.user_id, in_progress=1, completed=completed_delta
-        )
-    return TaskMoved(task.task_id, TaskStatus.IN_PROGRESS, project_status)
+        project, task = locked.project, locked.task
+        move = move_task(action, task_state(locked), project_status=project.status)
+        assert move.target.assignment is not None
+        await set_task_status(conn, task.task_id, status=move.target.task, now=now, completed=False)
+        await set_assignment_status(conn, task.task_id, status=move.target.assignment, now=now)
+        tally = Tally()
+        tally.add(move)
+        project_status = await apply_tally(conn, project, tally, now=now)
+    return TaskMoved(task.task_id, move.target.task, project_status)
 
 
 def _usage(
@@ -150,11 +153,8 @@ async def submit_annotation(
     async with database.transaction() as conn:
         locked = await locked_task(conn, caller, task_id)
         project, task, assignment = locked.project, locked.task, locked.assignment
-        if task.status != TaskStatus.IN_PROGRESS or assignment is None:
-            raise invalid_state(
-                f"task is {task.status}; only an in_progress task takes an annotation",
-                task_status=task.status,
-            )
+        move = move_task(TaskAction.SUBMIT, task_state(locked), project_status=project.status)
+        assert assignment is not None and move.target.assignment is not None
         if image_size is not None and project.task_type not in IMAGE_TASK_TYPES:
             raise invalid("image_width", f"a {project.task_type} task has no image size")
         parent = None
@@ -166,31 +166,29 @@ async def submit_annotation(
                     f"prediction {parent_prediction_id} is not a prediction of task {task_id}",
                 )
         usage = _usage(result_json, parent, lead_time)
-        if locked.has_predictions:
+        resubmitted = locked.assignee_annotation_id
+        if resubmitted is not None:
+            # a reopened task: the assignee's annotation is replaced, not repeated
+            parent_group_id = parent.prediction_id if parent is not None else None
+            await _replace_annotation(
+                conn, locked, resubmitted, result_json, parent_group_id, usage, now=now
+            )
+        elif locked.has_predictions:
             await count_annotation(conn, project.project_id, task.task_id, usage, sign=1)
         await set_task_status(
             conn,
             task.task_id,
-            status=TaskStatus.COMPLETED,
+            status=move.target.task,
             now=now,
             completed=True,
             image_size=image_size,
         )
-        await set_assignment_status(conn, task.task_id, status=AssignmentStatus.COMPLETED, now=now)
-        project_status = ProjectStatus(project.status)
-        if project.completed_tasks + 1 == project.total_tasks:
-            project_status = ProjectStatus.COMPLETED
-        await add_to_task_counters(
-            conn,
-            project.project_id,
-            now=now,
-            in_progress=-1,
-            completed=1,
-            status=project_status if project_status != project.status else None,
-        )
-        await add_to_annotator_counters(
-            conn, project.project_id, assignment.user_id, in_progress=-1, completed=1
-        )
+        await set_assignment_status(conn, task.task_id, status=move.target.assignment, now=now)
+        tally = Tally()
+        tally.add(move)
+        project_status = await apply_tally(conn, project, tally, now=now)
+        if resubmitted is not None:
+            return TaskMoved(task.task_id, move.target.task, project_status, resubmitted)
         # last: on SQLite the transaction's COMMIT travels with it (storage.sqlite_cursor)
         annotation_id = await insert_annotation(
             conn,
@@ -204,7 +202,53 @@ async def submit_annotation(
             now=now,
             last_statement=True,
         )
-    return TaskMoved(task.task_id, TaskStatus.COMPLETED, project_status, annotation_id)
+    return TaskMoved(task.task_id, move.target.task, project_status, annotation_id)
+
+
+async def _replace_annotation(
+    conn: AsyncConnection,
+    locked: LockedTask,
+    annotation_id: int,
+    result_json: str,
+    parent_id: int | None,
+    usage: AnnotationUsage,
+    *,
+    now: datetime,
+) -> None:
+    """A reopened task's submit: the assignee's annotation takes the new result, parent
+    and lead time in place, and the prediction stats count it anew."""
+    record = await get_annotation(conn, annotation_id)
+    assert record is not None
+    if usage.lead_time_seconds is None:
+        usage = replace(usage, lead_time_seconds=record.lead_time_seconds)
+    if locked.has_predictions:
+        before = await _recorded_usage(conn, record)
+        if before != usage:
+            await count_annotation(conn, record.project_id, record.task_id, before, sign=-1)
+            await count_annotation(conn, record.project_id, record.task_id, usage, sign=1)
+    await store_annotation_update(
+        conn,
+        annotation_id,
+        result_json=result_json,
+        lead_time_seconds=usage.lead_time_seconds,
+        matches_parent=usage.matches_parent,
+        now=now,
+        parent_prediction_id=parent_id,
+        replace_parent=True,
+    )
+
+
+async def _recorded_usage(conn: AsyncConnection, record: AnnotationRecord) -> AnnotationUsage:
+    """How a stored annotation counts in the prediction stats now."""
+    parent = None
+    if record.parent_prediction_id is not None:
+        parent = await get_task_prediction(conn, record.task_id, record.parent_prediction_id)
+    return AnnotationUsage(
+        parent.model_version if parent else None,
+        parent is not None,
+        record.matches_parent,
+        record.lead_time_seconds,
+    )
 
 
 async def update_annotation(
@@ -233,15 +277,10 @@ async def update_annotation(
             author_id=record.user_id,
             assignee_id=assignment.user_id if assignment else None,
         )
+        before = await _recorded_usage(conn, record)
         parent = None
         if record.parent_prediction_id is not None:
             parent = await get_task_prediction(conn, record.task_id, record.parent_prediction_id)
-        before = AnnotationUsage(
-            parent.model_version if parent else None,
-            parent is not None,
-            record.matches_parent,
-            record.lead_time_seconds,
-        )
         after = _usage(
             result_json, parent, lead_time if lead_time is not None else record.lead_time_seconds
         )
@@ -269,15 +308,8 @@ async def skip_task(database: Database, caller: Caller, task_id: str, *, reason:
     async with database.transaction() as conn:
         locked = await locked_task(conn, caller, task_id)
         project, task, assignment = locked.project, locked.task, locked.assignment
-        if assignment is None:
-            raise invalid_state(
-                f"task is {task.status} and not assigned; only an assigned task can be skipped",
-                task_status=task.status,
-            )
-        if task.status == TaskStatus.COMPLETED:
-            raise invalid_state(
-                "task is completed; a completed task cannot be skipped", task_status=task.status
-            )
+        move = move_task(TaskAction.SKIP, task_state(locked), project_status=project.status)
+        assert assignment is not None
         await insert_skip(
             conn,
             task_id=task.task_id,
@@ -286,8 +318,5 @@ async def skip_task(database: Database, caller: Caller, task_id: str, *, reason:
             reason=reason,
             now=now,
         )
-        await release_assignments(conn, project.project_id, [assignment], now=now)
-        if assignment.status != AssignmentStatus.IN_PROGRESS:
-            # (releasing a started task moved the counters, and updated_at with them)
-            await set_project_fields(conn, project.project_id, now=now)
-    return TaskMoved(task.task_id, TaskStatus.PENDING, project.status)
+        project_status = await release_assignments(conn, project, [assignment], now=now)
+    return TaskMoved(task.task_id, move.target.task, project_status)

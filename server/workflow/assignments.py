@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from annotation_api.errors import DomainError, ErrorCode
 from server.access import get_visible_project, require_admin
 from server.auth import Caller, Role
+from server.lifecycle.apply import Tally, apply_tally
+from server.lifecycle.rules import (
+    TaskAction,
+    TaskState,
+    check_assignable,
+    invalid_state,
+    move_task,
+    task_status_of,
+)
 from server.projects.validation import invalid
-from server.vocabulary import AssignmentStatus, ProjectStatus, TaskStatus
-from server.workflow.common import LISTED_IDS, invalid_state, parse_task_ids
+from server.vocabulary import AssignmentStatus, TaskStatus
+from server.workflow.common import LISTED_IDS, parse_task_ids
 from storage.database import Database
-from storage.projects import add_to_annotator_counters, add_to_task_counters, set_project_fields
+from storage.projects import ProjectRecord
 from storage.tasks import get_project_tasks, set_task_status
 from storage.types import utcnow
 from storage.users import get_user
@@ -37,9 +45,9 @@ from storage.workflow import (
     insert_assignments,
     list_open_assignments,
     next_unassigned_tasks,
+    set_assignments_status,
 )
 
-ASSIGNABLE = frozenset({ProjectStatus.READY, ProjectStatus.IN_PROGRESS, ProjectStatus.COMPLETED})
 MAX_ASSIGN_COUNT = 100_000
 
 
@@ -77,11 +85,7 @@ async def assign_tasks(
     now = utcnow()
     async with database.transaction() as conn:
         project = await get_visible_project(conn, caller, project_id, for_update=True)
-        if project.status not in ASSIGNABLE:
-            raise invalid_state(
-                f"project is {project.status}; tasks can be assigned once it is ready",
-                project_status=project.status,
-            )
+        check_assignable(project.status)
         await check_annotator(conn, annotator_id)
         if count:
             parsed = await next_unassigned_tasks(
@@ -109,15 +113,10 @@ async def assign_tasks(
             status=AssignmentStatus.ASSIGNED,
             now=now,
         )
-        if assigned:
-            await add_to_annotator_counters(conn, project_id, annotator_id, assigned=assigned)
-        status = (
-            ProjectStatus.IN_PROGRESS
-            if assigned and project.status == ProjectStatus.READY
-            else None
-        )
-        await set_project_fields(conn, project_id, now=now, status=status)
-    return Assigned(project_id, assigned, status or project.status)
+        tally = Tally()
+        tally.assign(annotator_id, assigned)
+        status = await apply_tally(conn, project, tally, now=now)
+    return Assigned(project_id, assigned, status)
 
 
 async def check_annotator(conn: AsyncConnection, annotator_id: str) -> None:
@@ -159,7 +158,7 @@ async def unassign_tasks(
     parsed = parse_task_ids(list(task_ids))
     now = utcnow()
     async with database.transaction() as conn:
-        await get_visible_project(conn, caller, project_id, for_update=True)
+        project = await get_visible_project(conn, caller, project_id, for_update=True)
         if parsed:
             await check_project_tasks(conn, project_id, parsed)
         taken = await list_open_assignments(
@@ -170,32 +169,52 @@ async def unassign_tasks(
             done_status=AssignmentStatus.COMPLETED,
         )
         if taken:
-            await release_assignments(conn, project_id, taken, now=now)
-            await set_project_fields(conn, project_id, now=now)
+            await release_assignments(conn, project, taken, now=now)
     return Unassigned(project_id, len(taken))
 
 
 async def release_assignments(
     conn: AsyncConnection,
-    project_id: str,
+    project: ProjectRecord,
     taken: Sequence[AssignmentRecord],
     *,
     now: datetime,
-) -> None:
-    """Delete assignments that are not completed; their started tasks return to pending.
+) -> str:
+    """Take back assignments that are not completed (server.lifecycle: TaskAction.RELEASE):
+    a started task returns to pending, a reopened one (it has its annotation) to
+    completed; returns the project's status.
 
-    The caller holds the project's row lock. Counters move with the rows: the
-    project's in_progress count, and each annotator's assigned and in_progress counts.
+    The caller holds the project's row lock. The counters move with the rows.
     """
-    started = [a.task_id for a in taken if a.status == AssignmentStatus.IN_PROGRESS]
-    for task_id in started:
-        await set_task_status(conn, task_id, status=TaskStatus.PENDING, now=now, completed=False)
-    await delete_assignments(conn, [a.task_id for a in taken])
-    if started:
-        await add_to_task_counters(conn, project_id, now=now, in_progress=-len(started))
-    assigned = Counter(a.user_id for a in taken)
-    in_progress = Counter(a.user_id for a in taken if a.status == AssignmentStatus.IN_PROGRESS)
-    for user_id, number in assigned.items():
-        await add_to_annotator_counters(
-            conn, project_id, user_id, assigned=-number, in_progress=-in_progress[user_id]
+    tally = Tally()
+    removed: list[int] = []
+    completed: list[int] = []
+    for assignment in taken:
+        before = task_status_of(assignment.status)
+        move = move_task(
+            TaskAction.RELEASE,
+            TaskState(
+                before,
+                assignment.user_id,
+                AssignmentStatus(assignment.status),
+                assignment.annotated,
+            ),
+            project_status=project.status,
         )
+        tally.add(move)
+        if move.target.task != before:
+            await set_task_status(
+                conn,
+                assignment.task_id,
+                status=move.target.task,
+                now=now,
+                completed=move.target.task == TaskStatus.COMPLETED,
+            )
+        if move.target.assignment is None:
+            removed.append(assignment.task_id)
+        else:
+            completed.append(assignment.task_id)
+    await delete_assignments(conn, removed)
+    if completed:
+        await set_assignments_status(conn, completed, status=AssignmentStatus.COMPLETED, now=now)
+    return await apply_tally(conn, project, tally, now=now)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from annotation_api.errors import DomainError, ErrorCode
 from server.access import check_task
 from server.auth import Caller
 from server.projects.validation import check_result, invalid
@@ -15,10 +14,6 @@ from storage.workflow import LockedTask, lock_task
 
 # Ids listed in an error's details, at most.
 LISTED_IDS = 20
-
-
-def invalid_state(message: str, **details: object) -> DomainError:
-    return DomainError(ErrorCode.INVALID_STATE, message, dict(details))
 
 
 def parse_id(text: str) -> int | None:

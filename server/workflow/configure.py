@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from server.access import get_visible_project, require_admin
 from server.auth import Caller
+from server.lifecycle.rules import configured_status, invalid_state
 from server.predictions.entries import MAX_MODEL_VERSION_LENGTH
 from server.projects.label_config import build_label_config, check_label_config
 from server.projects.validation import TagSpec, check_labels, invalid
-from server.vocabulary import ProjectStatus
-from server.workflow.common import LISTED_IDS, invalid_state
+from server.workflow.common import LISTED_IDS
 from storage.database import Database
 from storage.prediction_stats import list_model_versions
 from storage.projects import (
@@ -35,7 +35,6 @@ from storage.projects import (
 )
 from storage.types import utcnow
 
-CONFIGURABLE = frozenset({ProjectStatus.DRAFT, ProjectStatus.CONFIGURING})
 MAX_LABEL_CONFIG_LENGTH = 1_000_000
 PRELABEL_FIELD = "prelabel_model_version"
 
@@ -80,12 +79,7 @@ async def configure_project(
     now = utcnow()
     async with database.transaction() as conn:
         project = await get_visible_project(conn, caller, project_id, for_update=True)
-        if not version_only and project.status not in CONFIGURABLE:
-            raise invalid_state(
-                f"project is {project.status}; only a draft or configuring project can be "
-                "configured (the pre-labelling model version alone can be chosen at any time)",
-                project_status=project.status,
-            )
+        status = project.status if version_only else configured_status(project.status, ready=ready)
         if prelabel_model_version is not None:
             chosen = prelabel_model_version or None
             if chosen is not None:
@@ -120,6 +114,5 @@ async def configure_project(
             config = build_label_config(project.task_type, new_labels)
         else:
             config = project.label_config
-        status = ProjectStatus.READY if ready else ProjectStatus.CONFIGURING
         await set_project_fields(conn, project_id, now=now, status=status, label_config=config)
     return Configured(project_id, status, current, config, chosen)

@@ -37,6 +37,7 @@ from server.access import (
     project_not_found,
 )
 from server.auth import Caller
+from server.lifecycle.rules import ASSIGNMENT_OF_TASK, task_status_of
 from server.predictions.groups import PredictionGroup, group_predictions, prelabel_group
 from server.projects.label_config import data_key
 from server.projects.validation import invalid
@@ -49,14 +50,6 @@ from storage.workflow import QueuedTask, count_queue, list_queue_page
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-
-# Task status <-> assignment status: an assigned task that is not started is pending.
-_ASSIGNMENT_OF_TASK = {
-    TaskStatus.PENDING: AssignmentStatus.ASSIGNED,
-    TaskStatus.IN_PROGRESS: AssignmentStatus.IN_PROGRESS,
-    TaskStatus.COMPLETED: AssignmentStatus.COMPLETED,
-}
-_TASK_OF_ASSIGNMENT = {value: key for key, value in _ASSIGNMENT_OF_TASK.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +68,6 @@ class QueuePage:
     tasks: list[QueuedTask]
     next_page_token: str
     counts: dict[str, int]  # by task status
-
-
-def task_status_of(assignment_status: str) -> str:
-    return _TASK_OF_ASSIGNMENT[AssignmentStatus(assignment_status)]
 
 
 def label_studio_data(detail: TaskDetailRecord) -> str:
@@ -160,7 +149,7 @@ async def list_assigned_tasks(
     limit = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     key = f"{user_id}:{project_id or ''}:{status or ''}"
     after = _decode_token(page_token, key) if page_token else 0
-    assignment_status = _ASSIGNMENT_OF_TASK[TaskStatus(status)] if status else None
+    assignment_status = ASSIGNMENT_OF_TASK[TaskStatus(status)] if status else None
     async with database.read() as conn:
         if project_id and is_admin(caller):
             project = await get_project(conn, project_id)

@@ -78,6 +78,11 @@ class Project:
             W.StartTaskRequest(task_id=task_id), metadata=self.owner.metadata
         )
 
+    def reopen(self, task_id: str) -> Any:
+        return self.workflow.ReopenTask(
+            W.ReopenTaskRequest(task_id=task_id), metadata=self.owner.metadata
+        )
+
     def submit(self, task_id: str, result: str = RESULT) -> Any:
         return self.workflow.SubmitAnnotation(
             W.SubmitAnnotationRequest(task_id=task_id, result=result),
@@ -168,22 +173,39 @@ async def test_whole_lifecycle_moves_progress(
     assert annotators(progress) == [("carol", 1, 0, 1, 100.0), ("zoe", 3, 0, 3, 100.0)]
     stamps.append(progress.last_updated.ToDatetime())
 
-    # New work on a completed project reopens it.
-    reopened = await project.start(t1)
-    assert reopened.project_status == P.PROJECT_STATUS_IN_PROGRESS
+    # StartTask never reopens a completed task (a stale or repeated call changes nothing).
+    error = await error_of(project.start(t1))
+    assert (error.error_code, error.details["task_status"]) == ("INVALID_STATE", "completed")
+    assert counts(await project.progress()) == (4, 0, 0, 4)
+
+    # ReopenTask does, and reopens the completed project with it.
+    reopened = await project.reopen(t1)
+    assert (reopened.status, reopened.project_status) == (
+        P.TASK_STATUS_IN_PROGRESS,
+        P.PROJECT_STATUS_IN_PROGRESS,
+    )
     progress = await project.progress()
     assert progress.status == P.PROJECT_STATUS_IN_PROGRESS
     assert counts(progress) == (4, 0, 1, 3)
     assert annotators(progress)[1] == ("zoe", 3, 1, 2, 66.67)
-    await project.submit(t1)
+    # its resubmit replaces zoe's annotation in place: one annotation per task and annotator
+    resubmitted = await project.submit(t1, RESULT.replace("正面", "负面"))
+    assert resubmitted.annotation_id == submitted.annotation_id
     assert (await project.progress()).status == P.PROJECT_STATUS_COMPLETED
     stamps.append((await project.progress()).last_updated.ToDatetime())
 
     assert stamps == sorted(stamps)
     async with database.read() as conn:
-        rows = (await conn.execute(select(Annotation.task_id, Annotation.user_id))).all()
-    assert len(rows) == 5
-    assert {user for _, user in rows} == {zoe.user_id, annotator.user_id}
+        rows = (
+            await conn.execute(
+                select(Annotation.task_id, Annotation.user_id, Annotation.result_json)
+            )
+        ).all()
+    assert len(rows) == 4
+    assert {user for _, user, _ in rows} == {zoe.user_id, annotator.user_id}
+    assert [r for t, _, r in rows if t == int(t1)] == [
+        orjson.dumps(orjson.loads(RESULT.replace("正面", "负面"))).decode()
+    ]
 
 
 async def test_invalid_transitions_name_the_current_status(

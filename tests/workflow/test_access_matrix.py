@@ -182,6 +182,18 @@ CASES = [
         task_case(STATE, STATE, TNF),
     ),
     Case(
+        "StartTask (completed)",
+        lambda s, w: (s.workflow.StartTask, W.StartTaskRequest(task_id=w.carol_done)),
+        lambda w: ("POST", f"/api/v1/tasks/{w.carol_done}/start", {"json": {}}),
+        task_case(STATE, STATE, TNF),
+    ),
+    Case(
+        "ReopenTask",
+        lambda s, w: (s.workflow.ReopenTask, W.ReopenTaskRequest(task_id=w.carol_started)),
+        lambda w: ("POST", f"/api/v1/tasks/{w.carol_started}/reopen", {"json": {}}),
+        task_case(STATE, STATE, TNF),
+    ),
+    Case(
         "SubmitAnnotation",
         lambda s, w: (
             s.workflow.SubmitAnnotation,

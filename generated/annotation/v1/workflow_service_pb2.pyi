@@ -108,6 +108,22 @@ class StartTaskResponse(_message.Message):
     project_status: _common_pb2.ProjectStatus
     def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., project_status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ...) -> None: ...
 
+class ReopenTaskRequest(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
+class ReopenTaskResponse(_message.Message):
+    __slots__ = ("task_id", "status", "project_status")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    status: _common_pb2.TaskStatus
+    project_status: _common_pb2.ProjectStatus
+    def __init__(self, task_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., project_status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ...) -> None: ...
+
 class SubmitAnnotationRequest(_message.Message):
     __slots__ = ("task_id", "result", "parent_prediction_id", "lead_time_seconds", "image_width", "image_height")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]

@@ -32,7 +32,7 @@ class WorkflowServiceStub:
 
     Roles: admin and super_admin may call every RPC on the projects they see.
     An annotator may call GetTask, ListAssignedTasks, NextTask, StartTask,
-    SubmitAnnotation, UpdateAnnotation and SkipTask, each only on the tasks
+    ReopenTask, SubmitAnnotation, UpdateAnnotation and SkipTask, each only on the tasks
     assigned to them (another annotator's task is TASK_NOT_FOUND); every other
     RPC is PERMISSION_DENIED for them.
     """
@@ -62,6 +62,11 @@ class WorkflowServiceStub:
                 '/annotation.v1.WorkflowService/StartTask',
                 request_serializer=annotation_dot_v1_dot_workflow__service__pb2.StartTaskRequest.SerializeToString,
                 response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.StartTaskResponse.FromString,
+                _registered_method=True)
+        self.ReopenTask = channel.unary_unary(
+                '/annotation.v1.WorkflowService/ReopenTask',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.ReopenTaskRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ReopenTaskResponse.FromString,
                 _registered_method=True)
         self.SubmitAnnotation = channel.unary_unary(
                 '/annotation.v1.WorkflowService/SubmitAnnotation',
@@ -112,7 +117,7 @@ class WorkflowServiceServicer:
 
     Roles: admin and super_admin may call every RPC on the projects they see.
     An annotator may call GetTask, ListAssignedTasks, NextTask, StartTask,
-    SubmitAnnotation, UpdateAnnotation and SkipTask, each only on the tasks
+    ReopenTask, SubmitAnnotation, UpdateAnnotation and SkipTask, each only on the tasks
     assigned to them (another annotator's task is TASK_NOT_FOUND); every other
     RPC is PERMISSION_DENIED for them.
     """
@@ -140,14 +145,30 @@ class WorkflowServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StartTask(self, request, context):
-        """StartTask marks an assigned task as started (pending -> in_progress).
+        """StartTask marks an assigned task as started (pending -> in_progress). It
+        never reopens a completed task: a StartTask sent after the task's submit (a
+        retry, a stale tab) fails with INVALID_STATE naming the status and changes
+        nothing. A task that is in_progress already is INVALID_STATE too.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReopenTask(self, request, context):
+        """ReopenTask reopens a completed task for its assignee (completed ->
+        in_progress; a completed project -> in_progress). The task keeps its
+        annotation: the assignee's next SubmitAnnotation replaces it in place (same
+        annotation_id) instead of adding a second one. Until then the task cannot be
+        skipped; UnassignTasks returns it to completed. Callers: the task's assignee
+        and the project's admins.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SubmitAnnotation(self, request, context):
-        """SubmitAnnotation stores an annotator's result and completes the task.
+        """SubmitAnnotation stores an annotator's result and completes the task (a
+        reopened task's result replaces the assignee's earlier annotation).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -163,7 +184,8 @@ class WorkflowServiceServicer:
 
     def SkipTask(self, request, context):
         """SkipTask hands a task that is not completed back: it becomes unassigned and
-        pending again, and the skip is recorded with its reason.
+        pending again, and the skip is recorded with its reason. A completed task,
+        and a reopened one (it has an annotation), cannot be skipped (INVALID_STATE).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -230,6 +252,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.StartTaskRequest.FromString,
                     response_serializer=annotation_dot_v1_dot_workflow__service__pb2.StartTaskResponse.SerializeToString,
             ),
+            'ReopenTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReopenTask,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ReopenTaskRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.ReopenTaskResponse.SerializeToString,
+            ),
             'SubmitAnnotation': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitAnnotation,
                     request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.SubmitAnnotationRequest.FromString,
@@ -285,7 +312,7 @@ class WorkflowService:
 
     Roles: admin and super_admin may call every RPC on the projects they see.
     An annotator may call GetTask, ListAssignedTasks, NextTask, StartTask,
-    SubmitAnnotation, UpdateAnnotation and SkipTask, each only on the tasks
+    ReopenTask, SubmitAnnotation, UpdateAnnotation and SkipTask, each only on the tasks
     assigned to them (another annotator's task is TASK_NOT_FOUND); every other
     RPC is PERMISSION_DENIED for them.
     """
@@ -388,6 +415,33 @@ class WorkflowService:
             '/annotation.v1.WorkflowService/StartTask',
             annotation_dot_v1_dot_workflow__service__pb2.StartTaskRequest.SerializeToString,
             annotation_dot_v1_dot_workflow__service__pb2.StartTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReopenTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/ReopenTask',
+            annotation_dot_v1_dot_workflow__service__pb2.ReopenTaskRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.ReopenTaskResponse.FromString,
             options,
             channel_credentials,
             insecure,
