@@ -51,7 +51,9 @@ class Configured:
 
 def _check_version_text(version: str) -> None:
     if len(version) > MAX_MODEL_VERSION_LENGTH:
-        raise invalid(PRELABEL_FIELD, f"{PRELABEL_FIELD} is at most 255 characters")
+        raise invalid(
+            PRELABEL_FIELD, f"{PRELABEL_FIELD} is at most {MAX_MODEL_VERSION_LENGTH} characters"
+        )
 
 
 async def configure_project(
