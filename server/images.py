@@ -38,6 +38,7 @@ from urllib.parse import unquote, urlsplit
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.display_ids import display_id
+from server.vocabulary import IMAGE_TASK_TYPES
 
 # Ultralytics' image suffixes; anything else is assumed to be a JPEG.
 IMAGE_SUFFIXES = frozenset(
@@ -348,3 +349,13 @@ def check_recorded_size(width: int | None, height: int | None) -> tuple[int, int
             )
     assert width is not None and height is not None
     return width, height
+
+
+def require_image_task(task_type: str) -> None:
+    """Only an image task has an image size to record; INVALID_REQUEST otherwise."""
+    if task_type not in IMAGE_TASK_TYPES:
+        raise DomainError(
+            ErrorCode.INVALID_REQUEST,
+            f"a {task_type} task has no image size",
+            {"field": "image_width"},
+        )

@@ -10,11 +10,13 @@
   A reopened task's submit replaces the assignee's annotation in place (same
   id, as UpdateAnnotation does): a task never holds two annotations by one
   annotator.
-  `parent_prediction_id` must name one of the task's predictions; it names that
-  row's group (server.predictions.groups) and the group's id is stored; whether
-  the result equals the group's (server.workflow.prelabel) is stored with the
-  annotation. An empty result is a negative. image_width/image_height, the
-  image's natural size as the front end loaded it, are kept on the task.
+  `parent_prediction_id` must name one of the task's predictions; whether the
+  result equals it (server.workflow.prelabel) is stored with the annotation.
+  The parent is a prediction group (server.predictions.groups): any of its
+  rows may be named, the group's id is stored, and the whole result is
+  compared with the group's. An empty result is a negative. image_width and
+  image_height, the image's natural size as the front end loaded it, are kept
+  on the task (image tasks only).
 * UpdateAnnotation: the author (while the task is still assigned to them) or an
   admin of the project replaces the result in place; `updated_at` moves, the
   task's status does not. The annotation keeps its id, so the one-answer export
@@ -44,11 +46,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.access import annotation_not_found, check_annotation
 from server.auth import Caller
-from server.images import check_recorded_size
+from server.images import check_recorded_size, require_image_task
 from server.lifecycle.apply import Tally, apply_tally
 from server.lifecycle.rules import TaskAction, TaskState, move_task
 from server.projects.validation import invalid
-from server.vocabulary import IMAGE_TASK_TYPES, AssignmentStatus, TaskStatus
+from server.vocabulary import AssignmentStatus, TaskStatus
 from server.workflow.assignments import release_assignments
 from server.workflow.common import (
     TaskMoved,
@@ -155,8 +157,6 @@ async def submit_annotation(
         project, task, assignment = locked.project, locked.task, locked.assignment
         move = move_task(TaskAction.SUBMIT, task_state(locked), project_status=project.status)
         assert assignment is not None and move.target.assignment is not None
-        if image_size is not None and project.task_type not in IMAGE_TASK_TYPES:
-            raise invalid("image_width", f"a {project.task_type} task has no image size")
         parent = None
         if parent_id is not None:
             parent = await get_task_prediction(conn, task.task_id, parent_id)
@@ -165,13 +165,15 @@ async def submit_annotation(
                     "parent_prediction_id",
                     f"prediction {parent_prediction_id} is not a prediction of task {task_id}",
                 )
+            parent_id = parent.prediction_id  # the group's
+        if image_size is not None:
+            require_image_task(project.task_type)
         usage = _usage(result_json, parent, lead_time)
         resubmitted = locked.assignee_annotation_id
         if resubmitted is not None:
             # a reopened task: the assignee's annotation is replaced, not repeated
-            parent_group_id = parent.prediction_id if parent is not None else None
             await _replace_annotation(
-                conn, locked, resubmitted, result_json, parent_group_id, usage, now=now
+                conn, locked, resubmitted, result_json, parent_id, usage, now=now
             )
         elif locked.has_predictions:
             await count_annotation(conn, project.project_id, task.task_id, usage, sign=1)
@@ -196,7 +198,7 @@ async def submit_annotation(
             project_id=project.project_id,
             user_id=assignment.user_id,
             result_json=result_json,
-            parent_prediction_id=parent.prediction_id if parent is not None else None,
+            parent_prediction_id=parent_id,
             lead_time_seconds=lead_time,
             matches_parent=usage.matches_parent,
             now=now,

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.access import get_visible_project, require_admin
 from server.auth import Caller
@@ -45,12 +48,7 @@ class Configured:
     status: str
     labels: list[LabelRecord]
     config: str
-    prelabel_model_version: str | None
-
-
-def _check_version_text(version: str) -> None:
-    if len(version) > MAX_MODEL_VERSION_LENGTH:
-        raise invalid(PRELABEL_FIELD, f"{PRELABEL_FIELD} is at most 255 characters")
+    prelabel_model_version: str | None = None
 
 
 async def configure_project(
@@ -73,31 +71,12 @@ async def configure_project(
         check_label_config(label_config)
     if prelabel_model_version is not None:
         _check_version_text(prelabel_model_version)
-    version_only = (
-        prelabel_model_version is not None and not labels and label_config is None and not ready
-    )
+        if not labels and label_config is None and not ready:
+            return await _choose_version_only(database, caller, project_id, prelabel_model_version)
     now = utcnow()
     async with database.transaction() as conn:
         project = await get_visible_project(conn, caller, project_id, for_update=True)
-        status = project.status if version_only else configured_status(project.status, ready=ready)
-        if prelabel_model_version is not None:
-            chosen = prelabel_model_version or None
-            if chosen is not None:
-                known = await list_model_versions(conn, project_id)
-                if chosen not in known:
-                    listed = sorted(v for v in known if v is not None)[:LISTED_IDS]
-                    raise invalid(
-                        PRELABEL_FIELD,
-                        f"the project has no predictions of model version {chosen!r}"
-                        + (f" (it has {', '.join(map(repr, listed))})" if listed else ""),
-                        model_versions=listed,
-                    )
-            await set_prelabel_model_version(conn, project_id, chosen, now=now)
-        else:
-            chosen = await get_prelabel_model_version(conn, project_id)
-        if version_only:
-            current = await list_labels(conn, project_id)
-            return Configured(project_id, project.status, current, project.label_config, chosen)
+        status = configured_status(project.status, ready=ready)
         if new_labels is not None:
             await replace_labels(
                 conn, project_id, [LabelRecord(name, color) for name, color in new_labels]
@@ -115,4 +94,44 @@ async def configure_project(
         else:
             config = project.label_config
         await set_project_fields(conn, project_id, now=now, status=status, label_config=config)
+        chosen = await _store_version(conn, project_id, prelabel_model_version, now=now)
     return Configured(project_id, status, current, config, chosen)
+
+
+def _check_version_text(version: str) -> None:
+    if len(version) > MAX_MODEL_VERSION_LENGTH:
+        raise invalid(
+            PRELABEL_FIELD, f"{PRELABEL_FIELD} is at most {MAX_MODEL_VERSION_LENGTH} characters"
+        )
+
+
+async def _choose_version_only(
+    database: Database, caller: Caller, project_id: str, version: str
+) -> Configured:
+    """Only the pre-labelling version changes: any status, which stays as it is."""
+    async with database.transaction() as conn:
+        project = await get_visible_project(conn, caller, project_id, for_update=True)
+        chosen = await _store_version(conn, project_id, version, now=utcnow())
+        labels = await list_labels(conn, project_id)
+    return Configured(project_id, project.status, labels, project.label_config, chosen)
+
+
+async def _store_version(
+    conn: AsyncConnection, project_id: str, version: str | None, *, now: datetime
+) -> str | None:
+    """Store the chosen version ("" for the default) when given; the version in force."""
+    if version is None:
+        return await get_prelabel_model_version(conn, project_id)
+    chosen = version or None
+    if chosen is not None:
+        known = await list_model_versions(conn, project_id)
+        if chosen not in known:
+            listed = sorted(v for v in known if v is not None)[:LISTED_IDS]
+            raise invalid(
+                PRELABEL_FIELD,
+                f"the project has no predictions of model version {chosen!r}"
+                + (f" (it has {', '.join(map(repr, listed))})" if listed else ""),
+                model_versions=listed,
+            )
+    await set_prelabel_model_version(conn, project_id, chosen, now=now)
+    return chosen
