@@ -4,7 +4,10 @@
 
 The projects are written deterministically (fixed ids, times and contents: unicode,
 metadata, several annotations per task, predictions, rotated rectangles, polygons,
-regions without a size on purpose where a format allows it), and the clock the
+regions without a size on purpose where a format allows it; then a realistic detection
+project: no size in metadata, recorded sizes, negatives with and without a known size,
+names colliding by suffix, case and normalization, two model versions, absurd
+coordinates, whose exports' warnings are written beside them), and the clock the
 export service reads is fixed, so two runs of the same code give byte-identical
 files: run it before and after a change to the export code and compare the
 directories (`cmp` / `diff -r`).
@@ -236,6 +239,114 @@ async def _seed(database: Database, task_type: TaskType, owner: str, annotators:
     return project_id
 
 
+# One folder whose names collide by suffix, case and normalization, and awkward names.
+REALISTIC_NAMES = (
+    "x.png", "x.jpg", "X.png", "x.jpeg", "caf\u00e9.png", "cafe\u0301.png", "猫%20咪.jpg",
+    "a%20b.png", "A%20B.png",
+)  # fmt: skip
+
+
+def _realistic_result(i: int, version: int) -> list[dict[str, Any]]:
+    """Several boxes, as a model version drew them; regions sized on even tasks only."""
+    regions = [_rectangle(i * 3 + k + version, LABELS[k % 2], sized=i % 2 == 0) for k in range(3)]
+    if i % 5 == 4:  # coordinates an older import let through: left out, named
+        regions[0]["value"]["x"] = 1e308
+        regions[1]["value"]["width"] = -5
+    return regions
+
+
+async def _seed_realistic(database: Database, owner: str, annotators: list[str]) -> str:
+    """An object_detection project as real ones come: no size in metadata (one task
+    has one), sizes recorded with the submits of some tasks, negatives with and
+    without a known size, colliding names, two model versions, absurd coordinates."""
+    project_id = "proj-realistic"
+    tasks, annotations, predictions = (
+        cast(Table, model.__table__) for model in (Task, Annotation, Prediction)
+    )
+    count = 3 * len(REALISTIC_NAMES)
+    async with database.transaction() as conn:
+        await insert_project(
+            conn,
+            project_id=project_id,
+            name="realistic",
+            description="",
+            task_type=TaskType.OBJECT_DETECTION.value,
+            status="in_progress",
+            external_id=None,
+            label_config="<View/>",
+            owner_id=owner,
+            project_labels=[LabelRecord(name, "#3366ff") for name in LABELS],
+            now=WHEN,
+        )
+        first_id = await _next_id(conn, tasks)
+        await insert_many(
+            conn,
+            tasks,
+            columns=(
+                "position",
+                "external_id",
+                "content",
+                "file_path",
+                "metadata_json",
+                "status",
+                "completed_at",
+                "image_width",
+                "image_height",
+            ),
+            rows=(
+                (
+                    i,
+                    f"ext-{i}",
+                    f"https://img.example.com/dup{i // len(REALISTIC_NAMES) or ''}/"
+                    + REALISTIC_NAMES[i % len(REALISTIC_NAMES)],
+                    None,
+                    '{"width": 1024, "height": 768}' if i == 5 else "{}",
+                    "completed",
+                    _stored(WHEN + timedelta(seconds=i)),
+                    None if i % 3 == 2 else 640 + i,
+                    None if i % 3 == 2 else 480,
+                )
+                for i in range(count)
+            ),
+            constants={"project_id": project_id, "updated_at": WHEN},
+        )
+        await insert_many(
+            conn,
+            predictions,
+            columns=("task_id", "source", "model_version", "score", "result_json", "created_at"),
+            rows=[
+                (
+                    first_id + i,
+                    "external_import",
+                    version,
+                    0.5 + i / 100,
+                    orjson.dumps(_realistic_result(i, v)).decode(),
+                    _stored(WHEN + timedelta(minutes=v)),
+                )
+                for i in range(count)
+                for v, version in enumerate(("det-v1", "det-v2"))
+            ],
+            constants={"project_id": project_id},
+        )
+        await insert_many(
+            conn,
+            annotations,
+            columns=("task_id", "user_id", "result_json", "created_at", "updated_at"),
+            rows=[
+                (
+                    first_id + i,
+                    annotators[i % len(annotators)],
+                    "[]" if i % 4 == 3 else orjson.dumps(_realistic_result(i, 1)).decode(),
+                    _stored(WHEN + timedelta(hours=1)),
+                    _stored(WHEN + timedelta(hours=1)),
+                )
+                for i in range(count)
+            ],
+            constants={"project_id": project_id},
+        )
+    return project_id
+
+
 async def _next_id(conn: Any, table: Table) -> int:
     from sqlalchemy import func, select
 
@@ -277,6 +388,25 @@ async def export_all(out_dir: Path, database_url: str | None) -> None:
                         name = f"{task_type.value}-{format_name}-{suffix}{source.suffix}"
                         (out_dir / name).write_bytes(source.read_bytes())
                         print(name, record.total_exported, source.stat().st_size)
+            # last, so that the files above stay as they were before it was added
+            project_id = await _seed_realistic(database, owner, annotators)
+            for format_name in ("json", "coco", "yolo", "pascal_voc"):
+                record = await service.create_export(
+                    caller,
+                    project_id=project_id,
+                    format_name=format_name,
+                    completed_only=True,
+                    callback_url=None,
+                )
+                assert record.storage_path is not None
+                source = settings.resolved_export_dir / record.storage_path
+                name = f"realistic-{format_name}{source.suffix}"
+                (out_dir / name).write_bytes(source.read_bytes())
+                warnings = [[w.display_id, w.message] for w in record.warnings]
+                (out_dir / f"realistic-{format_name}-warnings.json").write_bytes(
+                    orjson.dumps(warnings, option=orjson.OPT_INDENT_2)
+                )
+                print(name, record.total_exported, source.stat().st_size, len(warnings))
         finally:
             await database.dispose()
 

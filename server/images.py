@@ -247,7 +247,8 @@ class ImageNames:
 
 
 # the display id ImageNames puts at the end of a stem it made unique
-_GIVEN_DISPLAY_ID = re.compile(FOLDER_SEPARATOR + r"T-(\d{1,18})(?:\.[^./]*)?\Z")
+# (or that names an image whose URL has no path: `T-42.jpg`)
+_GIVEN_DISPLAY_ID = re.compile(r"(?:\A|" + FOLDER_SEPARATOR + r")T-(\d{1,18})(?:\.[^./]*)?\Z")
 
 
 def display_id_in_name(name: str) -> int | None:

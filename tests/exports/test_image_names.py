@@ -16,6 +16,7 @@ from server.images import (
     MAX_NAME_CHARS,
     ImageNames,
     basename,
+    display_id_in_name,
     image_file_name,
     image_name,
 )
@@ -191,3 +192,22 @@ def test_file_names_hold_no_path_tricks_or_control_characters(
     location: str, name: tuple[str, str]
 ) -> None:
     assert image_name(location) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "task_id"),
+    [
+        ("dup__x__T-42.jpg", 42),
+        ("dup__x__T-42", 42),
+        ("T-7.jpg", 7),
+        ("dup__x.jpg", None),
+        ("dup__xT-42.jpg", None),
+        ("dup__x__T-42.jpg.txt", None),
+        ("dup__x__T-.jpg", None),
+    ],
+)
+def test_the_display_id_a_name_was_given_is_read_back(name: str, task_id: int | None) -> None:
+    assert display_id_in_name(name) == task_id
+    names = ImageNames()
+    names.file_name(1, "https://h.example/dup/x.png")
+    assert display_id_in_name(names.file_name(42, "https://h.example/dup/x.jpg")) == 42

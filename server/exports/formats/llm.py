@@ -64,11 +64,6 @@ def example_for(
     task: ExportTask, task_type: str, instruction: str, names: ImageNames
 ) -> Example | None:
     """The example of one task, or None when the task has no answer."""
-    image = url = None
-    if task_type == TaskType.IMAGE_CLASSIFICATION:
-        # named even without an answer, so every format names each image alike
-        url = image_url(task)
-        image = names.file_name(task.task_id, url)
     latest = task.latest_annotation
     if latest is None:
         return None
@@ -84,6 +79,10 @@ def example_for(
         if not labels:
             return None
         output = LABEL_JOINER.join(labels)
+    image = url = None
+    if task_type == TaskType.IMAGE_CLASSIFICATION:
+        url = image_url(task)
+        image = names.file_name(task.task_id, url)
     return Example(
         instruction=instruction, input=task.content, output=output, image=image, image_url=url
     )
