@@ -6,7 +6,7 @@
   gives one answer on both engines and leaves no field forgotten.
 * Every JSON value the API accepts (fields marked
   `(annotation.v1.embedded_json)`, and import files, see
-  `check_json_value_depth`) is at most MAX_JSON_DEPTH levels deep. Deeper
+  server.predictions.json_depth) is at most MAX_JSON_DEPTH levels deep. Deeper
   values cannot be serialised again by the JSON library the exports use
   (it stops at 255 levels) and have no use in annotation data.
 
@@ -41,7 +41,6 @@ MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
-_CONTAINERS = frozenset({dict, list})
 
 Check = Callable[[Any], None]
 
@@ -62,27 +61,6 @@ def json_text_depth(text: str) -> int:
     """How many arrays/objects deep the JSON text nests (0 for a scalar)."""
     brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
     return max(accumulate(_STEP[c] for c in brackets), default=0)
-
-
-def check_json_value_depth(value: Any, field: str, *, depth_above: int = 0) -> None:
-    """Refuse a parsed JSON value (dicts, lists, scalars) deeper than MAX_JSON_DEPTH;
-    depth_above: how many containers of the same document hold it (a streamed item).
-
-    Level by level, keeping only containers: one class test per value, so a
-    100,000-prediction file costs a fraction of its parsing.
-    """
-    level: list[Any] = [value] if value.__class__ in _CONTAINERS else []
-    depth = depth_above
-    while level:
-        depth += 1
-        if depth > MAX_JSON_DEPTH:
-            raise too_deep(field)
-        below: list[Any] = []
-        extend = below.extend
-        for container in level:
-            items = container.values() if container.__class__ is dict else container
-            extend([item for item in items if item.__class__ in _CONTAINERS])
-        level = below
 
 
 def check_request(message: object) -> None:

@@ -3,7 +3,9 @@
 The file is spooled to an anonymous temporary file (unlinked at creation, so
 nothing is left on disk whatever happens) and read back as a stream
 (server.predictions.json_stream): the server's memory does not grow with the
-file's size.
+file's size. Each chunk is checked against the nesting rule as it arrives
+(server.predictions.json_depth), so a file too deep is refused before any
+parser reads it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import IO
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.predictions.entries import invalid_file
+from server.predictions.json_depth import DepthScan
 from server.predictions.json_stream import Source
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -37,9 +40,11 @@ class _Body:
 @asynccontextmanager
 async def spooled_file(chunks: AsyncIterable[bytes], *, limit: int) -> AsyncIterator[Source]:
     """The whole file, on disk; PAYLOAD_TOO_LARGE as soon as it passes limit bytes,
-    without reading the rest; INVALID_IMPORT_FILE when it is empty."""
+    without reading the rest; INVALID_IMPORT_FILE when it is empty; INVALID_REQUEST
+    (field "file") as soon as it nests deeper than the request rules allow."""
     with tempfile.TemporaryFile(prefix="import-") as file:
         size = 0
+        depth = DepthScan("file")
         async for chunk in chunks:
             size += len(chunk)
             if size > limit:
@@ -48,6 +53,7 @@ async def spooled_file(chunks: AsyncIterable[bytes], *, limit: int) -> AsyncIter
                     f"the file is larger than the upload limit of {limit} bytes",
                     {"limit_bytes": limit},
                 )
+            depth.feed(chunk)
             file.write(chunk)
         file.flush()
         file.seek(0)
