@@ -40,6 +40,7 @@ from gateway.descriptors import (
 )
 from gateway.errors import GatewayError
 from gateway.scalars import CodecError
+from gateway.stream_answers import StreamAnswer
 from gateway.streamed_body import IrregularBody, StreamedBody
 from gateway.uploads import FILE_FIELD, read_upload
 
@@ -196,9 +197,10 @@ class UploadHandler(RouteHandler):
                     yield codec.build({"chunk": chunk})
 
             call = self.backend.callable_for(self.route)
-            reply = await call(
-                messages(), metadata=self.metadata(request), timeout=STREAM_TIMEOUT_SECONDS
+            answer = StreamAnswer(
+                call(messages(), metadata=self.metadata(request), timeout=STREAM_TIMEOUT_SECONDS)
             )
+            reply = await answer.result()
         finally:
             upload.close()
         return Response(self.response_codec.to_json(reply), media_type="application/json")
@@ -275,6 +277,7 @@ class StreamedBodyHandler(UnaryHandler):
         call = self.backend.stream_callable_for(self.route)(
             metadata=metadata, timeout=STREAM_TIMEOUT_SECONDS
         )
+        answer = StreamAnswer(call)
         try:
             count = 0
             refused = False
@@ -302,7 +305,7 @@ class StreamedBodyHandler(UnaryHandler):
                 if pending or count == 0:
                     await call.write(codec.build(pending))
                 await call.done_writing()
-            reply = await call
+            reply = await answer.result()
         except BaseException:
             call.cancel()
             raise
@@ -324,8 +327,8 @@ class StreamedBodyHandler(UnaryHandler):
                 yield codec.build({field: items[start : start + PARSED_BATCH_ITEMS]})
 
         call = self.backend.stream_callable_for(self.route)
-        reply = await call(messages(), metadata=metadata, timeout=STREAM_TIMEOUT_SECONDS)
-        return self.unary_reply(reply)
+        answer = StreamAnswer(call(messages(), metadata=metadata, timeout=STREAM_TIMEOUT_SECONDS))
+        return self.unary_reply(await answer.result())
 
     def decode_whole(self, raw: bytes | bytearray) -> dict[str, Any]:
         with cyclic_gc_paused():
