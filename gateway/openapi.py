@@ -32,6 +32,7 @@ from gateway.comments import comment_of, first_sentence
 from gateway.descriptors import (
     RouteKind,
     RpcRoute,
+    body_required,
     enum_type_of,
     is_map_field,
     is_required,
@@ -180,15 +181,20 @@ class _SchemaBuilder:
 
 
 def limits_of(field: FieldDescriptor) -> Schema:
-    """maxLength, pattern and minimum from the field's annotation.v1 options."""
+    """minLength, maxLength, pattern, minimum and maximum from the field's annotation.v1
+    options (the server reads its limits from the same options: server/field_limits.py)."""
     options = field.GetOptions()
     limits: Schema = {}
+    if options.HasExtension(options_pb2.min_length):
+        limits["minLength"] = options.Extensions[options_pb2.min_length]
     if options.HasExtension(options_pb2.max_length):
         limits["maxLength"] = options.Extensions[options_pb2.max_length]
     if options.HasExtension(options_pb2.pattern):
         limits["pattern"] = options.Extensions[options_pb2.pattern]
     if options.HasExtension(options_pb2.minimum):
         limits["minimum"] = options.Extensions[options_pb2.minimum]
+    if options.HasExtension(options_pb2.maximum):
+        limits["maximum"] = options.Extensions[options_pb2.maximum]
     return limits
 
 
@@ -271,13 +277,13 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
     elif route.body == "*":
         schema = builder.message(request, response=False, skip=route.path_params)
         operation["requestBody"] = {
-            "required": True,
+            "required": body_required(route),
             "content": {"application/json": {"schema": schema}},
         }
     elif route.body:
         schema = builder.field(request.fields_by_name[route.body], response=False)
         operation["requestBody"] = {
-            "required": True,
+            "required": body_required(route),
             "content": {"application/json": {"schema": schema}},
         }
     if route.body != "*" or route.kind == RouteKind.UPLOAD:

@@ -34,6 +34,7 @@ from gateway.codec import MessageCodec, message_codec, parse_json, trust_plain_i
 from gateway.descriptors import (
     RouteKind,
     RpcRoute,
+    body_required,
     discover_routes,
     leading_fields,
     message_type_of,
@@ -62,6 +63,7 @@ class RouteHandler:
         self.settings = settings
         self.request_codec: MessageCodec = message_codec(route.request_type)
         self.response_codec: MessageCodec = message_codec(route.response_type)
+        self.body_required = body_required(route)
 
     async def handle(self, request: Request) -> Response:
         gate = AccessGate(self.backend, self.route.grpc_path, self.metadata(request))
@@ -115,6 +117,10 @@ class UnaryHandler(RouteHandler):
 
     def build_from_body(self, raw: bytes | bytearray, text_kwargs: dict[str, Any]) -> Message:
         codec = self.request_codec
+        if self.body_required and not raw.strip():
+            raise GatewayError(
+                ErrorCode.INVALID_REQUEST, "the request body is required", {"field": "body"}
+            )
         with cyclic_gc_paused():
             body = parse_json(raw) if raw.strip() else {}
             if self.route.body == "*":

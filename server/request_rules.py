@@ -3,7 +3,9 @@
 * No string field holds U+0000. PostgreSQL cannot store it in text at all
   and SQLite would keep it silently; refusing it for every string field of
   every request (ids in paths, names, contents, URLs, embedded JSON text, …)
-  gives one answer on both engines and leaves no field forgotten.
+  gives one answer on both engines and leaves no field forgotten. In embedded
+  JSON text it is refused escaped too (`\u0000` in a key or a string value of
+  task metadata or an annotation result).
 * Every JSON value the API accepts (fields marked
   `(annotation.v1.embedded_json)`, and import files, see
   server.predictions.json_depth) is at most MAX_JSON_DEPTH levels deep. Deeper
@@ -29,6 +31,7 @@ from itertools import accumulate
 from operator import attrgetter
 from typing import Any
 
+import orjson
 from annotation.v1 import options_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -109,7 +112,7 @@ def _check_text(value: str) -> None:
 
 
 def _check_json_text(value: str) -> None:
-    if "\x00" in value:
+    if "\x00" in value or (_ESCAPED_NUL in value and _holds_nul(value)):
         raise _Violation("nul")
     # each level takes two characters and one opening bracket: most texts need no scan
     if (
@@ -124,13 +127,43 @@ def _no_nul(values: list[str]) -> bool:
     return "\x00" not in "".join(values)
 
 
+# U+0000 as a JSON escape; its presence alone does not decide (`\\u0000` is a backslash
+# followed by text), the parsed value does.
+_ESCAPED_NUL = "\\u0000"
+
+
+def _holds_nul(text: str) -> bool:
+    """Whether a JSON text has U+0000 in a key or a string (False when it is not JSON)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def _no_deep_json(values: list[str]) -> bool:
     """Whether no text can break a JSON text's rules (as _check_json_text's shortcuts)."""
     limit = 2 * MAX_JSON_DEPTH
-    return _no_nul(values) and all(
-        value.count("{") + value.count("[") <= MAX_JSON_DEPTH
-        for value in values
-        if len(value) > limit
+    return (
+        _no_nul(values)
+        and _ESCAPED_NUL not in "".join(values)
+        and all(
+            value.count("{") + value.count("[") <= MAX_JSON_DEPTH
+            for value in values
+            if len(value) > limit
+        )
     )
 
 
