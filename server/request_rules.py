@@ -16,8 +16,9 @@ Both answer INVALID_REQUEST with `details.field` naming the field, e.g.
 "data[3].metadata".
 
 The walk is compiled once per message type. A message whose serialised
-bytes hold neither a zero byte nor more than MAX_JSON_DEPTH opening brackets
-cannot break either rule (a string with U+0000 serialises to a zero byte), so
+bytes hold neither a zero byte, nor its JSON escape, nor more than MAX_JSON_DEPTH
+opening brackets cannot break either rule (a string with U+0000 serialises to a
+zero byte), so
 large requests (an init of 200,000 items) pass after one C-speed scan.
 """
 
@@ -76,7 +77,7 @@ def check_request(message: object) -> None:
         check = _checker(descriptor, strings=True)
     else:
         raw = message.SerializeToString()
-        if b"\x00" in raw:
+        if b"\x00" in raw or b"\\u0000" in raw:
             check = _checker(descriptor, strings=True)
         elif raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:
             check = _checker(descriptor, strings=False)
