@@ -140,6 +140,8 @@ class _SchemaBuilder:
                 "additionalProperties": self.single(value_field, response=response),
             }
         schema = {**self.single(field, response=response), **limits_of(field)}
+        if not response and is_required(field):
+            schema = without_null(schema)  # a required field cannot be left unset
         if field.is_repeated:
             array: Schema = {"type": "array", "items": schema}
             if not response and is_required(field):
@@ -206,6 +208,15 @@ def media_types_of(message: Descriptor) -> list[str]:
     return found
 
 
+def without_null(schema: Schema) -> Schema:
+    """The schema without null among its values (a required field, or a text field of a
+    query or a form, where null cannot be written)."""
+    schema = {key: value for key, value in schema.items() if key != "nullable"}
+    if "enum" in schema:
+        schema["enum"] = [value for value in schema["enum"] if value is not None]
+    return schema
+
+
 def enum_schema(field: FieldDescriptor) -> Schema:
     enum = enum_type_of(field)
     values: list[Any] = list(enum_names(enum).values())
@@ -264,7 +275,7 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
     ]
     if route.kind == RouteKind.UPLOAD:
         form = {FILE_FIELD: {"type": "string", "format": "binary"}}
-        form.update({f.name: builder.field(f, response=False) for f in text_fields})
+        form.update({f.name: without_null(builder.field(f, response=False)) for f in text_fields})
         required = [FILE_FIELD, *(f.name for f in text_fields if is_required(f))]
         operation["requestBody"] = {
             "required": True,
@@ -292,7 +303,7 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
                 "name": f.name,
                 "in": "query",
                 "required": is_required(f),
-                "schema": builder.field(f, response=False),
+                "schema": without_null(builder.field(f, response=False)),
             }
             for f in text_fields
             if f.name != route.body
