@@ -146,6 +146,8 @@ class _SchemaBuilder:
             array: Schema = {"type": "array", "items": schema}
             if not response and is_required(field):
                 array["minItems"] = 1
+            if field.GetOptions().Extensions[options_pb2.unique_items]:
+                array["uniqueItems"] = True
             return array
         if field.has_presence and "$ref" in schema:
             return {"allOf": [schema], "nullable": True}
@@ -214,6 +216,8 @@ def without_null(schema: Schema) -> Schema:
     schema = {key: value for key, value in schema.items() if key != "nullable"}
     if "enum" in schema:
         schema["enum"] = [value for value in schema["enum"] if value is not None]
+    elif "type" not in schema and "$ref" not in schema and "allOf" not in schema:
+        schema["not"] = {"enum": [None]}  # any JSON value but null
     return schema
 
 
