@@ -148,6 +148,8 @@ class _SchemaBuilder:
                 array["minItems"] = 1
             if field.GetOptions().Extensions[options_pb2.unique_items]:
                 array["uniqueItems"] = True
+            if not response and not is_required(field):
+                array["nullable"] = True  # null is read as no items, as an absent field
             return array
         if field.has_presence and "$ref" in schema:
             return {"allOf": [schema], "nullable": True}
