@@ -151,9 +151,11 @@ class _SchemaBuilder:
             if not response and not is_required(field):
                 array["nullable"] = True  # null is read as no items, as an absent field
             return array
-        if field.has_presence and "$ref" in schema:
+        # null is read as an absent field: in a request, any optional field may be null
+        nullable = field.has_presence or (not response and not is_required(field))
+        if nullable and "$ref" in schema:
             return {"allOf": [schema], "nullable": True}
-        if field.has_presence:
+        if nullable:
             schema = {**schema, "nullable": True}
             if "enum" in schema and None not in schema["enum"]:
                 schema["enum"] = [*schema["enum"], None]
