@@ -11,7 +11,7 @@ that is cheap (the top-level keys before the first large list) or when the
 file is already known to be malformed.
 
 The file obeys the request rule on nesting (server.request_rules) before it is
-read here: its bytes were checked as they arrived (server.predictions.json_depth),
+read here: its bytes were checked as they arrived (server.json_depth),
 which is what keeps the parser's memory linear in the file. Top-level members
 the format does not read are skipped by the C parser and never built.
 """

@@ -4,7 +4,7 @@ The file is spooled to an anonymous temporary file (unlinked at creation, so
 nothing is left on disk whatever happens) and read back as a stream
 (server.predictions.json_stream): the server's memory does not grow with the
 file's size. Each chunk is checked against the nesting rule as it arrives
-(server.predictions.json_depth), so a file too deep is refused before any
+(server.json_depth), so a file too deep is refused before any
 parser reads it.
 """
 
@@ -16,9 +16,10 @@ from contextlib import asynccontextmanager
 from typing import IO
 
 from annotation_api.errors import DomainError, ErrorCode
+from server.json_depth import DepthScan, TooDeep
 from server.predictions.entries import invalid_file
-from server.predictions.json_depth import DepthScan
 from server.predictions.json_stream import Source
+from server.request_rules import MAX_JSON_DEPTH, too_deep
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -44,7 +45,7 @@ async def spooled_file(chunks: AsyncIterable[bytes], *, limit: int) -> AsyncIter
     (field "file") as soon as it nests deeper than the request rules allow."""
     with tempfile.TemporaryFile(prefix="import-") as file:
         size = 0
-        depth = DepthScan("file")
+        depth = DepthScan(MAX_JSON_DEPTH)
         async for chunk in chunks:
             size += len(chunk)
             if size > limit:
@@ -53,7 +54,10 @@ async def spooled_file(chunks: AsyncIterable[bytes], *, limit: int) -> AsyncIter
                     f"the file is larger than the upload limit of {limit} bytes",
                     {"limit_bytes": limit},
                 )
-            depth.feed(chunk)
+            try:
+                depth.feed(chunk)
+            except TooDeep:
+                raise too_deep("file") from None
             file.write(chunk)
         file.flush()
         file.seek(0)

@@ -3,7 +3,7 @@
 A file of n opening brackets used to make the JSON parser build paths of n²
 characters before the nesting rule could see an item (39 KB of `[`: +900 MB,
 78 KB: +3.9 GB). The rule is now checked on the bytes as they arrive
-(server.predictions.json_depth); every request below must leave the serve
+(server.json_depth); every request below must leave the serve
 process's peak memory within 20 MB of where it was.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from annotation_api.settings import Settings
@@ -93,6 +94,26 @@ async def test_deeply_nested_files_are_refused_with_bounded_memory(
         assert response.status_code == 400, response.text
         assert response.json()["error_code"] == "INVALID_REQUEST"
         assert memory.growth() <= GROWTH_LIMIT, memory.growth() / MB
+
+        # an embedded JSON value the server judges: a long string beside a deep array
+        # (the regular expression that skipped strings used 2.3 GB of stack for 20 MB);
+        # the request itself is held a few times over (body, parsed, JSON text, message)
+        memory.reset()
+        metadata = {"log": "x" * (4 * MB), "deep": orjson.loads(deep(70))}
+        data = [{"id": "1", "content": "https://img.example/1.jpg", "metadata": metadata}]
+        response = await client.post(
+            "/api/external/projects/init",
+            json={
+                "name": "p",
+                "task_type": "object_detection",
+                "tags": [{"tag": "cat"}],
+                "data": data,
+            },
+            headers=auth(admin),
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["details"]["field"] == "data[0].metadata"
+        assert memory.growth() <= 10 * 4 * MB, memory.growth() / MB
 
 
 @pytest.mark.parametrize("levels", [64, 65])
