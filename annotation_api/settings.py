@@ -99,13 +99,20 @@ class Settings(BaseSettings):
         default=10.0, description="Time a client has to send a request's line and headers"
     )
     http_body_timeout_seconds: float = Field(
-        default=60.0, description="Longest wait for the next piece of a request body"
+        default=60.0,
+        description="Longest wait for the next piece of a request body, and the time a "
+        "client has in all to send the first 64 KiB (read before its token is checked)",
     )
     http_keep_alive_seconds: int = Field(
         default=5, description="How long an idle keep-alive connection stays open"
     )
     http_max_concurrency: int = Field(
         default=1000, description="Open connections or requests in progress; more get 503"
+    )
+    http_max_concurrency_per_client: int = Field(
+        default=100,
+        description="Open connections from one client address; more get 503 (behind a "
+        "proxy that connects from one address, raise it to http_max_concurrency)",
     )
     log_level: str = Field(default="INFO")
     workbench_assets_dir: Path | None = Field(
@@ -129,8 +136,9 @@ class Settings(BaseSettings):
             self.http_body_timeout_seconds,
             self.http_keep_alive_seconds,
         )
-        if min(timeouts) <= 0 or self.http_max_concurrency <= 0:
-            raise ValueError("HTTP timeouts and the concurrency cap must be positive")
+        caps = (self.http_max_concurrency, self.http_max_concurrency_per_client)
+        if min(timeouts) <= 0 or min(caps) <= 0:
+            raise ValueError("HTTP timeouts and the concurrency caps must be positive")
         return self
 
     def production_problems(self) -> list[str]:

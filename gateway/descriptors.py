@@ -255,6 +255,21 @@ def is_required(field: FieldDescriptor) -> bool:
     return field_behavior_pb2.REQUIRED in behaviors
 
 
+def body_required(route: RpcRoute) -> bool:
+    """Whether the route needs a request body: an upload's file, or a body that holds a
+    required field (an empty one is 400, and the OpenAPI document marks it required).
+    Any other body may be empty, meaning every field at its default."""
+    if route.kind == RouteKind.UPLOAD:
+        return True
+    if route.body == "*":
+        return any(
+            is_required(f) for f in route.request_type.fields if f.name not in route.path_params
+        )
+    if route.body:
+        return is_required(route.request_type.fields_by_name[route.body])
+    return False
+
+
 def leading_fields(route: RpcRoute) -> tuple[str, ...]:
     """The required fields a streamed body must give before its streamed field."""
     return tuple(

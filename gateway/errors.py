@@ -25,6 +25,7 @@ from google.protobuf.message import DecodeError
 from grpc_status import rpc_status
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Route
 
 from annotation_api.errors import ERROR_STATUS, FALLBACK_CODES, ErrorCode
 from gateway.scalars import CodecError
@@ -166,8 +167,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        headers = dict(exc.headers) if exc.headers else None
-        return _http_exception_error(request, exc).response(headers=headers)
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only; a path
+            # may have several (POST and DELETE on a project's assignments)
+            headers["allow"] = ", ".join(_allowed_methods(request))
+        return _http_exception_error(request, exc).response(headers=headers or None)
 
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -178,6 +183,15 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(grpc.aio.AioRpcError, rpc_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected_error)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 def _http_exception_error(request: Request, exc: HTTPException) -> GatewayError:

@@ -32,6 +32,7 @@ from gateway.comments import comment_of, first_sentence
 from gateway.descriptors import (
     RouteKind,
     RpcRoute,
+    body_required,
     enum_type_of,
     is_map_field,
     is_required,
@@ -139,14 +140,22 @@ class _SchemaBuilder:
                 "additionalProperties": self.single(value_field, response=response),
             }
         schema = {**self.single(field, response=response), **limits_of(field)}
+        if not response and is_required(field):
+            schema = without_null(schema)  # a required field cannot be left unset
         if field.is_repeated:
             array: Schema = {"type": "array", "items": schema}
             if not response and is_required(field):
                 array["minItems"] = 1
+            if field.GetOptions().Extensions[options_pb2.unique_items]:
+                array["uniqueItems"] = True
+            if not response and not is_required(field):
+                array["nullable"] = True  # null is read as no items, as an absent field
             return array
-        if field.has_presence and "$ref" in schema:
+        # null is read as an absent field: in a request, any optional field may be null
+        nullable = field.has_presence or (not response and not is_required(field))
+        if nullable and "$ref" in schema:
             return {"allOf": [schema], "nullable": True}
-        if field.has_presence:
+        if nullable:
             schema = {**schema, "nullable": True}
             if "enum" in schema and None not in schema["enum"]:
                 schema["enum"] = [*schema["enum"], None]
@@ -180,15 +189,20 @@ class _SchemaBuilder:
 
 
 def limits_of(field: FieldDescriptor) -> Schema:
-    """maxLength, pattern and minimum from the field's annotation.v1 options."""
+    """minLength, maxLength, pattern, minimum and maximum from the field's annotation.v1
+    options (the server reads its limits from the same options: server/field_limits.py)."""
     options = field.GetOptions()
     limits: Schema = {}
+    if options.HasExtension(options_pb2.min_length):
+        limits["minLength"] = options.Extensions[options_pb2.min_length]
     if options.HasExtension(options_pb2.max_length):
         limits["maxLength"] = options.Extensions[options_pb2.max_length]
     if options.HasExtension(options_pb2.pattern):
         limits["pattern"] = options.Extensions[options_pb2.pattern]
     if options.HasExtension(options_pb2.minimum):
         limits["minimum"] = options.Extensions[options_pb2.minimum]
+    if options.HasExtension(options_pb2.maximum):
+        limits["maximum"] = options.Extensions[options_pb2.maximum]
     return limits
 
 
@@ -198,6 +212,17 @@ def media_types_of(message: Descriptor) -> list[str]:
     for field in message.fields:
         found += field.GetOptions().Extensions[options_pb2.media_types]
     return found
+
+
+def without_null(schema: Schema) -> Schema:
+    """The schema without null among its values (a required field, or a text field of a
+    query or a form, where null cannot be written)."""
+    schema = {key: value for key, value in schema.items() if key != "nullable"}
+    if "enum" in schema:
+        schema["enum"] = [value for value in schema["enum"] if value is not None]
+    elif "type" not in schema and "$ref" not in schema and "allOf" not in schema:
+        schema["not"] = {"enum": [None]}  # any JSON value but null
+    return schema
 
 
 def enum_schema(field: FieldDescriptor) -> Schema:
@@ -258,7 +283,7 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
     ]
     if route.kind == RouteKind.UPLOAD:
         form = {FILE_FIELD: {"type": "string", "format": "binary"}}
-        form.update({f.name: builder.field(f, response=False) for f in text_fields})
+        form.update({f.name: without_null(builder.field(f, response=False)) for f in text_fields})
         required = [FILE_FIELD, *(f.name for f in text_fields if is_required(f))]
         operation["requestBody"] = {
             "required": True,
@@ -271,13 +296,13 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
     elif route.body == "*":
         schema = builder.message(request, response=False, skip=route.path_params)
         operation["requestBody"] = {
-            "required": True,
+            "required": body_required(route),
             "content": {"application/json": {"schema": schema}},
         }
     elif route.body:
         schema = builder.field(request.fields_by_name[route.body], response=False)
         operation["requestBody"] = {
-            "required": True,
+            "required": body_required(route),
             "content": {"application/json": {"schema": schema}},
         }
     if route.body != "*" or route.kind == RouteKind.UPLOAD:
@@ -286,7 +311,7 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
                 "name": f.name,
                 "in": "query",
                 "required": is_required(f),
-                "schema": builder.field(f, response=False),
+                "schema": without_null(builder.field(f, response=False)),
             }
             for f in text_fields
             if f.name != route.body

@@ -34,12 +34,14 @@ from gateway.codec import MessageCodec, message_codec, parse_json, trust_plain_i
 from gateway.descriptors import (
     RouteKind,
     RpcRoute,
+    body_required,
     discover_routes,
     leading_fields,
     message_type_of,
 )
 from gateway.errors import GatewayError
 from gateway.scalars import CodecError
+from gateway.stream_answers import StreamAnswer
 from gateway.streamed_body import IrregularBody, StreamedBody
 from gateway.uploads import FILE_FIELD, read_upload
 
@@ -61,6 +63,7 @@ class RouteHandler:
         self.settings = settings
         self.request_codec: MessageCodec = message_codec(route.request_type)
         self.response_codec: MessageCodec = message_codec(route.response_type)
+        self.body_required = body_required(route)
 
     async def handle(self, request: Request) -> Response:
         gate = AccessGate(self.backend, self.route.grpc_path, self.metadata(request))
@@ -114,6 +117,10 @@ class UnaryHandler(RouteHandler):
 
     def build_from_body(self, raw: bytes | bytearray, text_kwargs: dict[str, Any]) -> Message:
         codec = self.request_codec
+        if self.body_required and not raw.strip():
+            raise GatewayError(
+                ErrorCode.INVALID_REQUEST, "the request body is required", {"field": "body"}
+            )
         with cyclic_gc_paused():
             body = parse_json(raw) if raw.strip() else {}
             if self.route.body == "*":
@@ -196,9 +203,10 @@ class UploadHandler(RouteHandler):
                     yield codec.build({"chunk": chunk})
 
             call = self.backend.callable_for(self.route)
-            reply = await call(
-                messages(), metadata=self.metadata(request), timeout=STREAM_TIMEOUT_SECONDS
+            answer = StreamAnswer(
+                call(messages(), metadata=self.metadata(request), timeout=STREAM_TIMEOUT_SECONDS)
             )
+            reply = await answer.result()
         finally:
             upload.close()
         return Response(self.response_codec.to_json(reply), media_type="application/json")
@@ -275,6 +283,7 @@ class StreamedBodyHandler(UnaryHandler):
         call = self.backend.stream_callable_for(self.route)(
             metadata=metadata, timeout=STREAM_TIMEOUT_SECONDS
         )
+        answer = StreamAnswer(call)
         try:
             count = 0
             refused = False
@@ -302,7 +311,7 @@ class StreamedBodyHandler(UnaryHandler):
                 if pending or count == 0:
                     await call.write(codec.build(pending))
                 await call.done_writing()
-            reply = await call
+            reply = await answer.result()
         except BaseException:
             call.cancel()
             raise
@@ -324,8 +333,8 @@ class StreamedBodyHandler(UnaryHandler):
                 yield codec.build({field: items[start : start + PARSED_BATCH_ITEMS]})
 
         call = self.backend.stream_callable_for(self.route)
-        reply = await call(messages(), metadata=metadata, timeout=STREAM_TIMEOUT_SECONDS)
-        return self.unary_reply(reply)
+        answer = StreamAnswer(call(messages(), metadata=metadata, timeout=STREAM_TIMEOUT_SECONDS))
+        return self.unary_reply(await answer.result())
 
     def decode_whole(self, raw: bytes | bytearray) -> dict[str, Any]:
         with cyclic_gc_paused():

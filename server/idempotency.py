@@ -18,6 +18,11 @@ CreateExport, ImportPredictions, ImportAnnotations) honour an `idempotency-key` 
   retry finds the answer the client never received), so a stored response
   never goes missing short of the server process dying mid-request; a key
   left claimed that way answers IDEMPOTENCY_CONFLICT until it expires.
+* Claiming the key and starting the work are one step that the client's
+  cancel (its deadline passing, or its going away) cannot split: both run in
+  one task the RPC only waits for. When the claim ran in the RPC's own task, a
+  cancel arriving as the claim committed left the key `running` with no work
+  behind it, and every retry got 409 for 24 hours.
 """
 
 from __future__ import annotations
@@ -118,20 +123,13 @@ class Idempotency:
             created_at=now,
             expires_at=now + KEY_TTL,
         )
-        async with self._database.transaction() as conn:
-            stored = await claim_key(conn, new)
-        response_class = GetMessageClass(method.output_type)
-        if stored is not None:
-            if stored.request_hash != new.request_hash:
-                raise _conflict(key, "was used for a different request")
-            if stored.status != KeyStatus.COMPLETED or stored.response is None:
-                raise _conflict(key, "belongs to a request that is still running")
-            return response_class.FromString(stored.response)
         replay: Any = _replay(messages) if streamed else request
-        # Shielded: a client that goes away must not stop the request between its
-        # commit and the stored response (contextvars, the caller's included, are
-        # copied into the task).
-        task = asyncio.ensure_future(self._run_once(new, behavior(replay)))
+        # Shielded: a client that goes away must not stop the request between the key's
+        # claim and the work's start, nor between the work's commit and the stored
+        # response (contextvars, the caller's included, are copied into the task).
+        task = asyncio.ensure_future(
+            self._claim_and_run(new, GetMessageClass(method.output_type), behavior, replay)
+        )
         # The loop holds tasks weakly: once its client has gone, nothing else would keep
         # this one alive until it ends (and its key would stay "running").
         self._running.add(task)
@@ -157,9 +155,24 @@ class Idempotency:
             messages.append(message)
         return messages
 
-    async def _run_once(self, new: NewKey, running: Awaitable[Message]) -> Message:
+    async def _claim_and_run(
+        self,
+        new: NewKey,
+        response_class: type[Message],
+        behavior: Callable[[Any], Awaitable[Message]],
+        request: Any,
+    ) -> Message:
+        """The stored response of the key, or the work's own once this call claimed it."""
+        async with self._database.transaction() as conn:
+            stored = await claim_key(conn, new)
+        if stored is not None:
+            if stored.request_hash != new.request_hash:
+                raise _conflict(new.key, "was used for a different request")
+            if stored.status != KeyStatus.COMPLETED or stored.response is None:
+                raise _conflict(new.key, "belongs to a request that is still running")
+            return response_class.FromString(stored.response)
         try:
-            response = await running
+            response = await behavior(request)
         except BaseException:
             async with self._database.transaction() as conn:
                 await release_key(conn, user_id=new.user_id, key=new.key)

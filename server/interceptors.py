@@ -16,6 +16,8 @@ exception, whenever it happens, passes through one place:
 
 * DomainError -> its gRPC code, message, and `grpc-status-details-bin`;
 * an abort the servicer did itself (grpc.aio.AbortError) and cancellation pass through;
+  a cancelled call (its deadline passed, or its client cancelled or went away)
+  leaves one log line naming the method and which of the two it was;
 * anything else -> INTERNAL / INTERNAL_ERROR, logged with its stack trace
   server-side, never sent to the client.
 
@@ -26,6 +28,7 @@ call of an RPC that honours idempotency keys runs through `server.idempotency`.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -155,6 +158,22 @@ class ServerInterceptor(aio.ServerInterceptor):
             "rpc ok", extra={"method": call.method, "code": "OK", "duration_ms": call.elapsed_ms()}
         )
 
+    def _cancelled(self, call: _Call, context: aio.ServicerContext[Any, Any]) -> None:
+        """Log a call cancelled under the handler (grpc.aio cancels its task)."""
+        remaining = context.time_remaining()
+        deadline_passed = remaining is not None and remaining <= 0
+        reason = "its deadline passed" if deadline_passed else "the client cancelled or went away"
+        log.info(
+            "rpc cancelled: %s (%s)",
+            call.method,
+            reason,
+            extra={
+                "method": call.method,
+                "code": "DEADLINE_EXCEEDED" if deadline_passed else "CANCELLED",
+                "duration_ms": call.elapsed_ms(),
+            },
+        )
+
     async def _fail(
         self, call: _Call, context: aio.ServicerContext[Any, Any], exc: Exception
     ) -> NoReturn:
@@ -231,6 +250,9 @@ class ServerInterceptor(aio.ServerInterceptor):
                 await self._enter(call)
                 request = _checked(request, streamed=streamed)
                 response = await self._respond(call, request, context, behavior, streamed)
+            except asyncio.CancelledError:
+                self._cancelled(call, context)
+                raise
             except Exception as exc:
                 await self._fail(call, context, exc)
             self._succeed(call, context)
@@ -257,6 +279,9 @@ class ServerInterceptor(aio.ServerInterceptor):
                     request = _checked(request, streamed=streamed)
                     async for response in behavior(request, context):
                         yield response
+                except asyncio.CancelledError:
+                    self._cancelled(call, context)
+                    raise
                 except Exception as exc:
                     await self._fail(call, context, exc)
                 self._succeed(call, context)
@@ -269,6 +294,9 @@ class ServerInterceptor(aio.ServerInterceptor):
                 await self._enter(call)
                 request = _checked(request, streamed=streamed)
                 await behavior(request, context)
+            except asyncio.CancelledError:
+                self._cancelled(call, context)
+                raise
             except Exception as exc:
                 await self._fail(call, context, exc)
             self._succeed(call, context)

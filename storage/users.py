@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -186,10 +187,16 @@ async def revoke_tokens(conn: AsyncConnection, token_ids: list[int]) -> int:
     return int(result.rowcount)
 
 
-async def list_users(conn: AsyncConnection, *, role: str | None) -> list[UserRecord]:
-    """Every user (of one role when given), by username."""
+async def list_users(
+    conn: AsyncConnection, *, roles: Collection[str] | None, or_user_id: str | None = None
+) -> list[UserRecord]:
+    """The users of the given roles (every user when None), and the user or_user_id
+    whatever their role, by username."""
     query = select(users)
-    if role is not None:
-        query = query.where(users.c.role == role)
+    if roles is not None:
+        visible: ColumnElement[bool] = users.c.role.in_(sorted(roles))
+        if or_user_id is not None:
+            visible = or_(visible, users.c.id == or_user_id)
+        query = query.where(visible)
     rows = await conn.execute(query.order_by(users.c.username))
     return [_user(row) for row in rows]

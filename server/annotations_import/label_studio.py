@@ -47,7 +47,7 @@ def iter_label_studio(file: Source, target: ImportTarget) -> Iterator[Unit]:
         check_complete(file)  # a file that is not JSON says so first
         raise invalid_file(SHAPE)
     reader = _Reader(target)
-    for index, task in enumerate(stream_items(file, "item", depth_above=1)):
+    for index, task in enumerate(stream_items(file, "item")):
         yield reader.unit(task, f"[{index}]")
 
 

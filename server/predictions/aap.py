@@ -68,7 +68,7 @@ def iter_aap(file: Source) -> Iterator[Entry]:
         raise invalid_file("the file has no tasks", field="tasks")
     if tasks[0] != START_ARRAY:
         raise invalid_file("tasks must be a list", field="tasks")
-    for index, task in enumerate(stream_items(file, "tasks.item", depth_above=2)):
+    for index, task in enumerate(stream_items(file, "tasks.item")):
         yield _entry(task, f"tasks[{index}]")
 
 

@@ -111,10 +111,10 @@ def read_coco_index(file: Source, *, use_segmentation: bool) -> CocoIndex:
     C parser (the images index is what stays in memory: a few dozen bytes per image);
     INVALID_IMPORT_FILE when the file is not one. A list that yields nothing is checked
     for being one."""
-    categories = _categories(stream_items(file, "categories.item", depth_above=2))
+    categories = _categories(stream_items(file, "categories.item"))
     if not categories:
         _check_shape(file)
-    images = _images(stream_items(file, "images.item", depth_above=2))
+    images = _images(stream_items(file, "images.item"))
     if not images:
         _check_shape(file)
     return CocoIndex(categories, images, use_segmentation)
@@ -141,7 +141,7 @@ def iter_coco(file: Source, index: CocoIndex, *, batch_size: int) -> Iterator[li
     """The entries of a COCO file's annotations, batch_size annotations at a time (one
     entry per image within a batch, matched to its task already by the index's images);
     INVALID_IMPORT_FILE when the file breaks or has no list of annotations."""
-    annotations = stream_items(file, "annotations.item", depth_above=2)
+    annotations = stream_items(file, "annotations.item")
     number = -1
     for number, batch in enumerate(batched(annotations, batch_size)):
         yield _batch_entries(batch, number * batch_size, index)

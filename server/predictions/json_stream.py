@@ -10,10 +10,10 @@ C, and Python walks parse events only to learn the document's shape when
 that is cheap (the top-level keys before the first large list) or when the
 file is already known to be malformed.
 
-Every built item obeys the request rule on nesting (server.request_rules):
-it sits `depth_above` levels below the top of the file, and the file may not
-nest deeper than MAX_JSON_DEPTH. Top-level members the format does not read
-are skipped by the C parser and never built.
+The file obeys the request rule on nesting (server.request_rules) before it is
+read here: its bytes were checked as they arrived (server.json_depth),
+which is what keeps the parser's memory linear in the file. Top-level members
+the format does not read are skipped by the C parser and never built.
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from itertools import islice
 from typing import Any, Protocol, TypeVar
 
 import ijson
-import orjson
 
 from server.predictions.entries import invalid_file
-from server.request_rules import MAX_JSON_DEPTH, check_json_value_depth
 
 T = TypeVar("T")
 
@@ -59,26 +57,12 @@ def not_json(error: Exception) -> Exception:
     return invalid_file(f"the file is not valid JSON: {error}", error=str(error))
 
 
-def stream_items(file: Source, prefix: str, *, depth_above: int) -> Iterator[Any]:
+def stream_items(file: Source, prefix: str) -> Iterator[Any]:
     """The items at `prefix` (e.g. "tasks.item"), built one at a time, numbers as
     int/float; INVALID_IMPORT_FILE when the file is not JSON, wherever the fault."""
     file.seek(0)
-    # An item that opens fewer containers than this, counted in its serialized form, is
-    # within the depth limit: orjson serializes and bytes.count counts in C, about a third
-    # of the cost of walking the item (measured: 0.07 s against 0.23 s per 100,000 AAP
-    # tasks). Brackets inside strings only make the count larger; an item over the count
-    # is walked, which decides exactly.
-    openers = MAX_JSON_DEPTH - depth_above
-    dumps = orjson.dumps
     try:
-        for item in _ijson.items(file, prefix, use_float=True, buf_size=READ_BYTES):
-            try:
-                text = dumps(item)
-            except TypeError:  # an integer beyond 64 bits
-                text = None
-            if text is None or text.count(b"[") + text.count(b"{") > openers:
-                check_json_value_depth(item, "file", depth_above=depth_above)
-            yield item
+        yield from _ijson.items(file, prefix, use_float=True, buf_size=READ_BYTES)
     except ijson.JSONError as error:
         raise not_json(error) from None
 
@@ -128,14 +112,14 @@ def top_level_kinds(
 
 def first_value(file: Source, name: str) -> tuple[bool, Any]:
     """(found, value) of the top-level member `name`, read by the C parser alone."""
-    for value in stream_items(file, name, depth_above=1):
+    for value in stream_items(file, name):
         return True, value
     return False, None
 
 
 def check_complete(file: Source) -> None:
     """Raise INVALID_IMPORT_FILE unless the whole file is one JSON value (one C pass)."""
-    for _ in stream_items(file, "\x00", depth_above=0):
+    for _ in stream_items(file, "\x00"):
         pass
 
 

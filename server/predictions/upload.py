@@ -3,7 +3,9 @@
 The file is spooled to an anonymous temporary file (unlinked at creation, so
 nothing is left on disk whatever happens) and read back as a stream
 (server.predictions.json_stream): the server's memory does not grow with the
-file's size.
+file's size. Each chunk is checked against the nesting rule as it arrives
+(server.json_depth), so a file too deep is refused before any
+parser reads it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from contextlib import asynccontextmanager
 from typing import IO
 
 from annotation_api.errors import DomainError, ErrorCode
+from server.json_depth import DepthScan, TooDeep
 from server.predictions.entries import invalid_file
 from server.predictions.json_stream import Source
+from server.request_rules import MAX_JSON_DEPTH, too_deep
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -37,9 +41,11 @@ class _Body:
 @asynccontextmanager
 async def spooled_file(chunks: AsyncIterable[bytes], *, limit: int) -> AsyncIterator[Source]:
     """The whole file, on disk; PAYLOAD_TOO_LARGE as soon as it passes limit bytes,
-    without reading the rest; INVALID_IMPORT_FILE when it is empty."""
+    without reading the rest; INVALID_IMPORT_FILE when it is empty; INVALID_REQUEST
+    (field "file") as soon as it nests deeper than the request rules allow."""
     with tempfile.TemporaryFile(prefix="import-") as file:
         size = 0
+        depth = DepthScan(MAX_JSON_DEPTH)
         async for chunk in chunks:
             size += len(chunk)
             if size > limit:
@@ -48,6 +54,10 @@ async def spooled_file(chunks: AsyncIterable[bytes], *, limit: int) -> AsyncIter
                     f"the file is larger than the upload limit of {limit} bytes",
                     {"limit_bytes": limit},
                 )
+            try:
+                depth.feed(chunk)
+            except TooDeep:
+                raise too_deep("file") from None
             file.write(chunk)
         file.flush()
         file.seek(0)

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from typing import cast
 
 import orjson
+from annotation.v1 import project_service_pb2
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.coordinates import fit_result
+from server.field_limits import MAX_LENGTH, field_limit
 from server.projects.colors import assign_colors
 from server.vocabulary import IMAGE_TASK_TYPES, SUPPORTED_TASK_TYPES
 
-MAX_NAME_LENGTH = 255
+MAX_NAME_LENGTH = field_limit(project_service_pb2.InitProjectRequest, "name", MAX_LENGTH)
 MAX_ID_LENGTH = 255
 MAX_LABEL_LENGTH = 255
 COLOR = re.compile(r"#[0-9A-Fa-f]{6}\Z")

@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from annotation.v1 import workflow_service_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from annotation_api.errors import DomainError, ErrorCode
 from server.access import get_visible_project, require_admin
 from server.auth import Caller, Role
+from server.field_limits import MAXIMUM, field_limit
 from server.lifecycle.apply import Tally, apply_tally
 from server.lifecycle.rules import (
     TaskAction,
@@ -48,7 +50,7 @@ from storage.workflow import (
     set_assignments_status,
 )
 
-MAX_ASSIGN_COUNT = 100_000
+MAX_ASSIGN_COUNT = field_limit(workflow_service_pb2.AssignTasksRequest, "count", MAXIMUM)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,10 @@
-"""ListUsers: who can be assigned (administrators only)."""
+"""ListUsers: who can be assigned (administrators only).
+
+Users are not tenant data, but administrators are tenants: an admin sees the
+annotators (whose ids AssignTasks needs; annotators are shared by every tenant)
+and themselves, never another tenant's admin nor the super_admin. The
+super_admin sees every user.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,18 @@ from storage.database import Database
 from storage.users import UserRecord
 from storage.users import list_users as stored_users
 
+# The roles an admin sees besides themselves.
+ADMIN_VISIBLE_ROLES = frozenset({Role.ANNOTATOR})
+
 
 async def list_users(database: Database, caller: Caller, *, role: str | None) -> list[UserRecord]:
-    """Every user (of one role when given), by username. Users are not tenant data:
-    an admin needs the annotators' ids to assign work."""
+    """The users the caller may see (of one role when given), by username."""
     require_admin(caller)
     if role is not None and role not in set(Role):
         raise invalid("role", f"unknown role {role!r}")
     async with database.read() as conn:
-        return await stored_users(conn, role=role)
+        if caller.is_super_admin:
+            return await stored_users(conn, roles=None if role is None else {role})
+        roles = ADMIN_VISIBLE_ROLES if role is None else ADMIN_VISIBLE_ROLES & {role}
+        itself = caller.user_id if role is None or role == caller.role else None
+        return await stored_users(conn, roles=roles, or_user_id=itself)

@@ -171,9 +171,9 @@ def test_documented_limits_are_the_servers() -> None:
     task_id = TaskInput.DESCRIPTOR.fields_by_name["id"]
     tag = TagInput.DESCRIPTOR.fields_by_name["tag"]
     model_version = ImportPredictionsRequest.DESCRIPTOR.fields_by_name["model_version"]
-    assert limits_of(name) == {"maxLength": validation.MAX_NAME_LENGTH}
+    assert limits_of(name) == {"minLength": 1, "maxLength": validation.MAX_NAME_LENGTH}
     assert limits_of(task_id) == {"maxLength": validation.MAX_ID_LENGTH}
-    assert limits_of(tag) == {"maxLength": validation.MAX_LABEL_LENGTH}
+    assert limits_of(tag) == {"minLength": 1, "maxLength": validation.MAX_LABEL_LENGTH}
     assert limits_of(model_version) == {"maxLength": MAX_MODEL_VERSION_LENGTH}
     color = limits_of(TagInput.DESCRIPTOR.fields_by_name["color"])["pattern"]
     assert re.fullmatch(color, "#A0b1C2") and not re.fullmatch(color, "#A0b1C")

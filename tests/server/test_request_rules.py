@@ -17,7 +17,8 @@ from annotation.v1.project_service_pb2_grpc import ProjectServiceStub
 from annotation.v1.workflow_service_pb2_grpc import WorkflowServiceStub
 from sqlalchemy import func, select
 
-from server.request_rules import MAX_JSON_DEPTH, json_text_depth
+from server.json_depth import deeper_than
+from server.request_rules import MAX_JSON_DEPTH
 from storage.database import Database
 from storage.models import Project, Task
 from tests.exports.support import create_export
@@ -64,13 +65,33 @@ async def grpc_error(call: Any) -> Any:
     return rpc_error(caught.value)
 
 
-def test_json_text_depth_ignores_brackets_inside_strings() -> None:
-    assert json_text_depth("1") == 0
-    assert json_text_depth("[[{}]]") == 3
-    assert json_text_depth("[{}, {}, [1, {}]]") == 3
-    assert json_text_depth(nested(200)) == 200
+def test_json_depth_ignores_brackets_inside_strings() -> None:
+    assert not deeper_than("1", 0)
+    assert deeper_than("[[{}]]", 2) and not deeper_than("[[{}]]", 3)
+    assert deeper_than("[{}, {}, [1, {}]]", 2) and not deeper_than("[{}, {}, [1, {}]]", 3)
+    assert deeper_than(nested(200), 199) and not deeper_than(nested(200), 200)
     deep_looking = '{"a": "' + "[" * 200 + '\\"' + "{" * 100 + '"}'
-    assert json_text_depth(deep_looking) == 1
+    assert not deeper_than(deep_looking, 1)
+    # fed in one piece or byte by byte, the same answer
+    scan_text = '["a\\\\", "\\"]", [[' + "{" * 70 + "}" * 70 + "]]]"
+    assert deeper_than(scan_text, 64) and not deeper_than(scan_text, 73)
+
+
+def test_json_depth_in_chunks_of_any_size() -> None:
+    """The scan keeps its state (in a string, after a backslash) from chunk to chunk."""
+    from server.json_depth import DepthScan, TooDeep
+
+    text = ('{"k\\\\": ["x\\"[[[", {"\\\\\\"": [' + "[" * 60 + "]" * 60 + "]}]}").encode()
+    for size in (1, 2, 3, 7, len(text)):
+        for limit, too_deep in ((63, True), (64, False)):
+            scan = DepthScan(limit)
+            try:
+                for start in range(0, len(text), size):
+                    scan.feed(text[start : start + size])
+                refused = False
+            except TooDeep:
+                refused = True
+            assert refused is too_deep, (size, limit)
 
 
 # ---- nesting ----------------------------------------------------------------

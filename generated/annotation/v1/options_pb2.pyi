@@ -13,6 +13,12 @@ MINIMUM_FIELD_NUMBER: _ClassVar[int]
 minimum: _descriptor.FieldDescriptor
 MEDIA_TYPES_FIELD_NUMBER: _ClassVar[int]
 media_types: _descriptor.FieldDescriptor
+MAXIMUM_FIELD_NUMBER: _ClassVar[int]
+maximum: _descriptor.FieldDescriptor
+MIN_LENGTH_FIELD_NUMBER: _ClassVar[int]
+min_length: _descriptor.FieldDescriptor
+UNIQUE_ITEMS_FIELD_NUMBER: _ClassVar[int]
+unique_items: _descriptor.FieldDescriptor
 INVALID_VALUE_ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
 invalid_value_error_code: _descriptor.FieldDescriptor
 IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]

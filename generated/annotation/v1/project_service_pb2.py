@@ -29,7 +29,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#annotation/v1/project_service.proto\x12\rannotation.v1\x1a\x1a\x61nnotation/v1/common.proto\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x01\n\x12InitProjectRequest\x12\x17\n\x04name\x18\x01 \x01(\tB\t\xe2\x41\x01\x02\x98\xb5\x18\xff\x01\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x30\n\ttask_type\x18\x03 \x01(\x0e\x32\x17.annotation.v1.TaskTypeB\x04\xe2\x41\x01\x02\x12,\n\x04\x64\x61ta\x18\x04 \x03(\x0b\x32\x18.annotation.v1.TaskInputB\x04\xe2\x41\x01\x02\x12\x1f\n\x0b\x65xternal_id\x18\x05 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12%\n\x04tags\x18\x06 \x03(\x0b\x32\x17.annotation.v1.TagInputB\x0e\n\x0c_external_id\"Y\n\tTaskInput\x12\x16\n\x02id\x18\x01 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12\x15\n\x07\x63ontent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08metadata\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x42\x05\n\x03_id\"\xeb\x01\n\x13InitProjectResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x14\n\x0cproject_name\x18\x02 \x01(\t\x12\x12\n\ntask_count\x18\x03 \x01(\x03\x12,\n\x06status\x18\x04 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63onfig\x18\x06 \x01(\t\x12\x18\n\x0b\x65xternal_id\x18\x07 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_external_id\"\xf0\x01\n\x18InitProjectStreamRequest\x12\x13\n\x04name\x18\x01 \x01(\tB\x05\x98\xb5\x18\xff\x01\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\ttask_type\x18\x03 \x01(\x0e\x32\x17.annotation.v1.TaskType\x12&\n\x04\x64\x61ta\x18\x04 \x03(\x0b\x32\x18.annotation.v1.TaskInput\x12\x1f\n\x0b\x65xternal_id\x18\x05 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12%\n\x04tags\x18\x06 \x03(\x0b\x32\x17.annotation.v1.TagInputB\x0e\n\x0c_external_id\"\xf1\x01\n\x19InitProjectStreamResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x14\n\x0cproject_name\x18\x02 \x01(\t\x12\x12\n\ntask_count\x18\x03 \x01(\x03\x12,\n\x06status\x18\x04 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63onfig\x18\x06 \x01(\t\x12\x18\n\x0b\x65xternal_id\x18\x07 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_external_id\"(\n\x12GetProgressRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"\xd4\x02\n\x13GetProgressResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x14\n\x0cproject_name\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12\x13\n\x0btotal_tasks\x18\x04 \x01(\x03\x12\x17\n\x0f\x63ompleted_tasks\x18\x05 \x01(\x03\x12\x19\n\x11in_progress_tasks\x18\x06 \x01(\x03\x12\x15\n\rpending_tasks\x18\x07 \x01(\x03\x12\x1d\n\x15\x63ompletion_percentage\x18\x08 \x01(\x01\x12\x34\n\nannotators\x18\t \x03(\x0b\x32 .annotation.v1.AnnotatorProgress\x12\x30\n\x0clast_updated\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9b\x01\n\x11\x41nnotatorProgress\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x16\n\x0e\x61ssigned_count\x18\x03 \x01(\x03\x12\x17\n\x0f\x63ompleted_count\x18\x04 \x01(\x03\x12\x19\n\x11in_progress_count\x18\x05 \x01(\x03\x12\x17\n\x0f\x63ompletion_rate\x18\x06 \x01(\x01\"~\n\x10ListTasksRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xa8\xb5\x18\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12)\n\x06status\x18\x04 \x01(\x0e\x32\x19.annotation.v1.TaskStatus\"k\n\x11ListTasksResponse\x12)\n\x05tasks\x18\x01 \x03(\x0b\x32\x1a.annotation.v1.TaskSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"\xad\x01\n\x0bTaskSummary\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x12\n\ndisplay_id\x18\x02 \x01(\t\x12\x18\n\x0b\x65xternal_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tfile_path\x18\x04 \x01(\tH\x01\x88\x01\x01\x12)\n\x06status\x18\x05 \x01(\x0e\x32\x19.annotation.v1.TaskStatusB\x0e\n\x0c_external_idB\x0c\n\n_file_path\"\x7f\n\x13ListProjectsRequest\x12\x13\n\x0b\x65xternal_id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"`\n\x14ListProjectsResponse\x12/\n\x08projects\x18\x01 \x03(\x0b\x32\x1d.annotation.v1.ProjectSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xd8\x02\n\x0eProjectSummary\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12*\n\ttask_type\x18\x04 \x01(\x0e\x32\x17.annotation.v1.TaskType\x12,\n\x06status\x18\x05 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12\x18\n\x0b\x65xternal_id\x18\x06 \x01(\tH\x00\x88\x01\x01\x12\x12\n\ntask_count\x18\x07 \x01(\x03\x12\x17\n\x0f\x63ompleted_count\x18\x08 \x01(\x03\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0e\n\x0c_external_id2\x95\x05\n\x0eProjectService\x12\x88\x01\n\x0bInitProject\x12!.annotation.v1.InitProjectRequest\x1a\".annotation.v1.InitProjectResponse\"2\x98\xb5\x18\x01\xa2\xb5\x18\x04\x64\x61ta\x82\xd3\xe4\x93\x02 \"\x1b/api/external/projects/init:\x01*\x12n\n\x11InitProjectStream\x12\'.annotation.v1.InitProjectStreamRequest\x1a(.annotation.v1.InitProjectStreamResponse\"\x04\x98\xb5\x18\x01(\x01\x12\x8a\x01\n\x0bGetProgress\x12!.annotation.v1.GetProgressRequest\x1a\".annotation.v1.GetProgressResponse\"4\x82\xd3\xe4\x93\x02.\x12,/api/external/projects/{project_id}/progress\x12w\n\x0cListProjects\x12\".annotation.v1.ListProjectsRequest\x1a#.annotation.v1.ListProjectsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/api/external/projects\x12\x81\x01\n\tListTasks\x12\x1f.annotation.v1.ListTasksRequest\x1a .annotation.v1.ListTasksResponse\"1\x82\xd3\xe4\x93\x02+\x12)/api/external/projects/{project_id}/tasksb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#annotation/v1/project_service.proto\x12\rannotation.v1\x1a\x1a\x61nnotation/v1/common.proto\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfe\x01\n\x12InitProjectRequest\x12\x1b\n\x04name\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\x98\xb5\x18\xff\x01\xc0\xb5\x18\x01\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x30\n\ttask_type\x18\x03 \x01(\x0e\x32\x17.annotation.v1.TaskTypeB\x04\xe2\x41\x01\x02\x12,\n\x04\x64\x61ta\x18\x04 \x03(\x0b\x32\x18.annotation.v1.TaskInputB\x04\xe2\x41\x01\x02\x12\x1f\n\x0b\x65xternal_id\x18\x05 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12%\n\x04tags\x18\x06 \x03(\x0b\x32\x17.annotation.v1.TagInputB\x0e\n\x0c_external_id\"]\n\tTaskInput\x12\x16\n\x02id\x18\x01 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12\x19\n\x07\x63ontent\x18\x02 \x01(\tB\x08\xe2\x41\x01\x02\xc0\xb5\x18\x01\x12\x16\n\x08metadata\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x42\x05\n\x03_id\"\xeb\x01\n\x13InitProjectResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x14\n\x0cproject_name\x18\x02 \x01(\t\x12\x12\n\ntask_count\x18\x03 \x01(\x03\x12,\n\x06status\x18\x04 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63onfig\x18\x06 \x01(\t\x12\x18\n\x0b\x65xternal_id\x18\x07 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_external_id\"\xf4\x01\n\x18InitProjectStreamRequest\x12\x17\n\x04name\x18\x01 \x01(\tB\t\x98\xb5\x18\xff\x01\xc0\xb5\x18\x01\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\ttask_type\x18\x03 \x01(\x0e\x32\x17.annotation.v1.TaskType\x12&\n\x04\x64\x61ta\x18\x04 \x03(\x0b\x32\x18.annotation.v1.TaskInput\x12\x1f\n\x0b\x65xternal_id\x18\x05 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12%\n\x04tags\x18\x06 \x03(\x0b\x32\x17.annotation.v1.TagInputB\x0e\n\x0c_external_id\"\xf1\x01\n\x19InitProjectStreamResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x14\n\x0cproject_name\x18\x02 \x01(\t\x12\x12\n\ntask_count\x18\x03 \x01(\x03\x12,\n\x06status\x18\x04 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63onfig\x18\x06 \x01(\t\x12\x18\n\x0b\x65xternal_id\x18\x07 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_external_id\"(\n\x12GetProgressRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"\xd4\x02\n\x13GetProgressResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x14\n\x0cproject_name\x18\x02 \x01(\t\x12,\n\x06status\x18\x03 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12\x13\n\x0btotal_tasks\x18\x04 \x01(\x03\x12\x17\n\x0f\x63ompleted_tasks\x18\x05 \x01(\x03\x12\x19\n\x11in_progress_tasks\x18\x06 \x01(\x03\x12\x15\n\rpending_tasks\x18\x07 \x01(\x03\x12\x1d\n\x15\x63ompletion_percentage\x18\x08 \x01(\x01\x12\x34\n\nannotators\x18\t \x03(\x0b\x32 .annotation.v1.AnnotatorProgress\x12\x30\n\x0clast_updated\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9b\x01\n\x11\x41nnotatorProgress\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x16\n\x0e\x61ssigned_count\x18\x03 \x01(\x03\x12\x17\n\x0f\x63ompleted_count\x18\x04 \x01(\x03\x12\x19\n\x11in_progress_count\x18\x05 \x01(\x03\x12\x17\n\x0f\x63ompletion_rate\x18\x06 \x01(\x01\"~\n\x10ListTasksRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xa8\xb5\x18\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12)\n\x06status\x18\x04 \x01(\x0e\x32\x19.annotation.v1.TaskStatus\"k\n\x11ListTasksResponse\x12)\n\x05tasks\x18\x01 \x03(\x0b\x32\x1a.annotation.v1.TaskSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"\xad\x01\n\x0bTaskSummary\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x12\n\ndisplay_id\x18\x02 \x01(\t\x12\x18\n\x0b\x65xternal_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tfile_path\x18\x04 \x01(\tH\x01\x88\x01\x01\x12)\n\x06status\x18\x05 \x01(\x0e\x32\x19.annotation.v1.TaskStatusB\x0e\n\x0c_external_idB\x0c\n\n_file_path\"\x85\x01\n\x13ListProjectsRequest\x12\x13\n\x0b\x65xternal_id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xa8\xb5\x18\x00\x12\x12\n\npage_token\x18\x04 \x01(\t\"`\n\x14ListProjectsResponse\x12/\n\x08projects\x18\x01 \x03(\x0b\x32\x1d.annotation.v1.ProjectSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xd8\x02\n\x0eProjectSummary\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12*\n\ttask_type\x18\x04 \x01(\x0e\x32\x17.annotation.v1.TaskType\x12,\n\x06status\x18\x05 \x01(\x0e\x32\x1c.annotation.v1.ProjectStatus\x12\x18\n\x0b\x65xternal_id\x18\x06 \x01(\tH\x00\x88\x01\x01\x12\x12\n\ntask_count\x18\x07 \x01(\x03\x12\x17\n\x0f\x63ompleted_count\x18\x08 \x01(\x03\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0e\n\x0c_external_id2\x95\x05\n\x0eProjectService\x12\x88\x01\n\x0bInitProject\x12!.annotation.v1.InitProjectRequest\x1a\".annotation.v1.InitProjectResponse\"2\x98\xb5\x18\x01\xa2\xb5\x18\x04\x64\x61ta\x82\xd3\xe4\x93\x02 \"\x1b/api/external/projects/init:\x01*\x12n\n\x11InitProjectStream\x12\'.annotation.v1.InitProjectStreamRequest\x1a(.annotation.v1.InitProjectStreamResponse\"\x04\x98\xb5\x18\x01(\x01\x12\x8a\x01\n\x0bGetProgress\x12!.annotation.v1.GetProgressRequest\x1a\".annotation.v1.GetProgressResponse\"4\x82\xd3\xe4\x93\x02.\x12,/api/external/projects/{project_id}/progress\x12w\n\x0cListProjects\x12\".annotation.v1.ListProjectsRequest\x1a#.annotation.v1.ListProjectsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/api/external/projects\x12\x81\x01\n\tListTasks\x12\x1f.annotation.v1.ListTasksRequest\x1a .annotation.v1.ListTasksResponse\"1\x82\xd3\xe4\x93\x02+\x12)/api/external/projects/{project_id}/tasksb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,7 +37,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'annotation.v1.project_servi
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_INITPROJECTREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_INITPROJECTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\230\265\030\377\001'
+  _globals['_INITPROJECTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\230\265\030\377\001\300\265\030\001'
   _globals['_INITPROJECTREQUEST'].fields_by_name['task_type']._loaded_options = None
   _globals['_INITPROJECTREQUEST'].fields_by_name['task_type']._serialized_options = b'\342A\001\002'
   _globals['_INITPROJECTREQUEST'].fields_by_name['data']._loaded_options = None
@@ -47,15 +47,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASKINPUT'].fields_by_name['id']._loaded_options = None
   _globals['_TASKINPUT'].fields_by_name['id']._serialized_options = b'\230\265\030\377\001'
   _globals['_TASKINPUT'].fields_by_name['content']._loaded_options = None
-  _globals['_TASKINPUT'].fields_by_name['content']._serialized_options = b'\342A\001\002'
+  _globals['_TASKINPUT'].fields_by_name['content']._serialized_options = b'\342A\001\002\300\265\030\001'
   _globals['_TASKINPUT'].fields_by_name['metadata']._loaded_options = None
   _globals['_TASKINPUT'].fields_by_name['metadata']._serialized_options = b'\210\265\030\001'
   _globals['_INITPROJECTSTREAMREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_INITPROJECTSTREAMREQUEST'].fields_by_name['name']._serialized_options = b'\230\265\030\377\001'
+  _globals['_INITPROJECTSTREAMREQUEST'].fields_by_name['name']._serialized_options = b'\230\265\030\377\001\300\265\030\001'
   _globals['_INITPROJECTSTREAMREQUEST'].fields_by_name['external_id']._loaded_options = None
   _globals['_INITPROJECTSTREAMREQUEST'].fields_by_name['external_id']._serialized_options = b'\230\265\030\377\001'
   _globals['_LISTTASKSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTTASKSREQUEST'].fields_by_name['page_size']._serialized_options = b'\250\265\030\000'
+  _globals['_LISTPROJECTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTPROJECTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\250\265\030\000'
   _globals['_PROJECTSERVICE'].methods_by_name['InitProject']._loaded_options = None
   _globals['_PROJECTSERVICE'].methods_by_name['InitProject']._serialized_options = b'\230\265\030\001\242\265\030\004data\202\323\344\223\002 \"\033/api/external/projects/init:\001*'
   _globals['_PROJECTSERVICE'].methods_by_name['InitProjectStream']._loaded_options = None
@@ -67,33 +69,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROJECTSERVICE'].methods_by_name['ListTasks']._loaded_options = None
   _globals['_PROJECTSERVICE'].methods_by_name['ListTasks']._serialized_options = b'\202\323\344\223\002+\022)/api/external/projects/{project_id}/tasks'
   _globals['_INITPROJECTREQUEST']._serialized_start=208
-  _globals['_INITPROJECTREQUEST']._serialized_end=458
-  _globals['_TASKINPUT']._serialized_start=460
-  _globals['_TASKINPUT']._serialized_end=549
-  _globals['_INITPROJECTRESPONSE']._serialized_start=552
-  _globals['_INITPROJECTRESPONSE']._serialized_end=787
-  _globals['_INITPROJECTSTREAMREQUEST']._serialized_start=790
-  _globals['_INITPROJECTSTREAMREQUEST']._serialized_end=1030
-  _globals['_INITPROJECTSTREAMRESPONSE']._serialized_start=1033
-  _globals['_INITPROJECTSTREAMRESPONSE']._serialized_end=1274
-  _globals['_GETPROGRESSREQUEST']._serialized_start=1276
-  _globals['_GETPROGRESSREQUEST']._serialized_end=1316
-  _globals['_GETPROGRESSRESPONSE']._serialized_start=1319
-  _globals['_GETPROGRESSRESPONSE']._serialized_end=1659
-  _globals['_ANNOTATORPROGRESS']._serialized_start=1662
-  _globals['_ANNOTATORPROGRESS']._serialized_end=1817
-  _globals['_LISTTASKSREQUEST']._serialized_start=1819
-  _globals['_LISTTASKSREQUEST']._serialized_end=1945
-  _globals['_LISTTASKSRESPONSE']._serialized_start=1947
-  _globals['_LISTTASKSRESPONSE']._serialized_end=2054
-  _globals['_TASKSUMMARY']._serialized_start=2057
-  _globals['_TASKSUMMARY']._serialized_end=2230
-  _globals['_LISTPROJECTSREQUEST']._serialized_start=2232
-  _globals['_LISTPROJECTSREQUEST']._serialized_end=2359
-  _globals['_LISTPROJECTSRESPONSE']._serialized_start=2361
-  _globals['_LISTPROJECTSRESPONSE']._serialized_end=2457
-  _globals['_PROJECTSUMMARY']._serialized_start=2460
-  _globals['_PROJECTSUMMARY']._serialized_end=2804
-  _globals['_PROJECTSERVICE']._serialized_start=2807
-  _globals['_PROJECTSERVICE']._serialized_end=3468
+  _globals['_INITPROJECTREQUEST']._serialized_end=462
+  _globals['_TASKINPUT']._serialized_start=464
+  _globals['_TASKINPUT']._serialized_end=557
+  _globals['_INITPROJECTRESPONSE']._serialized_start=560
+  _globals['_INITPROJECTRESPONSE']._serialized_end=795
+  _globals['_INITPROJECTSTREAMREQUEST']._serialized_start=798
+  _globals['_INITPROJECTSTREAMREQUEST']._serialized_end=1042
+  _globals['_INITPROJECTSTREAMRESPONSE']._serialized_start=1045
+  _globals['_INITPROJECTSTREAMRESPONSE']._serialized_end=1286
+  _globals['_GETPROGRESSREQUEST']._serialized_start=1288
+  _globals['_GETPROGRESSREQUEST']._serialized_end=1328
+  _globals['_GETPROGRESSRESPONSE']._serialized_start=1331
+  _globals['_GETPROGRESSRESPONSE']._serialized_end=1671
+  _globals['_ANNOTATORPROGRESS']._serialized_start=1674
+  _globals['_ANNOTATORPROGRESS']._serialized_end=1829
+  _globals['_LISTTASKSREQUEST']._serialized_start=1831
+  _globals['_LISTTASKSREQUEST']._serialized_end=1957
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1959
+  _globals['_LISTTASKSRESPONSE']._serialized_end=2066
+  _globals['_TASKSUMMARY']._serialized_start=2069
+  _globals['_TASKSUMMARY']._serialized_end=2242
+  _globals['_LISTPROJECTSREQUEST']._serialized_start=2245
+  _globals['_LISTPROJECTSREQUEST']._serialized_end=2378
+  _globals['_LISTPROJECTSRESPONSE']._serialized_start=2380
+  _globals['_LISTPROJECTSRESPONSE']._serialized_end=2476
+  _globals['_PROJECTSUMMARY']._serialized_start=2479
+  _globals['_PROJECTSUMMARY']._serialized_end=2823
+  _globals['_PROJECTSERVICE']._serialized_start=2826
+  _globals['_PROJECTSERVICE']._serialized_end=3487
 # @@protoc_insertion_point(module_scope)

@@ -215,7 +215,8 @@ class WorkflowServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListUsers(self, request, context):
-        """ListUsers lists the users, e.g. the annotators tasks can be assigned to (admins only).
+        """ListUsers lists the users, e.g. the annotators tasks can be assigned to (admins only):
+        an admin sees the annotators and themselves, the super_admin every user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
