@@ -37,9 +37,10 @@ process on free ports and returns once its ready file names them; stop_serve(ser
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +49,7 @@ import httpx
 import pytest
 from annotation.v1 import project_service_pb2_grpc, workflow_service_pb2_grpc
 
+from annotation_api.log import StderrHandler
 from annotation_api.settings import Settings
 from gateway.serve import RunningGateway, start_gateway
 from server.accounts import create_token, create_user
@@ -67,6 +69,17 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("ANNOTATION_API_") and name != "ANNOTATION_API_TEST_ENGINES":
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """The command line's main() configures the root logger (annotation_api.log): take its
+    handler off again, so that later tests log only to pytest, as they do on their own."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, StderrHandler)]
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
