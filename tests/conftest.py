@@ -29,7 +29,12 @@ REST (the gateway under uvicorn on port 0, calling grpc_server)
     http_client        httpx.AsyncClient with base_url = the gateway's URL.
 
 Helpers (tests/helpers.py): bearer(token) builds call metadata; rpc_error(exc) decodes
-a failed call's status code, message, error_code and details.
+a failed call's status code, message, error_code and details; wait_until(check, what=...)
+polls a condition (never sleep a fixed time) within WAIT_SECONDS.
+
+Marker `slow` (pyproject): heavy tests, left out by `-m "not slow"`. Tests that use the
+`browser` fixture and tests under tests/multiprocess get it here; others carry
+`@pytest.mark.slow` (large bodies, the fuzzer, the bench).
 tests/serving.py: start_serve(env, log, *args) runs `annotation-api serve` as a real
 process on free ports and returns once its ready file names them; stop_serve(served).
 """
@@ -61,6 +66,15 @@ from tests.helpers import TestUser
 pytest_plugins = ("tests.postgres",)
 
 StubT = TypeVar("StubT")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` what is heavy by nature: a real browser, several server processes."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) or item.path.parent.name == (
+            "multiprocess"
+        ):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
