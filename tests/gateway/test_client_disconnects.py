@@ -82,6 +82,7 @@ async def test_a_client_gone_mid_body_is_logged_at_info_and_counted_499(
     assert entry.levelno == logging.INFO
 
 
+@pytest.mark.slow
 async def test_a_download_cut_short_is_counted_499(
     gateway: RunningGateway,
     http_client: httpx.AsyncClient,
