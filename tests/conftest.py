@@ -31,12 +31,12 @@ REST (the gateway under uvicorn on port 0, calling grpc_server)
 Helpers (tests/helpers.py): bearer(token) builds call metadata; rpc_error(exc) decodes
 a failed call's status code, message, error_code and details; wait_until(check, what=...)
 polls a condition (never sleep a fixed time) within WAIT_SECONDS.
+tests/serving.py: start_serve(env, log, *args) runs `annotation-api serve` as a real
+process on free ports and returns once its ready file names them; stop_serve(served).
 
 Marker `slow` (pyproject): heavy tests, left out by `-m "not slow"`. Tests that use the
 `browser` fixture and tests under tests/multiprocess get it here; others carry
-`@pytest.mark.slow` (large bodies, the fuzzer, the bench).
-tests/serving.py: start_serve(env, log, *args) runs `annotation-api serve` as a real
-process on free ports and returns once its ready file names them; stop_serve(served).
+`@pytest.mark.slow` (processes, large bodies, the fuzzer, the bench).
 """
 
 from __future__ import annotations
