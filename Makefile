@@ -24,7 +24,11 @@ serve: $(STAMP) $(WORKBENCH_STAMP)
 	$(VENV)/bin/annotation-api serve
 
 ## Run the whole test suite on SQLite and on a PostgreSQL the tests start themselves.
-test: $(STAMP) $(WORKBENCH_STAMP)
+## First the system packages it needs (apt, as root on Debian; else it says what is missing)
+## and the workbench's front end: the browser tests fail, never skip, without them.
+test: $(STAMP)
+	scripts/install_system_packages.sh
+	scripts/install_workbench.sh
 	scripts/test.sh
 
 ## buf lint (offline), ruff and mypy.

@@ -29,17 +29,23 @@ REST (the gateway under uvicorn on port 0, calling grpc_server)
     http_client        httpx.AsyncClient with base_url = the gateway's URL.
 
 Helpers (tests/helpers.py): bearer(token) builds call metadata; rpc_error(exc) decodes
-a failed call's status code, message, error_code and details.
+a failed call's status code, message, error_code and details; wait_until(check, what=...)
+polls a condition (never sleep a fixed time) within WAIT_SECONDS.
 tests/serving.py: start_serve(env, log, *args) runs `annotation-api serve` as a real
 process on free ports and returns once its ready file names them; stop_serve(served).
+
+Marker `slow` (pyproject): heavy tests, left out by `-m "not slow"`. Tests that use the
+`browser` fixture and tests under tests/multiprocess get it here; others carry
+`@pytest.mark.slow` (processes, large bodies, the fuzzer, the bench).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +54,7 @@ import httpx
 import pytest
 from annotation.v1 import project_service_pb2_grpc, workflow_service_pb2_grpc
 
+from annotation_api.log import StderrHandler
 from annotation_api.settings import Settings
 from gateway.serve import RunningGateway, start_gateway
 from server.accounts import create_token, create_user
@@ -61,12 +68,32 @@ pytest_plugins = ("tests.postgres",)
 StubT = TypeVar("StubT")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` what is heavy by nature: a real browser, several server processes."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) or item.path.parent.name == (
+            "multiprocess"
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the developer's ANNOTATION_API_* variables out of every test."""
     for name in list(os.environ):
         if name.startswith("ANNOTATION_API_") and name != "ANNOTATION_API_TEST_ENGINES":
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """The command line's main() configures the root logger (annotation_api.log): take its
+    handler off again, so that later tests log only to pytest, as they do on their own."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, StderrHandler)]
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

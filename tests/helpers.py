@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from annotation.v1 import common_pb2
@@ -11,6 +14,11 @@ from google.protobuf import json_format
 from grpc_status import rpc_status
 
 Metadata = tuple[tuple[str, str], ...]
+T = TypeVar("T")
+
+# How long a test waits for something that should happen: a bound on a hang, not on speed.
+# Generous, so that a busy machine makes a test slower, never red.
+WAIT_SECONDS = 60.0
 
 
 def bearer(token: str, *, request_id: str | None = None) -> Metadata:
@@ -60,3 +68,26 @@ def rpc_error(exc: grpc.aio.AioRpcError) -> RpcErrorInfo:
             error_code = detail.error_code
             details = json_format.MessageToDict(detail.details)
     return RpcErrorInfo(exc.code(), exc.details() or "", error_code, details)
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[T]] | Callable[[], T],
+    *,
+    what: str,
+    timeout: float = WAIT_SECONDS,
+) -> T:
+    """Poll `check` (a function or a coroutine function) until it returns something true;
+    return that. Fails, naming `what`, when it has not within `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pause = 0.005
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.1)

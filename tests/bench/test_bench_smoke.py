@@ -58,6 +58,7 @@ def expected_figures() -> list[str]:
     return keys
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_smoke_run_writes_every_section_and_figure(
     tmp_path: Path, bench_database_url: str | None

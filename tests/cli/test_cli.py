@@ -156,6 +156,7 @@ def progress_error(port: int, token: str) -> grpc.StatusCode:
     return caught.value.code()  # type: ignore[attr-defined, no-any-return]
 
 
+@pytest.mark.slow
 def test_serve_bootstraps_the_configured_token(serve_env: dict[str, str], tmp_path: Path) -> None:
     serve_env["ANNOTATION_API_BOOTSTRAP_TOKEN"] = "bootstrap-secret-0123456789abcdef"
     served = start(serve_env, tmp_path / "serve.log", "--role", "server")
@@ -174,6 +175,7 @@ def test_serve_bootstraps_the_configured_token(serve_env: dict[str, str], tmp_pa
     assert not (tmp_path / "serve.ready.json").exists()
 
 
+@pytest.mark.slow
 def test_serve_warns_when_the_bootstrap_token_is_ignored(
     serve_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -196,6 +198,7 @@ def test_serve_warns_when_the_bootstrap_token_is_ignored(
     assert "another-secret" not in log
 
 
+@pytest.mark.slow
 def test_serve_prints_a_generated_token_once(serve_env: dict[str, str], tmp_path: Path) -> None:
     served = start(serve_env, tmp_path / "first.log", stdout_lines=2)
     try:

@@ -25,7 +25,7 @@ from annotation_api.settings import Settings
 from server.app import RunningServer, channel_options, start_server
 from storage.database import Database
 from tests.exports.samples import choice, polygon, rectangle, span
-from tests.helpers import TestUser
+from tests.helpers import WAIT_SECONDS, TestUser
 
 IMAGE_SIZE = (640, 480)
 
@@ -192,7 +192,7 @@ async def get_export(
 
 
 async def wait_for_callback_outcome(
-    channel: grpc.aio.Channel, user: TestUser, export_id: str, *, deadline: float = 30.0
+    channel: grpc.aio.Channel, user: TestUser, export_id: str, *, deadline: float = WAIT_SECONDS
 ) -> export_service_pb2.GetExportResponse:
     """Poll GetExport until the callback is no longer pending (or the deadline passes)."""
     loop = asyncio.get_running_loop()

@@ -27,7 +27,7 @@ from tests.exports.receiver import receiving
 from tests.exports.support import get_export as get_export_rpc
 from tests.exports.support import serving
 from tests.gateway.support import with_settings
-from tests.helpers import TestUser
+from tests.helpers import WAIT_SECONDS, TestUser, wait_until
 
 
 async def init_project(channel: grpc.aio.Channel, owner: TestUser) -> str:
@@ -82,13 +82,17 @@ async def status_of(database: Database, export_id: str) -> ExportStatus:
     return record.status
 
 
+async def has_failed(database: Database, export_id: str) -> bool:
+    return await status_of(database, export_id) is ExportStatus.FAILED
+
+
 async def test_a_renewed_export_stays_running_and_a_lapsed_one_fails(
     settings: Settings, database: Database, admin: TestUser
 ) -> None:
     async with receiving() as receiver:
         short = with_settings(
             settings,
-            export_lease_seconds=0.6,
+            export_lease_seconds=2,
             export_heartbeat_seconds=0.1,
             callback_allow_private=True,
             callback_poll_seconds=0.05,
@@ -97,13 +101,19 @@ async def test_a_renewed_export_stays_running_and_a_lapsed_one_fails(
             project_id = await init_project(channel, admin)
             live = new_export("exp_live000000000001", project_id, admin, None)
             dead = new_export("exp_dead000000000001", project_id, admin, receiver.url)
-            await insert_running(database, live, new_lease(short))
-            lapsed = ExportLease(owner="gone-host:1:00000000", expires_at=utcnow())
+            first_lease = new_lease(short)
+            await insert_running(database, live, first_lease)
+            # The same lease, held by a server that is gone: nobody renews it.
+            lapsed = ExportLease(owner="gone-host:1:00000000", expires_at=first_lease.expires_at)
             await insert_running(database, dead, lapsed)
             left = leave_partials(short, dead)
 
             async with holding_lease(short, database, live.export_id):
-                await asyncio.sleep(1.5)  # longer than the lease: only renewals keep it
+                # Once the sweeper has failed the dead export, the first lease has run
+                # out: only the renewals keep the live one.
+                await wait_until(
+                    lambda: has_failed(database, dead.export_id), what="the dead export failed"
+                )
                 assert await status_of(database, live.export_id) is ExportStatus.RUNNING
                 shown = await get_export_rpc(channel, admin, live.export_id)
                 assert shown.status == common_pb2.EXPORT_STATUS_RUNNING
@@ -113,18 +123,16 @@ async def test_a_renewed_export_stays_running_and_a_lapsed_one_fails(
             assert failed.status == common_pb2.EXPORT_STATUS_FAILED
             assert "interrupted" in failed.error_message
             assert failed.file_url == ""
-            assert not any(path.exists() for path in left)
-            await asyncio.wait_for(receiver.arrived.wait(), timeout=10)
+            await wait_until(
+                lambda: not any(path.exists() for path in left), what="the partials removed"
+            )
+            await asyncio.wait_for(receiver.arrived.wait(), timeout=WAIT_SECONDS)
             payload = orjson.loads(receiver.requests[0].body)
             assert (payload["export_id"], payload["status"]) == (dead.export_id, "failed")
 
             # Nobody renews the live export any more: it fails in turn, and its
             # writer, back too late, cannot complete it.
-            for _ in range(100):
-                if await status_of(database, live.export_id) is ExportStatus.FAILED:
-                    break
-                await asyncio.sleep(0.05)
-            assert await status_of(database, live.export_id) is ExportStatus.FAILED
+            await wait_until(lambda: has_failed(database, live.export_id), what="the lease lapsed")
             late = await end_export(
                 short,
                 database,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 from sqlalchemy import update
 
 from annotation_api.settings import Settings
@@ -55,6 +56,7 @@ async def init_text_project(http_client: httpx.AsyncClient, admin: TestUser, cou
     return str(created.json()["project_id"])
 
 
+@pytest.mark.slow
 async def test_a_killed_format_process_fails_the_export_cleanly(
     http_client: httpx.AsyncClient, admin: TestUser, settings: Settings
 ) -> None:

@@ -64,6 +64,7 @@ def test_entries_and_streamed_files_read_back(tmp_path: Path) -> None:
     unzip_test(path)
 
 
+@pytest.mark.slow
 def test_more_entries_than_a_plain_zip_holds_use_zip64_end_records(tmp_path: Path) -> None:
     count = ZIP_FILECOUNT_LIMIT + 5_000
     path = tmp_path / "many.zip"

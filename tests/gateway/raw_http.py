@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import orjson
 
+from tests.helpers import WAIT_SECONDS
+
 
 @dataclass
 class RawResponse:
@@ -42,7 +44,7 @@ class RawConnection:
         lines += [f"{name}: {value}" for name, value in headers.items()]
         await self.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
 
-    async def read_response(self, timeout: float = 10.0) -> RawResponse:
+    async def read_response(self, timeout: float = WAIT_SECONDS) -> RawResponse:
         """The next response (its body per Content-Length); fails after timeout seconds."""
         head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), timeout)
         status_line, *header_lines = head.decode("latin-1").split("\r\n")

@@ -74,7 +74,7 @@ async def test_a_declared_huge_json_body_is_refused_before_it_is_sent(
         "POST", INIT, {"Content-Type": "application/json", "Content-Length": str(HUGE)}
     )
     await connection.send(b'{"name": "' + b"x" * (128 * 1024))
-    response = await connection.read_response(timeout=10)
+    response = await connection.read_response()
     assert response.status == 401
     assert response.json()["error_code"] == "INVALID_TOKEN"
     # Nobody wants the rest of that body: the connection is closed, not drained.
@@ -90,7 +90,7 @@ async def test_a_chunked_json_body_is_refused_after_the_first_64_kib(
     piece = b"x" * (32 * 1024)
     for _ in range(4):  # 128 KiB: past the prefix anyone may send, far below any limit
         await connection.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-    response = await connection.read_response(timeout=10)
+    response = await connection.read_response()
     assert response.status == 401
     assert response.json()["error_code"] == "INVALID_TOKEN"
 
@@ -101,7 +101,7 @@ async def test_a_body_over_the_limit_from_a_stranger_is_401_not_413(
     await connection.send_head(
         "POST", INIT, {"Content-Type": "application/json", "Content-Length": str(2**40)}
     )
-    response = await connection.read_response(timeout=10)
+    response = await connection.read_response()
     assert response.status == 401
 
 
@@ -120,7 +120,7 @@ async def test_a_huge_upload_from_a_stranger_is_refused_before_it_is_spooled(
         b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="p.json"\r\n\r\n'
         + b" " * (64 * 1024)
     )
-    response = await connection.read_response(timeout=10)
+    response = await connection.read_response()
     assert response.status == 401
     assert response.json()["error_code"] == "INVALID_TOKEN"
 

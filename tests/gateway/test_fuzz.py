@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -107,6 +108,7 @@ def fuzz(document: dict[str, Any], base_url: str, token: str, ids: dict[str, str
     return report
 
 
+@pytest.mark.slow
 async def test_fuzzing_every_operation_finds_no_5xx_and_nothing_undocumented(
     gateway: RunningGateway, http_client: httpx.AsyncClient, admin: TestUser
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from tests.gateway.support import INIT, auth, init_body
 from tests.helpers import TestUser
@@ -85,6 +86,7 @@ async def test_progress_and_tasks_of_a_new_project(
     assert [t["external_id"] for t in rest.json()["tasks"]] == ["ext_002"]
 
 
+@pytest.mark.slow
 async def test_init_of_200000_tasks_through_rest(
     http_client: httpx.AsyncClient, admin: TestUser
 ) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from storage.database import Database
 from storage.models import Export
 from tests.exports.receiver import receiving
+from tests.helpers import wait_until
 from tests.multiprocess.fleet import serve_environment, serving_fleet
 
 pytestmark = pytest.mark.timeout(240)
@@ -51,17 +52,18 @@ def serve_pid() -> int:
     return int(child.pid)
 
 
+def gone(pid: int) -> bool:
+    """Whether the process has exited (a zombie has: its sockets and files are closed)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 async def kill_hard(pid: int) -> None:
     """SIGKILL, as a crash or the OOM killer would; wait until the process is gone."""
     os.kill(pid, signal.SIGKILL)
-    while True:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                break
-        except psutil.NoSuchProcess:
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.2)  # let the parent's bookkeeping see the exit
+    await wait_until(lambda: gone(pid), what=f"process {pid} gone")
 
 
 def partials(export_dir: Path) -> list[str]:

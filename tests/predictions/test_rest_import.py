@@ -266,6 +266,7 @@ def write_large_aap_file(path: Path, *, tasks: int, predictions_per_task: int) -
     return path.stat().st_size
 
 
+@pytest.mark.slow
 async def test_an_upload_of_about_100_mb_streams_through(
     database: Database, admin: TestUser, http_client: httpx.AsyncClient, tmp_path: Path
 ) -> None:

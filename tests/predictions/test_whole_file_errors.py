@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
@@ -11,7 +12,7 @@ from annotation.v1 import prediction_service_pb2_grpc
 from annotation_api.settings import Settings
 from server.app import start_server
 from storage.database import Database
-from tests.helpers import TestUser, rpc_error
+from tests.helpers import WAIT_SECONDS, Metadata, RpcErrorInfo, TestUser, rpc_error
 from tests.predictions.support import (
     ImportCall,
     Request,
@@ -106,31 +107,42 @@ async def small_limit_stub(
         await running.stop(0)
 
 
+async def refused_before_the_end(
+    stub: prediction_service_pb2_grpc.PredictionServiceStub,
+    project_id: str,
+    metadata: Metadata,
+) -> RpcErrorInfo:
+    """Send a file over the limit and never end the stream: an answer that waited for the
+    end of the file would never come (the call's deadline would, instead)."""
+    call = stub.ImportPredictions(metadata=metadata, timeout=WAIT_SECONDS)
+    try:
+        await call.write(Request(project_id=project_id))
+        for _ in range(1000):  # 1 MB: over the limit, also as a keyed stream counts it
+            try:
+                await call.write(Request(chunk=b" " * 1000))
+            except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                break  # answered while the client was still writing
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call
+    finally:
+        call.cancel()
+    return rpc_error(caught.value)
+
+
 async def test_a_file_over_the_upload_limit_is_413_and_not_read_to_the_end(
     database: Database,
     admin: TestUser,
     small_limit_stub: prediction_service_pb2_grpc.PredictionServiceStub,
 ) -> None:
     project = await seed_project(database, owner=admin, tasks=[{"content": "https://h/a.jpg"}])
-    sent = 0
 
-    async def requests() -> AsyncIterator[Request]:
-        nonlocal sent
-        yield Request(project_id=project.project_id)
-        for _ in range(10_000):  # 10 MB if it were all read
-            sent += 1
-            yield Request(chunk=b" " * 1000)
+    error = await refused_before_the_end(small_limit_stub, project.project_id, admin.metadata)
 
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await small_limit_stub.ImportPredictions(requests(), metadata=admin.metadata)
-
-    error = rpc_error(caught.value)
     assert (error.code, error.error_code) == (
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         "PAYLOAD_TOO_LARGE",
     )
     assert error.details == {"limit_bytes": 1000}
-    assert sent < 10_000
 
 
 async def test_a_file_at_the_limit_is_read(
@@ -199,19 +211,8 @@ async def test_a_keyed_stream_over_the_upload_limit_is_413_and_not_read_to_the_e
     small_limit_stub: prediction_service_pb2_grpc.PredictionServiceStub,
 ) -> None:
     project = await seed_project(database, owner=admin, tasks=[{"content": "https://h/a.jpg"}])
-    sent = 0
 
-    async def requests() -> AsyncIterator[Request]:
-        nonlocal sent
-        yield Request(project_id=project.project_id)
-        for _ in range(10_000):  # 10 MB if it were all read
-            sent += 1
-            yield Request(chunk=b" " * 1000)
+    keyed = (*admin.metadata, ("idempotency-key", "big"))
+    error = await refused_before_the_end(small_limit_stub, project.project_id, keyed)
 
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await small_limit_stub.ImportPredictions(
-            requests(), metadata=(*admin.metadata, ("idempotency-key", "big"))
-        )
-    error = rpc_error(caught.value)
     assert error.error_code == "PAYLOAD_TOO_LARGE"
-    assert sent < 1000

@@ -19,6 +19,7 @@ from annotation.v1 import (
 from grpc_health.v1 import health_pb2
 
 from server.app import RunningServer
+from tests.helpers import WAIT_SECONDS
 
 GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")
 FILES = [
@@ -39,7 +40,7 @@ async def grpcurl(port: int, *args: str) -> tuple[int, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=WAIT_SECONDS)
     return process.returncode or 0, output.decode()
 
 
@@ -60,6 +61,7 @@ def served_symbols() -> list[str]:
     return sorted(set(symbols))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path(GRPCURL).exists(), reason="the grpcurl binary is not installed")
 async def test_grpcurl_lists_and_describes_every_service_method_and_message(
     grpc_server: RunningServer,

@@ -251,6 +251,7 @@ async def test_invalid_request_writes_nothing(
         assert (await conn.execute(select(AuditLog))).first() is None
 
 
+@pytest.mark.slow
 async def test_init_of_200000_tasks(
     project_stub: ProjectServiceStub, admin: TestUser, database: Database
 ) -> None:

@@ -69,6 +69,7 @@ async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
         await engine.dispose()
 
 
+@pytest.mark.slow
 async def test_concurrent_upgrades_of_an_empty_database_all_succeed(
     empty_database_url: str,
 ) -> None:
