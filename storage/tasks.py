@@ -245,15 +245,6 @@ _SET_TASK_STATUS = (
     )
     .execution_options(**DEFERRED_WRITE)
 )
-_SET_TASK_STATUS_AND_SIZE = (
-    update(tasks)
-    .where(tasks.c.id == bindparam("b_task_id"))
-    .values(
-        status=bindparam("b_status"),
-        updated_at=bindparam("b_now"),
-        completed_at=bindparam("b_completed_at"),
-        image_width=bindparam("b_image_width"),
-        image_height=bindparam("b_image_height"),
-    )
-    .execution_options(**DEFERRED_WRITE)
+_SET_TASK_STATUS_AND_SIZE = _SET_TASK_STATUS.values(
+    image_width=bindparam("b_image_width"), image_height=bindparam("b_image_height")
 )
