@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -37,6 +39,15 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def _count() -> Mapped[int]:
+    """A counter column: 0 for rows written before it existed and by bulk inserts."""
+    return mapped_column(Integer, default=0, server_default=text("0"))
+
+
+def _flag() -> Mapped[bool]:
+    return mapped_column(Boolean, default=False, server_default=false())
 
 
 class User(Base):
@@ -82,6 +93,20 @@ class Project(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # the model version that pre-labels the tasks; NULL: the most recently imported.
     prelabel_model_version: Mapped[str | None] = mapped_column(String(255))
+    # quality control (QualitySettings): off | all | sample, and the sampled share.
+    review_mode: Mapped[str] = mapped_column(String(10), default="off", server_default="off")
+    review_share: Mapped[float | None] = mapped_column(Float)
+    # how many distinct annotators label each task.
+    annotations_per_task: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # the share of an annotator's served tasks that are ground-truth tasks.
+    ground_truth_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    iou_threshold: Mapped[float] = mapped_column(Float, default=0.5, server_default=text("0.5"))
+    # review counters (annotations), kept by the lifecycle like the task counters.
+    review_pending_count: Mapped[int] = _count()
+    accepted_count: Mapped[int] = _count()
+    rejected_count: Mapped[int] = _count()
+    reviewed_count: Mapped[int] = _count()
+    ground_truth_tasks: Mapped[int] = _count()
 
 
 class Label(Base):
@@ -102,6 +127,7 @@ class Task(Base):
         Index("ix_tasks_project_id_status_id", "project_id", "status", "id"),
         Index("ix_tasks_project_id_external_id", "project_id", "external_id"),
         Index("ix_tasks_project_id_file_path", "project_id", "file_path"),
+        Index("ix_tasks_project_id_is_ground_truth_id", "project_id", "is_ground_truth", "id"),
     )
 
     # The integer key doubles as task_id ("123") and display_id ("T-123"):
@@ -120,11 +146,19 @@ class Task(Base):
     # whose metadata has none.
     image_width: Mapped[int | None] = mapped_column(Integer)
     image_height: Mapped[int | None] = mapped_column(Integer)
+    # a ground-truth task: its ground-truth annotation is the known answer.
+    is_ground_truth: Mapped[bool] = _flag()
+    # mean pairwise agreement of its annotators' answers; NULL with fewer than two.
+    agreement: Mapped[float | None] = mapped_column(Float)
+    # submitted annotations counted towards annotations_per_task.
+    annotation_count: Mapped[int] = _count()
 
 
 class Assignment(Base):
     __tablename__ = "assignments"
     __table_args__ = (
+        # With overlap a task has up to annotations_per_task assignments, one per annotator.
+        UniqueConstraint("task_id", "user_id"),
         Index("ix_assignments_project_id_user_id", "project_id", "user_id"),
         # An annotator's queue (NextTask, ListAssignedTasks) without scanning a project.
         Index("ix_assignments_user_id_status_task_id", "user_id", "status", "task_id"),
@@ -138,12 +172,14 @@ class Assignment(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), unique=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # a ground-truth task served to check the annotator: moves no counter.
+    is_ground_truth: Mapped[bool] = _flag()
 
 
 class ProjectAnnotator(Base):
@@ -158,6 +194,9 @@ class ProjectAnnotator(Base):
     assigned_count: Mapped[int] = mapped_column(Integer, default=0)
     completed_count: Mapped[int] = mapped_column(Integer, default=0)
     in_progress_count: Mapped[int] = mapped_column(Integer, default=0)
+    review_pending_count: Mapped[int] = _count()
+    accepted_count: Mapped[int] = _count()
+    rejected_count: Mapped[int] = _count()
 
 
 class Annotation(Base):
@@ -166,6 +205,8 @@ class Annotation(Base):
         Index("ix_annotations_task_id", "task_id"),
         Index("ix_annotations_project_id_task_id", "project_id", "task_id"),
         Index("ix_annotations_parent_prediction_id", "parent_prediction_id"),
+        # the review queue: a project's annotations waiting for review, oldest first.
+        Index("ix_annotations_project_id_review_status_id", "project_id", "review_status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -183,6 +224,18 @@ class Annotation(Base):
     # whether the result equals its parent's (server.workflow.prelabel), kept with every
     # change so that prediction stats are one aggregate query; NULL without a parent.
     matches_parent: Mapped[bool | None] = mapped_column(Boolean)
+    # review: NULL (not under review) | pending | accepted | rejected.
+    review_status: Mapped[str | None] = mapped_column(String(10))
+    reviewer_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # a reviewer's correction names the annotation it corrected (which is kept).
+    corrects_annotation_id: Mapped[int | None] = mapped_column(BigInteger)
+    # the task's known answer (a ground-truth task).
+    is_ground_truth: Mapped[bool] = _flag()
+    # mean agreement with the task's other answers; score against the known answer.
+    agreement: Mapped[float | None] = mapped_column(Float)
+    ground_truth_score: Mapped[float | None] = mapped_column(Float)
 
 
 class Prediction(Base):
@@ -283,6 +336,9 @@ class Export(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     # JSON list of {task_id, display_id, message}: tasks written incompletely.
     warnings_json: Mapped[str | None] = mapped_column(Text)
+    accepted_only: Mapped[bool] = _flag()
+    ground_truth_only: Mapped[bool] = _flag()
+    consensus: Mapped[bool] = _flag()
     callback_url: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -351,3 +407,72 @@ class IdempotencyKey(Base):
     response: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ProjectReviewer(Base):
+    """A user with the reviewer role who reviews a project's annotations."""
+
+    __tablename__ = "project_reviewers"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Review(Base):
+    """One verdict on an annotation (every round is kept)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_project_id_created_at", "project_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    annotation_id: Mapped[int] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[int] = mapped_column(BigInteger)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    # accept | reject
+    verdict: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text)
+    correction_annotation_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QualityScore(Base):
+    """Sums behind the agreement and ground-truth reads (constant time per project).
+
+    kind: agreement | ground_truth; user_id "" is every annotator, label "" every
+    label. score_sum / score_count is the mean score; matched, answered and
+    expected count regions (precision = matched / answered, recall = matched /
+    expected).
+    """
+
+    __tablename__ = "quality_scores"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(255), primary_key=True)
+    score_sum: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    score_count: Mapped[int] = _count()
+    matched: Mapped[int] = _count()
+    answered: Mapped[int] = _count()
+    expected: Mapped[int] = _count()
+
+
+class AgreementCoincidence(Base):
+    """Krippendorff's coincidence matrix of a project's choices (nominal alpha)."""
+
+    __tablename__ = "agreement_coincidences"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    value_a: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value_b: Mapped[str] = mapped_column(String(255), primary_key=True)
+    weight: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))

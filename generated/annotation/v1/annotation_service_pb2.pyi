@@ -20,20 +20,22 @@ ANNOTATION_IMPORT_FORMAT_LABEL_STUDIO_JSON: AnnotationImportFormat
 ANNOTATION_IMPORT_FORMAT_COCO: AnnotationImportFormat
 
 class ImportAnnotationsRequest(_message.Message):
-    __slots__ = ("project_id", "format", "dry_run", "annotator_id", "model_version", "chunk")
+    __slots__ = ("project_id", "format", "dry_run", "annotator_id", "model_version", "chunk", "ground_truth")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     ANNOTATOR_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     format: AnnotationImportFormat
     dry_run: bool
     annotator_id: str
     model_version: str
     chunk: bytes
-    def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[AnnotationImportFormat, str]] = ..., dry_run: _Optional[bool] = ..., annotator_id: _Optional[str] = ..., model_version: _Optional[str] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+    ground_truth: bool
+    def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[AnnotationImportFormat, str]] = ..., dry_run: _Optional[bool] = ..., annotator_id: _Optional[str] = ..., model_version: _Optional[str] = ..., chunk: _Optional[bytes] = ..., ground_truth: _Optional[bool] = ...) -> None: ...
 
 class ImportAnnotationsResponse(_message.Message):
     __slots__ = ("imported", "predictions_imported", "skipped", "errors", "dry_run")

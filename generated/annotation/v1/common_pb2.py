@@ -27,7 +27,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61nnotation/v1/common.proto\x12\rannotation.v1\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"$\n\x05Label\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63olor\x18\x02 \x01(\t\"[\n\x08TagInput\x12\x1a\n\x03tag\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\x98\xb5\x18\xff\x01\xc0\xb5\x18\x01\x12)\n\x05\x63olor\x18\x02 \x01(\tB\x15\xa2\xb5\x18\x11^#[0-9A-Fa-f]{6}$H\x00\x88\x01\x01\x42\x08\n\x06_color\"K\n\x0b\x45rrorDetail\x12\x12\n\nerror_code\x18\x01 \x01(\t\x12(\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct*\xcd\x01\n\x08TaskType\x12\x19\n\x15TASK_TYPE_UNSPECIFIED\x10\x00\x12!\n\x1dTASK_TYPE_TEXT_CLASSIFICATION\x10\x01\x12\"\n\x1eTASK_TYPE_IMAGE_CLASSIFICATION\x10\x02\x12\x1e\n\x1aTASK_TYPE_OBJECT_DETECTION\x10\x03\x12\x11\n\rTASK_TYPE_NER\x10\x04\x12\x15\n\x11TASK_TYPE_POLYGON\x10\x05\x1a\x15\x92\xb5\x18\x11INVALID_TASK_TYPE*\xc1\x01\n\rProjectStatus\x12\x1e\n\x1aPROJECT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PROJECT_STATUS_DRAFT\x10\x01\x12\x1e\n\x1aPROJECT_STATUS_CONFIGURING\x10\x02\x12\x18\n\x14PROJECT_STATUS_READY\x10\x03\x12\x1e\n\x1aPROJECT_STATUS_IN_PROGRESS\x10\x04\x12\x1c\n\x18PROJECT_STATUS_COMPLETED\x10\x05*z\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13TASK_STATUS_PENDING\x10\x01\x12\x1b\n\x17TASK_STATUS_IN_PROGRESS\x10\x02\x12\x19\n\x15TASK_STATUS_COMPLETED\x10\x03*\xe0\x01\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45XPORT_FORMAT_JSON\x10\x01\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x02\x12\x1a\n\x16\x45XPORT_FORMAT_SHAREGPT\x10\x03\x12\x16\n\x12\x45XPORT_FORMAT_YOLO\x10\x04\x12\x16\n\x12\x45XPORT_FORMAT_COCO\x10\x05\x12\x18\n\x14\x45XPORT_FORMAT_ALPACA\x10\x06\x12\x1c\n\x18\x45XPORT_FORMAT_PASCAL_VOC\x10\x07*\x9a\x01\n\x0c\x45xportStatus\x12\x1d\n\x19\x45XPORT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XPORT_STATUS_RUNNING\x10\x01\x12\x1b\n\x17\x45XPORT_STATUS_COMPLETED\x10\x02\x12\x18\n\x14\x45XPORT_STATUS_FAILED\x10\x03\x12\x19\n\x15\x45XPORT_STATUS_EXPIRED\x10\x04*\x89\x01\n\x0e\x43\x61llbackStatus\x12\x1f\n\x1b\x43\x41LLBACK_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x43\x41LLBACK_STATUS_PENDING\x10\x01\x12\x1d\n\x19\x43\x41LLBACK_STATUS_DELIVERED\x10\x02\x12\x1a\n\x16\x43\x41LLBACK_STATUS_FAILED\x10\x03*a\n\x0cImportFormat\x12\x1d\n\x19IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n\x16IMPORT_FORMAT_AAP_JSON\x10\x01\x12\x16\n\x12IMPORT_FORMAT_COCO\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61nnotation/v1/common.proto\x12\rannotation.v1\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"$\n\x05Label\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63olor\x18\x02 \x01(\t\"[\n\x08TagInput\x12\x1a\n\x03tag\x18\x01 \x01(\tB\r\xe2\x41\x01\x02\x98\xb5\x18\xff\x01\xc0\xb5\x18\x01\x12)\n\x05\x63olor\x18\x02 \x01(\tB\x15\xa2\xb5\x18\x11^#[0-9A-Fa-f]{6}$H\x00\x88\x01\x01\x42\x08\n\x06_color\"K\n\x0b\x45rrorDetail\x12\x12\n\nerror_code\x18\x01 \x01(\t\x12(\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xb5\x02\n\x0fQualitySettings\x12.\n\x0breview_mode\x18\x01 \x01(\x0e\x32\x19.annotation.v1.ReviewMode\x12#\n\x0creview_share\x18\x02 \x01(\x01\x42\x08\xa8\xb5\x18\x00\xb8\xb5\x18\x01H\x00\x88\x01\x01\x12+\n\x14\x61nnotations_per_task\x18\x03 \x01(\x05\x42\x08\xa8\xb5\x18\x01\xb8\xb5\x18\nH\x01\x88\x01\x01\x12(\n\x11ground_truth_rate\x18\x04 \x01(\x01\x42\x08\xa8\xb5\x18\x00\xb8\xb5\x18\x01H\x02\x88\x01\x01\x12$\n\riou_threshold\x18\x05 \x01(\x01\x42\x08\xa8\xb5\x18\x00\xb8\xb5\x18\x01H\x03\x88\x01\x01\x42\x0f\n\r_review_shareB\x17\n\x15_annotations_per_taskB\x14\n\x12_ground_truth_rateB\x10\n\x0e_iou_threshold*\xcd\x01\n\x08TaskType\x12\x19\n\x15TASK_TYPE_UNSPECIFIED\x10\x00\x12!\n\x1dTASK_TYPE_TEXT_CLASSIFICATION\x10\x01\x12\"\n\x1eTASK_TYPE_IMAGE_CLASSIFICATION\x10\x02\x12\x1e\n\x1aTASK_TYPE_OBJECT_DETECTION\x10\x03\x12\x11\n\rTASK_TYPE_NER\x10\x04\x12\x15\n\x11TASK_TYPE_POLYGON\x10\x05\x1a\x15\x92\xb5\x18\x11INVALID_TASK_TYPE*\xc1\x01\n\rProjectStatus\x12\x1e\n\x1aPROJECT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PROJECT_STATUS_DRAFT\x10\x01\x12\x1e\n\x1aPROJECT_STATUS_CONFIGURING\x10\x02\x12\x18\n\x14PROJECT_STATUS_READY\x10\x03\x12\x1e\n\x1aPROJECT_STATUS_IN_PROGRESS\x10\x04\x12\x1c\n\x18PROJECT_STATUS_COMPLETED\x10\x05*z\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13TASK_STATUS_PENDING\x10\x01\x12\x1b\n\x17TASK_STATUS_IN_PROGRESS\x10\x02\x12\x19\n\x15TASK_STATUS_COMPLETED\x10\x03*\xe0\x01\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45XPORT_FORMAT_JSON\x10\x01\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x02\x12\x1a\n\x16\x45XPORT_FORMAT_SHAREGPT\x10\x03\x12\x16\n\x12\x45XPORT_FORMAT_YOLO\x10\x04\x12\x16\n\x12\x45XPORT_FORMAT_COCO\x10\x05\x12\x18\n\x14\x45XPORT_FORMAT_ALPACA\x10\x06\x12\x1c\n\x18\x45XPORT_FORMAT_PASCAL_VOC\x10\x07*\x9a\x01\n\x0c\x45xportStatus\x12\x1d\n\x19\x45XPORT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XPORT_STATUS_RUNNING\x10\x01\x12\x1b\n\x17\x45XPORT_STATUS_COMPLETED\x10\x02\x12\x18\n\x14\x45XPORT_STATUS_FAILED\x10\x03\x12\x19\n\x15\x45XPORT_STATUS_EXPIRED\x10\x04*\x89\x01\n\x0e\x43\x61llbackStatus\x12\x1f\n\x1b\x43\x41LLBACK_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x43\x41LLBACK_STATUS_PENDING\x10\x01\x12\x1d\n\x19\x43\x41LLBACK_STATUS_DELIVERED\x10\x02\x12\x1a\n\x16\x43\x41LLBACK_STATUS_FAILED\x10\x03*a\n\x0cImportFormat\x12\x1d\n\x19IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n\x16IMPORT_FORMAT_AAP_JSON\x10\x01\x12\x16\n\x12IMPORT_FORMAT_COCO\x10\x02*k\n\nReviewMode\x12\x1b\n\x17REVIEW_MODE_UNSPECIFIED\x10\x00\x12\x13\n\x0fREVIEW_MODE_OFF\x10\x01\x12\x13\n\x0fREVIEW_MODE_ALL\x10\x02\x12\x16\n\x12REVIEW_MODE_SAMPLE\x10\x03*\x80\x01\n\x0cReviewStatus\x12\x1d\n\x19REVIEW_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15REVIEW_STATUS_PENDING\x10\x01\x12\x1a\n\x16REVIEW_STATUS_ACCEPTED\x10\x02\x12\x1a\n\x16REVIEW_STATUS_REJECTED\x10\x03*e\n\rReviewVerdict\x12\x1e\n\x1aREVIEW_VERDICT_UNSPECIFIED\x10\x00\x12\x19\n\x15REVIEW_VERDICT_ACCEPT\x10\x01\x12\x19\n\x15REVIEW_VERDICT_REJECT\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,24 +40,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TAGINPUT'].fields_by_name['tag']._serialized_options = b'\342A\001\002\230\265\030\377\001\300\265\030\001'
   _globals['_TAGINPUT'].fields_by_name['color']._loaded_options = None
   _globals['_TAGINPUT'].fields_by_name['color']._serialized_options = b'\242\265\030\021^#[0-9A-Fa-f]{6}$'
-  _globals['_TASKTYPE']._serialized_start=346
-  _globals['_TASKTYPE']._serialized_end=551
-  _globals['_PROJECTSTATUS']._serialized_start=554
-  _globals['_PROJECTSTATUS']._serialized_end=747
-  _globals['_TASKSTATUS']._serialized_start=749
-  _globals['_TASKSTATUS']._serialized_end=871
-  _globals['_EXPORTFORMAT']._serialized_start=874
-  _globals['_EXPORTFORMAT']._serialized_end=1098
-  _globals['_EXPORTSTATUS']._serialized_start=1101
-  _globals['_EXPORTSTATUS']._serialized_end=1255
-  _globals['_CALLBACKSTATUS']._serialized_start=1258
-  _globals['_CALLBACKSTATUS']._serialized_end=1395
-  _globals['_IMPORTFORMAT']._serialized_start=1397
-  _globals['_IMPORTFORMAT']._serialized_end=1494
+  _globals['_QUALITYSETTINGS'].fields_by_name['review_share']._loaded_options = None
+  _globals['_QUALITYSETTINGS'].fields_by_name['review_share']._serialized_options = b'\250\265\030\000\270\265\030\001'
+  _globals['_QUALITYSETTINGS'].fields_by_name['annotations_per_task']._loaded_options = None
+  _globals['_QUALITYSETTINGS'].fields_by_name['annotations_per_task']._serialized_options = b'\250\265\030\001\270\265\030\n'
+  _globals['_QUALITYSETTINGS'].fields_by_name['ground_truth_rate']._loaded_options = None
+  _globals['_QUALITYSETTINGS'].fields_by_name['ground_truth_rate']._serialized_options = b'\250\265\030\000\270\265\030\001'
+  _globals['_QUALITYSETTINGS'].fields_by_name['iou_threshold']._loaded_options = None
+  _globals['_QUALITYSETTINGS'].fields_by_name['iou_threshold']._serialized_options = b'\250\265\030\000\270\265\030\001'
+  _globals['_TASKTYPE']._serialized_start=658
+  _globals['_TASKTYPE']._serialized_end=863
+  _globals['_PROJECTSTATUS']._serialized_start=866
+  _globals['_PROJECTSTATUS']._serialized_end=1059
+  _globals['_TASKSTATUS']._serialized_start=1061
+  _globals['_TASKSTATUS']._serialized_end=1183
+  _globals['_EXPORTFORMAT']._serialized_start=1186
+  _globals['_EXPORTFORMAT']._serialized_end=1410
+  _globals['_EXPORTSTATUS']._serialized_start=1413
+  _globals['_EXPORTSTATUS']._serialized_end=1567
+  _globals['_CALLBACKSTATUS']._serialized_start=1570
+  _globals['_CALLBACKSTATUS']._serialized_end=1707
+  _globals['_IMPORTFORMAT']._serialized_start=1709
+  _globals['_IMPORTFORMAT']._serialized_end=1806
+  _globals['_REVIEWMODE']._serialized_start=1808
+  _globals['_REVIEWMODE']._serialized_end=1915
+  _globals['_REVIEWSTATUS']._serialized_start=1918
+  _globals['_REVIEWSTATUS']._serialized_end=2046
+  _globals['_REVIEWVERDICT']._serialized_start=2048
+  _globals['_REVIEWVERDICT']._serialized_end=2149
   _globals['_LABEL']._serialized_start=137
   _globals['_LABEL']._serialized_end=173
   _globals['_TAGINPUT']._serialized_start=175
   _globals['_TAGINPUT']._serialized_end=266
   _globals['_ERRORDETAIL']._serialized_start=268
   _globals['_ERRORDETAIL']._serialized_end=343
+  _globals['_QUALITYSETTINGS']._serialized_start=346
+  _globals['_QUALITYSETTINGS']._serialized_end=655
 # @@protoc_insertion_point(module_scope)

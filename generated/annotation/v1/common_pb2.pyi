@@ -65,6 +65,26 @@ class ImportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     IMPORT_FORMAT_UNSPECIFIED: _ClassVar[ImportFormat]
     IMPORT_FORMAT_AAP_JSON: _ClassVar[ImportFormat]
     IMPORT_FORMAT_COCO: _ClassVar[ImportFormat]
+
+class ReviewMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_MODE_UNSPECIFIED: _ClassVar[ReviewMode]
+    REVIEW_MODE_OFF: _ClassVar[ReviewMode]
+    REVIEW_MODE_ALL: _ClassVar[ReviewMode]
+    REVIEW_MODE_SAMPLE: _ClassVar[ReviewMode]
+
+class ReviewStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_STATUS_UNSPECIFIED: _ClassVar[ReviewStatus]
+    REVIEW_STATUS_PENDING: _ClassVar[ReviewStatus]
+    REVIEW_STATUS_ACCEPTED: _ClassVar[ReviewStatus]
+    REVIEW_STATUS_REJECTED: _ClassVar[ReviewStatus]
+
+class ReviewVerdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_VERDICT_UNSPECIFIED: _ClassVar[ReviewVerdict]
+    REVIEW_VERDICT_ACCEPT: _ClassVar[ReviewVerdict]
+    REVIEW_VERDICT_REJECT: _ClassVar[ReviewVerdict]
 TASK_TYPE_UNSPECIFIED: TaskType
 TASK_TYPE_TEXT_CLASSIFICATION: TaskType
 TASK_TYPE_IMAGE_CLASSIFICATION: TaskType
@@ -101,6 +121,17 @@ CALLBACK_STATUS_FAILED: CallbackStatus
 IMPORT_FORMAT_UNSPECIFIED: ImportFormat
 IMPORT_FORMAT_AAP_JSON: ImportFormat
 IMPORT_FORMAT_COCO: ImportFormat
+REVIEW_MODE_UNSPECIFIED: ReviewMode
+REVIEW_MODE_OFF: ReviewMode
+REVIEW_MODE_ALL: ReviewMode
+REVIEW_MODE_SAMPLE: ReviewMode
+REVIEW_STATUS_UNSPECIFIED: ReviewStatus
+REVIEW_STATUS_PENDING: ReviewStatus
+REVIEW_STATUS_ACCEPTED: ReviewStatus
+REVIEW_STATUS_REJECTED: ReviewStatus
+REVIEW_VERDICT_UNSPECIFIED: ReviewVerdict
+REVIEW_VERDICT_ACCEPT: ReviewVerdict
+REVIEW_VERDICT_REJECT: ReviewVerdict
 
 class Label(_message.Message):
     __slots__ = ("name", "color")
@@ -125,3 +156,17 @@ class ErrorDetail(_message.Message):
     error_code: str
     details: _struct_pb2.Struct
     def __init__(self, error_code: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class QualitySettings(_message.Message):
+    __slots__ = ("review_mode", "review_share", "annotations_per_task", "ground_truth_rate", "iou_threshold")
+    REVIEW_MODE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_SHARE_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_PER_TASK_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_RATE_FIELD_NUMBER: _ClassVar[int]
+    IOU_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    review_mode: ReviewMode
+    review_share: float
+    annotations_per_task: int
+    ground_truth_rate: float
+    iou_threshold: float
+    def __init__(self, review_mode: _Optional[_Union[ReviewMode, str]] = ..., review_share: _Optional[float] = ..., annotations_per_task: _Optional[int] = ..., ground_truth_rate: _Optional[float] = ..., iou_threshold: _Optional[float] = ...) -> None: ...

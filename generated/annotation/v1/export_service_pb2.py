@@ -28,7 +28,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"annotation/v1/export_service.proto\x12\rannotation.v1\x1a\x1a\x61nnotation/v1/common.proto\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x01\n\x13\x43reateExportRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12+\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1b.annotation.v1.ExportFormat\x12\x1b\n\x0e\x63ompleted_only\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x19\n\x0c\x63\x61llback_url\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\x11\n\x0f_completed_onlyB\x0f\n\r_callback_url\"\x9a\x02\n\x14\x43reateExportResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12+\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1b.annotation.v1.ExportFormat\x12\x16\n\x0etotal_exported\x18\x03 \x01(\x03\x12\x10\n\x08\x66ile_url\x18\x04 \x01(\t\x12\x11\n\tfile_name\x18\x05 \x01(\t\x12\x11\n\tfile_size\x18\x06 \x01(\x03\x12.\n\nexpires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\texport_id\x18\x08 \x01(\t\x12.\n\x08warnings\x18\t \x03(\x0b\x32\x1c.annotation.v1.ExportWarning\"E\n\rExportWarning\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x12\n\ndisplay_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"%\n\x10GetExportRequest\x12\x11\n\texport_id\x18\x01 \x01(\t\"\xb9\x04\n\x11GetExportResponse\x12\x11\n\texport_id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12+\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1b.annotation.v1.ExportFormat\x12+\n\x06status\x18\x04 \x01(\x0e\x32\x1b.annotation.v1.ExportStatus\x12\x16\n\x0e\x63ompleted_only\x18\x05 \x01(\x08\x12\x16\n\x0etotal_exported\x18\x06 \x01(\x03\x12\x10\n\x08\x66ile_url\x18\x07 \x01(\t\x12\x11\n\tfile_name\x18\x08 \x01(\t\x12\x11\n\tfile_size\x18\t \x01(\x03\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\rerror_message\x18\x0c \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x63\x61llback_url\x18\r \x01(\tH\x01\x88\x01\x01\x12\x36\n\x0f\x63\x61llback_status\x18\x0e \x01(\x0e\x32\x1d.annotation.v1.CallbackStatus\x12\x19\n\x11\x63\x61llback_attempts\x18\x0f \x01(\x05\x12.\n\x08warnings\x18\x10 \x03(\x0b\x32\x1c.annotation.v1.ExportWarningB\x10\n\x0e_error_messageB\x0f\n\r_callback_url\"*\n\x15\x44ownloadExportRequest\x12\x11\n\texport_id\x18\x01 \x01(\t\"\x98\x01\n\x16\x44ownloadExportResponse\x12\x11\n\tfile_name\x18\x01 \x01(\t\x12I\n\x0c\x63ontent_type\x18\x02 \x01(\tB3\xb2\xb5\x18\x10\x61pplication/json\xb2\xb5\x18\x08text/csv\xb2\xb5\x18\x0f\x61pplication/zip\x12\x11\n\tfile_size\x18\x03 \x01(\x03\x12\r\n\x05\x63hunk\x18\x04 \x01(\x0c\"\x1a\n\x18ListExportFormatsRequest\"P\n\x19ListExportFormatsResponse\x12\x33\n\x07\x66ormats\x18\x01 \x03(\x0b\x32\".annotation.v1.ExportFormatSupport\"\x9d\x01\n\x13\x45xportFormatSupport\x12+\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1b.annotation.v1.ExportFormat\x12+\n\ntask_types\x18\x02 \x03(\x0e\x32\x17.annotation.v1.TaskType\x12\x16\n\x0e\x66ile_extension\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t2\xbb\x04\n\rExportService\x12\x92\x01\n\x0c\x43reateExport\x12\".annotation.v1.CreateExportRequest\x1a#.annotation.v1.CreateExportResponse\"9\x98\xb5\x18\x01\x82\xd3\xe4\x93\x02/\"*/api/external/projects/{project_id}/export:\x01*\x12y\n\tGetExport\x12\x1f.annotation.v1.GetExportRequest\x1a .annotation.v1.GetExportResponse\")\x82\xd3\xe4\x93\x02#\x12!/api/external/exports/{export_id}\x12\x8a\x01\n\x0e\x44ownloadExport\x12$.annotation.v1.DownloadExportRequest\x1a%.annotation.v1.DownloadExportResponse\")\x82\xd3\xe4\x93\x02#\x12!/api/exports/{export_id}/download0\x01\x12\x8c\x01\n\x11ListExportFormats\x12\'.annotation.v1.ListExportFormatsRequest\x1a(.annotation.v1.ListExportFormatsResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/external/export-formatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"annotation/v1/export_service.proto\x12\rannotation.v1\x1a\x1a\x61nnotation/v1/common.proto\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x02\n\x13\x43reateExportRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12+\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1b.annotation.v1.ExportFormat\x12\x1b\n\x0e\x63ompleted_only\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x19\n\x0c\x63\x61llback_url\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\raccepted_only\x18\x05 \x01(\x08H\x02\x88\x01\x01\x12\x1e\n\x11ground_truth_only\x18\x06 \x01(\x08H\x03\x88\x01\x01\x12\x16\n\tconsensus\x18\x07 \x01(\x08H\x04\x88\x01\x01\x42\x11\n\x0f_completed_onlyB\x0f\n\r_callback_urlB\x10\n\x0e_accepted_onlyB\x14\n\x12_ground_truth_onlyB\x0c\n\n_consensus\"\x9a\x02\n\x14\x43reateExportResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12+\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1b.annotation.v1.ExportFormat\x12\x16\n\x0etotal_exported\x18\x03 \x01(\x03\x12\x10\n\x08\x66ile_url\x18\x04 \x01(\t\x12\x11\n\tfile_name\x18\x05 \x01(\t\x12\x11\n\tfile_size\x18\x06 \x01(\x03\x12.\n\nexpires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\texport_id\x18\x08 \x01(\t\x12.\n\x08warnings\x18\t \x03(\x0b\x32\x1c.annotation.v1.ExportWarning\"E\n\rExportWarning\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x12\n\ndisplay_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"%\n\x10GetExportRequest\x12\x11\n\texport_id\x18\x01 \x01(\t\"\xb9\x04\n\x11GetExportResponse\x12\x11\n\texport_id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12+\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1b.annotation.v1.ExportFormat\x12+\n\x06status\x18\x04 \x01(\x0e\x32\x1b.annotation.v1.ExportStatus\x12\x16\n\x0e\x63ompleted_only\x18\x05 \x01(\x08\x12\x16\n\x0etotal_exported\x18\x06 \x01(\x03\x12\x10\n\x08\x66ile_url\x18\x07 \x01(\t\x12\x11\n\tfile_name\x18\x08 \x01(\t\x12\x11\n\tfile_size\x18\t \x01(\x03\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\rerror_message\x18\x0c \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x63\x61llback_url\x18\r \x01(\tH\x01\x88\x01\x01\x12\x36\n\x0f\x63\x61llback_status\x18\x0e \x01(\x0e\x32\x1d.annotation.v1.CallbackStatus\x12\x19\n\x11\x63\x61llback_attempts\x18\x0f \x01(\x05\x12.\n\x08warnings\x18\x10 \x03(\x0b\x32\x1c.annotation.v1.ExportWarningB\x10\n\x0e_error_messageB\x0f\n\r_callback_url\"*\n\x15\x44ownloadExportRequest\x12\x11\n\texport_id\x18\x01 \x01(\t\"\x98\x01\n\x16\x44ownloadExportResponse\x12\x11\n\tfile_name\x18\x01 \x01(\t\x12I\n\x0c\x63ontent_type\x18\x02 \x01(\tB3\xb2\xb5\x18\x10\x61pplication/json\xb2\xb5\x18\x08text/csv\xb2\xb5\x18\x0f\x61pplication/zip\x12\x11\n\tfile_size\x18\x03 \x01(\x03\x12\r\n\x05\x63hunk\x18\x04 \x01(\x0c\"\x1a\n\x18ListExportFormatsRequest\"P\n\x19ListExportFormatsResponse\x12\x33\n\x07\x66ormats\x18\x01 \x03(\x0b\x32\".annotation.v1.ExportFormatSupport\"\x9d\x01\n\x13\x45xportFormatSupport\x12+\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1b.annotation.v1.ExportFormat\x12+\n\ntask_types\x18\x02 \x03(\x0e\x32\x17.annotation.v1.TaskType\x12\x16\n\x0e\x66ile_extension\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t2\xbb\x04\n\rExportService\x12\x92\x01\n\x0c\x43reateExport\x12\".annotation.v1.CreateExportRequest\x1a#.annotation.v1.CreateExportResponse\"9\x98\xb5\x18\x01\x82\xd3\xe4\x93\x02/\"*/api/external/projects/{project_id}/export:\x01*\x12y\n\tGetExport\x12\x1f.annotation.v1.GetExportRequest\x1a .annotation.v1.GetExportResponse\")\x82\xd3\xe4\x93\x02#\x12!/api/external/exports/{export_id}\x12\x8a\x01\n\x0e\x44ownloadExport\x12$.annotation.v1.DownloadExportRequest\x1a%.annotation.v1.DownloadExportResponse\")\x82\xd3\xe4\x93\x02#\x12!/api/exports/{export_id}/download0\x01\x12\x8c\x01\n\x11ListExportFormats\x12\'.annotation.v1.ListExportFormatsRequest\x1a(.annotation.v1.ListExportFormatsResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/external/export-formatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,25 +46,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPORTSERVICE'].methods_by_name['ListExportFormats']._loaded_options = None
   _globals['_EXPORTSERVICE'].methods_by_name['ListExportFormats']._serialized_options = b'\202\323\344\223\002\036\022\034/api/external/export-formats'
   _globals['_CREATEEXPORTREQUEST']._serialized_start=174
-  _globals['_CREATEEXPORTREQUEST']._serialized_end=352
-  _globals['_CREATEEXPORTRESPONSE']._serialized_start=355
-  _globals['_CREATEEXPORTRESPONSE']._serialized_end=637
-  _globals['_EXPORTWARNING']._serialized_start=639
-  _globals['_EXPORTWARNING']._serialized_end=708
-  _globals['_GETEXPORTREQUEST']._serialized_start=710
-  _globals['_GETEXPORTREQUEST']._serialized_end=747
-  _globals['_GETEXPORTRESPONSE']._serialized_start=750
-  _globals['_GETEXPORTRESPONSE']._serialized_end=1319
-  _globals['_DOWNLOADEXPORTREQUEST']._serialized_start=1321
-  _globals['_DOWNLOADEXPORTREQUEST']._serialized_end=1363
-  _globals['_DOWNLOADEXPORTRESPONSE']._serialized_start=1366
-  _globals['_DOWNLOADEXPORTRESPONSE']._serialized_end=1518
-  _globals['_LISTEXPORTFORMATSREQUEST']._serialized_start=1520
-  _globals['_LISTEXPORTFORMATSREQUEST']._serialized_end=1546
-  _globals['_LISTEXPORTFORMATSRESPONSE']._serialized_start=1548
-  _globals['_LISTEXPORTFORMATSRESPONSE']._serialized_end=1628
-  _globals['_EXPORTFORMATSUPPORT']._serialized_start=1631
-  _globals['_EXPORTFORMATSUPPORT']._serialized_end=1788
-  _globals['_EXPORTSERVICE']._serialized_start=1791
-  _globals['_EXPORTSERVICE']._serialized_end=2362
+  _globals['_CREATEEXPORTREQUEST']._serialized_end=490
+  _globals['_CREATEEXPORTRESPONSE']._serialized_start=493
+  _globals['_CREATEEXPORTRESPONSE']._serialized_end=775
+  _globals['_EXPORTWARNING']._serialized_start=777
+  _globals['_EXPORTWARNING']._serialized_end=846
+  _globals['_GETEXPORTREQUEST']._serialized_start=848
+  _globals['_GETEXPORTREQUEST']._serialized_end=885
+  _globals['_GETEXPORTRESPONSE']._serialized_start=888
+  _globals['_GETEXPORTRESPONSE']._serialized_end=1457
+  _globals['_DOWNLOADEXPORTREQUEST']._serialized_start=1459
+  _globals['_DOWNLOADEXPORTREQUEST']._serialized_end=1501
+  _globals['_DOWNLOADEXPORTRESPONSE']._serialized_start=1504
+  _globals['_DOWNLOADEXPORTRESPONSE']._serialized_end=1656
+  _globals['_LISTEXPORTFORMATSREQUEST']._serialized_start=1658
+  _globals['_LISTEXPORTFORMATSREQUEST']._serialized_end=1684
+  _globals['_LISTEXPORTFORMATSRESPONSE']._serialized_start=1686
+  _globals['_LISTEXPORTFORMATSRESPONSE']._serialized_end=1766
+  _globals['_EXPORTFORMATSUPPORT']._serialized_start=1769
+  _globals['_EXPORTFORMATSUPPORT']._serialized_end=1926
+  _globals['_EXPORTSERVICE']._serialized_start=1929
+  _globals['_EXPORTSERVICE']._serialized_end=2500
 # @@protoc_insertion_point(module_scope)

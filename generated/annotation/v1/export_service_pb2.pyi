@@ -13,16 +13,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreateExportRequest(_message.Message):
-    __slots__ = ("project_id", "format", "completed_only", "callback_url")
+    __slots__ = ("project_id", "format", "completed_only", "callback_url", "accepted_only", "ground_truth_only", "consensus")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_ONLY_FIELD_NUMBER: _ClassVar[int]
     CALLBACK_URL_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_ONLY_FIELD_NUMBER: _ClassVar[int]
+    CONSENSUS_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     format: _common_pb2.ExportFormat
     completed_only: bool
     callback_url: str
-    def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ExportFormat, str]] = ..., completed_only: _Optional[bool] = ..., callback_url: _Optional[str] = ...) -> None: ...
+    accepted_only: bool
+    ground_truth_only: bool
+    consensus: bool
+    def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ExportFormat, str]] = ..., completed_only: _Optional[bool] = ..., callback_url: _Optional[str] = ..., accepted_only: _Optional[bool] = ..., ground_truth_only: _Optional[bool] = ..., consensus: _Optional[bool] = ...) -> None: ...
 
 class CreateExportResponse(_message.Message):
     __slots__ = ("project_id", "format", "total_exported", "file_url", "file_name", "file_size", "expires_at", "export_id", "warnings")

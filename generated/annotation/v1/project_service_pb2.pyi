@@ -98,7 +98,7 @@ class GetProgressRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ...) -> None: ...
 
 class GetProgressResponse(_message.Message):
-    __slots__ = ("project_id", "project_name", "status", "total_tasks", "completed_tasks", "in_progress_tasks", "pending_tasks", "completion_percentage", "annotators", "last_updated")
+    __slots__ = ("project_id", "project_name", "status", "total_tasks", "completed_tasks", "in_progress_tasks", "pending_tasks", "completion_percentage", "annotators", "last_updated", "review_pending_count", "accepted_count", "rejected_count", "reviewed_count", "agreement", "ground_truth_accuracy")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +109,12 @@ class GetProgressResponse(_message.Message):
     COMPLETION_PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
     ANNOTATORS_FIELD_NUMBER: _ClassVar[int]
     LAST_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_PENDING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     project_name: str
     status: _common_pb2.ProjectStatus
@@ -119,23 +125,39 @@ class GetProgressResponse(_message.Message):
     completion_percentage: float
     annotators: _containers.RepeatedCompositeFieldContainer[AnnotatorProgress]
     last_updated: _timestamp_pb2.Timestamp
-    def __init__(self, project_id: _Optional[str] = ..., project_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., total_tasks: _Optional[int] = ..., completed_tasks: _Optional[int] = ..., in_progress_tasks: _Optional[int] = ..., pending_tasks: _Optional[int] = ..., completion_percentage: _Optional[float] = ..., annotators: _Optional[_Iterable[_Union[AnnotatorProgress, _Mapping]]] = ..., last_updated: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    review_pending_count: int
+    accepted_count: int
+    rejected_count: int
+    reviewed_count: int
+    agreement: float
+    ground_truth_accuracy: float
+    def __init__(self, project_id: _Optional[str] = ..., project_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., total_tasks: _Optional[int] = ..., completed_tasks: _Optional[int] = ..., in_progress_tasks: _Optional[int] = ..., pending_tasks: _Optional[int] = ..., completion_percentage: _Optional[float] = ..., annotators: _Optional[_Iterable[_Union[AnnotatorProgress, _Mapping]]] = ..., last_updated: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., review_pending_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., rejected_count: _Optional[int] = ..., reviewed_count: _Optional[int] = ..., agreement: _Optional[float] = ..., ground_truth_accuracy: _Optional[float] = ...) -> None: ...
 
 class AnnotatorProgress(_message.Message):
-    __slots__ = ("user_id", "username", "assigned_count", "completed_count", "in_progress_count", "completion_rate")
+    __slots__ = ("user_id", "username", "assigned_count", "completed_count", "in_progress_count", "completion_rate", "review_pending_count", "accepted_count", "rejected_count", "agreement", "ground_truth_accuracy")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_COUNT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_COUNT_FIELD_NUMBER: _ClassVar[int]
     IN_PROGRESS_COUNT_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_RATE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_PENDING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     username: str
     assigned_count: int
     completed_count: int
     in_progress_count: int
     completion_rate: float
-    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., assigned_count: _Optional[int] = ..., completed_count: _Optional[int] = ..., in_progress_count: _Optional[int] = ..., completion_rate: _Optional[float] = ...) -> None: ...
+    review_pending_count: int
+    accepted_count: int
+    rejected_count: int
+    agreement: float
+    ground_truth_accuracy: float
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., assigned_count: _Optional[int] = ..., completed_count: _Optional[int] = ..., in_progress_count: _Optional[int] = ..., completion_rate: _Optional[float] = ..., review_pending_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., rejected_count: _Optional[int] = ..., agreement: _Optional[float] = ..., ground_truth_accuracy: _Optional[float] = ...) -> None: ...
 
 class ListTasksRequest(_message.Message):
     __slots__ = ("project_id", "page_size", "page_token", "status")

@@ -20,38 +20,44 @@ class UserRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     USER_ROLE_SUPER_ADMIN: _ClassVar[UserRole]
     USER_ROLE_ADMIN: _ClassVar[UserRole]
     USER_ROLE_ANNOTATOR: _ClassVar[UserRole]
+    USER_ROLE_REVIEWER: _ClassVar[UserRole]
 USER_ROLE_UNSPECIFIED: UserRole
 USER_ROLE_SUPER_ADMIN: UserRole
 USER_ROLE_ADMIN: UserRole
 USER_ROLE_ANNOTATOR: UserRole
+USER_ROLE_REVIEWER: UserRole
 
 class ConfigureProjectRequest(_message.Message):
-    __slots__ = ("project_id", "labels", "label_config", "ready", "prelabel_model_version")
+    __slots__ = ("project_id", "labels", "label_config", "ready", "prelabel_model_version", "quality")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     LABEL_CONFIG_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
     PRELABEL_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     labels: _containers.RepeatedCompositeFieldContainer[_common_pb2.TagInput]
     label_config: str
     ready: bool
     prelabel_model_version: str
-    def __init__(self, project_id: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[_common_pb2.TagInput, _Mapping]]] = ..., label_config: _Optional[str] = ..., ready: _Optional[bool] = ..., prelabel_model_version: _Optional[str] = ...) -> None: ...
+    quality: _common_pb2.QualitySettings
+    def __init__(self, project_id: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[_common_pb2.TagInput, _Mapping]]] = ..., label_config: _Optional[str] = ..., ready: _Optional[bool] = ..., prelabel_model_version: _Optional[str] = ..., quality: _Optional[_Union[_common_pb2.QualitySettings, _Mapping]] = ...) -> None: ...
 
 class ConfigureProjectResponse(_message.Message):
-    __slots__ = ("project_id", "status", "labels", "config", "prelabel_model_version")
+    __slots__ = ("project_id", "status", "labels", "config", "prelabel_model_version", "quality")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     PRELABEL_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     status: _common_pb2.ProjectStatus
     labels: _containers.RepeatedCompositeFieldContainer[_common_pb2.Label]
     config: str
     prelabel_model_version: str
-    def __init__(self, project_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., labels: _Optional[_Iterable[_Union[_common_pb2.Label, _Mapping]]] = ..., config: _Optional[str] = ..., prelabel_model_version: _Optional[str] = ...) -> None: ...
+    quality: _common_pb2.QualitySettings
+    def __init__(self, project_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., labels: _Optional[_Iterable[_Union[_common_pb2.Label, _Mapping]]] = ..., config: _Optional[str] = ..., prelabel_model_version: _Optional[str] = ..., quality: _Optional[_Union[_common_pb2.QualitySettings, _Mapping]] = ...) -> None: ...
 
 class AssignTasksRequest(_message.Message):
     __slots__ = ("project_id", "annotator_id", "task_ids", "count")
@@ -212,7 +218,7 @@ class UserRef(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
 
 class TaskDetail(_message.Message):
-    __slots__ = ("task_id", "display_id", "project_id", "external_id", "task_type", "status", "assignee", "data", "label_config", "predictions", "annotations", "prelabel_prediction_id")
+    __slots__ = ("task_id", "display_id", "project_id", "external_id", "task_type", "status", "assignee", "data", "label_config", "predictions", "annotations", "prelabel_prediction_id", "ground_truth", "agreement")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +231,8 @@ class TaskDetail(_message.Message):
     PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
     ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
     PRELABEL_PREDICTION_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     display_id: str
     project_id: str
@@ -237,7 +245,9 @@ class TaskDetail(_message.Message):
     predictions: _containers.RepeatedCompositeFieldContainer[TaskPrediction]
     annotations: _containers.RepeatedCompositeFieldContainer[TaskAnnotation]
     prelabel_prediction_id: str
-    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., external_id: _Optional[str] = ..., task_type: _Optional[_Union[_common_pb2.TaskType, str]] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., assignee: _Optional[_Union[UserRef, _Mapping]] = ..., data: _Optional[str] = ..., label_config: _Optional[str] = ..., predictions: _Optional[_Iterable[_Union[TaskPrediction, _Mapping]]] = ..., annotations: _Optional[_Iterable[_Union[TaskAnnotation, _Mapping]]] = ..., prelabel_prediction_id: _Optional[str] = ...) -> None: ...
+    ground_truth: bool
+    agreement: float
+    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., external_id: _Optional[str] = ..., task_type: _Optional[_Union[_common_pb2.TaskType, str]] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., assignee: _Optional[_Union[UserRef, _Mapping]] = ..., data: _Optional[str] = ..., label_config: _Optional[str] = ..., predictions: _Optional[_Iterable[_Union[TaskPrediction, _Mapping]]] = ..., annotations: _Optional[_Iterable[_Union[TaskAnnotation, _Mapping]]] = ..., prelabel_prediction_id: _Optional[str] = ..., ground_truth: _Optional[bool] = ..., agreement: _Optional[float] = ...) -> None: ...
 
 class TaskPrediction(_message.Message):
     __slots__ = ("prediction_id", "source", "model_version", "score", "result", "created_at", "region_prediction_ids")
@@ -258,7 +268,7 @@ class TaskPrediction(_message.Message):
     def __init__(self, prediction_id: _Optional[str] = ..., source: _Optional[str] = ..., model_version: _Optional[str] = ..., score: _Optional[float] = ..., result: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., region_prediction_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TaskAnnotation(_message.Message):
-    __slots__ = ("annotation_id", "annotator", "result", "parent_prediction_id", "lead_time_seconds", "created_at", "updated_at")
+    __slots__ = ("annotation_id", "annotator", "result", "parent_prediction_id", "lead_time_seconds", "created_at", "updated_at", "review_status", "reviewer", "review_comment", "reviewed_at", "corrects_annotation_id", "ground_truth")
     ANNOTATION_ID_FIELD_NUMBER: _ClassVar[int]
     ANNOTATOR_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -266,6 +276,12 @@ class TaskAnnotation(_message.Message):
     LEAD_TIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REVIEWER_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_AT_FIELD_NUMBER: _ClassVar[int]
+    CORRECTS_ANNOTATION_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_FIELD_NUMBER: _ClassVar[int]
     annotation_id: str
     annotator: UserRef
     result: str
@@ -273,7 +289,13 @@ class TaskAnnotation(_message.Message):
     lead_time_seconds: float
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, annotation_id: _Optional[str] = ..., annotator: _Optional[_Union[UserRef, _Mapping]] = ..., result: _Optional[str] = ..., parent_prediction_id: _Optional[str] = ..., lead_time_seconds: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    review_status: _common_pb2.ReviewStatus
+    reviewer: UserRef
+    review_comment: str
+    reviewed_at: _timestamp_pb2.Timestamp
+    corrects_annotation_id: str
+    ground_truth: bool
+    def __init__(self, annotation_id: _Optional[str] = ..., annotator: _Optional[_Union[UserRef, _Mapping]] = ..., result: _Optional[str] = ..., parent_prediction_id: _Optional[str] = ..., lead_time_seconds: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., review_status: _Optional[_Union[_common_pb2.ReviewStatus, str]] = ..., reviewer: _Optional[_Union[UserRef, _Mapping]] = ..., review_comment: _Optional[str] = ..., reviewed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., corrects_annotation_id: _Optional[str] = ..., ground_truth: _Optional[bool] = ...) -> None: ...
 
 class ListAssignedTasksRequest(_message.Message):
     __slots__ = ("status", "project_id", "annotator_id", "page_size", "page_token")
@@ -300,7 +322,7 @@ class ListAssignedTasksResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[AssignedTask, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., counts: _Optional[_Union[AssignedTaskCounts, _Mapping]] = ...) -> None: ...
 
 class AssignedTask(_message.Message):
-    __slots__ = ("task_id", "display_id", "project_id", "project_name", "external_id", "status", "updated_at")
+    __slots__ = ("task_id", "display_id", "project_id", "project_name", "external_id", "status", "updated_at", "review_status", "review_comment")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -308,6 +330,8 @@ class AssignedTask(_message.Message):
     EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_COMMENT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     display_id: str
     project_id: str
@@ -315,7 +339,9 @@ class AssignedTask(_message.Message):
     external_id: str
     status: _common_pb2.TaskStatus
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., project_name: _Optional[str] = ..., external_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    review_status: _common_pb2.ReviewStatus
+    review_comment: str
+    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., project_name: _Optional[str] = ..., external_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., review_status: _Optional[_Union[_common_pb2.ReviewStatus, str]] = ..., review_comment: _Optional[str] = ...) -> None: ...
 
 class AssignedTaskCounts(_message.Message):
     __slots__ = ("pending", "in_progress", "completed")
