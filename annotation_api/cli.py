@@ -129,7 +129,7 @@ async def _open_database(settings: Settings, *, migrate: bool = False) -> Databa
     url = settings.resolved_database_url
     if migrate:
         await upgrade_to_head_async(url)
-        return Database(url)
+        return Database(url, one_hop_cursor=settings.sqlite_one_hop_cursor)
     shown = make_url(url).render_as_string(hide_password=True)
     try:
         migrated = await has_schema(url)
@@ -142,7 +142,7 @@ async def _open_database(settings: Settings, *, migrate: bool = False) -> Databa
             ErrorCode.INTERNAL_ERROR,
             f"the database {shown} has no schema: run `annotation-api migrate` first",
         )
-    return Database(url)
+    return Database(url, one_hop_cursor=settings.sqlite_one_hop_cursor)
 
 
 async def run_migrate(settings: Settings) -> None:

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default sqlite+aiosqlite in data_dir"
     )
+    sqlite_one_hop_cursor: bool = Field(
+        default=True,
+        description="SQLite statements in one trip to the driver's thread "
+        "(storage/sqlite_cursor.py); false falls back to SQLAlchemy's stock cursor",
+    )
     http_port: int = Field(default=8003, description="Port of the REST gateway")
     grpc_port: int = Field(default=50051, description="Port of the gRPC server")
     host: str = Field(default="0.0.0.0", description="Address both servers bind")

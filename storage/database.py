@@ -35,10 +35,12 @@ SQLITE_POOL_SIZE = 16
 class Database:
     """An async engine plus transaction helpers. One per process."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, one_hop_cursor: bool = True) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        self.engine: AsyncEngine = create_engine(url, echo=echo)
+        # SQLite statements travel in one hop (storage/sqlite_cursor.py).
+        self.one_hop_cursor = self.is_sqlite and one_hop_cursor
+        self.engine: AsyncEngine = create_engine(url, echo=echo, one_hop_cursor=one_hop_cursor)
         # The same engine and pool with the transaction kind preset (a per-connection
         # execution_options call is one more greenlet round trip per transaction).
         self._write_engine = self.engine
@@ -108,8 +110,12 @@ class Database:
         await self.engine.dispose()
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout."""
+def create_engine(url: str, *, echo: bool = False, one_hop_cursor: bool = True) -> AsyncEngine:
+    """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout, and
+    the one-hop cursor (`storage/sqlite_cursor.py`) unless `one_hop_cursor` is False:
+    then SQLAlchemy's stock aiosqlite cursor runs every statement, BEGIN and deferred
+    write in its own trip (same results, more CPU per call; the way out when a new
+    SQLAlchemy or aiosqlite release changes the private classes the cursor builds on)."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
@@ -126,14 +132,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["max_overflow"] = 10
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, one_hop_cursor=one_hop_cursor)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, one_hop_cursor: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        use_one_hop_cursor(dbapi_connection)
+        if one_hop_cursor:
+            use_one_hop_cursor(dbapi_connection)
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's implicit
         # transactions would otherwise defer the write lock).
         dbapi_connection.isolation_level = None

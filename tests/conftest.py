@@ -9,7 +9,8 @@ Database
                        or a per-test PostgreSQL database copied from a migrated template).
     settings           Settings for this test: data_dir under tmp_path, database_url,
                        grpc_port/http_port 0, host 127.0.0.1; ANNOTATION_API_* variables
-                       of the outer environment are ignored.
+                       of the outer environment are ignored, but for TEST_ENGINES and
+                       SQLITE_ONE_HOP_CURSOR (the suite's choices).
     database           storage.database.Database on database_url (disposed afterwards).
 
 Users (created through server.accounts, each with one token; see tests.helpers.TestUser)
@@ -66,6 +67,7 @@ from tests.helpers import TestUser
 pytest_plugins = ("tests.postgres",)
 
 StubT = TypeVar("StubT")
+SUITE_VARIABLES = frozenset({"ANNOTATION_API_TEST_ENGINES", "ANNOTATION_API_SQLITE_ONE_HOP_CURSOR"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -79,9 +81,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the developer's ANNOTATION_API_* variables out of every test."""
+    """Keep the developer's ANNOTATION_API_* variables out of every test, but for the
+    suite's own choices: the engines, and the SQLite cursor (CI runs tests/storage
+    with ANNOTATION_API_SQLITE_ONE_HOP_CURSOR=false too)."""
     for name in list(os.environ):
-        if name.startswith("ANNOTATION_API_") and name != "ANNOTATION_API_TEST_ENGINES":
+        if name.startswith("ANNOTATION_API_") and name not in SUITE_VARIABLES:
             monkeypatch.delenv(name)
 
 
@@ -132,7 +136,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, one_hop_cursor=settings.sqlite_one_hop_cursor)
     try:
         yield db
     finally:
