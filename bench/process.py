@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -232,7 +233,8 @@ class ServerProcess:
 
 
 def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling the server (collapsed stacks, all threads, idle frames left out)."""
+    """py-spy sampling the server (collapsed stacks, all threads, idle frames left out);
+    BENCH_PY_SPY_ARGS adds py-spy options (e.g. `--native` for C frames, `--gil`)."""
     py_spy = Path(sys.executable).with_name("py-spy")
     if not py_spy.exists():
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install -e '.[dev]'")
@@ -248,6 +250,7 @@ def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
             "--rate",
             "250",
             "--threads",
+            *shlex.split(os.environ.get("BENCH_PY_SPY_ARGS", "")),
             "--output",
             str(output),
         ],
