@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    case,
     func,
     select,
 )
@@ -111,6 +112,12 @@ def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
         .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
         .outerjoin(_users, _users.c.id == _assignments.c.user_id)
         .where(_tasks.c.id == task_id)
+        # the assignee shown: the viewer's own assignment, else the task's first
+        .order_by(
+            case((_assignments.c.user_id == bindparam("viewer_id"), 0), else_=1),
+            _assignments.c.id,
+        )
+        .limit(1)
     )
 
 
@@ -166,9 +173,12 @@ def _next_query(statuses: tuple[str, ...], *, in_project: bool) -> Select[Any]:
     )
 
 
-async def load_task_detail(conn: AsyncConnection, task_id: int) -> TaskDetailRecord | None:
-    """One task with its project, assignee, predictions and annotations, or None."""
-    row = (await conn.execute(_BY_ID, {"task_id": task_id})).first()
+async def load_task_detail(
+    conn: AsyncConnection, task_id: int, *, viewer_id: str
+) -> TaskDetailRecord | None:
+    """One task with its project, assignee (viewer_id's assignment, else the first),
+    predictions and annotations, or None."""
+    row = (await conn.execute(_BY_ID, {"task_id": task_id, "viewer_id": viewer_id})).first()
     return await _complete(conn, row)
 
 
@@ -181,7 +191,7 @@ async def load_next_task_detail(
     if query is None:
         query = _next_query(statuses, in_project=project_id is not None)
         _next_queries[(statuses, project_id is not None)] = query
-    params = {"user_id": user_id}
+    params = {"user_id": user_id, "viewer_id": user_id}
     if project_id is not None:
         params["project_id"] = project_id
     row = (await conn.execute(query, params)).first()

@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import insert_many
@@ -59,12 +70,14 @@ class AssignmentRecord:
     task_id: int
     user_id: str
     status: str
-    annotated: bool = False  # the task has an annotation (read by list_open_assignments)
+    annotated: bool = False  # its annotator has an annotation of the task
+    ground_truth: bool = False  # it serves a ground-truth task (moves no counter)
 
 
 @dataclass(frozen=True, slots=True)
 class LockedTask:
-    """A task about to change, its project (row locked) and its assignment."""
+    """A task about to change, its project (row locked) and the mover's assignment: the
+    caller's, else (an admin acting on the task) its first."""
 
     project: ProjectRecord
     task: TaskRecord
@@ -72,19 +85,16 @@ class LockedTask:
     has_predictions: bool
     # The assignee's latest annotation of the task (a reopened task keeps it), if any.
     assignee_annotation_id: int | None = None
+    answers: int = 0  # tasks.annotation_count
+    others_started: bool = False  # another assignment (not ground-truth) is in_progress
 
 
+_others = assignments.alias("others")
 _has_predictions = (
     select(predictions.c.id)
     .where(predictions.c.task_id == tasks.c.id)
     .exists()
     .label("has_predictions")
-)
-_annotated = (
-    select(annotation_rows.c.id)
-    .where(annotation_rows.c.task_id == tasks.c.id)
-    .exists()
-    .label("annotated")
 )
 _assignee_annotation = (
     select(func.max(annotation_rows.c.id))
@@ -95,13 +105,31 @@ _assignee_annotation = (
     .scalar_subquery()
     .label("assignee_annotation_id")
 )
+_others_started = (
+    select(_others.c.id)
+    .where(
+        _others.c.task_id == tasks.c.id,
+        _others.c.user_id != assignments.c.user_id,
+        _others.c.status == bindparam("started"),
+        _others.c.is_ground_truth.is_(False),
+    )
+    .exists()
+    .label("others_started")
+)
 _TASK_AND_ASSIGNMENT = (
     *(column.label(f"task_{column.name}") for column in TASK_COLUMNS),
+    tasks.c.annotation_count.label("task_answers"),
     assignments.c.user_id.label("assignee_id"),
     assignments.c.status.label("assignment_status"),
+    assignments.c.is_ground_truth.label("assignment_ground_truth"),
     _has_predictions,
-    _annotated,
     _assignee_annotation,
+    _others_started,
+)
+# The mover's assignment: the caller's, else the task's first (an admin acting on it).
+_MOVER_FIRST = (
+    case((assignments.c.user_id == bindparam("user_id"), 0), else_=1),
+    assignments.c.id,
 )
 # SQLite: the write transaction holds the database, so one read sees and keeps it all.
 _LOCK_TASK_SQLITE = (
@@ -110,8 +138,10 @@ _LOCK_TASK_SQLITE = (
     .join(projects, projects.c.id == tasks.c.project_id)
     .outerjoin(assignments, assignments.c.task_id == tasks.c.id)
     .where(tasks.c.id == bindparam("task_id"))
+    .order_by(*_MOVER_FIRST)
+    .limit(1)
 )
-# PostgreSQL: the project's row lock first (every change of a task, its assignment and
+# PostgreSQL: the project's row lock first (every change of a task, its assignments and
 # the counters takes it first), then the task and its assignment as they are under it.
 _LOCK_PROJECT_OF_TASK = (
     select(projects)
@@ -126,6 +156,8 @@ _TASK_UNDER_LOCK = (
     .select_from(tasks)
     .outerjoin(assignments, assignments.c.task_id == tasks.c.id)
     .where(tasks.c.id == bindparam("task_id"))
+    .order_by(*_MOVER_FIRST)
+    .limit(1)
     .with_for_update(of=tasks)
 )
 
@@ -140,25 +172,41 @@ def _locked(project: ProjectRecord, row: Any) -> LockedTask:
         updated_at=row.task_updated_at,
     )
     assignment = (
-        AssignmentRecord(task.task_id, row.assignee_id, row.assignment_status, bool(row.annotated))
+        AssignmentRecord(
+            task.task_id,
+            row.assignee_id,
+            row.assignment_status,
+            row.assignee_annotation_id is not None,
+            bool(row.assignment_ground_truth),
+        )
         if row.assignee_id is not None
         else None
     )
     return LockedTask(
-        project, task, assignment, bool(row.has_predictions), row.assignee_annotation_id
+        project,
+        task,
+        assignment,
+        bool(row.has_predictions),
+        row.assignee_annotation_id,
+        int(row.task_answers),
+        bool(row.others_started),
     )
 
 
-async def lock_task(conn: AsyncConnection, task_id: int) -> LockedTask | None:
-    """The task with its project's row locked (in a write transaction), or None.
+async def lock_task(
+    conn: AsyncConnection, task_id: int, *, user_id: str, started: str
+) -> LockedTask | None:
+    """The task with its project's row locked (in a write transaction), or None; the
+    assignment read is user_id's, else the task's first. started: the status of a
+    started assignment.
 
     One statement on SQLite, two on PostgreSQL (lock, then read under the lock).
     """
-    params = {"task_id": task_id}
+    params = {"task_id": task_id, "user_id": user_id, "started": started}
     if conn.dialect.name == "sqlite":
         row = (await conn.execute(_LOCK_TASK_SQLITE, params)).first()
         return _locked(project_record(row), row) if row is not None else None
-    project_row = (await conn.execute(_LOCK_PROJECT_OF_TASK, params)).first()
+    project_row = (await conn.execute(_LOCK_PROJECT_OF_TASK, {"task_id": task_id})).first()
     if project_row is None:
         return None
     row = (await conn.execute(_TASK_UNDER_LOCK, params)).first()
@@ -167,21 +215,79 @@ async def lock_task(conn: AsyncConnection, task_id: int) -> LockedTask | None:
     return _locked(project_record(project_row), row)
 
 
-async def get_assignments(
+@dataclass(frozen=True, slots=True)
+class AssignedTask:
+    """A task with its assignments, as assigning and taking back see it."""
+
+    task_id: int
+    status: str
+    answers: int  # tasks.annotation_count
+    assignments: tuple[AssignmentRecord, ...]
+
+
+async def get_assigned_tasks(
     conn: AsyncConnection, task_ids: Sequence[int]
-) -> dict[int, AssignmentRecord]:
-    """The assignments of the given tasks, by task id (unassigned tasks are absent)."""
-    found: dict[int, AssignmentRecord] = {}
+) -> dict[int, AssignedTask]:
+    """The given tasks with their assignments (oldest first), by task id; each assignment
+    says whether its annotator has an annotation of the task."""
+    annotated = (
+        select(annotation_rows.c.id)
+        .where(
+            annotation_rows.c.task_id == assignments.c.task_id,
+            annotation_rows.c.user_id == assignments.c.user_id,
+        )
+        .exists()
+        .label("annotated")
+    )
+    found: dict[int, AssignedTask] = {}
     for start in range(0, len(task_ids), IN_LIST_CHUNK):
         chunk = task_ids[start : start + IN_LIST_CHUNK]
         rows = await conn.execute(
-            select(assignments.c.task_id, assignments.c.user_id, assignments.c.status).where(
-                assignments.c.task_id.in_(chunk)
+            select(
+                tasks.c.id,
+                tasks.c.status,
+                tasks.c.annotation_count,
+                assignments.c.user_id,
+                assignments.c.status.label("assignment_status"),
+                assignments.c.is_ground_truth,
+                annotated,
             )
+            .select_from(tasks)
+            .outerjoin(assignments, assignments.c.task_id == tasks.c.id)
+            .where(tasks.c.id.in_(chunk))
+            .order_by(tasks.c.id, assignments.c.id)
         )
         for row in rows:
-            found[row.task_id] = AssignmentRecord(row.task_id, row.user_id, row.status)
+            task = found.get(row.id) or AssignedTask(row.id, row.status, row.annotation_count, ())
+            if row.user_id is not None:
+                record = AssignmentRecord(
+                    row.id,
+                    row.user_id,
+                    row.assignment_status,
+                    bool(row.annotated),
+                    bool(row.is_ground_truth),
+                )
+                task = AssignedTask(
+                    task.task_id, task.status, task.answers, (*task.assignments, record)
+                )
+            found[row.id] = task
     return found
+
+
+async def get_annotator_assignment(
+    conn: AsyncConnection, task_id: int, user_id: str
+) -> AssignmentRecord | None:
+    """user_id's assignment of the task, or None."""
+    row = (
+        await conn.execute(
+            select(assignments.c.status, assignments.c.is_ground_truth).where(
+                assignments.c.task_id == task_id, assignments.c.user_id == user_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return AssignmentRecord(task_id, user_id, row.status, ground_truth=bool(row.is_ground_truth))
 
 
 async def insert_assignments(
@@ -209,29 +315,43 @@ async def insert_assignments(
 
 
 async def set_assignment_status(
-    conn: AsyncConnection, task_id: int, *, status: str, now: datetime
+    conn: AsyncConnection, task_id: int, user_id: str, *, status: str, now: datetime
 ) -> None:
+    """The status of user_id's assignment of the task."""
     await conn.execute(
-        _SET_ASSIGNMENT_STATUS, {"b_task_id": task_id, "b_status": status, "b_now": now}
+        _SET_ASSIGNMENT_STATUS,
+        {"b_task_id": task_id, "b_user_id": user_id, "b_status": status, "b_now": now},
     )
 
 
+def _by_user(pairs: Sequence[tuple[int, str]]) -> dict[str, list[int]]:
+    """(task_id, user_id) pairs as task ids by user."""
+    grouped: dict[str, list[int]] = {}
+    for task_id, user_id in pairs:
+        grouped.setdefault(user_id, []).append(task_id)
+    return grouped
+
+
 async def set_assignments_status(
-    conn: AsyncConnection, task_ids: Sequence[int], *, status: str, now: datetime
+    conn: AsyncConnection, pairs: Sequence[tuple[int, str]], *, status: str, now: datetime
 ) -> None:
-    """The status of the given tasks' assignments, in chunks."""
-    for start in range(0, len(task_ids), IN_LIST_CHUNK):
-        chunk = task_ids[start : start + IN_LIST_CHUNK]
-        await conn.execute(
-            update(assignments)
-            .where(assignments.c.task_id.in_(chunk))
-            .values(status=status, updated_at=now)
-        )
+    """The status of the given (task_id, user_id) assignments, in chunks."""
+    for user_id, task_ids in _by_user(pairs).items():
+        for start in range(0, len(task_ids), IN_LIST_CHUNK):
+            chunk = task_ids[start : start + IN_LIST_CHUNK]
+            await conn.execute(
+                update(assignments)
+                .where(assignments.c.user_id == user_id, assignments.c.task_id.in_(chunk))
+                .values(status=status, updated_at=now)
+            )
 
 
 _SET_ASSIGNMENT_STATUS = (
     update(assignments)
-    .where(assignments.c.task_id == bindparam("b_task_id"))
+    .where(
+        assignments.c.task_id == bindparam("b_task_id"),
+        assignments.c.user_id == bindparam("b_user_id"),
+    )
     .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
     .execution_options(**DEFERRED_WRITE)
 )
@@ -340,15 +460,22 @@ async def list_open_assignments(
     done_status: str,
 ) -> list[AssignmentRecord]:
     """The project's assignments not in done_status, optionally of one user or tasks,
-    each with whether its task has an annotation."""
+    each with whether its annotator has an annotation of the task."""
     annotated = (
         select(annotation_rows.c.id)
-        .where(annotation_rows.c.task_id == assignments.c.task_id)
+        .where(
+            annotation_rows.c.task_id == assignments.c.task_id,
+            annotation_rows.c.user_id == assignments.c.user_id,
+        )
         .exists()
         .label("annotated")
     )
     query = select(
-        assignments.c.task_id, assignments.c.user_id, assignments.c.status, annotated
+        assignments.c.task_id,
+        assignments.c.user_id,
+        assignments.c.status,
+        annotated,
+        assignments.c.is_ground_truth,
     ).where(assignments.c.project_id == project_id, assignments.c.status != done_status)
     if user_id is not None:
         query = query.where(assignments.c.user_id == user_id)
@@ -363,32 +490,57 @@ async def list_open_assignments(
     )
     for chunk in chunks:
         chunk_query = query if chunk is None else query.where(assignments.c.task_id.in_(chunk))
-        rows = await conn.execute(chunk_query.order_by(assignments.c.task_id))
+        rows = await conn.execute(chunk_query.order_by(assignments.c.task_id, assignments.c.id))
         found.extend(
-            AssignmentRecord(r.task_id, r.user_id, r.status, bool(r.annotated)) for r in rows
+            AssignmentRecord(
+                r.task_id, r.user_id, r.status, bool(r.annotated), bool(r.is_ground_truth)
+            )
+            for r in rows
         )
     return found
 
 
-async def delete_assignments(conn: AsyncConnection, task_ids: Sequence[int]) -> None:
-    for start in range(0, len(task_ids), IN_LIST_CHUNK):
-        chunk = task_ids[start : start + IN_LIST_CHUNK]
-        await conn.execute(delete(assignments).where(assignments.c.task_id.in_(chunk)))
+async def delete_assignments(conn: AsyncConnection, pairs: Sequence[tuple[int, str]]) -> None:
+    """Remove the given (task_id, user_id) assignments, in chunks."""
+    for user_id, task_ids in _by_user(pairs).items():
+        for start in range(0, len(task_ids), IN_LIST_CHUNK):
+            chunk = task_ids[start : start + IN_LIST_CHUNK]
+            await conn.execute(
+                delete(assignments).where(
+                    assignments.c.user_id == user_id, assignments.c.task_id.in_(chunk)
+                )
+            )
 
 
 async def next_unassigned_tasks(
-    conn: AsyncConnection, project_id: str, *, user_id: str, limit: int, done_status: str
+    conn: AsyncConnection,
+    project_id: str,
+    *,
+    user_id: str,
+    limit: int,
+    done_status: str,
+    per_task: int = 1,
 ) -> list[int]:
-    """Up to limit unassigned tasks not in done_status, in input order, that user_id never
-    skipped."""
-    assigned = exists().where(assignments.c.task_id == tasks.c.id)
+    """Up to limit tasks not in done_status with fewer than per_task assignments (not
+    ground-truth ones), in input order, that user_id neither holds nor ever skipped."""
+    if per_task == 1:
+        has_room = ~exists().where(assignments.c.task_id == tasks.c.id)
+    else:
+        taken = (
+            select(func.count())
+            .select_from(assignments)
+            .where(assignments.c.task_id == tasks.c.id, assignments.c.is_ground_truth.is_(False))
+            .scalar_subquery()
+        )
+        held = exists().where(assignments.c.task_id == tasks.c.id, assignments.c.user_id == user_id)
+        has_room = and_(taken < per_task, ~held)
     skipped = exists().where(skips.c.task_id == tasks.c.id, skips.c.user_id == user_id)
     rows = await conn.execute(
         select(tasks.c.id)
         .where(
             tasks.c.project_id == project_id,
             tasks.c.status != done_status,
-            ~assigned,
+            has_room,
             ~skipped,
         )
         .order_by(tasks.c.id)

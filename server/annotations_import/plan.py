@@ -68,7 +68,8 @@ def plan_units(
                 problem = at(NOT_FOUND, unit.where)
             elif not seen.add(task.task_id):
                 problem = at(NAMED_TWICE, unit.where)
-            elif task.annotated:
+            elif task.annotated or (task.full and task.holder_id is None):
+                # the annotator answered it, or every place of it has its answer
                 problem = at(ALREADY_ANNOTATED, unit.where)
         if problem is not None or task is None:
             plan.skipped += unit.count

@@ -70,7 +70,7 @@ from storage.workflow import (
     AnnotationRecord,
     LockedTask,
     get_annotation,
-    get_assignments,
+    get_annotator_assignment,
     insert_annotation,
     insert_skip,
     set_assignment_status,
@@ -90,6 +90,10 @@ def task_state(locked: LockedTask) -> TaskState:
         assignee_id=assignment.user_id if assignment else None,
         assignment=AssignmentStatus(assignment.status) if assignment else None,
         annotated=assignment.annotated if assignment else False,
+        answers=locked.answers,
+        per_task=locked.project.annotations_per_task,
+        others_started=locked.others_started,
+        ground_truth=assignment.ground_truth if assignment else False,
     )
 
 
@@ -110,8 +114,17 @@ async def _start(database: Database, caller: Caller, task_id: str, action: TaskA
         project, task = locked.project, locked.task
         move = move_task(action, task_state(locked), project_status=project.status)
         assert move.target.assignment is not None
-        await set_task_status(conn, task.task_id, status=move.target.task, now=now, completed=False)
-        await set_assignment_status(conn, task.task_id, status=move.target.assignment, now=now)
+        await set_task_status(
+            conn,
+            task.task_id,
+            status=move.target.task,
+            now=now,
+            completed=move.target.task == TaskStatus.COMPLETED,
+            answers=move.answers,
+        )
+        await set_assignment_status(
+            conn, task.task_id, move.user_id, status=move.target.assignment, now=now
+        )
         tally = Tally()
         tally.add(move)
         project_status = await apply_tally(conn, project, tally, now=now)
@@ -182,10 +195,13 @@ async def submit_annotation(
             task.task_id,
             status=move.target.task,
             now=now,
-            completed=True,
+            completed=move.target.task == TaskStatus.COMPLETED,
+            answers=move.answers,
             image_size=image_size,
         )
-        await set_assignment_status(conn, task.task_id, status=move.target.assignment, now=now)
+        await set_assignment_status(
+            conn, task.task_id, move.user_id, status=move.target.assignment, now=now
+        )
         tally = Tally()
         tally.add(move)
         project_status = await apply_tally(conn, project, tally, now=now)
@@ -271,13 +287,14 @@ async def update_annotation(
         if record is None or number is None:
             raise annotation_not_found(annotation_id)
         project = await get_project(conn, record.project_id, for_update=True)
-        assignment = (await get_assignments(conn, [record.task_id])).get(record.task_id)
+        # the author may update it while they hold the task (their own assignment)
+        held = await get_annotator_assignment(conn, record.task_id, record.user_id)
         check_annotation(
             caller,
             annotation_id,
             project_owner_id=project.owner_id if project else None,
             author_id=record.user_id,
-            assignee_id=assignment.user_id if assignment else None,
+            assignee_id=record.user_id if held is not None else None,
         )
         before = await _recorded_usage(conn, record)
         parent = None
