@@ -71,22 +71,6 @@ class TaskDetailRecord:
     annotations: list[DetailAnnotation]
 
 
-async def get_task_owner_and_assignee(
-    conn: AsyncConnection, task_id: int
-) -> tuple[str, str | None] | None:
-    """(project owner, assignee) of a task, or None when the task does not exist."""
-    row = (
-        await conn.execute(
-            select(_projects.c.owner_id, _assignments.c.user_id)
-            .select_from(_tasks)
-            .join(_projects, _projects.c.id == _tasks.c.project_id)
-            .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
-            .where(_tasks.c.id == task_id)
-        )
-    ).first()
-    return (row.owner_id, row.user_id) if row else None
-
-
 def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
     has_predictions = select(_predictions.c.id).where(_predictions.c.task_id == _tasks.c.id)
     has_annotations = select(_annotations.c.id).where(_annotations.c.task_id == _tasks.c.id)
