@@ -116,6 +116,15 @@ async def test_two_annotators_complete_a_task_once(
         [ann.user_id, bob.user_id]
     )
     assert detail["assignee"]["user_id"] == ann.user_id  # the admin: the first assignee
+    # the exports read the task once, with both answers
+    for fmt in ("json", "coco"):
+        exported = await owner.call(
+            "POST", f"/api/external/projects/{project_id}/export", json={"format": fmt}
+        )
+        assert exported["total_exported"] == 1, (fmt, exported)
+    download = await http_client.get(exported["file_url"], headers=owner.headers)
+    assert download.status_code == 200
+    assert len(download.json()["images"]) == 1
 
     # ann reopens her own answer: the task waits for it again, counted once
     await as_ann.call("POST", f"/api/v1/tasks/{task}/reopen", json={})
