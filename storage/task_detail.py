@@ -4,7 +4,7 @@ indexed lookups, whatever the project's size."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -69,6 +69,8 @@ class TaskDetailRecord:
     assignee_name: str | None
     predictions: list[DetailPrediction]
     annotations: list[DetailAnnotation]
+    # (user_id, username) of every assignment, oldest first (ground-truth ones aside)
+    assignees: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
@@ -82,6 +84,7 @@ def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
             _projects.c.task_type,
             _projects.c.label_config,
             _projects.c.prelabel_model_version,
+            _projects.c.annotations_per_task,
             _tasks.c.external_id,
             _tasks.c.content,
             _tasks.c.metadata_json,
@@ -130,6 +133,15 @@ _PREDICTIONS = (
     )
     .order_by(_predictions.c.id)
 )
+_ASSIGNEES = (
+    select(_assignments.c.user_id, _users.c.username)
+    .join(_users, _users.c.id == _assignments.c.user_id)
+    .where(
+        _assignments.c.task_id == bindparam("task_id"),
+        _assignments.c.is_ground_truth.is_(False),
+    )
+    .order_by(_assignments.c.id)
+)
 _ANNOTATIONS = (
     select(
         _annotations.c.id,
@@ -158,12 +170,14 @@ def _next_query(statuses: tuple[str, ...], *, in_project: bool) -> Select[Any]:
 
 
 async def load_task_detail(
-    conn: AsyncConnection, task_id: int, *, viewer_id: str
+    conn: AsyncConnection, task_id: int, *, viewer_id: str, all_assignees: bool = False
 ) -> TaskDetailRecord | None:
     """One task with its project, assignee (viewer_id's assignment, else the first),
-    predictions and annotations, or None."""
+    predictions and annotations, or None; all_assignees reads every assignee (one more
+    statement when the project has more than one annotator per task), else only the
+    assignee is listed."""
     row = (await conn.execute(_BY_ID, {"task_id": task_id, "viewer_id": viewer_id})).first()
-    return await _complete(conn, row)
+    return await _complete(conn, row, all_assignees=all_assignees)
 
 
 async def load_next_task_detail(
@@ -185,7 +199,9 @@ async def load_next_task_detail(
 _next_queries: dict[tuple[tuple[str, ...], bool], Select[Any]] = {}
 
 
-async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
+async def _complete(
+    conn: AsyncConnection, row: Any, *, all_assignees: bool = False
+) -> TaskDetailRecord | None:
     """The detail of a task row, its predictions and annotations read only when it has any."""
     if row is None:
         return None
@@ -197,6 +213,10 @@ async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
     annotations: Any = ()
     if row.has_annotations:
         annotations = await conn.execute(_ANNOTATIONS, {"task_id": row.id})
+    # With one annotator per task the assignee is all of them: no read for it.
+    assignees: Any = [(row.assignee_id, row.assignee_name)] if row.assignee_id else []
+    if all_assignees and row.annotations_per_task > 1:
+        assignees = await conn.execute(_ASSIGNEES, {"task_id": row.id})
     return TaskDetailRecord(
         task_id=row.id,
         project_id=row.project_id,
@@ -212,4 +232,5 @@ async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
         assignee_name=row.assignee_name,
         predictions=[DetailPrediction(*p) for p in predictions],
         annotations=[DetailAnnotation(*a) for a in annotations],
+        assignees=[(user_id, username) for user_id, username in assignees],
     )

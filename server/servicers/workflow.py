@@ -67,6 +67,9 @@ def task_detail(view: TaskView) -> pb.TaskDetail:
             for a in detail.annotations
         ],
     )
+    message.assignees.extend(
+        pb.UserRef(user_id=user_id, username=username) for user_id, username in detail.assignees
+    )
     if detail.assignee_id is not None:
         message.assignee.CopyFrom(
             pb.UserRef(user_id=detail.assignee_id, username=detail.assignee_name or "")

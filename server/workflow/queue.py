@@ -8,7 +8,7 @@
   gets TASK_NOT_FOUND. With overlap (annotations_per_task > 1) an annotator sees
   their own assignment as `assignee` and only their own annotations (the others'
   answers would bias theirs); an admin sees every annotation and, as `assignee`,
-  the task's first assignment (the oldest).
+  the task's first assignment (the oldest), and every assignee in `assignees`.
 * ListAssignedTasks: the tasks assigned to the caller, by status, in input
   (task id) order, keyset-paginated, with counts by status. An admin may name
   an annotator: a super_admin for every project, an admin within one project
@@ -90,8 +90,9 @@ def _view(caller: Caller, task_id: str, detail: TaskDetailRecord | None) -> Task
     assert detail is not None
     if not is_admin(caller):
         own = [a for a in detail.annotations if a.user_id == caller.user_id]
-        if len(own) != len(detail.annotations):
-            detail = replace(detail, annotations=own)
+        me = [a for a in detail.assignees if a[0] == caller.user_id]
+        if len(own) != len(detail.annotations) or len(me) != len(detail.assignees):
+            detail = replace(detail, annotations=own, assignees=me)
     groups = group_predictions(detail.predictions)
     prelabel = prelabel_group(groups, detail.prelabel_model_version)
     return TaskView(detail, label_studio_data(detail), groups, prelabel)
@@ -102,7 +103,9 @@ async def get_task(database: Database, caller: Caller, task_id: str) -> TaskView
     number = parse_id(task_id)
     async with database.read() as conn:
         detail = (
-            await load_task_detail(conn, number, viewer_id=caller.user_id)
+            await load_task_detail(
+                conn, number, viewer_id=caller.user_id, all_assignees=is_admin(caller)
+            )
             if number is not None
             else None
         )

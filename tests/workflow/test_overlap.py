@@ -106,6 +106,7 @@ async def test_two_annotators_complete_a_task_once(
     # bob sees his own assignment and none of ann's answers
     seen = (await as_bob.call("GET", f"/api/v1/tasks/{task}"))["task"]
     assert (seen["assignee"]["user_id"], seen["annotations"]) == (bob.user_id, [])
+    assert [a["user_id"] for a in seen["assignees"]] == [bob.user_id]
     second = await work(as_bob, task, 12)
     assert second["status"] == "completed"
     shown = await progress(owner, project_id)
@@ -116,6 +117,7 @@ async def test_two_annotators_complete_a_task_once(
         [ann.user_id, bob.user_id]
     )
     assert detail["assignee"]["user_id"] == ann.user_id  # the admin: the first assignee
+    assert [a["username"] for a in detail["assignees"]] == ["ann", "bob"]
     # the exports read the task once, with both answers
     for fmt in ("json", "coco"):
         exported = await owner.call(
