@@ -274,3 +274,22 @@ async def test_quality_settings_are_validated_stored_and_returned(
     raised = await owner.call("POST", route, json={"quality": {"annotations_per_task": 3}})
     assert raised["quality"]["annotations_per_task"] == 3
     assert counts(await progress(owner, project_id)) == (0, 1, 4)
+
+
+async def test_an_import_into_a_held_place_is_the_holders_work_once(
+    database: Database, admin: TestUser, http_client: httpx.AsyncClient
+) -> None:
+    """N = 1, as before overlap: ben's import into ann's open place completes ann's
+    assignment; ann's own import of it afterwards is an error entry, not a failure."""
+    owner = Rest(http_client, admin)
+    ann, ben = [await make_user(database, n, "annotator") for n in ("ann", "ben")]
+    project_id, task_ids = await new_project(owner, per_task=1)
+    await assign(owner, project_id, ann, task_ids=task_ids[:1])
+    unit = [ls_task(IMAGES[0], annotations=[ls_annotation([box(40, 5)])])]
+    assert (await post_import(owner, project_id, unit, annotator_id=ben.user_id))["imported"] == 1
+    shown = await progress(owner, project_id)
+    assert (counts(shown), annotators(shown)) == ((1, 0, 4), {"ann": (1, 1, 0)})
+    again = await post_import(owner, project_id, unit, annotator_id=ann.user_id)
+    assert again["imported"] == 0
+    assert again["errors"][0]["reason"].startswith("task already annotated"), again
+    assert counts(await progress(owner, project_id)) == (1, 0, 4)
