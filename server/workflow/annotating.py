@@ -61,6 +61,7 @@ from server.workflow.common import (
 )
 from server.workflow.prelabel import results_match
 from server.workflow.usage import AnnotationUsage, count_annotation
+from storage.assignments import get_annotator_assignment, set_assignment_status
 from storage.database import Database
 from storage.prediction_stats import PredictionRef, get_task_prediction
 from storage.projects import get_project, set_project_fields
@@ -70,10 +71,8 @@ from storage.workflow import (
     AnnotationRecord,
     LockedTask,
     get_annotation,
-    get_annotator_assignment,
     insert_annotation,
     insert_skip,
-    set_assignment_status,
 )
 from storage.workflow import (
     update_annotation as store_annotation_update,

@@ -40,12 +40,7 @@ from server.lifecycle.rules import (
 from server.projects.validation import invalid
 from server.vocabulary import AssignmentStatus, TaskStatus
 from server.workflow.common import LISTED_IDS, parse_task_ids
-from storage.database import Database
-from storage.projects import ProjectRecord
-from storage.tasks import get_project_tasks, set_task_status
-from storage.types import utcnow
-from storage.users import get_user
-from storage.workflow import (
+from storage.assignments import (
     AssignmentRecord,
     delete_assignments,
     get_assigned_tasks,
@@ -54,6 +49,11 @@ from storage.workflow import (
     next_unassigned_tasks,
     set_assignments_status,
 )
+from storage.database import Database
+from storage.projects import ProjectRecord
+from storage.tasks import get_project_tasks, set_task_status
+from storage.types import utcnow
+from storage.users import get_user
 
 MAX_ASSIGN_COUNT = field_limit(workflow_service_pb2.AssignTasksRequest, "count", MAXIMUM)
 
