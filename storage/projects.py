@@ -43,6 +43,7 @@ class ProjectRecord:
     in_progress_tasks: int
     created_at: datetime
     updated_at: datetime
+    annotations_per_task: int = 1  # how many distinct annotators label each task (N)
 
     @property
     def pending_tasks(self) -> int:
@@ -73,6 +74,7 @@ def project_record(row: Any) -> ProjectRecord:
         in_progress_tasks=row.in_progress_tasks,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        annotations_per_task=row.annotations_per_task,
     )
 
 

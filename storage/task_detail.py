@@ -4,7 +4,7 @@ indexed lookups, whatever the project's size."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    case,
     func,
     select,
 )
@@ -68,22 +69,8 @@ class TaskDetailRecord:
     assignee_name: str | None
     predictions: list[DetailPrediction]
     annotations: list[DetailAnnotation]
-
-
-async def get_task_owner_and_assignee(
-    conn: AsyncConnection, task_id: int
-) -> tuple[str, str | None] | None:
-    """(project owner, assignee) of a task, or None when the task does not exist."""
-    row = (
-        await conn.execute(
-            select(_projects.c.owner_id, _assignments.c.user_id)
-            .select_from(_tasks)
-            .join(_projects, _projects.c.id == _tasks.c.project_id)
-            .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
-            .where(_tasks.c.id == task_id)
-        )
-    ).first()
-    return (row.owner_id, row.user_id) if row else None
+    # (user_id, username) of every assignment, oldest first (ground-truth ones aside)
+    assignees: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
@@ -97,6 +84,7 @@ def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
             _projects.c.task_type,
             _projects.c.label_config,
             _projects.c.prelabel_model_version,
+            _projects.c.annotations_per_task,
             _tasks.c.external_id,
             _tasks.c.content,
             _tasks.c.metadata_json,
@@ -111,6 +99,12 @@ def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
         .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
         .outerjoin(_users, _users.c.id == _assignments.c.user_id)
         .where(_tasks.c.id == task_id)
+        # the assignee shown: the viewer's own assignment, else the task's first
+        .order_by(
+            case((_assignments.c.user_id == bindparam("viewer_id"), 0), else_=1),
+            _assignments.c.id,
+        )
+        .limit(1)
     )
 
 
@@ -139,6 +133,15 @@ _PREDICTIONS = (
     )
     .order_by(_predictions.c.id)
 )
+_ASSIGNEES = (
+    select(_assignments.c.user_id, _users.c.username)
+    .join(_users, _users.c.id == _assignments.c.user_id)
+    .where(
+        _assignments.c.task_id == bindparam("task_id"),
+        _assignments.c.is_ground_truth.is_(False),
+    )
+    .order_by(_assignments.c.id)
+)
 _ANNOTATIONS = (
     select(
         _annotations.c.id,
@@ -166,10 +169,15 @@ def _next_query(statuses: tuple[str, ...], *, in_project: bool) -> Select[Any]:
     )
 
 
-async def load_task_detail(conn: AsyncConnection, task_id: int) -> TaskDetailRecord | None:
-    """One task with its project, assignee, predictions and annotations, or None."""
-    row = (await conn.execute(_BY_ID, {"task_id": task_id})).first()
-    return await _complete(conn, row)
+async def load_task_detail(
+    conn: AsyncConnection, task_id: int, *, viewer_id: str, all_assignees: bool = False
+) -> TaskDetailRecord | None:
+    """One task with its project, assignee (viewer_id's assignment, else the first),
+    predictions and annotations, or None; all_assignees reads every assignee (one more
+    statement when the project has more than one annotator per task), else only the
+    assignee is listed."""
+    row = (await conn.execute(_BY_ID, {"task_id": task_id, "viewer_id": viewer_id})).first()
+    return await _complete(conn, row, all_assignees=all_assignees)
 
 
 async def load_next_task_detail(
@@ -181,7 +189,7 @@ async def load_next_task_detail(
     if query is None:
         query = _next_query(statuses, in_project=project_id is not None)
         _next_queries[(statuses, project_id is not None)] = query
-    params = {"user_id": user_id}
+    params = {"user_id": user_id, "viewer_id": user_id}
     if project_id is not None:
         params["project_id"] = project_id
     row = (await conn.execute(query, params)).first()
@@ -191,7 +199,9 @@ async def load_next_task_detail(
 _next_queries: dict[tuple[tuple[str, ...], bool], Select[Any]] = {}
 
 
-async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
+async def _complete(
+    conn: AsyncConnection, row: Any, *, all_assignees: bool = False
+) -> TaskDetailRecord | None:
     """The detail of a task row, its predictions and annotations read only when it has any."""
     if row is None:
         return None
@@ -203,6 +213,10 @@ async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
     annotations: Any = ()
     if row.has_annotations:
         annotations = await conn.execute(_ANNOTATIONS, {"task_id": row.id})
+    # With one annotator per task the assignee is all of them: no read for it.
+    assignees: Any = [(row.assignee_id, row.assignee_name)] if row.assignee_id else []
+    if all_assignees and row.annotations_per_task > 1:
+        assignees = await conn.execute(_ASSIGNEES, {"task_id": row.id})
     return TaskDetailRecord(
         task_id=row.id,
         project_id=row.project_id,
@@ -218,4 +232,5 @@ async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
         assignee_name=row.assignee_name,
         predictions=[DetailPrediction(*p) for p in predictions],
         annotations=[DetailAnnotation(*a) for a in annotations],
+        assignees=[(user_id, username) for user_id, username in assignees],
     )

@@ -214,16 +214,19 @@ async def set_task_status(
     status: str,
     now: datetime,
     completed: bool,
+    answers: int = 0,
     image_size: tuple[int, int] | None = None,
 ) -> None:
     """Change a task's status; completed_at is set when completed, cleared otherwise.
-    image_size (width, height) records the image's natural size in the same statement
-    (the last recorded size is kept)."""
+    answers moves annotation_count (the answers that stand) in the same statement, and
+    image_size (width, height) records the image's natural size in it too (the last
+    recorded size is kept)."""
     params = {
         "b_task_id": task_id,
         "b_status": status,
         "b_now": now,
         "b_completed_at": now if completed else None,
+        "b_answers": answers,
     }
     if image_size is None:
         await conn.execute(_SET_TASK_STATUS, params)
@@ -242,6 +245,7 @@ _SET_TASK_STATUS = (
         status=bindparam("b_status"),
         updated_at=bindparam("b_now"),
         completed_at=bindparam("b_completed_at"),
+        annotation_count=tasks.c.annotation_count + bindparam("b_answers"),
     )
     .execution_options(**DEFERRED_WRITE)
 )

@@ -1,4 +1,5 @@
-"""Assignments, annotations and skips: the rows the workflow writes, and an annotator's queue.
+"""The locked task, annotations and skips: the rows the workflow writes, and an annotator's
+queue (assignments themselves: storage.assignments).
 
 An annotator's queue is read through the (user_id, status, task_id) and
 (user_id, project_id, status, task_id) indexes of assignments: NextTask and
@@ -7,19 +8,26 @@ ListAssignedTasks touch the caller's own rows only, never a project's tasks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.bulk import insert_many
+from storage.assignments import AssignmentRecord
 from storage.models import Annotation, Assignment, Prediction, Project, Task, TaskSkip
 from storage.projects import ProjectRecord, project_record
-from storage.sqlite_cursor import DEFERRED_WRITE, LAST_STATEMENT
-from storage.tasks import IN_LIST_CHUNK, TASK_COLUMNS, TaskRecord
+from storage.sqlite_cursor import LAST_STATEMENT
+from storage.tasks import TASK_COLUMNS, TaskRecord
 
 assignments = cast(Table, Assignment.__table__)
 annotation_rows = cast(Table, Annotation.__table__)
@@ -55,16 +63,9 @@ class QueuedTask:
 
 
 @dataclass(frozen=True, slots=True)
-class AssignmentRecord:
-    task_id: int
-    user_id: str
-    status: str
-    annotated: bool = False  # the task has an annotation (read by list_open_assignments)
-
-
-@dataclass(frozen=True, slots=True)
 class LockedTask:
-    """A task about to change, its project (row locked) and its assignment."""
+    """A task about to change, its project (row locked) and the mover's assignment: the
+    caller's, else (an admin acting on the task) its first."""
 
     project: ProjectRecord
     task: TaskRecord
@@ -72,19 +73,16 @@ class LockedTask:
     has_predictions: bool
     # The assignee's latest annotation of the task (a reopened task keeps it), if any.
     assignee_annotation_id: int | None = None
+    answers: int = 0  # tasks.annotation_count
+    others_started: bool = False  # another assignment (not ground-truth) is in_progress
 
 
+_others = assignments.alias("others")
 _has_predictions = (
     select(predictions.c.id)
     .where(predictions.c.task_id == tasks.c.id)
     .exists()
     .label("has_predictions")
-)
-_annotated = (
-    select(annotation_rows.c.id)
-    .where(annotation_rows.c.task_id == tasks.c.id)
-    .exists()
-    .label("annotated")
 )
 _assignee_annotation = (
     select(func.max(annotation_rows.c.id))
@@ -95,13 +93,31 @@ _assignee_annotation = (
     .scalar_subquery()
     .label("assignee_annotation_id")
 )
+_others_started = (
+    select(_others.c.id)
+    .where(
+        _others.c.task_id == tasks.c.id,
+        _others.c.user_id != assignments.c.user_id,
+        _others.c.status == bindparam("started"),
+        _others.c.is_ground_truth.is_(False),
+    )
+    .exists()
+    .label("others_started")
+)
 _TASK_AND_ASSIGNMENT = (
     *(column.label(f"task_{column.name}") for column in TASK_COLUMNS),
+    tasks.c.annotation_count.label("task_answers"),
     assignments.c.user_id.label("assignee_id"),
     assignments.c.status.label("assignment_status"),
+    assignments.c.is_ground_truth.label("assignment_ground_truth"),
     _has_predictions,
-    _annotated,
     _assignee_annotation,
+    _others_started,
+)
+# The mover's assignment: the caller's, else the task's first (an admin acting on it).
+_MOVER_FIRST = (
+    case((assignments.c.user_id == bindparam("user_id"), 0), else_=1),
+    assignments.c.id,
 )
 # SQLite: the write transaction holds the database, so one read sees and keeps it all.
 _LOCK_TASK_SQLITE = (
@@ -110,8 +126,10 @@ _LOCK_TASK_SQLITE = (
     .join(projects, projects.c.id == tasks.c.project_id)
     .outerjoin(assignments, assignments.c.task_id == tasks.c.id)
     .where(tasks.c.id == bindparam("task_id"))
+    .order_by(*_MOVER_FIRST)
+    .limit(1)
 )
-# PostgreSQL: the project's row lock first (every change of a task, its assignment and
+# PostgreSQL: the project's row lock first (every change of a task, its assignments and
 # the counters takes it first), then the task and its assignment as they are under it.
 _LOCK_PROJECT_OF_TASK = (
     select(projects)
@@ -126,6 +144,8 @@ _TASK_UNDER_LOCK = (
     .select_from(tasks)
     .outerjoin(assignments, assignments.c.task_id == tasks.c.id)
     .where(tasks.c.id == bindparam("task_id"))
+    .order_by(*_MOVER_FIRST)
+    .limit(1)
     .with_for_update(of=tasks)
 )
 
@@ -140,101 +160,47 @@ def _locked(project: ProjectRecord, row: Any) -> LockedTask:
         updated_at=row.task_updated_at,
     )
     assignment = (
-        AssignmentRecord(task.task_id, row.assignee_id, row.assignment_status, bool(row.annotated))
+        AssignmentRecord(
+            task.task_id,
+            row.assignee_id,
+            row.assignment_status,
+            row.assignee_annotation_id is not None,
+            bool(row.assignment_ground_truth),
+        )
         if row.assignee_id is not None
         else None
     )
     return LockedTask(
-        project, task, assignment, bool(row.has_predictions), row.assignee_annotation_id
+        project,
+        task,
+        assignment,
+        bool(row.has_predictions),
+        row.assignee_annotation_id,
+        int(row.task_answers),
+        bool(row.others_started),
     )
 
 
-async def lock_task(conn: AsyncConnection, task_id: int) -> LockedTask | None:
-    """The task with its project's row locked (in a write transaction), or None.
+async def lock_task(
+    conn: AsyncConnection, task_id: int, *, user_id: str, started: str
+) -> LockedTask | None:
+    """The task with its project's row locked (in a write transaction), or None; the
+    assignment read is user_id's, else the task's first. started: the status of a
+    started assignment.
 
     One statement on SQLite, two on PostgreSQL (lock, then read under the lock).
     """
-    params = {"task_id": task_id}
+    params = {"task_id": task_id, "user_id": user_id, "started": started}
     if conn.dialect.name == "sqlite":
         row = (await conn.execute(_LOCK_TASK_SQLITE, params)).first()
         return _locked(project_record(row), row) if row is not None else None
-    project_row = (await conn.execute(_LOCK_PROJECT_OF_TASK, params)).first()
+    project_row = (await conn.execute(_LOCK_PROJECT_OF_TASK, {"task_id": task_id})).first()
     if project_row is None:
         return None
     row = (await conn.execute(_TASK_UNDER_LOCK, params)).first()
     # the project's row lock keeps the task from going away
     assert row is not None
     return _locked(project_record(project_row), row)
-
-
-async def get_assignments(
-    conn: AsyncConnection, task_ids: Sequence[int]
-) -> dict[int, AssignmentRecord]:
-    """The assignments of the given tasks, by task id (unassigned tasks are absent)."""
-    found: dict[int, AssignmentRecord] = {}
-    for start in range(0, len(task_ids), IN_LIST_CHUNK):
-        chunk = task_ids[start : start + IN_LIST_CHUNK]
-        rows = await conn.execute(
-            select(assignments.c.task_id, assignments.c.user_id, assignments.c.status).where(
-                assignments.c.task_id.in_(chunk)
-            )
-        )
-        for row in rows:
-            found[row.task_id] = AssignmentRecord(row.task_id, row.user_id, row.status)
-    return found
-
-
-async def insert_assignments(
-    conn: AsyncConnection,
-    *,
-    project_id: str,
-    user_id: str,
-    task_ids: Sequence[int],
-    status: str,
-    now: datetime,
-) -> int:
-    return await insert_many(
-        conn,
-        assignments,
-        columns=("task_id",),
-        rows=((task_id,) for task_id in task_ids),
-        constants={
-            "project_id": project_id,
-            "user_id": user_id,
-            "status": status,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-
-
-async def set_assignment_status(
-    conn: AsyncConnection, task_id: int, *, status: str, now: datetime
-) -> None:
-    await conn.execute(
-        _SET_ASSIGNMENT_STATUS, {"b_task_id": task_id, "b_status": status, "b_now": now}
-    )
-
-
-async def set_assignments_status(
-    conn: AsyncConnection, task_ids: Sequence[int], *, status: str, now: datetime
-) -> None:
-    """The status of the given tasks' assignments, in chunks."""
-    for start in range(0, len(task_ids), IN_LIST_CHUNK):
-        chunk = task_ids[start : start + IN_LIST_CHUNK]
-        await conn.execute(
-            update(assignments)
-            .where(assignments.c.task_id.in_(chunk))
-            .values(status=status, updated_at=now)
-        )
-
-
-_SET_ASSIGNMENT_STATUS = (
-    update(assignments)
-    .where(assignments.c.task_id == bindparam("b_task_id"))
-    .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
-    .execution_options(**DEFERRED_WRITE)
-)
 
 
 async def insert_annotation(
@@ -329,72 +295,6 @@ async def update_annotation(
     await conn.execute(
         update(annotation_rows).where(annotation_rows.c.id == annotation_id).values(**values)
     )
-
-
-async def list_open_assignments(
-    conn: AsyncConnection,
-    project_id: str,
-    *,
-    user_id: str | None,
-    task_ids: Sequence[int] | None,
-    done_status: str,
-) -> list[AssignmentRecord]:
-    """The project's assignments not in done_status, optionally of one user or tasks,
-    each with whether its task has an annotation."""
-    annotated = (
-        select(annotation_rows.c.id)
-        .where(annotation_rows.c.task_id == assignments.c.task_id)
-        .exists()
-        .label("annotated")
-    )
-    query = select(
-        assignments.c.task_id, assignments.c.user_id, assignments.c.status, annotated
-    ).where(assignments.c.project_id == project_id, assignments.c.status != done_status)
-    if user_id is not None:
-        query = query.where(assignments.c.user_id == user_id)
-    found: list[AssignmentRecord] = []
-    chunks = (
-        [None]
-        if task_ids is None
-        else [
-            task_ids[start : start + IN_LIST_CHUNK]
-            for start in range(0, len(task_ids), IN_LIST_CHUNK)
-        ]
-    )
-    for chunk in chunks:
-        chunk_query = query if chunk is None else query.where(assignments.c.task_id.in_(chunk))
-        rows = await conn.execute(chunk_query.order_by(assignments.c.task_id))
-        found.extend(
-            AssignmentRecord(r.task_id, r.user_id, r.status, bool(r.annotated)) for r in rows
-        )
-    return found
-
-
-async def delete_assignments(conn: AsyncConnection, task_ids: Sequence[int]) -> None:
-    for start in range(0, len(task_ids), IN_LIST_CHUNK):
-        chunk = task_ids[start : start + IN_LIST_CHUNK]
-        await conn.execute(delete(assignments).where(assignments.c.task_id.in_(chunk)))
-
-
-async def next_unassigned_tasks(
-    conn: AsyncConnection, project_id: str, *, user_id: str, limit: int, done_status: str
-) -> list[int]:
-    """Up to limit unassigned tasks not in done_status, in input order, that user_id never
-    skipped."""
-    assigned = exists().where(assignments.c.task_id == tasks.c.id)
-    skipped = exists().where(skips.c.task_id == tasks.c.id, skips.c.user_id == user_id)
-    rows = await conn.execute(
-        select(tasks.c.id)
-        .where(
-            tasks.c.project_id == project_id,
-            tasks.c.status != done_status,
-            ~assigned,
-            ~skipped,
-        )
-        .order_by(tasks.c.id)
-        .limit(limit)
-    )
-    return [row.id for row in rows]
 
 
 async def insert_skip(

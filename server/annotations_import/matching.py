@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.annotations_import.units import Unit
 from server.predictions.entries import ImportTarget
 from server.predictions.matching import match_entries
-from server.vocabulary import IMAGE_TASK_TYPES
+from server.vocabulary import IMAGE_TASK_TYPES, AssignmentStatus
 from storage.annotation_import import TaskState, get_task_states
 
 
@@ -35,12 +35,14 @@ async def match_units(
     units: Sequence[Unit],
     *,
     id_range: tuple[int, int] | None,
+    annotator_id: str,
 ) -> list[TaskState | None]:
     """The task of each unit (None: not found in the project, or a problem set on the
-    unit by matching), in unit order. id_range: the project's smallest and largest task
-    id (a task id outside it is no task of the project, and is not looked up)."""
+    unit by matching), in unit order, as annotator_id finds it (their assignment).
+    id_range: the project's smallest and largest task id (a task id outside it is no
+    task of the project, and is not looked up)."""
     if any(unit.entry is not None for unit in units):
-        return await _match_coco(conn, target, units)
+        return await _match_coco(conn, target, units, annotator_id)
     project_id = target.project_id
     low, high = id_range or (0, -1)
     states = await get_task_states(
@@ -51,6 +53,8 @@ async def match_units(
             for unit in units
             if unit.task_id is not None and low <= unit.task_id <= high and unit.problem is None
         },
+        user_id=annotator_id,
+        done=AssignmentStatus.COMPLETED,
     )
     matched: list[TaskState | None] = [None] * len(units)
     by_content: dict[int, str] = {}
@@ -68,6 +72,8 @@ async def match_units(
             project_id,
             set(by_content.values()),
             by="file_path" if target.task_type in IMAGE_TASK_TYPES else "content",
+            user_id=annotator_id,
+            done=AssignmentStatus.COMPLETED,
         )
         for index, content in by_content.items():
             matched[index] = found.get(content)
@@ -75,13 +81,17 @@ async def match_units(
 
 
 async def _match_coco(
-    conn: AsyncConnection, target: ImportTarget, units: Sequence[Unit]
+    conn: AsyncConnection, target: ImportTarget, units: Sequence[Unit], annotator_id: str
 ) -> list[TaskState | None]:
     entries = [unit.entry for unit in units if unit.entry is not None]
     assert len(entries) == len(units)
     tasks = await match_entries(conn, target.project_id, entries, project_size=target.task_count)
     states = await get_task_states(
-        conn, target.project_id, {task.task_id for task in tasks if task is not None}
+        conn,
+        target.project_id,
+        {task.task_id for task in tasks if task is not None},
+        user_id=annotator_id,
+        done=AssignmentStatus.COMPLETED,
     )
     matched: list[TaskState | None] = []
     for unit, entry, task in zip(units, entries, tasks, strict=True):

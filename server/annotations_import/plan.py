@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from server.annotations_import.units import AnnotationRow, PredictionRow, Unit
 from server.predictions.entries import at
 from server.predictions.rows import NOT_FOUND, ImportIssue
+from server.vocabulary import AssignmentStatus
 from storage.annotation_import import NewAnnotation, TaskState
 from storage.predictions import NewPrediction
 
@@ -68,7 +69,13 @@ def plan_units(
                 problem = at(NOT_FOUND, unit.where)
             elif not seen.add(task.task_id):
                 problem = at(NAMED_TWICE, unit.where)
-            elif task.annotated:
+            elif (
+                task.annotated
+                or task.assignment_status == AssignmentStatus.COMPLETED
+                or (task.full and task.holder_id is None)
+            ):
+                # the annotator answered it (or holds a completed place), or every place
+                # of it has its answer
                 problem = at(ALREADY_ANNOTATED, unit.where)
         if problem is not None or task is None:
             plan.skipped += unit.count

@@ -44,7 +44,7 @@ from server.annotations_import.plan import BatchPlan, SeenTasks, plan_units
 from server.annotations_import.units import Unit
 from server.auth import Caller
 from server.lifecycle.apply import Tally, apply_tally
-from server.lifecycle.rules import ANNOTATED, TaskAction, TaskState, move_task
+from server.lifecycle.rules import TaskAction, TaskState, move_task
 from server.predictions.coco import match_images, read_coco_index
 from server.predictions.entries import ImportTarget, model_version_problem
 from server.predictions.json_stream import Source, batched
@@ -104,6 +104,8 @@ class _Totals:
     skipped: int = 0
     issues: list[ImportIssue] = field(default_factory=list)
     moves: Tally = field(default_factory=Tally)  # the annotated tasks' moves
+    waiting: list[int] = field(default_factory=list)  # annotated, waiting for more answers
+    holders: list[tuple[int, str]] = field(default_factory=list)  # (task, holder) completed
 
     def add(self, plan: BatchPlan) -> None:
         self.imported += len(plan.annotations)
@@ -135,7 +137,10 @@ class AnnotationImportService:
             else:
                 async with self._database.read() as conn:
                     id_range = await get_task_id_range(conn, target.project_id)
-                    await _plan_all(conn, first, batches, target, fallback, id_range, totals)
+                    annotator_id = options.annotator_id
+                    await _plan_all(
+                        conn, first, batches, target, fallback, id_range, totals, annotator_id
+                    )
         log.info(
             "annotations imported",
             extra={
@@ -206,15 +211,28 @@ class AnnotationImportService:
             assert project is not None
             id_range = await get_task_id_range(reader, project_id)
             writer = _BatchWriter(conn, project, options.annotator_id, now, totals)
-            await _plan_all(reader, first, batches, target, fallback, id_range, totals, writer)
+            await _plan_all(
+                reader,
+                first,
+                batches,
+                target,
+                fallback,
+                id_range,
+                totals,
+                options.annotator_id,
+                writer,
+            )
             if totals.imported:
                 await complete_annotated_tasks(
                     conn,
                     project_id,
                     annotated_at=now,
                     user_id=options.annotator_id,
-                    task_status=ANNOTATED.task,
+                    task_status=TaskStatus.COMPLETED,
                     assignment_status=AssignmentStatus.COMPLETED,
+                    waiting=totals.waiting,
+                    waiting_status=TaskStatus.IN_PROGRESS,
+                    holders=totals.holders,
                 )
             await apply_tally(conn, project, totals.moves, now=now, touch=False)
             if totals.predictions_imported or totals.imported:
@@ -262,20 +280,32 @@ class _BatchWriter:
         # The tasks and their assignments are written once, at the end of the import, and
         # the counters with them; their moves are summed here.
         for task in plan.completed:
+            mover, mine = task.assignee_id, task.assignment_status
+            if task.full:
+                # others hold every place: the first open one takes the answer (the
+                # annotation says who wrote it, progress counts the holder's work)
+                mover, mine = task.holder_id, task.holder_status
+                assert mover is not None
+                self.totals.holders.append((task.task_id, mover))
             state = TaskState(
                 TaskStatus(task.status),
-                task.assignee_id,
-                AssignmentStatus(task.assignment_status) if task.assignment_status else None,
+                mover,
+                AssignmentStatus(mine) if mine else None,
                 task.annotated,
+                answers=task.answers,
+                per_task=task.per_task,
             )
-            self.totals.moves.add(
-                move_task(
-                    TaskAction.IMPORT,
-                    state,
-                    project_status=self.project.status,
-                    annotator_id=annotator_id,
-                )
+            move = move_task(
+                TaskAction.IMPORT,
+                state,
+                project_status=self.project.status,
+                annotator_id=annotator_id,
             )
+            self.totals.moves.add(move)
+            if move.target.task != TaskStatus.COMPLETED:
+                # one of several answers: the task waits for the others'
+                assert move.target.task == TaskStatus.IN_PROGRESS
+                self.totals.waiting.append(task.task_id)
 
 
 async def _plan_all(
@@ -286,13 +316,16 @@ async def _plan_all(
     fallback: str | None,
     id_range: tuple[int, int] | None,
     totals: _Totals,
+    annotator_id: str,
     writer: _BatchWriter | None = None,
 ) -> None:
     """Match (on conn), check and (with a writer) write every batch, adding each to totals."""
     seen = SeenTasks(id_range)
     batch = first
     while batch is not None:
-        matched = await match_units(conn, target, batch, id_range=id_range)
+        matched = await match_units(
+            conn, target, batch, id_range=id_range, annotator_id=annotator_id
+        )
         plan = plan_units(batch, matched, seen=seen, fallback_model_version=fallback)
         totals.add(plan)
         if writer is not None:

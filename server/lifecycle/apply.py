@@ -11,8 +11,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.lifecycle.rules import AnnotatorCounts, TaskCounts, TaskMove, project_status_after
-from server.vocabulary import ProjectStatus
+from server.lifecycle.rules import (
+    AnnotatorCounts,
+    TaskCounts,
+    TaskMove,
+    new_assignments,
+    project_status_after,
+    task_counts,
+)
+from server.vocabulary import ProjectStatus, TaskStatus
 from storage.projects import ProjectRecord, add_to_annotator_counters, add_to_task_counters
 
 
@@ -31,10 +38,16 @@ class Tally:
         self.annotators[move.user_id] += move.annotator
         self.assigned |= move.annotator.assigned > 0
 
-    def assign(self, user_id: str, number: int) -> None:
-        """`number` new assignments of one annotator (AssignTasks)."""
-        self.annotators[user_id] += AnnotatorCounts(assigned=number)
+    def assign(self, user_id: str, number: int, *, ground_truth: bool = False) -> None:
+        """`number` new assignments of one annotator (AssignTasks; a ground-truth task's
+        assignment moves no counter, server.lifecycle.rules.new_assignments)."""
+        self.annotators[user_id] += new_assignments(number, ground_truth=ground_truth)
         self.assigned |= number > 0
+
+    def settle(self, before: TaskStatus, after: TaskStatus) -> None:
+        """A task's status moved without an assignment's move (annotations_per_task
+        changed: server.workflow.configure)."""
+        self.counts += task_counts(before, after)
 
     def project_status(self, project: ProjectRecord) -> ProjectStatus:
         """The project's status once these moves are applied to its counters."""

@@ -2,23 +2,31 @@
 
     project:    draft ─> configuring ─> ready ─> in_progress <─> completed
                   └──────────────────────┘ (ConfigureProject ready=true)
-    task:       pending ─StartTask─> in_progress ─SubmitAnnotation─> completed
-                   ^                      │  ^                           │
-                   └─SkipTask, Unassign───┘  └────────ReopenTask─────────┘
-                an annotation import: pending | in_progress ─> completed;
-                UnassignTasks of a reopened task (it has its annotation) ─> completed
-    assignment: (none) ─> assigned ─> in_progress ─> completed   (mirrors its task)
+    assignment: (none) ─Assign─> assigned ─Start─> in_progress ─Submit─> completed
+                   ^                   │                │  ^                    │
+                   └───────Skip, Unassign───────────────┘  └───────Reopen───────┘
+                an annotation import: (none) | assigned | in_progress ─> completed;
+                UnassignTasks of a reopened assignment (it has its annotation) ─> completed
+    task:       derived from its assignments (`task_status_for`): completed when
+                `annotations_per_task` (N) answers stand (tasks.annotation_count == N: its
+                completed assignments), in_progress when one answer stands or one
+                assignment is started, else pending. With N = 1 the task mirrors its
+                one assignment, as before overlap.
 
-Every move of a task is a row of `TASK_MOVES`: the action, the task status it
-may start from, and the task's and assignment's statuses after it (None: the
-assignment is removed). The counters are never moved by hand: they follow the
-statuses. A task's move from one status to another takes one from the count
-of the first and adds one to the count of the second (`task_counts`); an
-assignment's move does the same to its annotator's counts, and `assigned_count`
-counts the annotator's assignments whatever their status (`annotator_counts`).
-A project's status follows its counters (`project_status_after`): once work
-has started it is `completed` exactly when every task is (`completed >= total`,
-one rule for every writer).
+Every move is a row of `TASK_MOVES`: the action, the status the mover's assignment
+may start from (None: the mover has none), and its status after it (None: removed).
+The task's status after the move follows from its answers, N and whether any of its
+assignments is started. The counters are never moved by hand: they follow the
+statuses. A task's move from one status to another takes one from the count of the
+first and adds one to the count of the second (`task_counts`); an assignment's move
+does the same to its annotator's counts, and `assigned_count` counts the annotator's
+assignments whatever their status (`annotator_counts`). A project's status follows
+its counters (`project_status_after`): once work has started it is `completed`
+exactly when every task is (`completed >= total`, one rule for every writer).
+
+A ground-truth assignment (a known-answer task served unmarked, `is_ground_truth`)
+follows the same table, but its moves move NO task status and NO counter
+(`TaskState.ground_truth`, `new_assignments`): its answer is scored, never counted.
 
 This module is pure (no I/O). The writers (`server/projects/init.py`,
 `server/workflow/`, `server/annotations_import/service.py`) ask it whether a
@@ -72,31 +80,39 @@ class TaskAction(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TaskTarget:
-    """A task's status after a move, and its assignment's (None: removed)."""
+    """A task's status after a move, and the mover's assignment's (None: removed)."""
 
     task: TaskStatus
     assignment: AssignmentStatus | None
 
 
-_STARTED = TaskTarget(TaskStatus.IN_PROGRESS, AssignmentStatus.IN_PROGRESS)
-# Where a submitted or imported annotation leaves its task.
-ANNOTATED = TaskTarget(TaskStatus.COMPLETED, AssignmentStatus.COMPLETED)
-_RETURNED = TaskTarget(TaskStatus.PENDING, None)
-
-# action -> {status the task may be in: where it goes}
-TASK_MOVES: Mapping[TaskAction, Mapping[TaskStatus, TaskTarget]] = {
-    TaskAction.START: {TaskStatus.PENDING: _STARTED},
-    TaskAction.SUBMIT: {TaskStatus.IN_PROGRESS: ANNOTATED},
-    TaskAction.REOPEN: {TaskStatus.COMPLETED: _STARTED},
-    TaskAction.SKIP: {TaskStatus.PENDING: _RETURNED, TaskStatus.IN_PROGRESS: _RETURNED},
-    TaskAction.RELEASE: {TaskStatus.PENDING: _RETURNED, TaskStatus.IN_PROGRESS: _RETURNED},
-    # (a completed task without an annotation: only in data older than this rule)
-    TaskAction.IMPORT: {status: ANNOTATED for status in TaskStatus},
+_A = AssignmentStatus
+_OPEN = (_A.ASSIGNED, _A.IN_PROGRESS)
+# action -> {status the mover's assignment may be in (None: none): its status after}
+TASK_MOVES: Mapping[TaskAction, Mapping[AssignmentStatus | None, AssignmentStatus | None]] = {
+    TaskAction.START: {_A.ASSIGNED: _A.IN_PROGRESS},
+    TaskAction.SUBMIT: {_A.IN_PROGRESS: _A.COMPLETED},
+    TaskAction.REOPEN: {_A.COMPLETED: _A.IN_PROGRESS},
+    TaskAction.SKIP: {status: None for status in _OPEN},
+    TaskAction.RELEASE: {status: None for status in _OPEN},
+    TaskAction.IMPORT: {None: _A.COMPLETED, **{status: _A.COMPLETED for status in _OPEN}},
 }
-# The moves that need the task assigned (an import assigns it to its annotator).
+# The moves that need the mover's assignment (an import creates it for its annotator).
 NEEDS_ASSIGNMENT = frozenset(set(TaskAction) - {TaskAction.IMPORT})
 # The moves that work on a project's tasks only while it is in WORKING.
 NEEDS_WORK_STARTED = frozenset({TaskAction.START, TaskAction.REOPEN})
+# Where a submitted or imported annotation leaves a task of one answer (N = 1).
+ANNOTATED = TaskTarget(TaskStatus.COMPLETED, AssignmentStatus.COMPLETED)
+
+
+def task_status_for(*, answers: int, per_task: int, started: bool) -> TaskStatus:
+    """A task's status: completed once `per_task` answers stand, in_progress once one
+    does or one of its assignments is started, else pending."""
+    if answers >= per_task:
+        return TaskStatus.COMPLETED
+    if answers or started:
+        return TaskStatus.IN_PROGRESS
+    return TaskStatus.PENDING
 
 
 def invalid_state(message: str, **details: object) -> DomainError:
@@ -183,12 +199,16 @@ def annotator_counts(
 
 @dataclass(frozen=True, slots=True)
 class TaskState:
-    """A task as a move finds it."""
+    """A task as a move finds it, seen from the assignment that moves (the mover's)."""
 
     status: TaskStatus
-    assignee_id: str | None
-    assignment: AssignmentStatus | None
-    annotated: bool = False  # it has an annotation (a reopened task keeps its own)
+    assignee_id: str | None  # the mover (None: no assignment)
+    assignment: AssignmentStatus | None  # the mover's assignment
+    annotated: bool = False  # the mover has an annotation of it (a reopened task keeps it)
+    answers: int = 0  # tasks.annotation_count: the answers that stand
+    per_task: int = 1  # the project's annotations_per_task (N)
+    others_started: bool = False  # another (not ground-truth) assignment is in_progress
+    ground_truth: bool = False  # the mover's assignment serves a ground-truth task
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,9 +219,10 @@ class TaskMove:
     user_id: str  # whose assignment moved
     counts: TaskCounts
     annotator: AnnotatorCounts
+    answers: int = 0  # how tasks.annotation_count moves (-1, 0, +1)
 
 
-# Why a task in a status the table does not list cannot take the move.
+# Why an assignment in a status the table does not list cannot take the move.
 _REFUSALS = {
     TaskAction.START: "a pending task can be started",
     TaskAction.SUBMIT: "only an in_progress task takes an annotation",
@@ -227,46 +248,72 @@ def move_task(
     project_status: ProjectStatus | str,
     annotator_id: str | None = None,
 ) -> TaskMove:
-    """The effect of `action` on a task in `state`, or INVALID_STATE naming why not.
+    """The effect of `action` on the mover's assignment of a task in `state`, or
+    INVALID_STATE naming why not.
 
-    annotator_id: for an import, who the annotation is attributed to (the task is
-    assigned to them when it has no assignment).
+    A refusal names the task's status as the mover sees it (their assignment's,
+    which with one answer per task is the task's). annotator_id: for an import,
+    who the annotation is attributed to (the mover when they have no assignment).
     """
-    status = TaskStatus(state.status)
-    if action is TaskAction.START and status == TaskStatus.IN_PROGRESS:
-        raise invalid_state("task is in_progress already", task_status=status)
-    if action in NEEDS_ASSIGNMENT and state.assignee_id is None:
+    mine = AssignmentStatus(state.assignment) if state.assignment else None
+    seen = task_status_of(mine) if mine is not None else TaskStatus(state.status)
+    if action is TaskAction.START and mine == AssignmentStatus.IN_PROGRESS:
+        raise invalid_state("task is in_progress already", task_status=seen)
+    if action in NEEDS_ASSIGNMENT and mine is None:
         raise invalid_state(
-            f"task is {status} and not assigned; {_UNASSIGNED[action]}", task_status=status
+            f"task is {seen} and not assigned; {_UNASSIGNED[action]}", task_status=seen
         )
     if action in NEEDS_WORK_STARTED and project_status not in WORKING:
         raise invalid_state(f"project is {project_status}", project_status=project_status)
-    if action is TaskAction.START and status == TaskStatus.COMPLETED:
+    if action is TaskAction.START and mine == AssignmentStatus.COMPLETED:
         # A StartTask sent again after the submit (a retry, a stale tab) must not undo it.
         raise invalid_state(
             "task is completed; StartTask does not reopen it (ReopenTask does)",
-            task_status=status,
+            task_status=seen,
         )
     if action in (TaskAction.SKIP, TaskAction.IMPORT) and state.annotated:
         raise invalid_state(
-            f"task is {status} and has an annotation; submit it instead", task_status=status
+            f"task is {seen} and has an annotation; submit it instead", task_status=seen
         )
-    target = TASK_MOVES[action].get(status)
-    if target is None:
-        raise invalid_state(f"task is {status}; {_REFUSALS[action]}", task_status=status)
+    moves = TASK_MOVES[action]
+    if mine not in moves:
+        raise invalid_state(f"task is {seen}; {_REFUSALS[action]}", task_status=seen)
+    after = moves[mine]
     if action is TaskAction.RELEASE and state.annotated:
-        # A reopened task taken back returns to where it was: completed, with its
+        # A reopened assignment taken back returns to where it was: completed, with its
         # annotation, still attributed to its annotator.
-        target = ANNOTATED
-    assignment = AssignmentStatus(state.assignment) if state.assignment else None
+        after = AssignmentStatus.COMPLETED
     user_id = state.assignee_id or annotator_id
     assert user_id is not None
-    return TaskMove(
-        target=target,
-        user_id=user_id,
-        counts=task_counts(status, target.task),
-        annotator=annotator_counts(assignment, target.assignment),
+    status = TaskStatus(state.status)
+    if state.ground_truth:
+        # a ground-truth answer is scored, never counted: no task status, no counter moves
+        return TaskMove(TaskTarget(status, after), user_id, TaskCounts(), AnnotatorCounts())
+    answers = int(after == AssignmentStatus.COMPLETED) - int(mine == AssignmentStatus.COMPLETED)
+    task = task_status_for(
+        answers=state.answers + answers,
+        per_task=state.per_task,
+        started=state.others_started or after == AssignmentStatus.IN_PROGRESS,
     )
+    return TaskMove(
+        target=TaskTarget(task, after),
+        user_id=user_id,
+        counts=task_counts(status, task),
+        annotator=annotator_counts(mine, after),
+        answers=answers,
+    )
+
+
+def new_assignments(number: int, *, ground_truth: bool = False) -> AnnotatorCounts:
+    """How `number` new assignments of one annotator move their counters (AssignTasks):
+    an assignment of a ground-truth task moves none."""
+    return AnnotatorCounts() if ground_truth else AnnotatorCounts(assigned=number)
+
+
+def free_places(per_task: int, assigned: int) -> int:
+    """How many more annotators a task with `assigned` (not ground-truth) assignments may
+    be given."""
+    return max(per_task - assigned, 0)
 
 
 def project_status_after(

@@ -14,13 +14,16 @@ from server.lifecycle.rules import task_status_of
 from server.projects.validation import TagSpec
 from server.servicers.project import timestamp
 from server.workflow import annotating, assignments, configure, queue, users
+from server.workflow.quality_settings import QualityChange
 from server.workflow.queue import TaskView
 from storage.database import Database
+from storage.quality_settings import QualitySettingsRecord
 
 PROJECT_STATUS = common_pb2.ProjectStatus.DESCRIPTOR
 TASK_STATUS = common_pb2.TaskStatus.DESCRIPTOR
 TASK_TYPE = common_pb2.TaskType.DESCRIPTOR
 USER_ROLE = pb.UserRole.DESCRIPTOR
+REVIEW_MODE = common_pb2.ReviewMode.DESCRIPTOR
 
 
 def task_detail(view: TaskView) -> pb.TaskDetail:
@@ -64,11 +67,39 @@ def task_detail(view: TaskView) -> pb.TaskDetail:
             for a in detail.annotations
         ],
     )
+    message.assignees.extend(
+        pb.UserRef(user_id=user_id, username=username) for user_id, username in detail.assignees
+    )
     if detail.assignee_id is not None:
         message.assignee.CopyFrom(
             pb.UserRef(user_id=detail.assignee_id, username=detail.assignee_name or "")
         )
     return message
+
+
+def quality_change(message: common_pb2.QualitySettings) -> QualityChange:
+    """A request's QualitySettings: absent fields (and REVIEW_MODE_UNSPECIFIED) unchanged."""
+
+    def given(name: str) -> Any:
+        return getattr(message, name) if message.HasField(name) else None
+
+    return QualityChange(
+        review_mode=enum_to_name(REVIEW_MODE, message.review_mode) or None,
+        review_share=given("review_share"),
+        annotations_per_task=given("annotations_per_task"),
+        ground_truth_rate=given("ground_truth_rate"),
+        iou_threshold=given("iou_threshold"),
+    )
+
+
+def quality_settings(record: QualitySettingsRecord) -> common_pb2.QualitySettings:
+    return common_pb2.QualitySettings(
+        review_mode=name_to_enum(REVIEW_MODE, record.review_mode),
+        review_share=record.review_share,
+        annotations_per_task=record.annotations_per_task,
+        ground_truth_rate=record.ground_truth_rate,
+        iou_threshold=record.iou_threshold,
+    )
 
 
 class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
@@ -93,14 +124,18 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
                 if request.HasField("prelabel_model_version")
                 else None
             ),
+            quality=quality_change(request.quality) if request.HasField("quality") else None,
         )
-        return pb.ConfigureProjectResponse(
+        response = pb.ConfigureProjectResponse(
             project_id=configured.project_id,
             status=name_to_enum(PROJECT_STATUS, configured.status),
             labels=[common_pb2.Label(name=lb.name, color=lb.color) for lb in configured.labels],
             config=configured.config,
             prelabel_model_version=configured.prelabel_model_version,
         )
+        if configured.quality is not None:
+            response.quality.CopyFrom(quality_settings(configured.quality))
+        return response
 
     async def AssignTasks(
         self, request: pb.AssignTasksRequest, context: Any

@@ -61,6 +61,7 @@ from server.workflow.common import (
 )
 from server.workflow.prelabel import results_match
 from server.workflow.usage import AnnotationUsage, count_annotation
+from storage.assignments import get_annotator_assignment, set_assignment_status
 from storage.database import Database
 from storage.prediction_stats import PredictionRef, get_task_prediction
 from storage.projects import get_project, set_project_fields
@@ -70,10 +71,8 @@ from storage.workflow import (
     AnnotationRecord,
     LockedTask,
     get_annotation,
-    get_assignments,
     insert_annotation,
     insert_skip,
-    set_assignment_status,
 )
 from storage.workflow import (
     update_annotation as store_annotation_update,
@@ -90,6 +89,10 @@ def task_state(locked: LockedTask) -> TaskState:
         assignee_id=assignment.user_id if assignment else None,
         assignment=AssignmentStatus(assignment.status) if assignment else None,
         annotated=assignment.annotated if assignment else False,
+        answers=locked.answers,
+        per_task=locked.project.annotations_per_task,
+        others_started=locked.others_started,
+        ground_truth=assignment.ground_truth if assignment else False,
     )
 
 
@@ -110,8 +113,17 @@ async def _start(database: Database, caller: Caller, task_id: str, action: TaskA
         project, task = locked.project, locked.task
         move = move_task(action, task_state(locked), project_status=project.status)
         assert move.target.assignment is not None
-        await set_task_status(conn, task.task_id, status=move.target.task, now=now, completed=False)
-        await set_assignment_status(conn, task.task_id, status=move.target.assignment, now=now)
+        await set_task_status(
+            conn,
+            task.task_id,
+            status=move.target.task,
+            now=now,
+            completed=move.target.task == TaskStatus.COMPLETED,
+            answers=move.answers,
+        )
+        await set_assignment_status(
+            conn, task.task_id, move.user_id, status=move.target.assignment, now=now
+        )
         tally = Tally()
         tally.add(move)
         project_status = await apply_tally(conn, project, tally, now=now)
@@ -182,10 +194,13 @@ async def submit_annotation(
             task.task_id,
             status=move.target.task,
             now=now,
-            completed=True,
+            completed=move.target.task == TaskStatus.COMPLETED,
+            answers=move.answers,
             image_size=image_size,
         )
-        await set_assignment_status(conn, task.task_id, status=move.target.assignment, now=now)
+        await set_assignment_status(
+            conn, task.task_id, move.user_id, status=move.target.assignment, now=now
+        )
         tally = Tally()
         tally.add(move)
         project_status = await apply_tally(conn, project, tally, now=now)
@@ -271,13 +286,14 @@ async def update_annotation(
         if record is None or number is None:
             raise annotation_not_found(annotation_id)
         project = await get_project(conn, record.project_id, for_update=True)
-        assignment = (await get_assignments(conn, [record.task_id])).get(record.task_id)
+        # the author may update it while they hold the task (their own assignment)
+        held = await get_annotator_assignment(conn, record.task_id, record.user_id)
         check_annotation(
             caller,
             annotation_id,
             project_owner_id=project.owner_id if project else None,
             author_id=record.user_id,
-            assignee_id=assignment.user_id if assignment else None,
+            assignee_id=record.user_id if held is not None else None,
         )
         before = await _recorded_usage(conn, record)
         parent = None

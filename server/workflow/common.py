@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.access import check_task
 from server.auth import Caller
 from server.projects.validation import check_result, invalid
+from server.vocabulary import AssignmentStatus
 from storage.workflow import LockedTask, lock_task
 
 # Ids listed in an error's details, at most.
@@ -71,10 +72,14 @@ class TaskMoved:
 
 
 async def locked_task(conn: AsyncConnection, caller: Caller, task_id: str) -> LockedTask:
-    """The task, its project (row locked) and its assignment; TASK_NOT_FOUND unless
-    the caller may work on it (server.access)."""
+    """The task, its project (row locked) and the caller's assignment (an admin's: the
+    task's first); TASK_NOT_FOUND unless the caller may work on it (server.access)."""
     number = parse_id(task_id)
-    locked = await lock_task(conn, number) if number is not None else None
+    locked = (
+        await lock_task(conn, number, user_id=caller.user_id, started=AssignmentStatus.IN_PROGRESS)
+        if number is not None
+        else None
+    )
     check_task(
         caller,
         task_id,

@@ -9,6 +9,10 @@ model version that pre-labels the project.
   imported last on each task). A call that changes nothing but the version
   is allowed in every status and leaves the status as it is: it changes what
   the next task shows, not the labelling setup.
+* quality (server.workflow.quality_settings): review, overlap, ground truth and
+  the IoU threshold; like the version, allowed in every status, and a call that
+  changes only these leaves the status as it is. The response carries the
+  settings in force (every field).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from server.predictions.entries import MAX_MODEL_VERSION_LENGTH
 from server.projects.label_config import build_label_config, check_label_config
 from server.projects.validation import TagSpec, check_labels, invalid
 from server.workflow.common import LISTED_IDS
+from server.workflow.quality_settings import QualityChange, apply_quality, check_quality
 from storage.database import Database
 from storage.prediction_stats import list_model_versions
 from storage.projects import (
@@ -36,6 +41,7 @@ from storage.projects import (
     set_prelabel_model_version,
     set_project_fields,
 )
+from storage.quality_settings import QualitySettingsRecord
 from storage.types import utcnow
 
 MAX_LABEL_CONFIG_LENGTH = 1_000_000
@@ -49,6 +55,7 @@ class Configured:
     labels: list[LabelRecord]
     config: str
     prelabel_model_version: str | None = None
+    quality: QualitySettingsRecord | None = None
 
 
 async def configure_project(
@@ -60,6 +67,7 @@ async def configure_project(
     label_config: str | None,
     ready: bool,
     prelabel_model_version: str | None = None,
+    quality: QualityChange | None = None,
 ) -> Configured:
     """Replace labels (regenerating the config) and/or the config; move to configuring|ready;
     choose the pre-labelling model version (module docstring)."""
@@ -71,12 +79,18 @@ async def configure_project(
         check_label_config(label_config)
     if prelabel_model_version is not None:
         _check_version_text(prelabel_model_version)
-        if not labels and label_config is None and not ready:
-            return await _choose_version_only(database, caller, project_id, prelabel_model_version)
+    change = check_quality(quality or QualityChange())
+    if (prelabel_model_version is not None or change) and (
+        not labels and label_config is None and not ready
+    ):
+        return await _choose_settings_only(
+            database, caller, project_id, prelabel_model_version, change
+        )
     now = utcnow()
     async with database.transaction() as conn:
         project = await get_visible_project(conn, caller, project_id, for_update=True)
         status = configured_status(project.status, ready=ready)
+        settings, _ = await apply_quality(conn, project, change, now=now)
         if new_labels is not None:
             await replace_labels(
                 conn, project_id, [LabelRecord(name, color) for name, color in new_labels]
@@ -95,7 +109,7 @@ async def configure_project(
             config = project.label_config
         await set_project_fields(conn, project_id, now=now, status=status, label_config=config)
         chosen = await _store_version(conn, project_id, prelabel_model_version, now=now)
-    return Configured(project_id, status, current, config, chosen)
+    return Configured(project_id, status, current, config, chosen, settings)
 
 
 def _check_version_text(version: str) -> None:
@@ -105,15 +119,23 @@ def _check_version_text(version: str) -> None:
         )
 
 
-async def _choose_version_only(
-    database: Database, caller: Caller, project_id: str, version: str
+async def _choose_settings_only(
+    database: Database,
+    caller: Caller,
+    project_id: str,
+    version: str | None,
+    change: QualityChange,
 ) -> Configured:
-    """Only the pre-labelling version changes: any status, which stays as it is."""
+    """Only the pre-labelling version and/or the quality settings change: any status,
+    which stays as it is (a change of annotations_per_task may complete the project, or
+    bring it back to in_progress, through the lifecycle)."""
+    now = utcnow()
     async with database.transaction() as conn:
         project = await get_visible_project(conn, caller, project_id, for_update=True)
-        chosen = await _store_version(conn, project_id, version, now=utcnow())
+        settings, status = await apply_quality(conn, project, change, now=now)
+        chosen = await _store_version(conn, project_id, version, now=now)
         labels = await list_labels(conn, project_id)
-    return Configured(project_id, project.status, labels, project.label_config, chosen)
+    return Configured(project_id, status, labels, project.label_config, chosen, settings)
 
 
 async def _store_version(

@@ -4,8 +4,11 @@
   (`{"text"|"image": content, ...metadata}`), the project's label config, its
   predictions (one per model version, its whole answer: server.predictions.groups)
   with the one that pre-labels the task, and its annotations (oldest first).
-  For the admins who see the project and for the task's assignee; anyone else
-  gets TASK_NOT_FOUND.
+  For the admins who see the project and for the task's assignees; anyone else
+  gets TASK_NOT_FOUND. With overlap (annotations_per_task > 1) an annotator sees
+  their own assignment as `assignee` and only their own annotations (the others'
+  answers would bias theirs); an admin sees every annotation and, as `assignee`,
+  the task's first assignment (the oldest), and every assignee in `assignees`.
 * ListAssignedTasks: the tasks assigned to the caller, by status, in input
   (task id) order, keyset-paginated, with counts by status. An admin may name
   an annotator: a super_admin for every project, an admin within one project
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -85,6 +88,11 @@ def _view(caller: Caller, task_id: str, detail: TaskDetailRecord | None) -> Task
         assignee_id=detail.assignee_id if detail else None,
     )
     assert detail is not None
+    if not is_admin(caller):
+        own = [a for a in detail.annotations if a.user_id == caller.user_id]
+        me = [a for a in detail.assignees if a[0] == caller.user_id]
+        if len(own) != len(detail.annotations) or len(me) != len(detail.assignees):
+            detail = replace(detail, annotations=own, assignees=me)
     groups = group_predictions(detail.predictions)
     prelabel = prelabel_group(groups, detail.prelabel_model_version)
     return TaskView(detail, label_studio_data(detail), groups, prelabel)
@@ -94,7 +102,13 @@ async def get_task(database: Database, caller: Caller, task_id: str) -> TaskView
     """One task with everything a front end shows (see module docstring)."""
     number = parse_id(task_id)
     async with database.read() as conn:
-        detail = await load_task_detail(conn, number) if number is not None else None
+        detail = (
+            await load_task_detail(
+                conn, number, viewer_id=caller.user_id, all_assignees=is_admin(caller)
+            )
+            if number is not None
+            else None
+        )
     return _view(caller, task_id, detail)
 
 

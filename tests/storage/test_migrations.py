@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Connection
 
 from storage.database import create_engine
@@ -97,3 +99,76 @@ async def test_concurrent_upgrades_of_an_empty_database_all_succeed(
             assert await conn.run_sync(schema_differences) == []
     finally:
         await engine.dispose()
+
+
+async def test_tasks_answered_before_overlap_count_their_answers(
+    empty_database_url: str,
+) -> None:
+    """0009 recounts tasks.annotation_count (0 since 0006) from the completed assignments,
+    ground-truth ones aside: a task completed before overlap counts its one answer."""
+    await asyncio.to_thread(command.upgrade, alembic_config(empty_database_url), "0006")
+    now = datetime.now(UTC)
+    t = Base.metadata.tables
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(t["users"]),
+                [
+                    {"id": user, "username": user, "role": "annotator", "created_at": now}
+                    for user in ("ann", "bob")
+                ],
+            )
+            await conn.execute(
+                insert(t["projects"]).values(
+                    id="p",
+                    name="before overlap",
+                    task_type="text_classification",
+                    status="in_progress",
+                    label_config="<View/>",
+                    owner_id="ann",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await conn.execute(
+                insert(t["tasks"]),
+                [
+                    {
+                        "id": number,
+                        "project_id": "p",
+                        "position": number,
+                        "content": f"t{number}",
+                        "status": status,
+                        "updated_at": now,
+                    }
+                    for number, status in ((1, "completed"), (2, "in_progress"), (3, "pending"))
+                ],
+            )
+            await conn.execute(
+                insert(t["assignments"]),
+                [
+                    {
+                        "task_id": task_id,
+                        "project_id": "p",
+                        "user_id": user,
+                        "status": status,
+                        "is_ground_truth": ground_truth,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for task_id, user, status, ground_truth in (
+                        (1, "ann", "completed", False),
+                        (2, "ann", "in_progress", False),
+                        (2, "bob", "completed", True),
+                    )
+                ],
+            )
+        await upgrade_to_head_async(empty_database_url)
+        async with engine.connect() as conn:
+            counted = dict(
+                (await conn.execute(select(t["tasks"].c.id, t["tasks"].c.annotation_count))).all()
+            )
+    finally:
+        await engine.dispose()
+    assert counted == {1: 1, 2: 0, 3: 0}

@@ -1,13 +1,15 @@
 """The stored counters and statuses equal a recount of the rows, whatever the workflow did.
 
 A property test (hypothesis) runs random sequences of the moves of server/lifecycle over
-three annotators, through the real gRPC server on both engines: configure, assign (by ids
-and by count), unassign, start, submit, update, skip, reopen, and the annotation import.
-Calls come from the annotators and the project's admin alike; a call the rules refuse
+three annotators, with 1, 2 or 3 annotations per task (overlap), through the real gRPC
+server on both engines: configure, change annotations_per_task, assign (by ids and by
+count), unassign, start, submit, update, skip, reopen, and the annotation import. Calls
+come from the annotators and the project's admin alike; a call the rules refuse
 (INVALID_STATE, or a task or annotation that is not the caller's) changes nothing, and
 any other error fails the test. After each sequence the project's total, completed and
-in-progress counts, each annotator's assigned, completed and in-progress counts, the
-project's status and every task's status are recounted from the rows.
+in-progress counts, each annotator's assigned, completed and in-progress counts, every
+task's answers (annotation_count) and status, and the project's status are recounted
+from the rows.
 
 One more test holds the race of a StartTask sent again after the submit (a stale tab, a
 retry): it can no longer reopen the task nor make room for a second annotation.
@@ -33,7 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from server.lifecycle.rules import ASSIGNMENT_OF_TASK
+from server.lifecycle.rules import task_status_for
 from server.vocabulary import ProjectStatus, TaskStatus
 from storage.database import Database
 from storage.models import Annotation, Assignment, Project, ProjectAnnotator, Task
@@ -76,6 +78,7 @@ OPERATIONS: dict[str, st.SearchStrategy[tuple[Any, ...]]] = {
     ),
     "import": st.tuples(st.just("import"), annotator, task_indexes),
     "configure": st.tuples(st.just("configure"), st.booleans(), st.none()),
+    "overlap": st.tuples(st.just("overlap"), st.integers(1, 3), st.none()),
     **{
         kind: st.tuples(st.just(kind), caller, st.tuples(st.booleans() | st.just(True), task_index))
         for kind in ("start", "submit", "reopen", "skip", "update", "stale_start")
@@ -94,8 +97,13 @@ WEIGHTS = {
 operation = st.sampled_from(
     [kind for kind in OPERATIONS for _ in range(WEIGHTS.get(kind, 1))]
 ).flatmap(OPERATIONS.__getitem__)
-# Most sequences configure the project first, so that the work can start.
-sequences = st.tuples(st.integers(0, 9).map(bool), st.lists(operation, min_size=6, max_size=25))
+# Most sequences configure the project first, so that the work can start; each starts
+# with 1, 2 or 3 annotations per task.
+sequences = st.tuples(
+    st.integers(0, 9).map(bool),
+    st.integers(1, 3),
+    st.lists(operation, min_size=6, max_size=25),
+)
 
 
 @dataclass
@@ -156,60 +164,74 @@ async def import_annotations(world: World, project_id: str, user: str, indexes: 
     )
 
 
-# Which tasks a move fits (task status, assignment status; None: any), when it is drawn
-# to pick a task it fits: the others are drawn too, and must be refused.
-FITS: dict[str, set[tuple[str, str | None]]] = {
-    "start": {("pending", "assigned")},
-    "submit": {("in_progress", "in_progress")},
-    "reopen": {("completed", "completed")},
-    "skip": {("pending", "assigned"), ("in_progress", "in_progress")},
-    "update": {("completed", "completed")},
+# Which assignments a move fits (their status), when it is drawn to pick one it fits:
+# the others are drawn too, and must be refused.
+FITS: dict[str, set[str]] = {
+    "start": {"assigned"},
+    "submit": {"in_progress"},
+    "reopen": {"completed"},
+    "skip": {"assigned", "in_progress"},
+    "update": {"completed"},
     # a StartTask sent again after the submit (a retry, a stale tab): always refused
-    "stale_start": {("completed", "completed")},
+    "stale_start": {"completed"},
 }
 
 
 async def resolve_task(
     world: World, project_id: str, task_ids: list[str], kind: str, pick: tuple[bool, int]
-) -> str:
-    """The task a move is called on: the pick-th that the move fits, or (when none fits,
-    or when drawn so) the pick-th of the project."""
+) -> tuple[str, str | None]:
+    """The task a move is called on and whose assignment it means: the pick-th assignment
+    that the move fits, or (when none fits, or when drawn so) the pick-th task of the
+    project and its first assignment."""
     fitting, index = pick
-    if fitting:
-        async with world.database.read() as conn:
-            rows = await conn.execute(
-                select(Task.id, Task.status, Assignment.status)
-                .outerjoin(Assignment, Assignment.task_id == Task.id)
-                .where(Task.project_id == project_id)
-                .order_by(Task.id)
+    async with world.database.read() as conn:
+        rows = (
+            await conn.execute(
+                select(Assignment.task_id, Assignment.user_id, Assignment.status)
+                .where(Assignment.project_id == project_id)
+                .order_by(Assignment.task_id, Assignment.id)
             )
-            fit = [str(task_id) for task_id, *state in rows if tuple(state) in FITS[kind]]
+        ).all()
+    if fitting:
+        fit = [(str(task_id), user) for task_id, user, status in rows if status in FITS[kind]]
         if fit:
             return fit[index % len(fit)]
-    return task_ids[index]
+    task_id = task_ids[index]
+    holders = [user for task, user, _ in rows if str(task) == task_id]
+    return task_id, holders[0] if holders else None
 
 
-async def resolve_caller(world: World, task_id: str, who: str) -> TestUser:
-    """The user meant by "assignee", "admin" or "another" for a task."""
+async def resolve_caller(
+    world: World, project_id: str, task_id: str, holder: str | None, who: str
+) -> TestUser:
+    """The user meant by "assignee" (the chosen assignment's), "admin" or "another" (an
+    annotator who holds no assignment of the task, if there is one) for a task."""
     async with world.database.read() as conn:
-        assignee_id = (
-            await conn.execute(select(Assignment.user_id).where(Assignment.task_id == int(task_id)))
-        ).scalar()
+        holders = set(
+            (
+                await conn.execute(
+                    select(Assignment.user_id).where(Assignment.task_id == int(task_id))
+                )
+            ).scalars()
+        )
     annotators = [world.users[name] for name in ANNOTATORS]
     if who == "admin":
         return world.users["admin"]
     if who == "assignee":
-        return next((u for u in annotators if u.user_id == assignee_id), annotators[0])
-    return next(u for u in annotators if u.user_id != assignee_id)
+        return next((u for u in annotators if u.user_id == holder), annotators[0])
+    return next(
+        (u for u in annotators if u.user_id not in holders),
+        next(u for u in annotators if u.user_id != holder),
+    )
 
 
-async def annotation_of(database: Database, task_id: str) -> str | None:
+async def annotation_of(database: Database, task_id: str, user_id: str | None) -> str | None:
+    """user_id's annotation of the task (any, when user_id is None)."""
+    query = select(Annotation.id).where(Annotation.task_id == int(task_id))
+    if user_id is not None:
+        query = query.where(Annotation.user_id == user_id)
     async with database.read() as conn:
-        found = (
-            await conn.execute(
-                select(Annotation.id).where(Annotation.task_id == int(task_id)).limit(1)
-            )
-        ).scalar()
+        found = (await conn.execute(query.limit(1))).scalar()
     return None if found is None else str(found)
 
 
@@ -229,6 +251,8 @@ async def call(world: World, project_id: str, task_ids: list[str], op: tuple[Any
                 W.ConfigureProjectRequest(project_id=project_id, ready=who), metadata=admin
             )
         )
+    elif kind == "overlap":
+        return await refused_or_done(set_per_task(world, project_id, who))
     elif kind in ("assign_ids", "assign_count"):
         request = W.AssignTasksRequest(project_id=project_id, annotator_id=world.users[who].user_id)
         if kind == "assign_ids":
@@ -246,8 +270,9 @@ async def call(world: World, project_id: str, task_ids: list[str], op: tuple[Any
     elif kind == "import":
         return await refused_or_done(import_annotations(world, project_id, who, what))
     else:
-        task_id = await resolve_task(world, project_id, task_ids, kind, what)
-        md = (await resolve_caller(world, task_id, who)).metadata
+        task_id, holder = await resolve_task(world, project_id, task_ids, kind, what)
+        user = await resolve_caller(world, project_id, task_id, holder, who)
+        md = user.metadata
         if kind == "start":
             return await refused_or_done(
                 wf.StartTask(W.StartTaskRequest(task_id=task_id), metadata=md)
@@ -276,7 +301,8 @@ async def call(world: World, project_id: str, task_ids: list[str], op: tuple[Any
                 )
             )
         else:
-            annotation_id = await annotation_of(world.database, task_id)
+            author = holder if who == "admin" else user.user_id
+            annotation_id = await annotation_of(world.database, task_id, author)
             if annotation_id is not None:
                 return await refused_or_done(
                     wf.UpdateAnnotation(
@@ -289,6 +315,16 @@ async def call(world: World, project_id: str, task_ids: list[str], op: tuple[Any
     return False
 
 
+async def set_per_task(world: World, project_id: str, per_task: int) -> Any:
+    return await world.workflow.ConfigureProject(
+        W.ConfigureProjectRequest(
+            project_id=project_id,
+            quality=common_pb2.QualitySettings(annotations_per_task=per_task),
+        ),
+        metadata=world.users["admin"].metadata,
+    )
+
+
 async def check_recount(database: Database, project_id: str) -> None:
     """Every stored counter and status equals its recount from the rows."""
     async with database.read() as conn:
@@ -299,16 +335,18 @@ async def check_recount(database: Database, project_id: str) -> None:
                     Project.completed_tasks,
                     Project.in_progress_tasks,
                     Project.status,
+                    Project.annotations_per_task,
                 ).where(Project.id == project_id)
             )
         ).one()
-        tasks = dict(
-            (
-                await conn.execute(
-                    select(Task.id, Task.status).where(Task.project_id == project_id)
+        tasks = {
+            task_id: (status, answers)
+            for task_id, status, answers in await conn.execute(
+                select(Task.id, Task.status, Task.annotation_count).where(
+                    Task.project_id == project_id
                 )
-            ).all()
-        )
+            )
+        }
         assignments = (
             await conn.execute(
                 select(Assignment.task_id, Assignment.user_id, Assignment.status).where(
@@ -334,7 +372,8 @@ async def check_recount(database: Database, project_id: str) -> None:
             )
         ).all()
 
-    statuses = Counter(tasks.values())
+    per_task = project.annotations_per_task
+    statuses = Counter(status for status, _ in tasks.values())
     assert (project.total_tasks, project.completed_tasks, project.in_progress_tasks) == (
         len(tasks),
         statuses[TaskStatus.COMPLETED],
@@ -347,20 +386,23 @@ async def check_recount(database: Database, project_id: str) -> None:
     stored = {user: counts for user, *counts in counters if any(counts) or user in recounted}
     assert {user: tuple(counts) for user, counts in stored.items()} == recounted
 
-    # a task's status: pending unless assigned; its assignment mirrors it
-    by_task = {task_id: status for task_id, _, status in assignments}
-    for task_id, status in tasks.items():
-        mirrored = ASSIGNMENT_OF_TASK[TaskStatus(status)]
-        allowed = {None, mirrored} if status == TaskStatus.PENDING else {mirrored}
-        assert by_task.get(task_id) in allowed, (task_id, status, by_task.get(task_id))
-    # a completed task has its annotation; an annotated task that is not completed is a
-    # reopened one, still with its annotator; nobody annotated a task twice
-    annotated = {task_id for task_id, _ in annotations}
-    for task_id, status in tasks.items():
-        if status == TaskStatus.COMPLETED:
-            assert task_id in annotated, task_id
-        elif task_id in annotated:
-            assert status == TaskStatus.IN_PROGRESS, (task_id, status)
+    # a task's answers are its completed assignments, its status follows them, N and
+    # whether one of its assignments is started; it never holds more than N annotators
+    by_task: dict[int, list[str]] = {task_id: [] for task_id in tasks}
+    for task_id, _, status in assignments:
+        by_task[task_id].append(status)
+    written = Counter(task_id for task_id, _ in annotations)
+    for task_id, (status, answers) in tasks.items():
+        held = by_task[task_id]
+        assert answers == held.count("completed"), (task_id, answers, held)
+        expected = task_status_for(
+            answers=answers, per_task=per_task, started="in_progress" in held
+        )
+        assert status == expected, (task_id, status, answers, held, per_task)
+        assert len(held) <= per_task, (task_id, held, per_task)
+        # every standing answer has its annotation
+        assert written[task_id] >= answers, (task_id, written[task_id], answers)
+    # nobody annotated a task twice
     assert max(Counter(annotations).values(), default=1) == 1, annotations
 
     # the project's status follows its counters once work has started
@@ -394,8 +436,9 @@ async def test_counters_and_statuses_equal_a_recount_after_any_sequence(world: W
     def on_loop(coroutine: Awaitable[Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=120)  # type: ignore[arg-type]
 
-    async def play(configure_first: bool, ops: list[tuple[Any, ...]]) -> None:
+    async def play(configure_first: bool, per_task: int, ops: list[tuple[Any, ...]]) -> None:
         project_id, task_ids = await new_project(world)
+        await set_per_task(world, project_id, per_task)
         if configure_first:
             # a ready project with work handed out, for the moves to find material
             prologue = [("assign_count", name, 2) for name in ANNOTATORS[:2]]
@@ -412,7 +455,7 @@ async def test_counters_and_statuses_equal_a_recount_after_any_sequence(world: W
         suppress_health_check=[HealthCheck.too_slow],
     )
     @given(sequences)
-    def property_holds(sequence: tuple[bool, list[tuple[Any, ...]]]) -> None:
+    def property_holds(sequence: tuple[bool, int, list[tuple[Any, ...]]]) -> None:
         on_loop(play(*sequence))
 
     # hypothesis drives the examples from a thread; each runs on the test's event loop

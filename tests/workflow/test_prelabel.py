@@ -36,6 +36,7 @@ from tests.realistic import (
     ls_box_region,
     ls_submitted,
 )
+from tests.workflow.support import make_user
 from tests.workflow.test_rules import error_of
 from tests.workflow.test_statement_counts import counting
 
@@ -460,3 +461,57 @@ def test_class_pre_labels_in_several_rows_equal_one_choices_region() -> None:
     assert results_match([one], rows)
     assert results_match(ls_submitted(rows), rows)
     assert not results_match([changed(one, choices=["positive"])], rows)
+
+
+async def test_with_overlap_each_answer_counts_once_and_a_rebuild_agrees(
+    loop: Loop, database: Database
+) -> None:
+    """Two annotators answer one task (annotations_per_task 2): the stats count each
+    answer once, the task once, and recomputing them from the rows gives the same."""
+    pid, ids = await loop.init(realistic.detection_init(external_id=None))
+    for version in (DETECTOR_OLD, DETECTOR_NEW):
+        await loop.import_file(
+            pid, realistic.detection_predictions(ids, version, with_overrun=False)
+        )
+    await loop.configure(
+        pid, ready=True, quality=common_pb2.QualitySettings(annotations_per_task=2)
+    )
+    second = Loop(loop.project, loop.workflow, loop.prediction, loop.owner, loop.annotator)
+    second.annotator = await make_user(database, "second", "annotator")
+    for each in (loop, second):
+        await each.assign(pid, [ids["accept"], ids["move"]])
+    for each in (loop, second):
+        new = versions(await each.task(ids["accept"]))[DETECTOR_NEW]
+        await each.submit(
+            ids["accept"],
+            ls_submitted(orjson.loads(new.result), size=DETECTION["accept"].size),
+            parent_prediction_id=new.prediction_id,
+        )
+    # one answer of "move" (modified), the other still to come
+    move = versions(await loop.task(ids["move"]))[DETECTOR_NEW]
+    moved = ls_submitted(orjson.loads(move.result), size=DETECTION["move"].size)
+    moved[0]["value"]["x"] += 5
+    await loop.submit(ids["move"], moved, parent_prediction_id=move.prediction_id)
+
+    def figures(stats: dict[str | None, Any]) -> dict[str | None, tuple[int, ...]]:
+        return {
+            version: (
+                m.tasks_covered,
+                m.annotations_from_prediction,
+                m.accepted_unchanged,
+                m.modified,
+                m.annotated_without_prediction_use,
+            )
+            for version, m in stats.items()
+        }
+
+    counted = figures(await loop.stats(pid))
+    assert counted[DETECTOR_NEW][1:] == (3, 2, 1, 0)
+    assert counted[DETECTOR_OLD][1:] == (0, 0, 0, 3)
+    async with database.transaction() as conn:
+        await rebuild_model_stats(conn, pid)
+    assert figures(await loop.stats(pid)) == counted
+    progress = await loop.project.GetProgress(
+        P.GetProgressRequest(project_id=pid), metadata=loop.owner.metadata
+    )
+    assert (progress.completed_tasks, progress.in_progress_tasks) == (1, 1)

@@ -12,6 +12,7 @@ from typing import Any
 import aiosqlite
 import grpc
 import pytest
+from annotation.v1 import common_pb2
 from sqlalchemy import event
 
 import server.auth
@@ -23,6 +24,7 @@ from server.auth import Authenticator
 from storage.database import Database
 from storage.users import revoke_tokens
 from tests.helpers import TestUser
+from tests.workflow.support import make_user
 from tests.workflow.test_rules import RESULT, Setup, W
 
 # Statements per call with the token looked up every call (auth_cache_seconds=0):
@@ -71,6 +73,7 @@ def counting(
         event.remove(database.engine.sync_engine, "before_cursor_execute", count)
 
 
+@pytest.mark.parametrize("per_task", [1, 2])
 async def test_statements_per_workflow_call_and_progress(
     channel: grpc.aio.Channel,
     grpc_server: RunningServer,
@@ -78,7 +81,11 @@ async def test_statements_per_workflow_call_and_progress(
     annotator: TestUser,
     database: Database,
     db_engine: str,
+    per_task: int,
 ) -> None:
+    """The same counts with overlap (annotations_per_task 2: another annotator holds the
+    task too, and the submit leaves it waiting for their answer)."""
+
     async def statements_of(call: Awaitable[Any]) -> list[str]:
         with counting(database, besides=grpc_server.workers) as statements:
             await call
@@ -86,8 +93,18 @@ async def test_statements_per_workflow_call_and_progress(
 
     setup = Setup(channel, admin)
     pid, task_ids = await setup.new_project(3)
-    await setup.assign(pid, annotator, task_ids)
     wf, md = setup.workflow, annotator.metadata
+    if per_task > 1:
+        await wf.ConfigureProject(
+            W.ConfigureProjectRequest(
+                project_id=pid, quality=common_pb2.QualitySettings(annotations_per_task=per_task)
+            ),
+            metadata=admin.metadata,
+        )
+        other = await make_user(database, "other", "annotator")
+        await setup.assign(pid, other, task_ids)
+        await wf.StartTask(W.StartTaskRequest(task_id=task_ids[0]), metadata=other.metadata)
+    await setup.assign(pid, annotator, task_ids)
     await wf.NextTask(W.NextTaskRequest(), metadata=md)  # first use of the connection pool
 
     counts: dict[str, list[str]] = {}
@@ -110,9 +127,12 @@ async def test_statements_per_workflow_call_and_progress(
         if len(statements) > LIMITS[db_engine][name]
     }
     assert not over, over
-    # the calls did their work: the annotation is counted
+    # the calls did their work: the annotation is counted (with overlap, the task waits
+    # for the other annotator's answer)
     progress = await setup.progress(pid)
-    assert (progress.completed_tasks, progress.annotators[0].completed_count) == (1, 1)
+    mine = next(a for a in progress.annotators if a.user_id == annotator.user_id)
+    assert (progress.completed_tasks, mine.completed_count) == (int(per_task == 1), 1)
+    assert progress.in_progress_tasks == int(per_task > 1)
 
 
 # SQLite: trips to the connection's thread per call (storage.sqlite_cursor), the token

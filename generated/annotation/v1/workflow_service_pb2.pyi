@@ -218,7 +218,7 @@ class UserRef(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
 
 class TaskDetail(_message.Message):
-    __slots__ = ("task_id", "display_id", "project_id", "external_id", "task_type", "status", "assignee", "data", "label_config", "predictions", "annotations", "prelabel_prediction_id", "ground_truth", "agreement")
+    __slots__ = ("task_id", "display_id", "project_id", "external_id", "task_type", "status", "assignee", "data", "label_config", "predictions", "annotations", "prelabel_prediction_id", "ground_truth", "agreement", "assignees")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -233,6 +233,7 @@ class TaskDetail(_message.Message):
     PRELABEL_PREDICTION_ID_FIELD_NUMBER: _ClassVar[int]
     GROUND_TRUTH_FIELD_NUMBER: _ClassVar[int]
     AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEES_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     display_id: str
     project_id: str
@@ -247,7 +248,8 @@ class TaskDetail(_message.Message):
     prelabel_prediction_id: str
     ground_truth: bool
     agreement: float
-    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., external_id: _Optional[str] = ..., task_type: _Optional[_Union[_common_pb2.TaskType, str]] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., assignee: _Optional[_Union[UserRef, _Mapping]] = ..., data: _Optional[str] = ..., label_config: _Optional[str] = ..., predictions: _Optional[_Iterable[_Union[TaskPrediction, _Mapping]]] = ..., annotations: _Optional[_Iterable[_Union[TaskAnnotation, _Mapping]]] = ..., prelabel_prediction_id: _Optional[str] = ..., ground_truth: _Optional[bool] = ..., agreement: _Optional[float] = ...) -> None: ...
+    assignees: _containers.RepeatedCompositeFieldContainer[UserRef]
+    def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., external_id: _Optional[str] = ..., task_type: _Optional[_Union[_common_pb2.TaskType, str]] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., assignee: _Optional[_Union[UserRef, _Mapping]] = ..., data: _Optional[str] = ..., label_config: _Optional[str] = ..., predictions: _Optional[_Iterable[_Union[TaskPrediction, _Mapping]]] = ..., annotations: _Optional[_Iterable[_Union[TaskAnnotation, _Mapping]]] = ..., prelabel_prediction_id: _Optional[str] = ..., ground_truth: _Optional[bool] = ..., agreement: _Optional[float] = ..., assignees: _Optional[_Iterable[_Union[UserRef, _Mapping]]] = ...) -> None: ...
 
 class TaskPrediction(_message.Message):
     __slots__ = ("prediction_id", "source", "model_version", "score", "result", "created_at", "region_prediction_ids")
