@@ -96,11 +96,12 @@ async def next_pending_annotation(
     project_id: str | None,
     owner_id: str | None,
     reviewer_only: bool,
-) -> int | None:
+) -> tuple[int, int] | None:
     """The oldest annotation waiting for review, not user_id's own, in the projects
     that user reviews: one project when project_id is given; those user_id is a
     reviewer of when reviewer_only; else those owned by owner_id (None: every
-    project). One seek per project; None when nothing waits."""
+    project). One statement, one seek per project: (annotation id, task id), or None
+    when nothing waits."""
     query = select(func.min(_oldest_pending(bindparam("user_id")))).select_from(projects)
     where: list[ColumnElement[bool]] = []
     if project_id is not None:
@@ -112,8 +113,16 @@ async def next_pending_annotation(
         )
     elif owner_id is not None:
         where.append(projects.c.owner_id == owner_id)
-    row = (await conn.execute(query.where(*where), {"user_id": user_id})).first()
-    return None if row is None or row[0] is None else int(row[0])
+    oldest = query.where(*where).scalar_subquery()
+    row = (
+        await conn.execute(
+            select(annotation_rows.c.id, annotation_rows.c.task_id).where(
+                annotation_rows.c.id == oldest
+            ),
+            {"user_id": user_id},
+        )
+    ).first()
+    return None if row is None else (int(row.id), int(row.task_id))
 
 
 async def set_verdict(

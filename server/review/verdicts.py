@@ -77,19 +77,18 @@ async def next_review(database: Database, caller: Caller, *, project_id: str | N
             check_review_project(
                 caller, project_id, project.owner_id if project else None, is_reviewer=reviewing
             )
-        annotation_id = await next_pending_annotation(
+        found = await next_pending_annotation(
             conn,
             user_id=caller.user_id,
             project_id=project_id,
             owner_id=None if caller.is_super_admin or not is_admin(caller) else caller.user_id,
             reviewer_only=reviewer_only,
         )
-        record = await get_annotation(conn, annotation_id) if annotation_id else None
-        detail = await load_task_detail(conn, record.task_id) if record else None
-    if annotation_id is None or detail is None:
+        detail = await load_task_detail(conn, found[1]) if found else None
+    if found is None or detail is None:
         details = {"project_id": project_id} if project_id else {}
         raise DomainError(ErrorCode.NO_TASK_AVAILABLE, "no annotation waits for review", details)
-    return NextReview(annotation_id, task_view(detail))
+    return NextReview(found[0], task_view(detail))
 
 
 def _check_request(
