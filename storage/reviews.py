@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Annotation, Project, ProjectReviewer, Review, User
+from storage.sqlite_cursor import DEFERRED_WRITE
 
 annotation_rows = cast(Table, Annotation.__table__)
 projects = cast(Table, Project.__table__)
@@ -169,7 +170,9 @@ async def insert_review(
 ) -> None:
     """One row of the verdicts' history."""
     await conn.execute(
-        insert(reviews).values(
+        insert(reviews)
+        .execution_options(**DEFERRED_WRITE)
+        .values(
             annotation_id=annotation_id,
             task_id=task_id,
             project_id=project_id,

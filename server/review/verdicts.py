@@ -71,12 +71,7 @@ async def next_review(database: Database, caller: Caller, *, project_id: str | N
     """The caller's next annotation to review (see module docstring)."""
     reviewer_only = caller.role == Role.REVIEWER
     async with database.read() as conn:
-        if project_id is not None:
-            project = await get_project(conn, project_id)
-            reviewing = reviewer_only and await is_reviewer(conn, project_id, caller.user_id)
-            check_review_project(
-                caller, project_id, project.owner_id if project else None, is_reviewer=reviewing
-            )
+        # the seek keeps to the projects the caller reviews: an answer found is theirs to see
         found = await next_pending_annotation(
             conn,
             user_id=caller.user_id,
@@ -85,6 +80,13 @@ async def next_review(database: Database, caller: Caller, *, project_id: str | N
             reviewer_only=reviewer_only,
         )
         detail = await load_task_detail(conn, found[1]) if found else None
+        if detail is None and project_id is not None:
+            # nothing found: PROJECT_NOT_FOUND for a project the caller does not review
+            project = await get_project(conn, project_id)
+            reviewing = reviewer_only and await is_reviewer(conn, project_id, caller.user_id)
+            check_review_project(
+                caller, project_id, project.owner_id if project else None, is_reviewer=reviewing
+            )
     if found is None or detail is None:
         details = {"project_id": project_id} if project_id else {}
         raise DomainError(ErrorCode.NO_TASK_AVAILABLE, "no annotation waits for review", details)

@@ -232,12 +232,12 @@ async def test_a_token_revoked_by_this_process_stops_working_at_once(
 REVIEW_LIMITS = {
     "sqlite": {
         "SubmitAnnotation": LIMITS["sqlite"]["SubmitAnnotation"],
-        "NextReview": 1 + 4,  # the project, the queue's seek, the task detail, its annotations
+        "NextReview": 1 + 3,  # the queue's seek, the task detail, its annotations
         "ReviewAnnotation": 1 + 6,  # annotation, lock read, verdict, history, two counters
     },
     "postgresql": {
         "SubmitAnnotation": LIMITS["postgresql"]["SubmitAnnotation"],
-        "NextReview": 1 + 4,
+        "NextReview": 1 + 3,
         "ReviewAnnotation": 1 + 7,  # ... the project lock and the task under it
     },
 }
