@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Annotation, Project, ProjectReviewer, Review, User
 from storage.sqlite_cursor import DEFERRED_WRITE
+from storage.workflow import ANNOTATION_COLUMNS, AnnotationRecord, annotation_record
 
 annotation_rows = cast(Table, Annotation.__table__)
 projects = cast(Table, Project.__table__)
@@ -136,15 +137,63 @@ async def set_verdict(
     now: datetime,
 ) -> bool:
     """Give a waiting annotation its verdict; False (nothing changed) when it is not
-    waiting any more: of two reviewers racing on one annotation, one wins."""
-    result = await conn.execute(
-        update(annotation_rows)
-        .where(annotation_rows.c.id == annotation_id, annotation_rows.c.review_status == PENDING)
-        .values(
-            review_status=status, reviewer_id=reviewer_id, review_comment=comment, reviewed_at=now
-        )
-    )
+    waiting any more: of two reviewers racing on one annotation, one wins.
+
+    On SQLite the caller has read the annotation's status in this write transaction,
+    which holds the database from its BEGIN IMMEDIATE: nobody can have changed it
+    since, so the UPDATE travels with the next trip (a deferred write) and the answer
+    is True. On PostgreSQL the UPDATE's condition decides, under the row's lock."""
+    params = {
+        "b_id": annotation_id,
+        "b_status": status,
+        "b_reviewer_id": reviewer_id,
+        "b_comment": comment,
+        "b_now": now,
+    }
+    if conn.dialect.name == "sqlite":
+        await conn.execute(_SET_VERDICT_DEFERRED, params)
+        return True
+    result = await conn.execute(_SET_VERDICT, params)
     return result.rowcount == 1
+
+
+_SET_VERDICT = (
+    update(annotation_rows)
+    .where(annotation_rows.c.id == bindparam("b_id"), annotation_rows.c.review_status == PENDING)
+    .values(
+        review_status=bindparam("b_status"),
+        reviewer_id=bindparam("b_reviewer_id"),
+        review_comment=bindparam("b_comment"),
+        reviewed_at=bindparam("b_now"),
+    )
+)
+_SET_VERDICT_DEFERRED = _SET_VERDICT.execution_options(**DEFERRED_WRITE)
+
+
+async def get_reviewed_annotation(
+    conn: AsyncConnection, annotation_id: int, *, user_id: str
+) -> tuple[AnnotationRecord, bool] | None:
+    """The annotation, and whether user_id is a reviewer of its project (one statement),
+    or None."""
+    row = (
+        await conn.execute(
+            select(*ANNOTATION_COLUMNS, _is_project_reviewer.label("is_reviewer")).where(
+                annotation_rows.c.id == annotation_id
+            ),
+            {"b_user_id": user_id},
+        )
+    ).first()
+    return None if row is None else (annotation_record(row), bool(row.is_reviewer))
+
+
+_is_project_reviewer = (
+    select(reviewers.c.user_id)
+    .where(
+        reviewers.c.project_id == annotation_rows.c.project_id,
+        reviewers.c.user_id == bindparam("b_user_id"),
+    )
+    .exists()
+)
 
 
 async def set_review_status(conn: AsyncConnection, annotation_id: int, status: str | None) -> None:

@@ -280,26 +280,23 @@ async def insert_annotation(
 _INSERT_ANNOTATION = insert(annotation_rows).returning(annotation_rows.c.id)
 
 
-async def get_annotation(conn: AsyncConnection, annotation_id: int) -> AnnotationRecord | None:
-    row = (
-        await conn.execute(
-            select(
-                annotation_rows.c.id,
-                annotation_rows.c.task_id,
-                annotation_rows.c.project_id,
-                annotation_rows.c.user_id,
-                annotation_rows.c.parent_prediction_id,
-                annotation_rows.c.lead_time_seconds,
-                annotation_rows.c.matches_parent,
-                annotation_rows.c.created_at,
-                annotation_rows.c.updated_at,
-                annotation_rows.c.review_status,
-                annotation_rows.c.corrects_annotation_id,
-            ).where(annotation_rows.c.id == annotation_id)
-        )
-    ).first()
-    if row is None:
-        return None
+ANNOTATION_COLUMNS = (
+    annotation_rows.c.id,
+    annotation_rows.c.task_id,
+    annotation_rows.c.project_id,
+    annotation_rows.c.user_id,
+    annotation_rows.c.parent_prediction_id,
+    annotation_rows.c.lead_time_seconds,
+    annotation_rows.c.matches_parent,
+    annotation_rows.c.created_at,
+    annotation_rows.c.updated_at,
+    annotation_rows.c.review_status,
+    annotation_rows.c.corrects_annotation_id,
+)
+
+
+def annotation_record(row: Any) -> AnnotationRecord:
+    """An annotation read with ANNOTATION_COLUMNS."""
     return AnnotationRecord(
         annotation_id=row.id,
         task_id=row.task_id,
@@ -313,6 +310,13 @@ async def get_annotation(conn: AsyncConnection, annotation_id: int) -> Annotatio
         review_status=row.review_status,
         corrects_annotation_id=row.corrects_annotation_id,
     )
+
+
+async def get_annotation(conn: AsyncConnection, annotation_id: int) -> AnnotationRecord | None:
+    row = (
+        await conn.execute(select(*ANNOTATION_COLUMNS).where(annotation_rows.c.id == annotation_id))
+    ).first()
+    return None if row is None else annotation_record(row)
 
 
 # update_annotation's review_status when the review status stays as it is

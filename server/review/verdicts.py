@@ -37,6 +37,7 @@ from server.workflow.queue import TaskView, task_view
 from storage.database import Database
 from storage.projects import get_project
 from storage.reviews import (
+    get_reviewed_annotation,
     insert_correction,
     insert_review,
     is_reviewer,
@@ -46,7 +47,7 @@ from storage.reviews import (
 from storage.task_detail import load_task_detail
 from storage.tasks import set_task_status
 from storage.types import utcnow
-from storage.workflow import get_annotation, lock_task, set_assignment_status
+from storage.workflow import lock_task, set_assignment_status
 
 MAX_COMMENT_LENGTH = 1000
 
@@ -128,15 +129,18 @@ async def review_annotation(
     number = parse_id(annotation_id)
     now = utcnow()
     async with database.transaction() as conn:
-        record = await get_annotation(conn, number) if number is not None else None
-        if record is None or number is None:
+        found = (
+            await get_reviewed_annotation(conn, number, user_id=caller.user_id)
+            if number is not None
+            else None
+        )
+        if found is None or number is None:
             raise annotation_not_found(annotation_id)
+        record, is_project_reviewer = found
         locked = await lock_task(conn, record.task_id)  # the project's row lock first
         assert locked is not None
         project, task = locked.project, locked.task
-        reviewing = caller.role == Role.REVIEWER and await is_reviewer(
-            conn, project.project_id, caller.user_id
-        )
+        reviewing = caller.role == Role.REVIEWER and is_project_reviewer
         check_reviewable(
             caller,
             annotation_id,

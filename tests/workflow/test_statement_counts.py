@@ -233,7 +233,7 @@ REVIEW_LIMITS = {
     "sqlite": {
         "SubmitAnnotation": LIMITS["sqlite"]["SubmitAnnotation"],
         "NextReview": 1 + 3,  # the queue's seek, the task detail, its annotations
-        "ReviewAnnotation": 1 + 6,  # annotation, lock read, verdict, history, two counters
+        "ReviewAnnotation": 1 + 6,  # annotation, lock read, verdict, history, counters
     },
     "postgresql": {
         "SubmitAnnotation": LIMITS["postgresql"]["SubmitAnnotation"],
