@@ -3,7 +3,7 @@
     annotation-api serve [--role all|server|gateway] [--http-port N] [--grpc-port N] [--host H]
                          [--ready-file PATH]
     annotation-api migrate
-    annotation-api users create --username U --role super_admin|admin|annotator
+    annotation-api users create --username U --role super_admin|admin|annotator|reviewer
     annotation-api tokens create --username U        (the token alone on stdout's last line)
     annotation-api tokens list [--username U]
     annotation-api tokens revoke --token T | --prefix P | --username U
@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create_user = users.add_parser("create", help="create a user")
     create_user.add_argument("--username", required=True)
-    create_user.add_argument("--role", required=True, choices=["super_admin", "admin", "annotator"])
+    create_user.add_argument(
+        "--role", required=True, choices=["super_admin", "admin", "annotator", "reviewer"]
+    )
 
     tokens = commands.add_parser("tokens", help="manage API tokens").add_subparsers(
         dest="action", required=True

@@ -223,6 +223,9 @@ CALL_LABELS = {
     "get_task": "GetTask",
     "start_task": "StartTask",
     "submit": "SubmitAnnotation",
+    # a reviewer's calls cost no more than an annotator's
+    "next_review": "NextReview",
+    "review": "ReviewAnnotation",
 }
 
 

@@ -8,6 +8,9 @@ Roles, per RPC (`check_method`, called by the interceptor for every RPC):
   the projects they may see.
 * `annotator` may call only ANNOTATOR_METHODS (who they are, their own queue
   and the tasks assigned to them); anything else is PERMISSION_DENIED.
+* `reviewer` may call only REVIEWER_METHODS (who they are, the review queue and
+  verdicts, the tasks and quality reads of the projects they are a reviewer of);
+  anything else is PERMISSION_DENIED.
 
 Ownership, per resource:
 
@@ -15,16 +18,21 @@ Ownership, per resource:
   does not exist: PROJECT_NOT_FOUND, exactly as for an unknown id, so one tenant
   never learns about another's projects. An export follows its project
   (EXPORT_NOT_FOUND).
-* A task is visible to the admins who see its project and to the annotator it
-  is assigned to. To anyone else it is TASK_NOT_FOUND, never its content.
+* A project is reviewed by the admins who see it and by its reviewers
+  (AddProjectReviewers); to any other reviewer it is PROJECT_NOT_FOUND.
+* A task is visible to the admins who see its project, to the annotator it
+  is assigned to and to its project's reviewers. To anyone else it is
+  TASK_NOT_FOUND, never its content.
 * An annotation may be changed by its author (while the task is assigned to
-  them) and by the admins who see its project; to anyone else it is
-  ANNOTATION_NOT_FOUND.
+  them) and by the admins who see its project, and reviewed by those who review
+  its project (never by its author); to anyone else it is ANNOTATION_NOT_FOUND.
 
 Each error code has one message, written here.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -51,6 +59,25 @@ ANNOTATOR_METHODS = frozenset(
     )
 )
 
+_REVIEW = "/annotation.v1.ReviewService/"
+_QUALITY = "/annotation.v1.QualityService/"
+# The RPCs a reviewer may call, each on the projects they review (checked by the service).
+REVIEWER_METHODS = frozenset(
+    {
+        _WORKFLOW + "GetCurrentUser",
+        _WORKFLOW + "GetTask",
+        _REVIEW + "NextReview",
+        _REVIEW + "ReviewAnnotation",
+        _QUALITY + "GetAgreement",
+        _QUALITY + "GetTaskAgreement",
+        _QUALITY + "GetQualityReport",
+    }
+)
+METHODS_BY_ROLE: Mapping[str, frozenset[str]] = {
+    Role.ANNOTATOR: ANNOTATOR_METHODS,
+    Role.REVIEWER: REVIEWER_METHODS,
+}
+
 
 def is_admin(caller: Caller) -> bool:
     return caller.role in ADMIN_ROLES
@@ -68,7 +95,7 @@ def check_method(caller: Caller, method: str) -> None:
     """PERMISSION_DENIED unless the caller's role may call method (/package.Service/Method)."""
     if is_admin(caller):
         return
-    if caller.role == Role.ANNOTATOR and method in ANNOTATOR_METHODS:
+    if method in METHODS_BY_ROLE.get(caller.role, frozenset()):
         return
     raise permission_denied(caller)
 
@@ -125,19 +152,48 @@ def check_export(caller: Caller, export_id: str, project_owner_id: str | None) -
         raise export_not_found(export_id)
 
 
-def can_work_on_task(caller: Caller, *, project_owner_id: str, assignee_id: str | None) -> bool:
-    """True for the admins who see the task's project and for the task's assignee."""
+def can_review_project(caller: Caller, owner_id: str, *, is_reviewer: bool) -> bool:
+    """True for the admins who see the project and for its reviewers (is_reviewer: the
+    caller is one, AddProjectReviewers)."""
+    if is_admin(caller):
+        return can_see_project(caller, owner_id)
+    return caller.role == Role.REVIEWER and is_reviewer
+
+
+def check_review_project(
+    caller: Caller, project_id: str, owner_id: str | None, *, is_reviewer: bool
+) -> None:
+    """PROJECT_NOT_FOUND unless the project exists and the caller reviews it."""
+    if owner_id is None or not can_review_project(caller, owner_id, is_reviewer=is_reviewer):
+        raise project_not_found(project_id)
+
+
+def can_work_on_task(
+    caller: Caller, *, project_owner_id: str, assignee_id: str | None, is_reviewer: bool = False
+) -> bool:
+    """True for the admins who see the task's project, for the task's assignee and for
+    the project's reviewers (is_reviewer: the caller is one)."""
     if is_admin(caller):
         return can_see_project(caller, project_owner_id)
+    if caller.role == Role.REVIEWER:
+        return is_reviewer
     return assignee_id is not None and assignee_id == caller.user_id
 
 
 def check_task(
-    caller: Caller, task_id: str, *, project_owner_id: str | None, assignee_id: str | None
+    caller: Caller,
+    task_id: str,
+    *,
+    project_owner_id: str | None,
+    assignee_id: str | None,
+    is_reviewer: bool = False,
 ) -> None:
     """TASK_NOT_FOUND unless the task exists and the caller may work on it."""
     if project_owner_id is None or not can_work_on_task(
-        caller, project_owner_id=project_owner_id, assignee_id=assignee_id
+        caller,
+        project_owner_id=project_owner_id,
+        assignee_id=assignee_id,
+        is_reviewer=is_reviewer,
     ):
         raise task_not_found(task_id)
 
@@ -156,9 +212,35 @@ def check_annotation(
     if is_admin(caller):
         allowed = can_see_project(caller, project_owner_id)
     else:
-        allowed = author_id == caller.user_id and assignee_id == caller.user_id
+        allowed = (
+            caller.role == Role.ANNOTATOR
+            and author_id == caller.user_id
+            and assignee_id == caller.user_id
+        )
     if not allowed:
         raise annotation_not_found(annotation_id)
+
+
+def check_reviewable(
+    caller: Caller,
+    annotation_id: str,
+    *,
+    project_owner_id: str | None,
+    author_id: str | None,
+    is_reviewer: bool,
+) -> None:
+    """ANNOTATION_NOT_FOUND unless the caller reviews the annotation's project;
+    PERMISSION_DENIED for its author (nobody reviews their own answer)."""
+    if project_owner_id is None or author_id is None:
+        raise annotation_not_found(annotation_id)
+    if not can_review_project(caller, project_owner_id, is_reviewer=is_reviewer):
+        raise annotation_not_found(annotation_id)
+    if author_id == caller.user_id:
+        raise DomainError(
+            ErrorCode.PERMISSION_DENIED,
+            "an annotation is reviewed by someone other than its author",
+            {"annotation_id": annotation_id},
+        )
 
 
 async def get_visible_project(

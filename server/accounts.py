@@ -65,7 +65,7 @@ def _check_role(role: str) -> str:
 
 
 async def create_user(database: Database, *, username: str, role: str) -> UserRecord:
-    """Create a user with a unique username and one of the three roles."""
+    """Create a user with a unique username and one of the roles (server.auth.Role)."""
     name, checked_role = _check_username(username), _check_role(role)
     async with database.transaction() as conn:
         return await insert_user(conn, username=name, role=checked_role)

@@ -39,6 +39,7 @@ class Role(StrEnum):
     SUPER_ADMIN = "super_admin"
     ADMIN = "admin"
     ANNOTATOR = "annotator"
+    REVIEWER = "reviewer"
 
 
 @dataclass(frozen=True, slots=True)

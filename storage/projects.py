@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -44,6 +44,13 @@ class ProjectRecord:
     created_at: datetime
     updated_at: datetime
     annotations_per_task: int = 1  # how many distinct annotators label each task (N)
+    # review (server.lifecycle.review): the setting and the counters
+    review_mode: str = "off"
+    review_share: float | None = None
+    review_pending_count: int = 0
+    accepted_count: int = 0
+    rejected_count: int = 0
+    reviewed_count: int = 0
 
     @property
     def pending_tasks(self) -> int:
@@ -57,6 +64,9 @@ class AnnotatorCounts:
     assigned_count: int
     completed_count: int
     in_progress_count: int
+    review_pending_count: int = 0
+    accepted_count: int = 0
+    rejected_count: int = 0
 
 
 def project_record(row: Any) -> ProjectRecord:
@@ -75,6 +85,12 @@ def project_record(row: Any) -> ProjectRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         annotations_per_task=row.annotations_per_task,
+        review_mode=row.review_mode,
+        review_share=row.review_share,
+        review_pending_count=row.review_pending_count,
+        accepted_count=row.accepted_count,
+        rejected_count=row.rejected_count,
+        reviewed_count=row.reviewed_count,
     )
 
 
@@ -204,9 +220,10 @@ async def add_to_task_counters(
     completed: int = 0,
     in_progress: int = 0,
     status: str | None = None,
+    review: ReviewCounterChange | None = None,
 ) -> None:
     """Move the project's counters by the given amounts, atomically (x = x + n), and
-    set its status when given: one statement."""
+    set its status when given: one statement (the review counters ride along in it)."""
     params: dict[str, Any] = {
         "b_project_id": project_id,
         "b_total": total,
@@ -214,10 +231,17 @@ async def add_to_task_counters(
         "b_in_progress": in_progress,
         "b_now": now,
     }
-    if status is None:
-        await conn.execute(_ADD_TO_TASK_COUNTERS, params)
-    else:
-        await conn.execute(_ADD_TO_TASK_COUNTERS_SET_STATUS, {**params, "b_status": status})
+    if review:
+        params.update(
+            b_review_pending=review.pending,
+            b_accepted=review.accepted,
+            b_rejected=review.rejected,
+            b_reviewed=review.reviewed,
+        )
+    statement = _ADD_TO_COUNTERS[(status is not None, bool(review))]
+    if status is not None:
+        params["b_status"] = status
+    await conn.execute(statement, params)
 
 
 # Built once: a statement built per call costs more CPU than SQLite spends running it.
@@ -233,6 +257,33 @@ _ADD_TO_TASK_COUNTERS = (
     .execution_options(**DEFERRED_WRITE)
 )
 _ADD_TO_TASK_COUNTERS_SET_STATUS = _ADD_TO_TASK_COUNTERS.values(status=bindparam("b_status"))
+_REVIEW_COUNTERS = {
+    "review_pending_count": projects.c.review_pending_count + bindparam("b_review_pending"),
+    "accepted_count": projects.c.accepted_count + bindparam("b_accepted"),
+    "rejected_count": projects.c.rejected_count + bindparam("b_rejected"),
+    "reviewed_count": projects.c.reviewed_count + bindparam("b_reviewed"),
+}
+# (sets the status, moves the review counters) -> the statement
+_ADD_TO_COUNTERS = {
+    (False, False): _ADD_TO_TASK_COUNTERS,
+    (True, False): _ADD_TO_TASK_COUNTERS_SET_STATUS,
+    (False, True): _ADD_TO_TASK_COUNTERS.values(**_REVIEW_COUNTERS),
+    (True, True): _ADD_TO_TASK_COUNTERS_SET_STATUS.values(**_REVIEW_COUNTERS),
+}
+
+
+class ReviewCounterChange(Protocol):
+    """A change of review counters (server.lifecycle.review.ReviewCounts)."""
+
+    @property
+    def pending(self) -> int: ...
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def rejected(self) -> int: ...
+    @property
+    def reviewed(self) -> int: ...
+    def __bool__(self) -> bool: ...
 
 
 def _annotator_counters_upsert(dialect_insert: Any) -> Any:
@@ -243,6 +294,9 @@ def _annotator_counters_upsert(dialect_insert: Any) -> Any:
         assigned_count=bindparam("b_assigned"),
         completed_count=bindparam("b_completed"),
         in_progress_count=bindparam("b_in_progress"),
+        review_pending_count=bindparam("b_review_pending"),
+        accepted_count=bindparam("b_accepted"),
+        rejected_count=bindparam("b_rejected"),
     )
     counts = project_annotators.c
     return row.on_conflict_do_update(
@@ -251,6 +305,11 @@ def _annotator_counters_upsert(dialect_insert: Any) -> Any:
             "assigned_count": counts.assigned_count + row.excluded.assigned_count,
             "completed_count": counts.completed_count + row.excluded.completed_count,
             "in_progress_count": counts.in_progress_count + row.excluded.in_progress_count,
+            "review_pending_count": (
+                counts.review_pending_count + row.excluded.review_pending_count
+            ),
+            "accepted_count": counts.accepted_count + row.excluded.accepted_count,
+            "rejected_count": counts.rejected_count + row.excluded.rejected_count,
         },
     ).execution_options(**DEFERRED_WRITE)
 
@@ -270,6 +329,9 @@ async def add_to_annotator_counters(
     assigned: int = 0,
     completed: int = 0,
     in_progress: int = 0,
+    review_pending: int = 0,
+    accepted: int = 0,
+    rejected: int = 0,
 ) -> None:
     """Move one annotator's counters in a project, creating the row on first use: one
     statement (the caller holds the project's row lock)."""
@@ -281,6 +343,9 @@ async def add_to_annotator_counters(
             "b_assigned": assigned,
             "b_completed": completed,
             "b_in_progress": in_progress,
+            "b_review_pending": review_pending,
+            "b_accepted": accepted,
+            "b_rejected": rejected,
         },
     )
 
@@ -293,6 +358,9 @@ _PROGRESS = (
         project_annotators.c.assigned_count,
         project_annotators.c.completed_count,
         project_annotators.c.in_progress_count,
+        project_annotators.c.review_pending_count.label("annotator_review_pending"),
+        project_annotators.c.accepted_count.label("annotator_accepted"),
+        project_annotators.c.rejected_count.label("annotator_rejected"),
     )
     .select_from(projects)
     .outerjoin(project_annotators, project_annotators.c.project_id == projects.c.id)
@@ -316,6 +384,9 @@ async def load_progress(
             row.assigned_count,
             row.completed_count,
             row.in_progress_count,
+            row.annotator_review_pending,
+            row.annotator_accepted,
+            row.annotator_rejected,
         )
         for row in rows
         if row.annotator_id is not None

@@ -29,6 +29,7 @@ _assignments = cast(Table, Assignment.__table__)
 _predictions = cast(Table, Prediction.__table__)
 _annotations = cast(Table, Annotation.__table__)
 _users = cast(Table, User.__table__)
+_reviewers = _users.alias("reviewers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,12 @@ class DetailAnnotation:
     lead_time_seconds: float | None
     created_at: datetime
     updated_at: datetime
+    review_status: str | None = None
+    reviewer_id: str | None = None
+    reviewer_name: str | None = None
+    review_comment: str | None = None
+    reviewed_at: datetime | None = None
+    corrects_annotation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +159,15 @@ _ANNOTATIONS = (
         _annotations.c.lead_time_seconds,
         _annotations.c.created_at,
         _annotations.c.updated_at,
+        _annotations.c.review_status,
+        _annotations.c.reviewer_id,
+        _reviewers.c.username.label("reviewer_name"),
+        _annotations.c.review_comment,
+        _annotations.c.reviewed_at,
+        _annotations.c.corrects_annotation_id,
     )
     .join(_users, _users.c.id == _annotations.c.user_id)
+    .outerjoin(_reviewers, _reviewers.c.id == _annotations.c.reviewer_id)
     .where(_annotations.c.task_id == bindparam("task_id"))
     .order_by(_annotations.c.id)
 )

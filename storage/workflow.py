@@ -48,6 +48,8 @@ class AnnotationRecord:
     matches_parent: bool | None
     created_at: datetime
     updated_at: datetime
+    review_status: str | None = None  # server.lifecycle.review (None: not under review)
+    corrects_annotation_id: int | None = None  # set on a reviewer's correction
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,9 @@ class QueuedTask:
     external_id: str | None
     status: str  # the assignment's status
     updated_at: datetime
+    # the review of the annotator's latest answer to the task, if any
+    review_status: str | None = None
+    review_comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +219,7 @@ async def insert_annotation(
     lead_time_seconds: float | None,
     matches_parent: bool | None,
     now: datetime,
+    review_status: str | None = None,
     last_statement: bool = False,
 ) -> int:
     """Store an annotation; return its id. last_statement: the transaction runs nothing
@@ -228,6 +234,7 @@ async def insert_annotation(
             "parent_prediction_id": parent_prediction_id,
             "lead_time_seconds": lead_time_seconds,
             "matches_parent": matches_parent,
+            "review_status": review_status,
             "created_at": now,
             "updated_at": now,
         },
@@ -239,24 +246,23 @@ async def insert_annotation(
 _INSERT_ANNOTATION = insert(annotation_rows).returning(annotation_rows.c.id)
 
 
-async def get_annotation(conn: AsyncConnection, annotation_id: int) -> AnnotationRecord | None:
-    row = (
-        await conn.execute(
-            select(
-                annotation_rows.c.id,
-                annotation_rows.c.task_id,
-                annotation_rows.c.project_id,
-                annotation_rows.c.user_id,
-                annotation_rows.c.parent_prediction_id,
-                annotation_rows.c.lead_time_seconds,
-                annotation_rows.c.matches_parent,
-                annotation_rows.c.created_at,
-                annotation_rows.c.updated_at,
-            ).where(annotation_rows.c.id == annotation_id)
-        )
-    ).first()
-    if row is None:
-        return None
+ANNOTATION_COLUMNS = (
+    annotation_rows.c.id,
+    annotation_rows.c.task_id,
+    annotation_rows.c.project_id,
+    annotation_rows.c.user_id,
+    annotation_rows.c.parent_prediction_id,
+    annotation_rows.c.lead_time_seconds,
+    annotation_rows.c.matches_parent,
+    annotation_rows.c.created_at,
+    annotation_rows.c.updated_at,
+    annotation_rows.c.review_status,
+    annotation_rows.c.corrects_annotation_id,
+)
+
+
+def annotation_record(row: Any) -> AnnotationRecord:
+    """An annotation read with ANNOTATION_COLUMNS."""
     return AnnotationRecord(
         annotation_id=row.id,
         task_id=row.task_id,
@@ -267,7 +273,20 @@ async def get_annotation(conn: AsyncConnection, annotation_id: int) -> Annotatio
         matches_parent=row.matches_parent,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        review_status=row.review_status,
+        corrects_annotation_id=row.corrects_annotation_id,
     )
+
+
+async def get_annotation(conn: AsyncConnection, annotation_id: int) -> AnnotationRecord | None:
+    row = (
+        await conn.execute(select(*ANNOTATION_COLUMNS).where(annotation_rows.c.id == annotation_id))
+    ).first()
+    return None if row is None else annotation_record(row)
+
+
+# update_annotation's review_status when the review status stays as it is
+KEEP = "keep"
 
 
 async def update_annotation(
@@ -280,9 +299,11 @@ async def update_annotation(
     now: datetime,
     parent_prediction_id: int | None = None,
     replace_parent: bool = False,
+    review_status: str | None = KEEP,
 ) -> None:
-    """Replace an annotation's result; lead_time_seconds None keeps the recorded one, and
-    the parent prediction is kept unless replace_parent."""
+    """Replace an annotation's result; lead_time_seconds None keeps the recorded one, the
+    parent prediction is kept unless replace_parent, and the review status unless
+    review_status is given (a resubmit: pending, or None out of review)."""
     values: dict[str, object] = {
         "result_json": result_json,
         "matches_parent": matches_parent,
@@ -292,6 +313,8 @@ async def update_annotation(
         values["parent_prediction_id"] = parent_prediction_id
     if lead_time_seconds is not None:
         values["lead_time_seconds"] = lead_time_seconds
+    if review_status != KEEP:
+        values["review_status"] = review_status
     await conn.execute(
         update(annotation_rows).where(annotation_rows.c.id == annotation_id).values(**values)
     )
@@ -331,9 +354,16 @@ async def list_queue_page(
             tasks.c.external_id,
             assignments.c.status,
             tasks.c.updated_at,
+            annotation_rows.c.review_status,
+            annotation_rows.c.review_comment,
         )
         .join(tasks, tasks.c.id == assignments.c.task_id)
         .join(projects, projects.c.id == assignments.c.project_id)
+        .outerjoin(
+            annotation_rows,
+            (annotation_rows.c.task_id == assignments.c.task_id)
+            & (annotation_rows.c.user_id == assignments.c.user_id),
+        )
         .where(assignments.c.user_id == user_id, assignments.c.task_id > after_task_id)
     )
     if project_id is not None:
@@ -342,7 +372,16 @@ async def list_queue_page(
         query = query.where(assignments.c.status == status)
     rows = await conn.execute(query.order_by(assignments.c.task_id).limit(limit))
     return [
-        QueuedTask(r.task_id, r.project_id, r.name, r.external_id, r.status, r.updated_at)
+        QueuedTask(
+            r.task_id,
+            r.project_id,
+            r.name,
+            r.external_id,
+            r.status,
+            r.updated_at,
+            r.review_status,
+            r.review_comment,
+        )
         for r in rows
     ]
 

@@ -10,6 +10,8 @@ between 1 + CALL_CLIENTS annotators (AssignTasks `count`).
 * CPU: the server process's CPU seconds over plan.calls_per_kind calls of one
   kind, one at a time, divided by the calls (annotator 0 works its queue:
   NextTask, GetTask, StartTask, SubmitAnnotation; the admin asks GetProgress).
+* Review: NextReview and ReviewAnnotation server CPU per call, by a reviewer of the
+  project (bench.scenarios.review_calls).
 * Throughput: 1 and CALL_CLIENTS clients, each an annotator working their own
   queue (NextTask -> GetTask -> StartTask -> SubmitAnnotation), every call counted.
 """
@@ -31,6 +33,12 @@ from sqlalchemy import event
 from annotation_api.settings import Settings
 from bench.datasets import grpc_init_request, init_rows
 from bench.scenarios.loop import RESULT
+from bench.scenarios.review_calls import (
+    REVIEW_KINDS,
+    Reviewer,
+    resubmit_returned,
+    submit_reviewed_batch,
+)
 from bench.session import Session
 from server.accounts import create_token, create_user
 from server.app import start_server
@@ -172,8 +180,10 @@ async def run_calls(session: Session) -> None:
             progress_request = P.GetProgressRequest(project_id=project_id)
             solo = Worker(channel, annotators[0][1])
             await solo.cycle()  # warm-up
+            reviewer = await Reviewer.create(session, channel, project_id)
             n = plan.calls_per_kind
             batch: list[str] = []  # the tasks of one run's StartTask/GetTask/Submit batches
+            answers: list[str] = []  # the answers one run's reviewer gives verdicts
             pending = W.ListAssignedTasksRequest(status=common_pb2.TASK_STATUS_PENDING, page_size=n)
             for _ in range(session.runs):
 
@@ -201,18 +211,36 @@ async def run_calls(session: Session) -> None:
                 # the next n pending tasks from a page of the queue (outside the figures)
                 page = await solo.workflow.ListAssignedTasks(pending, metadata=solo.metadata)
                 batch[:] = [str(task.task_id) for task in page.tasks]
+
+                async def next_reviews() -> None:
+                    for _ in range(n):
+                        await reviewer.next_review()
+
+                async def reviews() -> None:
+                    for index, annotation_id in enumerate(answers):
+                        await reviewer.verdict(annotation_id, index)
+
                 for kind, phase in (
                     ("next_task", next_tasks),
                     ("start_task", starts),
                     ("get_task", get_tasks),
                     ("submit", submits),
                     ("progress", progress),
+                    ("next_review", next_reviews),
+                    ("review", reviews),
                 ):
+                    if kind == "next_review":  # answers waiting for review (untimed)
+                        answers[:] = await submit_reviewed_batch(
+                            session, solo.workflow, solo.metadata, project_id, n
+                        )
                     _, memory, _ = await session.measure(server, phase)
-                    calls = n if kind in ("next_task", "progress") else len(batch)
+                    calls = len(answers) if kind == "review" else len(batch)
+                    if kind in ("next_task", "progress", "next_review"):
+                        calls = n
                     results.figure(f"calls.{kind}.cpu", "ms").add(
                         memory.cpu_seconds * 1000 / max(calls, 1), memory
                     )
+                await resubmit_returned(solo.workflow, solo.metadata)
                 for clients in (1, CALL_CLIENTS):
                     workers = [
                         Worker(channel, metadata) for _, metadata in annotators[1 : 1 + clients]
@@ -221,11 +249,13 @@ async def run_calls(session: Session) -> None:
                     results.figure(f"calls.throughput.{clients}", "calls/s").add(rate)
     await _statements(session, annotators[0][1], project_id)
     results.figure("calls.throughput.1", "calls/s").facts["tasks"] = plan.calls_tasks
-    cpu = {kind: results.figure(f"calls.{kind}.cpu").median for kind in KINDS}
+    cpu = {kind: results.figure(f"calls.{kind}.cpu").median for kind in KINDS + REVIEW_KINDS}
     statements = {kind: results.figure(f"calls.{kind}.statements").median for kind in KINDS}
     session.log(
         "calls, server CPU ms (statements): "
         + ", ".join(f"{kind} {cpu[kind]:.2f} ({statements[kind]:.0f})" for kind in KINDS)
+        + ", "
+        + ", ".join(f"{kind} {cpu[kind]:.2f}" for kind in REVIEW_KINDS)
         + f"; calls/s: 1 client {results.figure('calls.throughput.1').median:.0f}, "
         + f"{CALL_CLIENTS} clients {results.figure(f'calls.throughput.{CALL_CLIENTS}').median:.0f}"
     )

@@ -1,6 +1,7 @@
 """The counters' changes of one transaction, summed from the lifecycle's moves and
-handed to storage: one statement for the project (its counters and its status),
-one per annotator whose counters moved. The caller holds the project's row lock.
+handed to storage: one statement for the project (its counters, its review
+counters and its status), one per annotator whose counters moved (task and review
+counters together). The caller holds the project's row lock.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.lifecycle.review import ReviewCounts, ReviewMove
 from server.lifecycle.rules import (
     AnnotatorCounts,
     TaskCounts,
@@ -32,6 +34,15 @@ class Tally:
         default_factory=lambda: defaultdict(AnnotatorCounts)
     )
     assigned: bool = False  # assignments were created
+    review: ReviewCounts = field(default_factory=ReviewCounts)
+    reviews: defaultdict[str, ReviewCounts] = field(
+        default_factory=lambda: defaultdict(ReviewCounts)
+    )
+
+    def add_review(self, author_id: str, move: ReviewMove) -> None:
+        """A move of the review status of an answer by author_id."""
+        self.review += move.counts
+        self.reviews[author_id] += move.counts
 
     def add(self, move: TaskMove) -> None:
         self.counts += move.counts
@@ -70,7 +81,7 @@ async def apply_tally(
     status move, or when `touch` (its updated_at then moves, as after any change)."""
     status = tally.project_status(project)
     changed = status if status != project.status else None
-    if tally.counts or changed is not None or touch:
+    if tally.counts or tally.review or changed is not None or touch:
         counts = tally.counts
         await add_to_task_counters(
             conn,
@@ -80,10 +91,12 @@ async def apply_tally(
             completed=counts.completed,
             in_progress=counts.in_progress,
             status=changed,
+            review=tally.review,
         )
-    for user_id in sorted(tally.annotators):
-        moved = tally.annotators[user_id]
-        if moved:
+    for user_id in sorted(tally.annotators.keys() | tally.reviews.keys()):
+        moved = tally.annotators.get(user_id, AnnotatorCounts())
+        reviewed = tally.reviews.get(user_id, ReviewCounts())
+        if moved or reviewed:
             await add_to_annotator_counters(
                 conn,
                 project.project_id,
@@ -91,5 +104,8 @@ async def apply_tally(
                 assigned=moved.assigned,
                 completed=moved.completed,
                 in_progress=moved.in_progress,
+                review_pending=reviewed.pending,
+                accepted=reviewed.accepted,
+                rejected=reviewed.rejected,
             )
     return status

@@ -146,10 +146,17 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
                     completed_count=a.counts.completed_count,
                     in_progress_count=a.counts.in_progress_count,
                     completion_rate=a.completion_rate,
+                    review_pending_count=a.counts.review_pending_count,
+                    accepted_count=a.counts.accepted_count,
+                    rejected_count=a.counts.rejected_count,
                 )
                 for a in progress.annotators
             ],
             last_updated=timestamp(project.updated_at),
+            review_pending_count=project.review_pending_count,
+            accepted_count=project.accepted_count,
+            rejected_count=project.rejected_count,
+            reviewed_count=project.reviewed_count,
         )
 
     async def ListProjects(

@@ -13,6 +13,7 @@ from server.auth import current_caller
 from server.lifecycle.rules import task_status_of
 from server.projects.validation import TagSpec
 from server.servicers.project import timestamp
+from server.vocabulary import ReviewStatus
 from server.workflow import annotating, assignments, configure, queue, users
 from server.workflow.quality_settings import QualityChange
 from server.workflow.queue import TaskView
@@ -24,6 +25,7 @@ TASK_STATUS = common_pb2.TaskStatus.DESCRIPTOR
 TASK_TYPE = common_pb2.TaskType.DESCRIPTOR
 USER_ROLE = pb.UserRole.DESCRIPTOR
 REVIEW_MODE = common_pb2.ReviewMode.DESCRIPTOR
+REVIEW_STATUS = common_pb2.ReviewStatus.DESCRIPTOR
 
 
 def task_detail(view: TaskView) -> pb.TaskDetail:
@@ -63,6 +65,17 @@ def task_detail(view: TaskView) -> pb.TaskDetail:
                 lead_time_seconds=a.lead_time_seconds,
                 created_at=timestamp(a.created_at),
                 updated_at=timestamp(a.updated_at),
+                review_status=name_to_enum(REVIEW_STATUS, a.review_status or ""),
+                reviewer=(
+                    pb.UserRef(user_id=a.reviewer_id, username=a.reviewer_name or "")
+                    if a.reviewer_id is not None
+                    else None
+                ),
+                review_comment=a.review_comment,
+                reviewed_at=timestamp(a.reviewed_at) if a.reviewed_at is not None else None,
+                corrects_annotation_id=(
+                    str(a.corrects_annotation_id) if a.corrects_annotation_id is not None else None
+                ),
             )
             for a in detail.annotations
         ],
@@ -269,6 +282,10 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
                     external_id=t.external_id,
                     status=name_to_enum(TASK_STATUS, task_status_of(t.status)),
                     updated_at=timestamp(t.updated_at),
+                    review_status=name_to_enum(REVIEW_STATUS, t.review_status or ""),
+                    review_comment=(
+                        t.review_comment if t.review_status == ReviewStatus.REJECTED else None
+                    ),
                 )
                 for t in page.tasks
             ],

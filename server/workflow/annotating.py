@@ -21,6 +21,11 @@
   admin of the project replaces the result in place; `updated_at` moves, the
   task's status does not. The annotation keeps its id, so the one-answer export
   formats, which take the latest annotation, write the corrected result.
+* Review (server.lifecycle.review): a submitted answer waits for review when
+  the project reviews its task; a resubmit (after ReopenTask or a reviewer's
+  reject) waits again; ReopenTask takes a waiting answer out of the queue until
+  it is submitted again. An accepted answer is final: UpdateAnnotation and
+  ReopenTask are INVALID_STATE (and SkipTask is, as for any annotated task).
 * SkipTask (Label Studio's "skip" with its re-queue-for-others setting; CVAT has
   no per-task skip, a job is handed back to be re-assigned): a task that is not
   completed goes back to the pool: its assignment is removed, it is pending
@@ -48,6 +53,14 @@ from server.access import annotation_not_found, check_annotation
 from server.auth import Caller
 from server.images import check_recorded_size, require_image_task
 from server.lifecycle.apply import Tally, apply_tally
+from server.lifecycle.review import (
+    ReviewAction,
+    ReviewMove,
+    check_not_final,
+    is_reviewed,
+    move_review,
+    submit_review,
+)
 from server.lifecycle.rules import TaskAction, TaskState, move_task
 from server.projects.validation import invalid
 from server.vocabulary import AssignmentStatus, TaskStatus
@@ -65,6 +78,7 @@ from storage.assignments import get_annotator_assignment, set_assignment_status
 from storage.database import Database
 from storage.prediction_stats import PredictionRef, get_task_prediction
 from storage.projects import get_project, set_project_fields
+from storage.reviews import set_review_status
 from storage.tasks import set_task_status
 from storage.types import utcnow
 from storage.workflow import (
@@ -113,6 +127,9 @@ async def _start(database: Database, caller: Caller, task_id: str, action: TaskA
         project, task = locked.project, locked.task
         move = move_task(action, task_state(locked), project_status=project.status)
         assert move.target.assignment is not None
+        tally = Tally()
+        if action is TaskAction.REOPEN and locked.assignee_annotation_id is not None:
+            await _withdraw_from_review(conn, locked.assignee_annotation_id, tally)
         await set_task_status(
             conn,
             task.task_id,
@@ -124,10 +141,21 @@ async def _start(database: Database, caller: Caller, task_id: str, action: TaskA
         await set_assignment_status(
             conn, task.task_id, move.user_id, status=move.target.assignment, now=now
         )
-        tally = Tally()
         tally.add(move)
         project_status = await apply_tally(conn, project, tally, now=now)
     return TaskMoved(task.task_id, move.target.task, project_status)
+
+
+async def _withdraw_from_review(conn: AsyncConnection, annotation_id: int, tally: Tally) -> None:
+    """A reopened task's answer leaves the review queue until it is submitted again; an
+    accepted one is final (INVALID_STATE)."""
+    record = await get_annotation(conn, annotation_id)
+    assert record is not None
+    check_not_final(record.review_status)
+    if record.review_status is not None:
+        review = move_review(ReviewAction.WITHDRAW, record.review_status)
+        await set_review_status(conn, annotation_id, review.status)
+        tally.add_review(record.user_id, review)
 
 
 def _usage(
@@ -181,13 +209,16 @@ async def submit_annotation(
         if image_size is not None:
             require_image_task(project.task_type)
         usage = _usage(result_json, parent, lead_time)
+        reviewed = is_reviewed(project.review_mode, project.review_share, task.task_id)
         resubmitted = locked.assignee_annotation_id
         if resubmitted is not None:
-            # a reopened task: the assignee's annotation is replaced, not repeated
-            await _replace_annotation(
-                conn, locked, resubmitted, result_json, parent_id, usage, now=now
+            # a reopened (or rejected) task: the assignee's annotation is replaced, not repeated
+            review = await _replace_annotation(
+                conn, locked, resubmitted, result_json, parent_id, usage, now=now, reviewed=reviewed
             )
-        elif locked.has_predictions:
+        else:
+            review = submit_review(None, reviewed=reviewed)
+        if resubmitted is None and locked.has_predictions:
             await count_annotation(conn, project.project_id, task.task_id, usage, sign=1)
         await set_task_status(
             conn,
@@ -203,6 +234,7 @@ async def submit_annotation(
         )
         tally = Tally()
         tally.add(move)
+        tally.add_review(assignment.user_id, review)
         project_status = await apply_tally(conn, project, tally, now=now)
         if resubmitted is not None:
             return TaskMoved(task.task_id, move.target.task, project_status, resubmitted)
@@ -217,6 +249,7 @@ async def submit_annotation(
             lead_time_seconds=lead_time,
             matches_parent=usage.matches_parent,
             now=now,
+            review_status=review.status,
             last_statement=True,
         )
     return TaskMoved(task.task_id, move.target.task, project_status, annotation_id)
@@ -231,11 +264,14 @@ async def _replace_annotation(
     usage: AnnotationUsage,
     *,
     now: datetime,
-) -> None:
+    reviewed: bool,
+) -> ReviewMove:
     """A reopened task's submit: the assignee's annotation takes the new result, parent
-    and lead time in place, and the prediction stats count it anew."""
+    and lead time in place, the prediction stats count it anew, and it waits for review
+    again when the task is reviewed (server.lifecycle.review); returns the review move."""
     record = await get_annotation(conn, annotation_id)
     assert record is not None
+    review = submit_review(record.review_status, reviewed=reviewed)
     if usage.lead_time_seconds is None:
         usage = replace(usage, lead_time_seconds=record.lead_time_seconds)
     if locked.has_predictions:
@@ -252,7 +288,9 @@ async def _replace_annotation(
         now=now,
         parent_prediction_id=parent_id,
         replace_parent=True,
+        review_status=review.status,
     )
+    return review
 
 
 async def _recorded_usage(conn: AsyncConnection, record: AnnotationRecord) -> AnnotationUsage:
@@ -295,6 +333,7 @@ async def update_annotation(
             author_id=record.user_id,
             assignee_id=record.user_id if held is not None else None,
         )
+        check_not_final(record.review_status)
         before = await _recorded_usage(conn, record)
         parent = None
         if record.parent_prediction_id is not None:

@@ -4,11 +4,12 @@
   (`{"text"|"image": content, ...metadata}`), the project's label config, its
   predictions (one per model version, its whole answer: server.predictions.groups)
   with the one that pre-labels the task, and its annotations (oldest first).
-  For the admins who see the project and for the task's assignees; anyone else
-  gets TASK_NOT_FOUND. With overlap (annotations_per_task > 1) an annotator sees
-  their own assignment as `assignee` and only their own annotations (the others'
-  answers would bias theirs); an admin sees every annotation and, as `assignee`,
-  the task's first assignment (the oldest), and every assignee in `assignees`.
+  For the admins who see the project, the task's assignees and the project's
+  reviewers; anyone else gets TASK_NOT_FOUND. With overlap (annotations_per_task > 1)
+  an annotator sees their own assignment as `assignee` and only their own annotations
+  (the others' answers would bias theirs); admins and reviewers see every annotation
+  and, as `assignee`, the task's first assignment (the oldest), and every assignee in
+  `assignees`.
 * ListAssignedTasks: the tasks assigned to the caller, by status, in input
   (task id) order, keyset-paginated, with counts by status. An admin may name
   an annotator: a super_admin for every project, an admin within one project
@@ -39,7 +40,7 @@ from server.access import (
     permission_denied,
     project_not_found,
 )
-from server.auth import Caller
+from server.auth import Caller, Role
 from server.lifecycle.rules import ASSIGNMENT_OF_TASK, task_status_of
 from server.predictions.groups import PredictionGroup, group_predictions, prelabel_group
 from server.projects.label_config import data_key
@@ -48,6 +49,7 @@ from server.vocabulary import AssignmentStatus, TaskStatus
 from server.workflow.common import parse_id
 from storage.database import Database
 from storage.projects import get_project
+from storage.reviews import is_reviewer
 from storage.task_detail import TaskDetailRecord, load_next_task_detail, load_task_detail
 from storage.workflow import QueuedTask, count_queue, list_queue_page
 
@@ -80,36 +82,50 @@ def label_studio_data(detail: TaskDetailRecord) -> str:
     return orjson.dumps({**data, data_key(detail.task_type): detail.content}).decode()
 
 
-def _view(caller: Caller, task_id: str, detail: TaskDetailRecord | None) -> TaskView:
-    check_task(
-        caller,
-        task_id,
-        project_owner_id=detail.project_owner_id if detail else None,
-        assignee_id=detail.assignee_id if detail else None,
-    )
-    assert detail is not None
-    if not is_admin(caller):
-        own = [a for a in detail.annotations if a.user_id == caller.user_id]
-        me = [a for a in detail.assignees if a[0] == caller.user_id]
-        if len(own) != len(detail.annotations) or len(me) != len(detail.assignees):
-            detail = replace(detail, annotations=own, assignees=me)
+def task_view(detail: TaskDetailRecord) -> TaskView:
+    """The stored detail as the front end gets it (the caller's access checked already)."""
     groups = group_predictions(detail.predictions)
     prelabel = prelabel_group(groups, detail.prelabel_model_version)
     return TaskView(detail, label_studio_data(detail), groups, prelabel)
 
 
+def _view(
+    caller: Caller, task_id: str, detail: TaskDetailRecord | None, *, is_reviewer: bool = False
+) -> TaskView:
+    check_task(
+        caller,
+        task_id,
+        project_owner_id=detail.project_owner_id if detail else None,
+        assignee_id=detail.assignee_id if detail else None,
+        is_reviewer=is_reviewer,
+    )
+    assert detail is not None
+    if not is_admin(caller) and not is_reviewer:
+        own = [a for a in detail.annotations if a.user_id == caller.user_id]
+        me = [a for a in detail.assignees if a[0] == caller.user_id]
+        if len(own) != len(detail.annotations) or len(me) != len(detail.assignees):
+            detail = replace(detail, annotations=own, assignees=me)
+    return task_view(detail)
+
+
 async def get_task(database: Database, caller: Caller, task_id: str) -> TaskView:
     """One task with everything a front end shows (see module docstring)."""
     number = parse_id(task_id)
+    reviewing = False
     async with database.read() as conn:
         detail = (
             await load_task_detail(
-                conn, number, viewer_id=caller.user_id, all_assignees=is_admin(caller)
+                conn,
+                number,
+                viewer_id=caller.user_id,
+                all_assignees=is_admin(caller) or caller.role == Role.REVIEWER,
             )
             if number is not None
             else None
         )
-    return _view(caller, task_id, detail)
+        if detail is not None and caller.role == Role.REVIEWER:
+            reviewing = await is_reviewer(conn, detail.project_id, caller.user_id)
+    return _view(caller, task_id, detail, is_reviewer=reviewing)
 
 
 async def next_task(database: Database, caller: Caller, *, project_id: str | None) -> TaskView:

@@ -1,7 +1,8 @@
 """ListUsers: who can be assigned (administrators only).
 
 Users are not tenant data, but administrators are tenants: an admin sees the
-annotators (whose ids AssignTasks needs; annotators are shared by every tenant)
+annotators and reviewers (whose ids AssignTasks and AddProjectReviewers need;
+they are shared by every tenant)
 and themselves, never another tenant's admin nor the super_admin. The
 super_admin sees every user.
 """
@@ -16,7 +17,7 @@ from storage.users import UserRecord
 from storage.users import list_users as stored_users
 
 # The roles an admin sees besides themselves.
-ADMIN_VISIBLE_ROLES = frozenset({Role.ANNOTATOR})
+ADMIN_VISIBLE_ROLES = frozenset({Role.ANNOTATOR, Role.REVIEWER})
 
 
 async def list_users(database: Database, caller: Caller, *, role: str | None) -> list[UserRecord]:

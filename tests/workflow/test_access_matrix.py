@@ -2,7 +2,8 @@
 
 One world per test: a project owned by `owner`, with tasks assigned to the
 annotator `carol` (pending, in progress, completed with her annotation) and to
-the annotator `dave`, and one unassigned task. Each case names the outcome per
+the annotator `dave`, and one unassigned task; `rita` is its reviewer, `rick` a
+reviewer of no project. Each case names the outcome per
 caller: "ok", or the error_code. Calls that would change the world when allowed
 are chosen so that, once access is granted, they fail on a state rule
 (INVALID_STATE) or change nothing, so the cases do not depend on their order.
@@ -19,22 +20,25 @@ import httpx
 import orjson
 import pytest
 from annotation.v1 import common_pb2, prediction_service_pb2, project_service_pb2
+from annotation.v1 import review_service_pb2 as R
 from annotation.v1 import workflow_service_pb2 as W
 from annotation.v1.prediction_service_pb2_grpc import PredictionServiceStub
 from annotation.v1.project_service_pb2_grpc import ProjectServiceStub
+from annotation.v1.review_service_pb2_grpc import ReviewServiceStub
 from annotation.v1.workflow_service_pb2_grpc import WorkflowServiceStub
 
 from storage.database import Database
 from tests.helpers import TestUser, rpc_error
 from tests.workflow.support import make_user
 
-CALLERS = ("owner", "other_admin", "super_admin", "carol", "dave")
+CALLERS = ("owner", "other_admin", "super_admin", "carol", "dave", "rita", "rick")
 OK = "ok"
 PD = "PERMISSION_DENIED"
 PNF = "PROJECT_NOT_FOUND"
 TNF = "TASK_NOT_FOUND"
 ANF = "ANNOTATION_NOT_FOUND"
 STATE = "INVALID_STATE"
+NTA = "NO_TASK_AVAILABLE"
 RESULT = orjson.dumps([{"type": "choices", "value": {"choices": ["a"]}}]).decode()
 
 
@@ -58,23 +62,37 @@ class Case:
     expected: dict[str, str]
 
 
-def by_role(admins: str, annotators: str, *, other_admin: str | None = None) -> dict[str, str]:
+def by_role(
+    admins: str,
+    annotators: str,
+    *,
+    other_admin: str | None = None,
+    rita: str = PD,
+    rick: str | None = None,
+) -> dict[str, str]:
+    """rita reviews the project, rick reviews none (both PERMISSION_DENIED by default)."""
     return {
         "owner": admins,
         "other_admin": other_admin or admins,
         "super_admin": admins,
         "carol": annotators,
         "dave": annotators,
+        "rita": rita,
+        "rick": rick or rita,
     }
 
 
-def task_case(owner_ok: str, carol: str, dave: str, other: str = TNF) -> dict[str, str]:
+def task_case(
+    owner_ok: str, carol: str, dave: str, other: str = TNF, rita: str = PD, rick: str = PD
+) -> dict[str, str]:
     return {
         "owner": owner_ok,
         "other_admin": other,
         "super_admin": owner_ok,
         "carol": carol,
         "dave": dave,
+        "rita": rita,
+        "rick": rick,
     }
 
 
@@ -95,7 +113,7 @@ CASES = [
         "GetCurrentUser",
         lambda s, w: (s.workflow.GetCurrentUser, W.GetCurrentUserRequest()),
         lambda w: ("GET", "/api/v1/me", {}),
-        by_role(OK, OK),
+        by_role(OK, OK, rita=OK),
     ),
     Case(
         "GetProgress",
@@ -167,13 +185,13 @@ CASES = [
         "GetTask",
         lambda s, w: (s.workflow.GetTask, W.GetTaskRequest(task_id=w.carol_pending)),
         lambda w: ("GET", f"/api/v1/tasks/{w.carol_pending}", {}),
-        task_case(OK, OK, TNF),
+        task_case(OK, OK, TNF, rita=OK, rick=TNF),
     ),
     Case(
         "GetTask (unassigned)",
         lambda s, w: (s.workflow.GetTask, W.GetTaskRequest(task_id=w.free)),
         lambda w: ("GET", f"/api/v1/tasks/{w.free}", {}),
-        task_case(OK, TNF, TNF),
+        task_case(OK, TNF, TNF, rita=OK, rick=TNF),
     ),
     Case(
         "StartTask",
@@ -253,6 +271,75 @@ CASES = [
         by_role("NO_TASK_AVAILABLE", OK),
     ),
     Case(
+        "NextReview",
+        lambda s, w: (s.review.NextReview, R.NextReviewRequest()),
+        lambda w: ("POST", "/api/v1/me/next-review", {"json": {}}),
+        by_role(NTA, PD, rita=NTA),
+    ),
+    Case(
+        "NextReview (project)",
+        lambda s, w: (s.review.NextReview, R.NextReviewRequest(project_id=w.project_id)),
+        lambda w: ("POST", "/api/v1/me/next-review", {"json": {"project_id": w.project_id}}),
+        by_role(NTA, PD, other_admin=PNF, rita=NTA, rick=PNF),
+    ),
+    Case(
+        "ReviewAnnotation",
+        # carol's answer is not under review (review is off): allowed callers meet the rule
+        lambda s, w: (
+            s.review.ReviewAnnotation,
+            R.ReviewAnnotationRequest(
+                annotation_id=w.carol_annotation, verdict=common_pb2.REVIEW_VERDICT_ACCEPT
+            ),
+        ),
+        lambda w: (
+            "POST",
+            f"/api/v1/annotations/{w.carol_annotation}/review",
+            {"json": {"verdict": "accept"}},
+        ),
+        by_role(STATE, PD, other_admin=ANF, rita=STATE, rick=ANF),
+    ),
+    Case(
+        "ListProjectReviewers",
+        lambda s, w: (
+            s.review.ListProjectReviewers,
+            R.ListProjectReviewersRequest(project_id=w.project_id),
+        ),
+        lambda w: ("GET", f"/api/v1/projects/{w.project_id}/reviewers", {}),
+        by_role(OK, PD, other_admin=PNF),
+    ),
+    Case(
+        "AddProjectReviewers",
+        # rita is a reviewer already: no change
+        lambda s, w: (
+            s.review.AddProjectReviewers,
+            R.AddProjectReviewersRequest(
+                project_id=w.project_id, user_ids=[w.users["rita"].user_id]
+            ),
+        ),
+        lambda w: (
+            "POST",
+            f"/api/v1/projects/{w.project_id}/reviewers",
+            {"json": {"user_ids": [w.users["rita"].user_id]}},
+        ),
+        by_role(OK, PD, other_admin=PNF),
+    ),
+    Case(
+        "RemoveProjectReviewers",
+        # rick reviews nothing: no change
+        lambda s, w: (
+            s.review.RemoveProjectReviewers,
+            R.RemoveProjectReviewersRequest(
+                project_id=w.project_id, user_ids=[w.users["rick"].user_id]
+            ),
+        ),
+        lambda w: (
+            "DELETE",
+            f"/api/v1/projects/{w.project_id}/reviewers",
+            {"params": {"user_ids": w.users["rick"].user_id}},
+        ),
+        by_role(OK, PD, other_admin=PNF),
+    ),
+    Case(
         "InitProject",
         lambda s, w: (
             s.project.InitProject,
@@ -283,6 +370,7 @@ class Stubs:
     project: ProjectServiceStub
     workflow: WorkflowServiceStub
     prediction: PredictionServiceStub
+    review: ReviewServiceStub
 
 
 @pytest.fixture
@@ -301,6 +389,8 @@ async def world(
         "super_admin": super_admin,
         "carol": annotator,
         "dave": dave,
+        "rita": await make_user(database, "rita", "reviewer"),
+        "rick": await make_user(database, "rick", "reviewer"),
     }
     project = ProjectServiceStub(channel)
     workflow = WorkflowServiceStub(channel)
@@ -332,6 +422,10 @@ async def world(
     )
     await workflow.AssignTasks(
         W.AssignTasksRequest(project_id=pid, annotator_id=dave.user_id, task_ids=[ids[3]]),
+        metadata=md,
+    )
+    await ReviewServiceStub(channel).AddProjectReviewers(
+        R.AddProjectReviewersRequest(project_id=pid, user_ids=[users["rita"].user_id]),
         metadata=md,
     )
     carol = annotator.metadata
@@ -382,7 +476,10 @@ async def test_every_rpc_by_role_and_ownership_over_grpc(
     world: World, channel: grpc.aio.Channel, caller: str
 ) -> None:
     stubs = Stubs(
-        ProjectServiceStub(channel), WorkflowServiceStub(channel), PredictionServiceStub(channel)
+        ProjectServiceStub(channel),
+        WorkflowServiceStub(channel),
+        PredictionServiceStub(channel),
+        ReviewServiceStub(channel),
     )
     outcomes = {
         case.name: await grpc_outcome(stubs, world, case, world.users[caller]) for case in CASES

@@ -3,13 +3,15 @@
 A property test (hypothesis) runs random sequences of the moves of server/lifecycle over
 three annotators, with 1, 2 or 3 annotations per task (overlap), through the real gRPC
 server on both engines: configure, change annotations_per_task, assign (by ids and by
-count), unassign, start, submit, update, skip, reopen, and the annotation import. Calls
-come from the annotators and the project's admin alike; a call the rules refuse
-(INVALID_STATE, or a task or annotation that is not the caller's) changes nothing, and
-any other error fails the test. After each sequence the project's total, completed and
-in-progress counts, each annotator's assigned, completed and in-progress counts, every
-task's answers (annotation_count) and status, and the project's status are recounted
-from the rows.
+count), unassign, start, submit, update, skip, reopen, the annotation import, and review
+(the review mode, accept, reject with a comment, correct-and-accept). Calls come from
+the annotators and the project's admin alike; a call the rules refuse (INVALID_STATE, or
+a task or annotation that is not the caller's) changes nothing, and any other error fails
+the test. After each sequence the project's total, completed and in-progress counts,
+each annotator's assigned, completed and in-progress counts, every task's answers
+(annotation_count) and status, and the project's status are recounted from the rows,
+and the review counters of the project and its annotators from the annotations and the
+verdicts.
 
 One more test holds the race of a StartTask sent again after the submit (a stale tab, a
 retry): it can no longer reopen the task nor make room for a second annotation.
@@ -27,18 +29,20 @@ import grpc
 import orjson
 import pytest
 from annotation.v1 import annotation_service_pb2, common_pb2, project_service_pb2
+from annotation.v1 import review_service_pb2 as R
 from annotation.v1 import workflow_service_pb2 as W
 from annotation.v1.annotation_service_pb2_grpc import AnnotationServiceStub
 from annotation.v1.project_service_pb2_grpc import ProjectServiceStub
+from annotation.v1.review_service_pb2_grpc import ReviewServiceStub
 from annotation.v1.workflow_service_pb2_grpc import WorkflowServiceStub
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from server.lifecycle.rules import task_status_for
 from server.vocabulary import ProjectStatus, TaskStatus
 from storage.database import Database
-from storage.models import Annotation, Assignment, Project, ProjectAnnotator, Task
+from storage.models import Annotation, Assignment, Project, ProjectAnnotator, Review, Task
 from tests.helpers import TestUser, rpc_error
 from tests.workflow.support import make_user
 
@@ -47,6 +51,7 @@ TASKS = [f"評価 {i}: naïve café" for i in range(6)]
 ANNOTATORS = ("ann", "bob", "cyd")
 # What a refused call may answer; anything else is a defect.
 REFUSALS = {"INVALID_STATE", "TASK_NOT_FOUND", "ANNOTATION_NOT_FOUND"}
+REVIEW_SHARE = 0.5  # in review mode sample
 
 
 def result(choice: str) -> str:
@@ -84,6 +89,21 @@ OPERATIONS: dict[str, st.SearchStrategy[tuple[Any, ...]]] = {
         for kind in ("start", "submit", "reopen", "skip", "update", "stale_start")
     },
 }
+# Review (server.lifecycle.review): the project's review mode, and a reviewer's verdicts
+# by its reviewer, its admin, or a reviewer of another project (ANNOTATION_NOT_FOUND).
+reviewer = st.sampled_from(["reviewer"] * 3 + ["admin", "outsider"])
+task_pick = st.tuples(st.booleans() | st.just(True), task_index)
+REVIEW_OPERATIONS: dict[str, st.SearchStrategy[tuple[Any, ...]]] = {
+    "review_mode": st.tuples(
+        st.just("review_mode"), st.sampled_from(["all", "all", "sample", "off"]), st.none()
+    ),
+    **{
+        kind: st.tuples(
+            st.just(kind), reviewer, st.tuples(st.booleans() | st.just(True), task_index)
+        )
+        for kind in ("accept", "reject", "correct")
+    },
+}
 # How often each operation is drawn: a task's common moves more often than the rest.
 WEIGHTS = {
     "start": 6,
@@ -93,16 +113,35 @@ WEIGHTS = {
     "update": 2,
     "assign_ids": 3,
     "assign_count": 2,
+    "review_mode": 2,
+    "accept": 3,
+    "reject": 3,
+    "correct": 2,
 }
+ALL_OPERATIONS = {**OPERATIONS, **REVIEW_OPERATIONS}
 operation = st.sampled_from(
-    [kind for kind in OPERATIONS for _ in range(WEIGHTS.get(kind, 1))]
-).flatmap(OPERATIONS.__getitem__)
+    [kind for kind in ALL_OPERATIONS for _ in range(WEIGHTS.get(kind, 1))]
+).flatmap(ALL_OPERATIONS.__getitem__)
 # Most sequences configure the project first, so that the work can start; each starts
 # with 1, 2 or 3 annotations per task.
 sequences = st.tuples(
     st.integers(0, 9).map(bool),
     st.integers(1, 3),
     st.lists(operation, min_size=6, max_size=25),
+)
+# The review's own sequences: a task's moves and the verdicts, the rest seldom; with 1 or
+# 2 annotations per task.
+REVIEW_WEIGHTS = {"start": 6, "submit": 6, "accept": 3, "reject": 3, "correct": 2, "reopen": 2}
+review_operation = st.sampled_from(
+    [
+        kind
+        for kind in ALL_OPERATIONS
+        if kind not in ("configure", "assign_ids")
+        for _ in range(REVIEW_WEIGHTS.get(kind, 1))
+    ]
+).flatmap(ALL_OPERATIONS.__getitem__)
+review_sequences = st.tuples(
+    st.integers(1, 2), st.lists(review_operation, min_size=10, max_size=30)
 )
 
 
@@ -113,6 +152,7 @@ class World:
     workflow: WorkflowServiceStub
     annotations: AnnotationServiceStub
     database: Database
+    review: ReviewServiceStub
     done: Counter[tuple[str, bool]] = field(default_factory=Counter)  # (kind, done): calls
 
 
@@ -245,6 +285,8 @@ async def call(world: World, project_id: str, task_ids: list[str], op: tuple[Any
     """Run one operation; whether it was done (False: refused, or nothing to do)."""
     kind, who, what = op
     wf, admin = world.workflow, world.users["admin"].metadata
+    if kind in REVIEW_OPERATIONS:
+        return await call_review(world, project_id, op)
     if kind == "configure":
         return await refused_or_done(
             wf.ConfigureProject(
@@ -412,6 +454,127 @@ async def check_recount(database: Database, project_id: str) -> None:
     elif project.status == ProjectStatus.READY:
         # (an import into a draft project assigns without starting the work)
         assert statuses[TaskStatus.IN_PROGRESS] == 0
+    await check_review_recount(database, project_id)
+
+
+async def call_review(world: World, project_id: str, op: tuple[Any, ...]) -> bool:
+    """A review operation: the project's review mode, or a verdict on an annotation."""
+    kind, who, what = op
+    if kind == "review_mode":
+        async with world.database.transaction() as conn:
+            await conn.execute(
+                update(Project)
+                .where(Project.id == project_id)
+                .values(review_mode=who, review_share=REVIEW_SHARE if who == "sample" else None)
+            )
+        return True
+    for name, role in (("reviewer", "reviewer"), ("outsider", "reviewer")):
+        if name not in world.users:
+            world.users[name] = await make_user(world.database, name, role)
+    await world.review.AddProjectReviewers(
+        R.AddProjectReviewersRequest(
+            project_id=project_id, user_ids=[world.users["reviewer"].user_id]
+        ),
+        metadata=world.users["admin"].metadata,
+    )
+    fitting, index = what
+    async with world.database.read() as conn:
+        query = select(Annotation.id).where(Annotation.project_id == project_id)
+        if fitting:
+            query = query.where(Annotation.review_status == "pending")
+        found = [str(row) for row in (await conn.execute(query.order_by(Annotation.id))).scalars()]
+    if not found:
+        return False
+    request = R.ReviewAnnotationRequest(
+        annotation_id=found[index % len(found)],
+        verdict=common_pb2.REVIEW_VERDICT_REJECT
+        if kind == "reject"
+        else common_pb2.REVIEW_VERDICT_ACCEPT,
+        comment="重画 the box" if kind == "reject" else "",
+    )
+    if kind == "correct":
+        request.corrected_result = result("负面")
+    return await refused_or_done(
+        world.review.ReviewAnnotation(request, metadata=world.users[who].metadata)
+    )
+
+
+async def check_review_recount(database: Database, project_id: str) -> None:
+    """The review counters equal a recount of the annotations' review statuses (answers
+    only: a reviewer's correction is none) and of the verdicts' history."""
+    async with database.read() as conn:
+        stored = (
+            await conn.execute(
+                select(
+                    Project.review_pending_count,
+                    Project.accepted_count,
+                    Project.rejected_count,
+                    Project.reviewed_count,
+                ).where(Project.id == project_id)
+            )
+        ).one()
+        rows = (
+            await conn.execute(
+                select(
+                    Annotation.id,
+                    Annotation.task_id,
+                    Annotation.user_id,
+                    Annotation.review_status,
+                    Annotation.corrects_annotation_id,
+                ).where(Annotation.project_id == project_id)
+            )
+        ).all()
+        verdicts = (
+            await conn.execute(
+                select(func.count()).select_from(Review).where(Review.project_id == project_id)
+            )
+        ).scalar_one()
+        counters = (
+            await conn.execute(
+                select(
+                    ProjectAnnotator.user_id,
+                    ProjectAnnotator.review_pending_count,
+                    ProjectAnnotator.accepted_count,
+                    ProjectAnnotator.rejected_count,
+                ).where(ProjectAnnotator.project_id == project_id)
+            )
+        ).all()
+        task_status = dict(
+            (
+                await conn.execute(
+                    select(Task.id, Task.status).where(Task.project_id == project_id)
+                )
+            ).all()
+        )
+    answers = [row for row in rows if row.corrects_annotation_id is None]
+    by_status = Counter(row.review_status for row in answers)
+    assert tuple(stored) == (
+        by_status["pending"],
+        by_status["accepted"],
+        by_status["rejected"],
+        verdicts,
+    )
+    recounted: Counter[tuple[str, str]] = Counter(
+        (row.user_id, row.review_status) for row in answers if row.review_status
+    )
+    for user_id, pending, accepted, rejected in counters:
+        assert (pending, accepted, rejected) == (
+            recounted[user_id, "pending"],
+            recounted[user_id, "accepted"],
+            recounted[user_id, "rejected"],
+        ), user_id
+    assert sum(recounted.values()) == sum(sum(counts) for _, *counts in counters)
+    # an answer waits for review only while its task is done; a correction and the
+    # answer it corrects are both accepted
+    status_of = {row.id: row.review_status for row in rows}
+    for row in rows:
+        if row.review_status == "pending":
+            assert task_status[row.task_id] == TaskStatus.COMPLETED, row
+        if row.corrects_annotation_id is not None:
+            assert (row.review_status, status_of[row.corrects_annotation_id]) == (
+                "accepted",
+                "accepted",
+            ), row
 
 
 @pytest.fixture
@@ -425,6 +588,7 @@ async def world(database: Database, admin: TestUser, channel: grpc.aio.Channel) 
         WorkflowServiceStub(channel),
         AnnotationServiceStub(channel),
         database,
+        ReviewServiceStub(channel),
     )
 
 
@@ -466,6 +630,42 @@ async def test_counters_and_statuses_equal_a_recount_after_any_sequence(world: W
     missing = set(OPERATIONS) - {"stale_start"} - done
     assert not missing, (missing, world.done)
     assert world.done["stale_start", False] > 0, world.done
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+async def test_review_counters_equal_a_recount_after_any_sequence(world: World) -> None:
+    """The same property over sequences that review: every project starts ready, with
+    work handed out and every answer reviewed (the sequence may change the mode)."""
+    loop = asyncio.get_running_loop()
+
+    def on_loop(coroutine: Awaitable[Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=120)  # type: ignore[arg-type]
+
+    async def play(per_task: int, ops: list[tuple[Any, ...]]) -> None:
+        project_id, task_ids = await new_project(world)
+        await set_per_task(world, project_id, per_task)
+        prologue = [("configure", True, None), ("review_mode", "all", None)]
+        prologue += [("assign_count", name, 3) for name in ANNOTATORS[:2]]
+        for op in [*prologue, *ops]:
+            await run(world, project_id, task_ids, op)
+        await check_recount(world.database, project_id)
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(review_sequences)
+    def property_holds(sequence: tuple[int, list[tuple[Any, ...]]]) -> None:
+        on_loop(play(*sequence))
+
+    await asyncio.to_thread(property_holds)
+    done = {kind for (kind, done), _ in world.done.items() if done}
+    missing = set(REVIEW_OPERATIONS) - done
+    assert not missing, (missing, world.done)
 
 
 @pytest.mark.parametrize("rounds", [20])

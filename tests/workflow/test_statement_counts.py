@@ -245,3 +245,72 @@ async def test_a_token_revoked_by_this_process_stops_working_at_once(
     with pytest.raises(DomainError) as caught:
         await authenticator.authenticate(annotator.token)
     assert caught.value.code == ErrorCode.INVALID_TOKEN
+
+
+# Review (server.review): the submit of a reviewed task costs what any submit costs (the
+# review counters ride in the counters' statements); a verdict costs about a submit.
+REVIEW_LIMITS = {
+    "sqlite": {
+        "SubmitAnnotation": LIMITS["sqlite"]["SubmitAnnotation"],
+        "NextReview": 1 + 3,  # the queue's seek, the task detail, its annotations
+        "ReviewAnnotation": 1 + 6,  # annotation, lock read, verdict, history, counters
+    },
+    "postgresql": {
+        "SubmitAnnotation": LIMITS["postgresql"]["SubmitAnnotation"],
+        "NextReview": 1 + 3,
+        "ReviewAnnotation": 1 + 7,  # ... the project lock and the task under it
+    },
+}
+
+
+async def test_statements_per_review_call(
+    channel: grpc.aio.Channel,
+    grpc_server: RunningServer,
+    admin: TestUser,
+    annotator: TestUser,
+    database: Database,
+    db_engine: str,
+) -> None:
+    from annotation.v1 import common_pb2
+    from annotation.v1 import review_service_pb2 as R
+    from annotation.v1.review_service_pb2_grpc import ReviewServiceStub
+
+    from tests.workflow.test_review import set_review_mode
+
+    async def statements_of(call: Awaitable[Any]) -> list[str]:
+        with counting(database, besides=grpc_server.workers) as statements:
+            await call
+        return statements
+
+    setup = Setup(channel, admin)
+    pid, task_ids = await setup.new_project(3)
+    await set_review_mode(database, pid, "all")
+    await setup.assign(pid, annotator, task_ids)
+    wf, md, review = setup.workflow, annotator.metadata, ReviewServiceStub(channel)
+    await wf.NextTask(W.NextTaskRequest(), metadata=md)  # first use of the connection pool
+    counts: dict[str, list[str]] = {}
+    for task_id in task_ids[:2]:
+        await wf.StartTask(W.StartTaskRequest(task_id=task_id), metadata=md)
+        counts["SubmitAnnotation"] = await statements_of(
+            wf.SubmitAnnotation(
+                W.SubmitAnnotationRequest(task_id=task_id, result=RESULT), metadata=md
+            )
+        )
+    request = R.NextReviewRequest(project_id=pid)
+    counts["NextReview"] = await statements_of(review.NextReview(request, metadata=admin.metadata))
+    annotation_id = (await review.NextReview(request, metadata=admin.metadata)).annotation_id
+    verdict = R.ReviewAnnotationRequest(
+        annotation_id=annotation_id, verdict=common_pb2.REVIEW_VERDICT_ACCEPT
+    )
+    counts["ReviewAnnotation"] = await statements_of(
+        review.ReviewAnnotation(verdict, metadata=admin.metadata)
+    )
+    measured = {name: len(statements) for name, statements in counts.items()}
+    over = {
+        name: statements
+        for name, statements in counts.items()
+        if len(statements) > REVIEW_LIMITS[db_engine][name]
+    }
+    assert not over, (measured, over)
+    progress = await setup.progress(pid)
+    assert (progress.review_pending_count, progress.accepted_count) == (1, 1)
