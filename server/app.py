@@ -25,6 +25,8 @@ from annotation.v1 import (
     prediction_service_pb2_grpc,
     project_service_pb2,
     project_service_pb2_grpc,
+    quality_service_pb2,
+    quality_service_pb2_grpc,
     workflow_service_pb2,
     workflow_service_pb2_grpc,
 )
@@ -46,6 +48,7 @@ from server.servicers.annotation import AnnotationServicer
 from server.servicers.export import ExportServicer
 from server.servicers.prediction import PredictionServicer
 from server.servicers.project import ProjectServicer
+from server.servicers.quality import QualityServicer
 from server.servicers.workflow import WorkflowServicer
 from storage.database import Database
 
@@ -93,6 +96,11 @@ SERVICES: list[ServiceRegistration] = [
         access_service_pb2.DESCRIPTOR.services_by_name["AccessService"],
         access_service_pb2_grpc.add_AccessServiceServicer_to_server,
         AccessServicer,
+    ),
+    ServiceRegistration(
+        quality_service_pb2.DESCRIPTOR.services_by_name["QualityService"],
+        quality_service_pb2_grpc.add_QualityServiceServicer_to_server,
+        QualityServicer,
     ),
 ]
 

@@ -248,6 +248,8 @@ async def insert_annotation(
     lead_time_seconds: float | None,
     matches_parent: bool | None,
     now: datetime,
+    agreement: float | None = None,
+    ground_truth_score: float | None = None,
     last_statement: bool = False,
 ) -> int:
     """Store an annotation; return its id. last_statement: the transaction runs nothing
@@ -262,6 +264,8 @@ async def insert_annotation(
             "parent_prediction_id": parent_prediction_id,
             "lead_time_seconds": lead_time_seconds,
             "matches_parent": matches_parent,
+            "agreement": agreement,
+            "ground_truth_score": ground_truth_score,
             "created_at": now,
             "updated_at": now,
         },

@@ -24,6 +24,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.access import task_not_found
 from server.lifecycle.ground_truth import ground_truth_tasks_move
 from server.lifecycle.rules import invalid_state
 from server.quality.contribution import (
@@ -182,9 +183,14 @@ async def mark_ground_truth(
     marked: bool,
     now: datetime,
 ) -> GroundTruthChange:
-    """Mark or unmark tasks of one project (their existence and project checked by the
-    caller); INVALID_STATE, naming the task, for a task to mark without an annotation."""
-    tasks = [t for t in await load_scored_tasks(conn, task_ids) if t.is_ground_truth != marked]
+    """Mark or unmark tasks of one project: TASK_NOT_FOUND for a task of another
+    project, INVALID_STATE for a task to mark that has no annotation (each naming it)."""
+    found = await load_scored_tasks(conn, task_ids)
+    ours = {task.task_id for task in found if task.project_id == project_id}
+    for task_id in task_ids:
+        if task_id not in ours:
+            raise task_not_found(str(task_id))
+    tasks = [task for task in found if task.is_ground_truth != marked]
     known: dict[int, int] = {}
     if marked:
         for task in tasks:

@@ -14,9 +14,11 @@
   result equals it (server.workflow.prelabel) is stored with the annotation.
   The parent is a prediction group (server.predictions.groups): any of its
   rows may be named, the group's id is stored, and the whole result is
-  compared with the group's. An empty result is a negative. image_width and
-  image_height, the image's natural size as the front end loaded it, are kept
-  on the task (image tasks only).
+  compared with the group's. An empty result is a negative. Its agreement with
+  the task's other answers, or its score against the known answer of a
+  ground-truth task, is kept by server.quality.scoring (on UpdateAnnotation
+  too). image_width and image_height, the image's natural size as the front
+  end loaded it, are kept on the task (image tasks only).
 * UpdateAnnotation: the author (while the task is still assigned to them) or an
   admin of the project replaces the result in place; `updated_at` moves, the
   task's status does not. The annotation keeps its id, so the one-answer export
@@ -50,6 +52,7 @@ from server.images import check_recorded_size, require_image_task
 from server.lifecycle.apply import Tally, apply_tally
 from server.lifecycle.rules import TaskAction, TaskState, move_task
 from server.projects.validation import invalid
+from server.quality.scoring import score_answer
 from server.vocabulary import AssignmentStatus, TaskStatus
 from server.workflow.assignments import release_assignments
 from server.workflow.common import (
@@ -170,6 +173,14 @@ async def submit_annotation(
             require_image_task(project.task_type)
         usage = _usage(result_json, parent, lead_time)
         resubmitted = locked.assignee_annotation_id
+        scores = await score_answer(
+            conn,
+            task_id=task.task_id,
+            annotation_id=resubmitted,
+            user_id=assignment.user_id,
+            result_json=result_json,
+            task_has_answers=assignment.annotated,
+        )
         if resubmitted is not None:
             # a reopened task: the assignee's annotation is replaced, not repeated
             await _replace_annotation(
@@ -201,6 +212,8 @@ async def submit_annotation(
             parent_prediction_id=parent_id,
             lead_time_seconds=lead_time,
             matches_parent=usage.matches_parent,
+            agreement=scores.agreement,
+            ground_truth_score=scores.ground_truth_score,
             now=now,
             last_statement=True,
         )
@@ -285,6 +298,13 @@ async def update_annotation(
             parent = await get_task_prediction(conn, record.task_id, record.parent_prediction_id)
         after = _usage(
             result_json, parent, lead_time if lead_time is not None else record.lead_time_seconds
+        )
+        await score_answer(
+            conn,
+            task_id=record.task_id,
+            annotation_id=number,
+            user_id=record.user_id,
+            result_json=result_json,
         )
         await store_annotation_update(
             conn,
