@@ -146,10 +146,14 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
                     completed_count=a.counts.completed_count,
                     in_progress_count=a.counts.in_progress_count,
                     completion_rate=a.completion_rate,
+                    agreement=a.agreement,
+                    ground_truth_accuracy=a.ground_truth_accuracy,
                 )
                 for a in progress.annotators
             ],
             last_updated=timestamp(project.updated_at),
+            agreement=progress.agreement,
+            ground_truth_accuracy=progress.ground_truth_accuracy,
         )
 
     async def ListProjects(
