@@ -336,7 +336,11 @@ async def load_scores(
         select(_scores, func.coalesce(_users.c.username, "").label("username"))
         .select_from(_scores)
         .outerjoin(_users, _users.c.id == _scores.c.user_id)
-        .where(_scores.c.project_id == project_id, _scores.c.kind.in_(kinds))
+        .where(
+            _scores.c.project_id == project_id,
+            _scores.c.kind.in_(kinds),
+            _scores.c.score_count != 0,  # a row whose scores all went away
+        )
         .order_by(_scores.c.kind, _users.c.username, _scores.c.user_id, _scores.c.label)
     )
     return [
