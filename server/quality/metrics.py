@@ -186,6 +186,8 @@ def f1(matched: int, answered: int, expected: int) -> float:
 
 def iou_matrix(left: Sequence[Region], right: Sequence[Region]) -> np.ndarray[Any, Any]:
     """IoU of every left region with every right one (0 across labels)."""
+    if not left or not right:
+        return np.zeros((len(left), len(right)))
     a = np.array([region.shape for region in left], dtype=object)[:, None]
     b = np.array([region.shape for region in right], dtype=object)[None, :]
     inter = shapely.area(shapely.intersection(a, b))
