@@ -138,9 +138,13 @@ async def score_answer(
     user_id: str,
     result_json: str,
     task_has_answers: bool = True,
+    is_correction: bool = False,
 ) -> AnswerScores:
     """Score an answer about to be written (module docstring). task_has_answers False
-    (the task holds no annotation yet) skips every read: a lone answer scores nothing."""
+    (the task holds no annotation yet) skips every read: a lone answer scores nothing.
+    is_correction: a reviewer's correction (corrects_annotation_id set), which is not an
+    answer: it scores nothing and changes no other score, so its writer may call this or
+    not; the call keeps one path for every writer."""
     if not task_has_answers:
         return NO_SCORES
     tasks = await load_scored_tasks(conn, [task_id])
@@ -148,7 +152,8 @@ async def score_answer(
     def change(_task: ScoredTask, state: TaskAnswers) -> TaskAnswers:
         is_ground_truth, answers = state
         if annotation_id is None:
-            return is_ground_truth, [*answers, StoredAnswer(None, user_id, result_json)]
+            new = StoredAnswer(None, user_id, result_json, is_correction=is_correction)
+            return is_ground_truth, [*answers, new]
         return is_ground_truth, [
             StoredAnswer(
                 a.annotation_id, a.user_id, result_json, a.is_ground_truth, a.is_correction
