@@ -244,7 +244,12 @@ class AnnotationImportService:
                     "skipped": totals.skipped,
                     "error_count": len(totals.issues),
                     "annotator_id": options.annotator_id,
-                    "ground_truth": options.ground_truth,
+                    # a ground_truth import says so (the others' entries are unchanged)
+                    **(
+                        {"ground_truth_tasks": len(totals.annotated)}
+                        if options.ground_truth
+                        else {}
+                    ),
                 },
                 now=now,
             )
