@@ -50,6 +50,7 @@ class DetailAnnotation:
     lead_time_seconds: float | None
     created_at: datetime
     updated_at: datetime
+    is_ground_truth: bool = False  # the task's known answer (ground truth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,8 @@ class TaskDetailRecord:
     assignee_name: str | None
     predictions: list[DetailPrediction]
     annotations: list[DetailAnnotation]
+    is_ground_truth: bool = False
+    agreement: float | None = None  # between the task's answers (server.quality)
 
 
 async def get_task_owner_and_assignee(
@@ -101,6 +104,8 @@ def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
             _tasks.c.content,
             _tasks.c.metadata_json,
             _tasks.c.status,
+            _tasks.c.is_ground_truth,
+            _tasks.c.agreement,
             _assignments.c.user_id.label("assignee_id"),
             _users.c.username.label("assignee_name"),
             has_predictions.exists().label("has_predictions"),
@@ -149,6 +154,7 @@ _ANNOTATIONS = (
         _annotations.c.lead_time_seconds,
         _annotations.c.created_at,
         _annotations.c.updated_at,
+        _annotations.c.is_ground_truth,
     )
     .join(_users, _users.c.id == _annotations.c.user_id)
     .where(_annotations.c.task_id == bindparam("task_id"))
@@ -218,4 +224,6 @@ async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
         assignee_name=row.assignee_name,
         predictions=[DetailPrediction(*p) for p in predictions],
         annotations=[DetailAnnotation(*a) for a in annotations],
+        is_ground_truth=bool(row.is_ground_truth),
+        agreement=row.agreement,
     )

@@ -60,9 +60,12 @@ def task_detail(view: TaskView) -> pb.TaskDetail:
                 lead_time_seconds=a.lead_time_seconds,
                 created_at=timestamp(a.created_at),
                 updated_at=timestamp(a.updated_at),
+                ground_truth=a.is_ground_truth,
             )
             for a in detail.annotations
         ],
+        ground_truth=detail.is_ground_truth,
+        agreement=detail.agreement,
     )
     if detail.assignee_id is not None:
         message.assignee.CopyFrom(

@@ -5,7 +5,8 @@
   predictions (one per model version, its whole answer: server.predictions.groups)
   with the one that pre-labels the task, and its annotations (oldest first).
   For the admins who see the project and for the task's assignee; anyone else
-  gets TASK_NOT_FOUND.
+  gets TASK_NOT_FOUND. Admins see whether the task is ground truth, which
+  annotation is its known answer, and its agreement; annotators do not.
 * ListAssignedTasks: the tasks assigned to the caller, by status, in input
   (task id) order, keyset-paginated, with counts by status. An admin may name
   an annotator: a super_admin for every project, an admin within one project
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -77,6 +78,17 @@ def label_studio_data(detail: TaskDetailRecord) -> str:
     return orjson.dumps({**data, data_key(detail.task_type): detail.content}).decode()
 
 
+def unmarked(detail: TaskDetailRecord) -> TaskDetailRecord:
+    """The task as an annotator sees it: ground truth unmarked (a ground-truth task is
+    served as an ordinary one, server.quality.serving) and no agreement."""
+    return replace(
+        detail,
+        is_ground_truth=False,
+        agreement=None,
+        annotations=[replace(a, is_ground_truth=False) for a in detail.annotations],
+    )
+
+
 def _view(caller: Caller, task_id: str, detail: TaskDetailRecord | None) -> TaskView:
     check_task(
         caller,
@@ -85,6 +97,8 @@ def _view(caller: Caller, task_id: str, detail: TaskDetailRecord | None) -> Task
         assignee_id=detail.assignee_id if detail else None,
     )
     assert detail is not None
+    if not is_admin(caller):
+        detail = unmarked(detail)
     groups = group_predictions(detail.predictions)
     prelabel = prelabel_group(groups, detail.prelabel_model_version)
     return TaskView(detail, label_studio_data(detail), groups, prelabel)

@@ -157,6 +157,15 @@ async def test_agreement_and_ground_truth_follow_the_answers(
     progress = await owner.call("GET", f"/api/external/projects/{pid}/progress")
     assert progress["ground_truth_accuracy"] == 0.0
     assert progress["annotators"][0]["ground_truth_accuracy"] == 0.0
+    # the admin sees the mark, the known answer and the agreement; the annotator sees none
+    seen = (await owner.call("GET", f"/api/v1/tasks/{ids[2]}"))["task"]
+    assert seen["ground_truth"] is True
+    assert [a["ground_truth"] for a in seen["annotations"]] == [False, True]
+    assert (await owner.call("GET", f"/api/v1/tasks/{ids[0]}"))["task"]["agreement"] == 1.0
+    for task_id in (ids[0], ids[2]):
+        mine = (await ann.call("GET", f"/api/v1/tasks/{task_id}"))["task"]
+        assert not mine.get("ground_truth") and mine.get("agreement") is None
+        assert not any(a.get("ground_truth") for a in mine["annotations"])
 
     # a task without an annotation cannot be ground truth; nothing changes
     refused = await http_client.post(
