@@ -71,6 +71,7 @@ class TaskDetailRecord:
     annotations: list[DetailAnnotation]
     is_ground_truth: bool = False
     agreement: float | None = None  # between the task's answers (server.quality)
+    ground_truth_rate: float = 0.0  # the project's (server.quality.serving)
 
 
 async def get_task_owner_and_assignee(
@@ -100,6 +101,7 @@ def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
             _projects.c.task_type,
             _projects.c.label_config,
             _projects.c.prelabel_model_version,
+            _projects.c.ground_truth_rate,
             _tasks.c.external_id,
             _tasks.c.content,
             _tasks.c.metadata_json,
@@ -226,4 +228,5 @@ async def _complete(conn: AsyncConnection, row: Any) -> TaskDetailRecord | None:
         annotations=[DetailAnnotation(*a) for a in annotations],
         is_ground_truth=bool(row.is_ground_truth),
         agreement=row.agreement,
+        ground_truth_rate=row.ground_truth_rate,
     )

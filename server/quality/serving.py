@@ -13,17 +13,23 @@ their answer is scored against the known one (server.quality.scoring).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.auth import Caller
 from server.lifecycle.ground_truth import serves_ground_truth
 from server.vocabulary import AssignmentStatus
+from storage.database import Database
+from storage.projects import get_project
 from storage.quality import (
     insert_ground_truth_assignment,
     load_served_counts,
     next_ground_truth_task,
 )
+from storage.task_detail import TaskDetailRecord, load_task_detail
+from storage.types import utcnow
 
 
 async def serve_ground_truth(
@@ -52,3 +58,25 @@ async def serve_ground_truth(
         now=now,
     )
     return task_id
+
+
+async def next_ground_truth_detail(
+    database: Database, caller: Caller, project_id: str
+) -> TaskDetailRecord | None:
+    """NextTask's ground-truth turn: the task served to the caller now (in its own
+    transaction, under the project's row lock), as the caller sees it: their own
+    assignment, none of the others' annotations (the known answer among them); or None."""
+    async with database.transaction() as conn:
+        await get_project(conn, project_id, for_update=True)
+        task_id = await serve_ground_truth(
+            conn, project_id=project_id, user_id=caller.user_id, now=utcnow()
+        )
+        detail = await load_task_detail(conn, task_id) if task_id is not None else None
+    if detail is None:
+        return None
+    return replace(
+        detail,
+        assignee_id=caller.user_id,
+        assignee_name=caller.username,
+        annotations=[a for a in detail.annotations if a.user_id == caller.user_id],
+    )

@@ -15,7 +15,10 @@
 * NextTask: the caller's first in_progress task, else the first pending one
   (input order), optionally within one project; nothing left is 404
   NO_TASK_AVAILABLE. NextTask only reads: the front end calls StartTask when
-  the annotator begins, so looking at a task never changes progress.
+  the annotator begins, so looking at a task never changes progress. In a
+  project with a ground_truth_rate, an annotator's turn may instead be a
+  ground-truth task, served unmarked through an assignment of its own that
+  moves no counter (server.quality.serving).
 
 Every read goes through the caller's own assignment rows ((user_id, status,
 task_id) indexes) and the task's primary key: no call scans a project.
@@ -37,11 +40,12 @@ from server.access import (
     permission_denied,
     project_not_found,
 )
-from server.auth import Caller
+from server.auth import Caller, Role
 from server.lifecycle.rules import ASSIGNMENT_OF_TASK, task_status_of
 from server.predictions.groups import PredictionGroup, group_predictions, prelabel_group
 from server.projects.label_config import data_key
 from server.projects.validation import invalid
+from server.quality.serving import next_ground_truth_detail
 from server.vocabulary import AssignmentStatus, TaskStatus
 from server.workflow.common import parse_id
 from storage.database import Database
@@ -124,6 +128,11 @@ async def next_task(database: Database, caller: Caller, *, project_id: str | Non
     if detail is None:
         details = {"project_id": project_id} if project_id else {}
         raise DomainError(ErrorCode.NO_TASK_AVAILABLE, "no task left to annotate", details)
+    if detail.ground_truth_rate > 0 and caller.role == Role.ANNOTATOR:
+        # the project mixes ground-truth tasks into its annotators' work (unmarked)
+        served = await next_ground_truth_detail(database, caller, detail.project_id)
+        if served is not None:
+            return _view(caller, str(served.task_id), served)
     return _view(caller, str(detail.task_id), detail)
 
 

@@ -70,9 +70,14 @@ async def test_a_ground_truth_task_is_served_through_its_own_assignment(
     await wf.SubmitAnnotation(
         W.SubmitAnnotationRequest(task_id=ids[2], result=RESULT), metadata=bob.metadata
     )
+    await setup.assign(pid, bob, ids[4:5])  # an ordinary task waits in his queue
     before = await setup.progress(pid)
-    served = await serve(bob)
-    assert served == int(ids[0])
+    # his 2nd turn is a ground-truth task, served by NextTask as an ordinary one
+    nxt = await wf.NextTask(W.NextTaskRequest(), metadata=bob.metadata)
+    assert nxt.task.task_id == ids[0]
+    assert (nxt.task.ground_truth, nxt.task.HasField("agreement")) == (False, False)
+    assert nxt.task.assignee.user_id == bob.user_id
+    assert list(nxt.task.annotations) == []  # carol's known answer is not shown
     assert await serve(bob) is None  # one at a time
     after = await setup.progress(pid)
     assert (after.total_tasks, after.completed_tasks, after.in_progress_tasks) == (
@@ -89,7 +94,9 @@ async def test_a_ground_truth_task_is_served_through_its_own_assignment(
                 )
             )
         ).all()
-    assert sorted(map(tuple, rows)) == [(int(ids[0]), True), (int(ids[2]), False)]
+    assert sorted(map(tuple, rows)) == [
+        (int(ids[0]), True), (int(ids[2]), False), (int(ids[4]), False),
+    ]  # fmt: skip
     # once answered, the next ground-truth task (his 4th) is another one; carol, who answered both,
     # is never served them
     async with database.transaction() as conn:
