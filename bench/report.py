@@ -184,6 +184,18 @@ def _progress(results: Results, plan: Plan) -> list[str]:
     return _table([*headers, *MEMORY_HEADERS], rows)
 
 
+def _quality(results: Results) -> list[str]:
+    rows = []
+    for name, title in (("agreement", "GetAgreement"), ("report", "GetQualityReport")):
+        for transport, via in (("rest", "REST (httpx)"), ("grpc", "gRPC")):
+            p50 = results.get(f"quality.{name}.{transport}.p50")
+            p99 = results.get(f"quality.{name}.{transport}.p99")
+            if p50 is not None and p99 is not None:
+                rows.append([f"{title}, {via}", _spread(p50), _spread(p99), *_memory(p50)])
+    headers = ["read", "p50 ms, median (min–max)", "p99 ms"]
+    return _table([*headers, *MEMORY_HEADERS], rows)
+
+
 def _exports(results: Results, plan: Plan) -> list[str]:
     rows = []
     for size in plan.export_sizes:
@@ -443,6 +455,12 @@ def render(
         f"project of {plan.progress_tasks:,} tasks with three annotators.",
         "",
         *_progress(results, plan),
+        "",
+        "Agreement and quality reads on the same project (`GET /api/v1/projects/{id}/agreement`, "
+        "`GET /api/v1/projects/{id}/quality`), after 25 overlapping answers and 10 "
+        "ground-truth tasks: both read the score sums, never the tasks.",
+        "",
+        *_quality(results),
         "",
         "## Export",
         "",

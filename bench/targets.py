@@ -182,6 +182,19 @@ def check_targets(
         if results.figure("progress.rest.p50").facts.get("tasks") != 1_000_000:
             verdict = Verdict(verdict.target, verdict.measured, None)
         verdicts.append(verdict)
+    for name, title in (("agreement", "GetAgreement"), ("report", "GetQualityReport")):
+        for transport in ("rest", "grpc"):
+            via = "REST" if transport == "rest" else "gRPC"
+            verdict = _at_most(
+                results,
+                f"{title} p50 ≤ 50 ms on 1,000,000 tasks ({via})",
+                f"quality.{name}.{transport}.p50",
+                50,
+                "ms",
+            )
+            if results.figure("quality.agreement.rest.p50").facts.get("tasks") != 1_000_000:
+                verdict = Verdict(verdict.target, verdict.measured, None)
+            verdicts.append(verdict)
     for size in init_sizes:
         verdicts.append(
             _ratio(

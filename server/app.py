@@ -25,6 +25,8 @@ from annotation.v1 import (
     prediction_service_pb2_grpc,
     project_service_pb2,
     project_service_pb2_grpc,
+    quality_service_pb2,
+    quality_service_pb2_grpc,
     review_service_pb2,
     review_service_pb2_grpc,
     workflow_service_pb2,
@@ -48,6 +50,7 @@ from server.servicers.annotation import AnnotationServicer
 from server.servicers.export import ExportServicer
 from server.servicers.prediction import PredictionServicer
 from server.servicers.project import ProjectServicer
+from server.servicers.quality import QualityServicer
 from server.servicers.review import ReviewServicer
 from server.servicers.workflow import WorkflowServicer
 from storage.database import Database
@@ -101,6 +104,11 @@ SERVICES: list[ServiceRegistration] = [
         review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"],
         review_service_pb2_grpc.add_ReviewServiceServicer_to_server,
         ReviewServicer,
+    ),
+    ServiceRegistration(
+        quality_service_pb2.DESCRIPTOR.services_by_name["QualityService"],
+        quality_service_pb2_grpc.add_QualityServiceServicer_to_server,
+        QualityServicer,
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.models import Label, Project, ProjectAnnotator, User
+from storage.models import Label, Project, ProjectAnnotator, QualityScore, User
 from storage.sqlite_cursor import DEFERRED_WRITE
 from storage.types import utcnow
 
@@ -20,6 +21,7 @@ projects = cast(Table, Project.__table__)
 labels = cast(Table, Label.__table__)
 project_annotators = cast(Table, ProjectAnnotator.__table__)
 users = cast(Table, User.__table__)
+quality_scores = cast(Table, QualityScore.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,17 @@ class AnnotatorCounts:
     review_pending_count: int = 0
     accepted_count: int = 0
     rejected_count: int = 0
+    # (score_sum, score_count) of the annotator's agreement and ground-truth scores
+    agreement: tuple[float, int] = (0.0, 0)
+    ground_truth: tuple[float, int] = (0.0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectScores:
+    """(score_sum, score_count) of a project's agreement and ground-truth scores."""
+
+    agreement: tuple[float, int] = (0.0, 0)
+    ground_truth: tuple[float, int] = (0.0, 0)
 
 
 def project_record(row: Any) -> ProjectRecord:
@@ -350,6 +363,23 @@ async def add_to_annotator_counters(
     )
 
 
+def _score_sums(kind: str, whose: str, user_id: Any) -> Any:
+    """The quality_scores row of a kind (bound as b_<kind>) for user_id, every label."""
+    row = quality_scores.alias(f"{kind}_{whose}")
+    condition = (
+        (row.c.project_id == projects.c.id)
+        & (row.c.kind == bindparam(f"b_{kind}"))
+        & (row.c.user_id == user_id)
+        & (row.c.label == "")
+    )
+    return row, condition
+
+
+_SCORES = {
+    (kind, whose): _score_sums(kind, whose, user)
+    for kind in ("agreement", "ground_truth")
+    for whose, user in (("project", ""), ("annotator", project_annotators.c.user_id))
+}
 _PROGRESS = (
     select(
         projects,
@@ -361,20 +391,45 @@ _PROGRESS = (
         project_annotators.c.review_pending_count.label("annotator_review_pending"),
         project_annotators.c.accepted_count.label("annotator_accepted"),
         project_annotators.c.rejected_count.label("annotator_rejected"),
+        *(
+            column.label(f"{kind}_{whose}_{column.name}")
+            for (kind, whose), (row, _) in _SCORES.items()
+            for column in (row.c.score_sum, row.c.score_count)
+        ),
     )
-    .select_from(projects)
-    .outerjoin(project_annotators, project_annotators.c.project_id == projects.c.id)
-    .outerjoin(users, users.c.id == project_annotators.c.user_id)
+    .select_from(
+        functools.reduce(
+            lambda joined, scores: joined.outerjoin(scores[0], scores[1]),
+            _SCORES.values(),
+            projects.outerjoin(
+                project_annotators, project_annotators.c.project_id == projects.c.id
+            ).outerjoin(users, users.c.id == project_annotators.c.user_id),
+        )
+    )
     .where(projects.c.id == bindparam("project_id"))
     .order_by(users.c.username)
 )
 
 
+def _sums(row: Any, prefix: str) -> tuple[float, int]:
+    return (
+        getattr(row, f"{prefix}_score_sum") or 0.0,
+        getattr(row, f"{prefix}_score_count") or 0,
+    )
+
+
 async def load_progress(
-    conn: AsyncConnection, project_id: str
-) -> tuple[ProjectRecord, list[AnnotatorCounts]] | None:
-    """A project and its annotators' counters (by username) in one statement, or None."""
-    rows = (await conn.execute(_PROGRESS, {"project_id": project_id})).all()
+    conn: AsyncConnection, project_id: str, *, agreement_kind: str, ground_truth_kind: str
+) -> tuple[ProjectRecord, list[AnnotatorCounts], ProjectScores] | None:
+    """A project, its annotators' counters (by username) and the sums of the project's
+    and each annotator's agreement and ground-truth scores (quality_scores rows of the
+    given kinds, every label) in one statement, or None."""
+    params = {
+        "project_id": project_id,
+        "b_agreement": agreement_kind,
+        "b_ground_truth": ground_truth_kind,
+    }
+    rows = (await conn.execute(_PROGRESS, params)).all()
     if not rows:
         return None
     annotators = [
@@ -387,11 +442,16 @@ async def load_progress(
             row.annotator_review_pending,
             row.annotator_accepted,
             row.annotator_rejected,
+            _sums(row, "agreement_annotator"),
+            _sums(row, "ground_truth_annotator"),
         )
         for row in rows
         if row.annotator_id is not None
     ]
-    return project_record(rows[0]), annotators
+    scores = ProjectScores(
+        _sums(rows[0], "agreement_project"), _sums(rows[0], "ground_truth_project")
+    )
+    return project_record(rows[0]), annotators, scores
 
 
 async def list_project_page(

@@ -58,6 +58,7 @@ class DetailAnnotation:
     review_comment: str | None = None
     reviewed_at: datetime | None = None
     corrects_annotation_id: int | None = None
+    is_ground_truth: bool = False  # the task's known answer (ground truth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,25 @@ class TaskDetailRecord:
     annotations: list[DetailAnnotation]
     # (user_id, username) of every assignment, oldest first (ground-truth ones aside)
     assignees: list[tuple[str, str]] = field(default_factory=list)
+    is_ground_truth: bool = False
+    agreement: float | None = None  # between the task's answers (server.quality)
+    ground_truth_rate: float = 0.0  # the project's (server.quality.serving)
+
+
+async def get_task_owner_and_assignee(
+    conn: AsyncConnection, task_id: int
+) -> tuple[str, str | None] | None:
+    """(project owner, assignee) of a task, or None when the task does not exist."""
+    row = (
+        await conn.execute(
+            select(_projects.c.owner_id, _assignments.c.user_id)
+            .select_from(_tasks)
+            .join(_projects, _projects.c.id == _tasks.c.project_id)
+            .outerjoin(_assignments, _assignments.c.task_id == _tasks.c.id)
+            .where(_tasks.c.id == task_id)
+        )
+    ).first()
+    return (row.owner_id, row.user_id) if row else None
 
 
 def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
@@ -92,10 +112,13 @@ def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
             _projects.c.label_config,
             _projects.c.prelabel_model_version,
             _projects.c.annotations_per_task,
+            _projects.c.ground_truth_rate,
             _tasks.c.external_id,
             _tasks.c.content,
             _tasks.c.metadata_json,
             _tasks.c.status,
+            _tasks.c.is_ground_truth,
+            _tasks.c.agreement,
             _assignments.c.user_id.label("assignee_id"),
             _users.c.username.label("assignee_name"),
             has_predictions.exists().label("has_predictions"),
@@ -165,6 +188,7 @@ _ANNOTATIONS = (
         _annotations.c.review_comment,
         _annotations.c.reviewed_at,
         _annotations.c.corrects_annotation_id,
+        _annotations.c.is_ground_truth,
     )
     .join(_users, _users.c.id == _annotations.c.user_id)
     .outerjoin(_reviewers, _reviewers.c.id == _annotations.c.reviewer_id)
@@ -247,4 +271,7 @@ async def _complete(
         predictions=[DetailPrediction(*p) for p in predictions],
         annotations=[DetailAnnotation(*a) for a in annotations],
         assignees=[(user_id, username) for user_id, username in assignees],
+        is_ground_truth=bool(row.is_ground_truth),
+        agreement=row.agreement,
+        ground_truth_rate=row.ground_truth_rate,
     )

@@ -220,6 +220,8 @@ async def insert_annotation(
     matches_parent: bool | None,
     now: datetime,
     review_status: str | None = None,
+    agreement: float | None = None,
+    ground_truth_score: float | None = None,
     last_statement: bool = False,
 ) -> int:
     """Store an annotation; return its id. last_statement: the transaction runs nothing
@@ -235,6 +237,8 @@ async def insert_annotation(
             "lead_time_seconds": lead_time_seconds,
             "matches_parent": matches_parent,
             "review_status": review_status,
+            "agreement": agreement,
+            "ground_truth_score": ground_truth_score,
             "created_at": now,
             "updated_at": now,
         },

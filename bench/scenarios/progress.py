@@ -4,7 +4,9 @@ with many calls in flight, through REST and gRPC.
 The project is the one an init figure created (plan.progress_tasks tasks).
 Before measuring, the workflow gives it real annotator counters over gRPC:
 it is configured ready, three annotators get 100 tasks each, start 50 and
-submit 25 of them. The raw engine runs the same counter queries with sqlite3.
+submit 25 of them; bench.scenarios.quality then adds overlapping answers and
+ground truth and times the agreement and quality reads on the same server.
+The raw engine runs the same counter queries with sqlite3.
 """
 
 from __future__ import annotations
@@ -108,6 +110,8 @@ async def ensure_project(session: Session, clients: Clients) -> str:
 
 
 async def run_progress(session: Session) -> None:
+    from bench.scenarios.quality import measure_quality_reads, seed_quality  # uses ours
+
     plan, results = session.plan, session.results
     async with session.database() as database:
         annotators = [
@@ -123,6 +127,7 @@ async def run_progress(session: Session) -> None:
         ):
             project_id = await ensure_project(session, clients)
             await give_work(clients, project_id, annotators)
+            await seed_quality(session, clients, project_id, annotators)
             path = f"/api/external/projects/{project_id}/progress"
             grpc_request = project_service_pb2.GetProgressRequest(project_id=project_id)
 
@@ -164,6 +169,7 @@ async def run_progress(session: Session) -> None:
                         server, partial(throughput, call, plan.throughput_calls, plan.in_flight)
                     )
                     results.figure(f"progress.{name}.throughput", "req/s").add(rate, memory)
+            await measure_quality_reads(session, server, clients, project_id)
     results.figure("progress.rest.p50", "ms").facts["tasks"] = plan.progress_tasks
 
     raw_project = session.raw.progress_project(plan.progress_tasks, annotators=ANNOTATORS)

@@ -18,7 +18,10 @@ transaction and writes nothing.
    the annotator when it had none, is completed too, and the project's and
    annotators' counters move by the same rules as SubmitAnnotation. The
    unit's predictions become external_import predictions.
-4. The prediction stats are rebuilt, the project's status follows its
+4. With `ground_truth`, every task that got an annotation becomes a
+   ground-truth task, its imported annotation (the latest, when a unit has
+   several) the known answer (server.quality.scoring; a dry run counts them).
+5. The prediction stats are rebuilt, the project's status follows its
    counters, and the audit entry `annotations.import` is written.
 """
 
@@ -51,6 +54,7 @@ from server.predictions.json_stream import Source, batched
 from server.predictions.pipeline import import_batches
 from server.predictions.rows import ImportIssue
 from server.predictions.service import BATCH_SIZE
+from server.quality.scoring import mark_ground_truth
 from server.vocabulary import AssignmentStatus, TaskStatus, TaskType
 from server.workflow.assignments import check_annotator
 from storage.annotation_import import (
@@ -84,6 +88,7 @@ class AnnotationImportOptions:
     dry_run: bool
     annotator_id: str
     model_version: str | None  # used for imported predictions that carry none
+    ground_truth: bool = False  # every imported task becomes a ground-truth task
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,7 @@ class AnnotationImportReport:
     skipped: int
     errors: list[ImportIssue]
     dry_run: bool
+    ground_truth_tasks: int = 0
 
 
 @dataclass(slots=True)
@@ -106,8 +112,10 @@ class _Totals:
     moves: Tally = field(default_factory=Tally)  # the annotated tasks' moves
     waiting: list[int] = field(default_factory=list)  # annotated, waiting for more answers
     holders: list[tuple[int, str]] = field(default_factory=list)  # (task, holder) completed
+    annotated: list[int] = field(default_factory=list)  # the tasks that get an annotation
 
     def add(self, plan: BatchPlan) -> None:
+        self.annotated.extend(task.task_id for task in plan.completed)
         self.imported += len(plan.annotations)
         self.predictions_imported += len(plan.predictions)
         self.skipped += plan.skipped
@@ -159,6 +167,7 @@ class AnnotationImportService:
             skipped=totals.skipped,
             errors=totals.issues,
             dry_run=options.dry_run,
+            ground_truth_tasks=len(totals.annotated) if options.ground_truth else 0,
         )
 
     async def _reader(
@@ -235,6 +244,10 @@ class AnnotationImportService:
                     holders=totals.holders,
                 )
             await apply_tally(conn, project, totals.moves, now=now, touch=False)
+            if options.ground_truth and totals.annotated:
+                await mark_ground_truth(
+                    conn, project_id=project_id, task_ids=totals.annotated, marked=True, now=now
+                )
             if totals.predictions_imported or totals.imported:
                 await rebuild_model_stats(conn, project_id)
             await write_audit_log(
@@ -249,6 +262,12 @@ class AnnotationImportService:
                     "skipped": totals.skipped,
                     "error_count": len(totals.issues),
                     "annotator_id": options.annotator_id,
+                    # a ground_truth import says so (the others' entries are unchanged)
+                    **(
+                        {"ground_truth_tasks": len(totals.annotated)}
+                        if options.ground_truth
+                        else {}
+                    ),
                 },
                 now=now,
             )

@@ -1,4 +1,8 @@
-"""Project use cases: progress (SPEC §4.2) and the task listing (init: server/projects/init.py)."""
+"""Project use cases: progress (SPEC §4.2) and the task listing (init: server/projects/init.py).
+
+Progress reads counters only, never a project's tasks: the task and annotator
+counters, and the agreement and ground-truth sums kept by server.quality.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from annotation_api.errors import DomainError, ErrorCode
 from server.access import check_project, get_visible_project
 from server.auth import Caller
 from server.projects.validation import invalid
+from server.quality.contribution import ScoreKind
 from server.vocabulary import TaskStatus
 from storage.database import Database
 from storage.projects import (
@@ -27,6 +32,8 @@ MAX_PAGE_SIZE = 1000
 class AnnotatorProgress:
     counts: AnnotatorCounts
     completion_rate: float
+    agreement: float | None = None  # mean agreement with the others (server.quality)
+    ground_truth_accuracy: float | None = None  # mean score against ground truth
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,8 @@ class Progress:
     project: ProjectRecord
     completion_percentage: float
     annotators: list[AnnotatorProgress]
+    agreement: float | None = None  # mean task agreement (server.quality)
+    ground_truth_accuracy: float | None = None  # mean answer score against ground truth
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,12 @@ class TaskPage:
     tasks: list[TaskRecord]
     next_page_token: str
     total_size: int
+
+
+def mean_score(sums: tuple[float, int]) -> float | None:
+    """score_sum / score_count, or None when nothing was scored."""
+    total, count = sums
+    return total / count if count else None
 
 
 def percentage(part: int, whole: int) -> float:
@@ -51,17 +66,33 @@ def percentage(part: int, whole: int) -> float:
 async def get_progress(database: Database, caller: Caller, project_id: str) -> Progress:
     """Counts from the project's counters: no task is read, whatever the project's size."""
     async with database.read_one() as conn:
-        found = await load_progress(conn, project_id) if project_id else None
+        found = (
+            await load_progress(
+                conn,
+                project_id,
+                agreement_kind=ScoreKind.AGREEMENT,
+                ground_truth_kind=ScoreKind.GROUND_TRUTH,
+            )
+            if project_id
+            else None
+        )
     check_project(caller, project_id, found[0].owner_id if found else None)
     assert found is not None
-    project, annotators = found
+    project, annotators, scores = found
     return Progress(
         project=project,
         completion_percentage=percentage(project.completed_tasks, project.total_tasks),
         annotators=[
-            AnnotatorProgress(a, percentage(a.completed_count, a.assigned_count))
+            AnnotatorProgress(
+                a,
+                percentage(a.completed_count, a.assigned_count),
+                mean_score(a.agreement),
+                mean_score(a.ground_truth),
+            )
             for a in annotators
         ],
+        agreement=mean_score(scores.agreement),
+        ground_truth_accuracy=mean_score(scores.ground_truth),
     )
 
 

@@ -57,6 +57,7 @@ def _options(first: Request) -> AnnotationImportOptions:
         dry_run=first.dry_run,
         annotator_id=first.annotator_id,
         model_version=first.model_version if first.HasField("model_version") else None,
+        ground_truth=first.ground_truth,
     )
 
 
@@ -67,4 +68,5 @@ def _response(report: AnnotationImportReport) -> annotation_service_pb2.ImportAn
         skipped=report.skipped,
         errors=import_errors(report.errors),
         dry_run=report.dry_run,
+        ground_truth_tasks=report.ground_truth_tasks,
     )

@@ -149,6 +149,8 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
                     review_pending_count=a.counts.review_pending_count,
                     accepted_count=a.counts.accepted_count,
                     rejected_count=a.counts.rejected_count,
+                    agreement=a.agreement,
+                    ground_truth_accuracy=a.ground_truth_accuracy,
                 )
                 for a in progress.annotators
             ],
@@ -157,6 +159,8 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
             accepted_count=project.accepted_count,
             rejected_count=project.rejected_count,
             reviewed_count=project.reviewed_count,
+            agreement=progress.agreement,
+            ground_truth_accuracy=progress.ground_truth_accuracy,
         )
 
     async def ListProjects(

@@ -76,9 +76,12 @@ def task_detail(view: TaskView) -> pb.TaskDetail:
                 corrects_annotation_id=(
                     str(a.corrects_annotation_id) if a.corrects_annotation_id is not None else None
                 ),
+                ground_truth=a.is_ground_truth,
             )
             for a in detail.annotations
         ],
+        ground_truth=detail.is_ground_truth,
+        agreement=detail.agreement,
     )
     message.assignees.extend(
         pb.UserRef(user_id=user_id, username=username) for user_id, username in detail.assignees

@@ -14,9 +14,11 @@
   result equals it (server.workflow.prelabel) is stored with the annotation.
   The parent is a prediction group (server.predictions.groups): any of its
   rows may be named, the group's id is stored, and the whole result is
-  compared with the group's. An empty result is a negative. image_width and
-  image_height, the image's natural size as the front end loaded it, are kept
-  on the task (image tasks only).
+  compared with the group's. An empty result is a negative. Its agreement with
+  the task's other answers, or its score against the known answer of a
+  ground-truth task, is kept by server.quality.scoring (on UpdateAnnotation
+  too). image_width and image_height, the image's natural size as the front
+  end loaded it, are kept on the task (image tasks only).
 * UpdateAnnotation: the author (while the task is still assigned to them) or an
   admin of the project replaces the result in place; `updated_at` moves, the
   task's status does not. The annotation keeps its id, so the one-answer export
@@ -63,6 +65,7 @@ from server.lifecycle.review import (
 )
 from server.lifecycle.rules import TaskAction, TaskState, move_task
 from server.projects.validation import invalid
+from server.quality.scoring import score_answer
 from server.vocabulary import AssignmentStatus, TaskStatus
 from server.workflow.assignments import release_assignments
 from server.workflow.common import (
@@ -211,6 +214,14 @@ async def submit_annotation(
         usage = _usage(result_json, parent, lead_time)
         reviewed = is_reviewed(project.review_mode, project.review_share, task.task_id)
         resubmitted = locked.assignee_annotation_id
+        scores = await score_answer(
+            conn,
+            task_id=task.task_id,
+            annotation_id=resubmitted,
+            user_id=assignment.user_id,
+            result_json=result_json,
+            task_has_answers=assignment.annotated,
+        )
         if resubmitted is not None:
             # a reopened (or rejected) task: the assignee's annotation is replaced, not repeated
             review = await _replace_annotation(
@@ -248,6 +259,8 @@ async def submit_annotation(
             parent_prediction_id=parent_id,
             lead_time_seconds=lead_time,
             matches_parent=usage.matches_parent,
+            agreement=scores.agreement,
+            ground_truth_score=scores.ground_truth_score,
             now=now,
             review_status=review.status,
             last_statement=True,
@@ -340,6 +353,13 @@ async def update_annotation(
             parent = await get_task_prediction(conn, record.task_id, record.parent_prediction_id)
         after = _usage(
             result_json, parent, lead_time if lead_time is not None else record.lead_time_seconds
+        )
+        await score_answer(
+            conn,
+            task_id=record.task_id,
+            annotation_id=number,
+            user_id=record.user_id,
+            result_json=result_json,
         )
         await store_annotation_update(
             conn,

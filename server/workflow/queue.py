@@ -9,7 +9,8 @@
   an annotator sees their own assignment as `assignee` and only their own annotations
   (the others' answers would bias theirs); admins and reviewers see every annotation
   and, as `assignee`, the task's first assignment (the oldest), and every assignee in
-  `assignees`.
+  `assignees`. Admins and reviewers see whether the task is ground truth, which
+  annotation is its known answer, and its agreement; annotators do not.
 * ListAssignedTasks: the tasks assigned to the caller, by status, in input
   (task id) order, keyset-paginated, with counts by status. An admin may name
   an annotator: a super_admin for every project, an admin within one project
@@ -18,7 +19,10 @@
 * NextTask: the caller's first in_progress task, else the first pending one
   (input order), optionally within one project; nothing left is 404
   NO_TASK_AVAILABLE. NextTask only reads: the front end calls StartTask when
-  the annotator begins, so looking at a task never changes progress.
+  the annotator begins, so looking at a task never changes progress. In a
+  project with a ground_truth_rate, an annotator's turn may instead be a
+  ground-truth task, served unmarked through an assignment of its own that
+  moves no counter (server.quality.serving).
 
 Every read goes through the caller's own assignment rows ((user_id, status,
 task_id) indexes) and the task's primary key: no call scans a project.
@@ -45,6 +49,7 @@ from server.lifecycle.rules import ASSIGNMENT_OF_TASK, task_status_of
 from server.predictions.groups import PredictionGroup, group_predictions, prelabel_group
 from server.projects.label_config import data_key
 from server.projects.validation import invalid
+from server.quality.serving import next_ground_truth_detail
 from server.vocabulary import AssignmentStatus, TaskStatus
 from server.workflow.common import parse_id
 from storage.database import Database
@@ -82,6 +87,17 @@ def label_studio_data(detail: TaskDetailRecord) -> str:
     return orjson.dumps({**data, data_key(detail.task_type): detail.content}).decode()
 
 
+def unmarked(detail: TaskDetailRecord) -> TaskDetailRecord:
+    """The task as an annotator sees it: ground truth unmarked (a ground-truth task is
+    served as an ordinary one, server.quality.serving) and no agreement."""
+    return replace(
+        detail,
+        is_ground_truth=False,
+        agreement=None,
+        annotations=[replace(a, is_ground_truth=False) for a in detail.annotations],
+    )
+
+
 def task_view(detail: TaskDetailRecord) -> TaskView:
     """The stored detail as the front end gets it (the caller's access checked already)."""
     groups = group_predictions(detail.predictions)
@@ -105,6 +121,7 @@ def _view(
         me = [a for a in detail.assignees if a[0] == caller.user_id]
         if len(own) != len(detail.annotations) or len(me) != len(detail.assignees):
             detail = replace(detail, annotations=own, assignees=me)
+        detail = unmarked(detail)
     return task_view(detail)
 
 
@@ -140,6 +157,11 @@ async def next_task(database: Database, caller: Caller, *, project_id: str | Non
     if detail is None:
         details = {"project_id": project_id} if project_id else {}
         raise DomainError(ErrorCode.NO_TASK_AVAILABLE, "no task left to annotate", details)
+    if detail.ground_truth_rate > 0 and caller.role == Role.ANNOTATOR:
+        # the project mixes ground-truth tasks into its annotators' work (unmarked)
+        served = await next_ground_truth_detail(database, caller, detail.project_id)
+        if served is not None:
+            return _view(caller, str(served.task_id), served)
     return _view(caller, str(detail.task_id), detail)
 
 

@@ -49,6 +49,7 @@ async def test_a_label_studio_export_completes_its_tasks_by_the_annotator(
         "skipped": 1,
         "errors": [],
         "dry_run": False,
+        "ground_truth_tasks": 0,  # not a ground_truth import
     }
     task = (await owner.call("GET", f"/api/v1/tasks/{task_ids[0]}"))["task"]
     assert task["status"] == "completed"

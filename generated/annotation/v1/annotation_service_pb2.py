@@ -27,7 +27,7 @@ from annotation.v1 import prediction_service_pb2 as annotation_dot_v1_dot_predic
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&annotation/v1/annotation_service.proto\x12\rannotation.v1\x1a\x1b\x61nnotation/v1/options.proto\x1a&annotation/v1/prediction_service.proto\x1a\x1cgoogle/api/annotations.proto\"\xe6\x01\n\x18ImportAnnotationsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x35\n\x06\x66ormat\x18\x02 \x01(\x0e\x32%.annotation.v1.AnnotationImportFormat\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12\x14\n\x0c\x61nnotator_id\x18\x04 \x01(\t\x12!\n\rmodel_version\x18\x05 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12\r\n\x05\x63hunk\x18\x06 \x01(\x0c\x12\x14\n\x0cground_truth\x18\x07 \x01(\x08\x42\x10\n\x0e_model_version\"\x99\x01\n\x19ImportAnnotationsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x03\x12\x1c\n\x14predictions_imported\x18\x02 \x01(\x03\x12\x0f\n\x07skipped\x18\x03 \x01(\x03\x12*\n\x06\x65rrors\x18\x04 \x03(\x0b\x32\x1a.annotation.v1.ImportError\x12\x0f\n\x07\x64ry_run\x18\x05 \x01(\x08*\x95\x01\n\x16\x41nnotationImportFormat\x12(\n$ANNOTATION_IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12.\n*ANNOTATION_IMPORT_FORMAT_LABEL_STUDIO_JSON\x10\x01\x12!\n\x1d\x41NNOTATION_IMPORT_FORMAT_COCO\x10\x02\x32\xbf\x01\n\x11\x41nnotationService\x12\xa9\x01\n\x11ImportAnnotations\x12\'.annotation.v1.ImportAnnotationsRequest\x1a(.annotation.v1.ImportAnnotationsResponse\"?\x98\xb5\x18\x01\x82\xd3\xe4\x93\x02\x35\"0/api/v1/projects/{project_id}/annotations/import:\x01*(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&annotation/v1/annotation_service.proto\x12\rannotation.v1\x1a\x1b\x61nnotation/v1/options.proto\x1a&annotation/v1/prediction_service.proto\x1a\x1cgoogle/api/annotations.proto\"\xe6\x01\n\x18ImportAnnotationsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x35\n\x06\x66ormat\x18\x02 \x01(\x0e\x32%.annotation.v1.AnnotationImportFormat\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12\x14\n\x0c\x61nnotator_id\x18\x04 \x01(\t\x12!\n\rmodel_version\x18\x05 \x01(\tB\x05\x98\xb5\x18\xff\x01H\x00\x88\x01\x01\x12\r\n\x05\x63hunk\x18\x06 \x01(\x0c\x12\x14\n\x0cground_truth\x18\x07 \x01(\x08\x42\x10\n\x0e_model_version\"\xb5\x01\n\x19ImportAnnotationsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x03\x12\x1c\n\x14predictions_imported\x18\x02 \x01(\x03\x12\x0f\n\x07skipped\x18\x03 \x01(\x03\x12*\n\x06\x65rrors\x18\x04 \x03(\x0b\x32\x1a.annotation.v1.ImportError\x12\x0f\n\x07\x64ry_run\x18\x05 \x01(\x08\x12\x1a\n\x12ground_truth_tasks\x18\x06 \x01(\x03*\x95\x01\n\x16\x41nnotationImportFormat\x12(\n$ANNOTATION_IMPORT_FORMAT_UNSPECIFIED\x10\x00\x12.\n*ANNOTATION_IMPORT_FORMAT_LABEL_STUDIO_JSON\x10\x01\x12!\n\x1d\x41NNOTATION_IMPORT_FORMAT_COCO\x10\x02\x32\xbf\x01\n\x11\x41nnotationService\x12\xa9\x01\n\x11ImportAnnotations\x12\'.annotation.v1.ImportAnnotationsRequest\x1a(.annotation.v1.ImportAnnotationsResponse\"?\x98\xb5\x18\x01\x82\xd3\xe4\x93\x02\x35\"0/api/v1/projects/{project_id}/annotations/import:\x01*(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,12 +38,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IMPORTANNOTATIONSREQUEST'].fields_by_name['model_version']._serialized_options = b'\230\265\030\377\001'
   _globals['_ANNOTATIONSERVICE'].methods_by_name['ImportAnnotations']._loaded_options = None
   _globals['_ANNOTATIONSERVICE'].methods_by_name['ImportAnnotations']._serialized_options = b'\230\265\030\001\202\323\344\223\0025\"0/api/v1/projects/{project_id}/annotations/import:\001*'
-  _globals['_ANNOTATIONIMPORTFORMAT']._serialized_start=546
-  _globals['_ANNOTATIONIMPORTFORMAT']._serialized_end=695
+  _globals['_ANNOTATIONIMPORTFORMAT']._serialized_start=574
+  _globals['_ANNOTATIONIMPORTFORMAT']._serialized_end=723
   _globals['_IMPORTANNOTATIONSREQUEST']._serialized_start=157
   _globals['_IMPORTANNOTATIONSREQUEST']._serialized_end=387
   _globals['_IMPORTANNOTATIONSRESPONSE']._serialized_start=390
-  _globals['_IMPORTANNOTATIONSRESPONSE']._serialized_end=543
-  _globals['_ANNOTATIONSERVICE']._serialized_start=698
-  _globals['_ANNOTATIONSERVICE']._serialized_end=889
+  _globals['_IMPORTANNOTATIONSRESPONSE']._serialized_end=571
+  _globals['_ANNOTATIONSERVICE']._serialized_start=726
+  _globals['_ANNOTATIONSERVICE']._serialized_end=917
 # @@protoc_insertion_point(module_scope)

@@ -38,15 +38,17 @@ class ImportAnnotationsRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ..., format: _Optional[_Union[AnnotationImportFormat, str]] = ..., dry_run: _Optional[bool] = ..., annotator_id: _Optional[str] = ..., model_version: _Optional[str] = ..., chunk: _Optional[bytes] = ..., ground_truth: _Optional[bool] = ...) -> None: ...
 
 class ImportAnnotationsResponse(_message.Message):
-    __slots__ = ("imported", "predictions_imported", "skipped", "errors", "dry_run")
+    __slots__ = ("imported", "predictions_imported", "skipped", "errors", "dry_run", "ground_truth_tasks")
     IMPORTED_FIELD_NUMBER: _ClassVar[int]
     PREDICTIONS_IMPORTED_FIELD_NUMBER: _ClassVar[int]
     SKIPPED_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_TASKS_FIELD_NUMBER: _ClassVar[int]
     imported: int
     predictions_imported: int
     skipped: int
     errors: _containers.RepeatedCompositeFieldContainer[_prediction_service_pb2.ImportError]
     dry_run: bool
-    def __init__(self, imported: _Optional[int] = ..., predictions_imported: _Optional[int] = ..., skipped: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[_prediction_service_pb2.ImportError, _Mapping]]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    ground_truth_tasks: int
+    def __init__(self, imported: _Optional[int] = ..., predictions_imported: _Optional[int] = ..., skipped: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[_prediction_service_pb2.ImportError, _Mapping]]] = ..., dry_run: _Optional[bool] = ..., ground_truth_tasks: _Optional[int] = ...) -> None: ...

@@ -26,7 +26,7 @@ from annotation.v1 import options_pb2 as annotation_dot_v1_dot_options__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#annotation/v1/quality_service.proto\x12\rannotation.v1\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\")\n\x13GetAgreementRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"\x93\x02\n\x14GetAgreementResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x16\n\tagreement\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x1f\n\x12krippendorff_alpha\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x14\n\x0ctasks_scored\x18\x04 \x01(\x03\x12\x15\n\riou_threshold\x18\x05 \x01(\x01\x12\x31\n\nannotators\x18\x06 \x03(\x0b\x32\x1d.annotation.v1.AnnotatorScore\x12)\n\x06labels\x18\x07 \x03(\x0b\x32\x19.annotation.v1.LabelScoreB\x0c\n\n_agreementB\x15\n\x13_krippendorff_alpha\"\xd1\x01\n\x0e\x41nnotatorScore\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x12\n\x05score\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05tasks\x18\x04 \x01(\x03\x12\x16\n\tprecision\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x13\n\x06recall\x18\x06 \x01(\x01H\x02\x88\x01\x01\x12)\n\x06labels\x18\x07 \x03(\x0b\x32\x19.annotation.v1.LabelScoreB\x08\n\x06_scoreB\x0c\n\n_precisionB\t\n\x07_recall\"H\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\x12\n\x05score\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\x42\x08\n\x06_score\"*\n\x17GetTaskAgreementRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"\x86\x01\n\x18GetTaskAgreementResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x16\n\tagreement\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x33\n\x0b\x61nnotations\x18\x03 \x03(\x0b\x32\x1e.annotation.v1.AnnotationScoreB\x0c\n\n_agreement\"i\n\x0f\x41nnotationScore\x12\x15\n\rannotation_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x12\n\x05score\x18\x04 \x01(\x01H\x00\x88\x01\x01\x42\x08\n\x06_score\"-\n\x17GetQualityReportRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"\xe3\x01\n\x18GetQualityReportResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x1a\n\x12ground_truth_tasks\x18\x02 \x01(\x03\x12\x15\n\x08\x61\x63\x63uracy\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\riou_threshold\x18\x04 \x01(\x01\x12\x31\n\nannotators\x18\x05 \x03(\x0b\x32\x1d.annotation.v1.AnnotatorScore\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.annotation.v1.LabelScoreB\x0b\n\t_accuracy\"j\n\x15SetGroundTruthRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\'\n\x08task_ids\x18\x02 \x03(\tB\x15\xa2\xb5\x18\r^[0-9]{1,18}$\xc8\xb5\x18\x01\x12\x14\n\x0cground_truth\x18\x03 \x01(\x08\"_\n\x16SetGroundTruthResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x15\n\rchanged_count\x18\x02 \x01(\x03\x12\x1a\n\x12ground_truth_tasks\x18\x03 \x01(\x03\x32\xd8\x04\n\x0eQualityService\x12\x88\x01\n\x0cGetAgreement\x12\".annotation.v1.GetAgreementRequest\x1a#.annotation.v1.GetAgreementResponse\"/\x82\xd3\xe4\x93\x02)\x12\'/api/v1/projects/{project_id}/agreement\x12\x8e\x01\n\x10GetTaskAgreement\x12&.annotation.v1.GetTaskAgreementRequest\x1a\'.annotation.v1.GetTaskAgreementResponse\")\x82\xd3\xe4\x93\x02#\x12!/api/v1/tasks/{task_id}/agreement\x12\x92\x01\n\x10GetQualityReport\x12&.annotation.v1.GetQualityReportRequest\x1a\'.annotation.v1.GetQualityReportResponse\"-\x82\xd3\xe4\x93\x02\'\x12%/api/v1/projects/{project_id}/quality\x12\x94\x01\n\x0eSetGroundTruth\x12$.annotation.v1.SetGroundTruthRequest\x1a%.annotation.v1.SetGroundTruthResponse\"5\x82\xd3\xe4\x93\x02/\"*/api/v1/projects/{project_id}/ground-truth:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#annotation/v1/quality_service.proto\x12\rannotation.v1\x1a\x1b\x61nnotation/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\")\n\x13GetAgreementRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"\xc9\x02\n\x14GetAgreementResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x16\n\tagreement\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x1f\n\x12krippendorff_alpha\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x14\n\x0ctasks_scored\x18\x04 \x01(\x03\x12\x15\n\riou_threshold\x18\x05 \x01(\x01\x12\x31\n\nannotators\x18\x06 \x03(\x0b\x32\x1d.annotation.v1.AnnotatorScore\x12)\n\x06labels\x18\x07 \x03(\x0b\x32\x19.annotation.v1.LabelScore\x12\x1e\n\x11overlap_agreement\x18\x08 \x01(\x01H\x02\x88\x01\x01\x42\x0c\n\n_agreementB\x15\n\x13_krippendorff_alphaB\x14\n\x12_overlap_agreement\"\xff\x01\n\x0e\x41nnotatorScore\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x12\n\x05score\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05tasks\x18\x04 \x01(\x03\x12\x16\n\tprecision\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x13\n\x06recall\x18\x06 \x01(\x01H\x02\x88\x01\x01\x12)\n\x06labels\x18\x07 \x03(\x0b\x32\x19.annotation.v1.LabelScore\x12\x1a\n\roverlap_score\x18\x08 \x01(\x01H\x03\x88\x01\x01\x42\x08\n\x06_scoreB\x0c\n\n_precisionB\t\n\x07_recallB\x10\n\x0e_overlap_score\"H\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\x12\n\x05score\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\x42\x08\n\x06_score\"*\n\x17GetTaskAgreementRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"\x86\x01\n\x18GetTaskAgreementResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x16\n\tagreement\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x33\n\x0b\x61nnotations\x18\x03 \x03(\x0b\x32\x1e.annotation.v1.AnnotationScoreB\x0c\n\n_agreement\"i\n\x0f\x41nnotationScore\x12\x15\n\rannotation_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x12\n\x05score\x18\x04 \x01(\x01H\x00\x88\x01\x01\x42\x08\n\x06_score\"-\n\x17GetQualityReportRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"\xdd\x02\n\x18GetQualityReportResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x1a\n\x12ground_truth_tasks\x18\x02 \x01(\x03\x12\x15\n\x08\x61\x63\x63uracy\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\riou_threshold\x18\x04 \x01(\x01\x12\x31\n\nannotators\x18\x05 \x03(\x0b\x32\x1d.annotation.v1.AnnotatorScore\x12)\n\x06labels\x18\x06 \x03(\x0b\x32\x19.annotation.v1.LabelScore\x12\x1d\n\x10overlap_accuracy\x18\x07 \x01(\x01H\x01\x88\x01\x01\x12\x16\n\tprecision\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x13\n\x06recall\x18\t \x01(\x01H\x03\x88\x01\x01\x42\x0b\n\t_accuracyB\x13\n\x11_overlap_accuracyB\x0c\n\n_precisionB\t\n\x07_recall\"j\n\x15SetGroundTruthRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\'\n\x08task_ids\x18\x02 \x03(\tB\x15\xa2\xb5\x18\r^[0-9]{1,18}$\xc8\xb5\x18\x01\x12\x14\n\x0cground_truth\x18\x03 \x01(\x08\"_\n\x16SetGroundTruthResponse\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x15\n\rchanged_count\x18\x02 \x01(\x03\x12\x1a\n\x12ground_truth_tasks\x18\x03 \x01(\x03\x32\xd8\x04\n\x0eQualityService\x12\x88\x01\n\x0cGetAgreement\x12\".annotation.v1.GetAgreementRequest\x1a#.annotation.v1.GetAgreementResponse\"/\x82\xd3\xe4\x93\x02)\x12\'/api/v1/projects/{project_id}/agreement\x12\x8e\x01\n\x10GetTaskAgreement\x12&.annotation.v1.GetTaskAgreementRequest\x1a\'.annotation.v1.GetTaskAgreementResponse\")\x82\xd3\xe4\x93\x02#\x12!/api/v1/tasks/{task_id}/agreement\x12\x92\x01\n\x10GetQualityReport\x12&.annotation.v1.GetQualityReportRequest\x1a\'.annotation.v1.GetQualityReportResponse\"-\x82\xd3\xe4\x93\x02\'\x12%/api/v1/projects/{project_id}/quality\x12\x94\x01\n\x0eSetGroundTruth\x12$.annotation.v1.SetGroundTruthRequest\x1a%.annotation.v1.SetGroundTruthResponse\"5\x82\xd3\xe4\x93\x02/\"*/api/v1/projects/{project_id}/ground-truth:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,25 +46,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETAGREEMENTREQUEST']._serialized_start=113
   _globals['_GETAGREEMENTREQUEST']._serialized_end=154
   _globals['_GETAGREEMENTRESPONSE']._serialized_start=157
-  _globals['_GETAGREEMENTRESPONSE']._serialized_end=432
-  _globals['_ANNOTATORSCORE']._serialized_start=435
-  _globals['_ANNOTATORSCORE']._serialized_end=644
-  _globals['_LABELSCORE']._serialized_start=646
-  _globals['_LABELSCORE']._serialized_end=718
-  _globals['_GETTASKAGREEMENTREQUEST']._serialized_start=720
-  _globals['_GETTASKAGREEMENTREQUEST']._serialized_end=762
-  _globals['_GETTASKAGREEMENTRESPONSE']._serialized_start=765
-  _globals['_GETTASKAGREEMENTRESPONSE']._serialized_end=899
-  _globals['_ANNOTATIONSCORE']._serialized_start=901
-  _globals['_ANNOTATIONSCORE']._serialized_end=1006
-  _globals['_GETQUALITYREPORTREQUEST']._serialized_start=1008
-  _globals['_GETQUALITYREPORTREQUEST']._serialized_end=1053
-  _globals['_GETQUALITYREPORTRESPONSE']._serialized_start=1056
-  _globals['_GETQUALITYREPORTRESPONSE']._serialized_end=1283
-  _globals['_SETGROUNDTRUTHREQUEST']._serialized_start=1285
-  _globals['_SETGROUNDTRUTHREQUEST']._serialized_end=1391
-  _globals['_SETGROUNDTRUTHRESPONSE']._serialized_start=1393
-  _globals['_SETGROUNDTRUTHRESPONSE']._serialized_end=1488
-  _globals['_QUALITYSERVICE']._serialized_start=1491
-  _globals['_QUALITYSERVICE']._serialized_end=2091
+  _globals['_GETAGREEMENTRESPONSE']._serialized_end=486
+  _globals['_ANNOTATORSCORE']._serialized_start=489
+  _globals['_ANNOTATORSCORE']._serialized_end=744
+  _globals['_LABELSCORE']._serialized_start=746
+  _globals['_LABELSCORE']._serialized_end=818
+  _globals['_GETTASKAGREEMENTREQUEST']._serialized_start=820
+  _globals['_GETTASKAGREEMENTREQUEST']._serialized_end=862
+  _globals['_GETTASKAGREEMENTRESPONSE']._serialized_start=865
+  _globals['_GETTASKAGREEMENTRESPONSE']._serialized_end=999
+  _globals['_ANNOTATIONSCORE']._serialized_start=1001
+  _globals['_ANNOTATIONSCORE']._serialized_end=1106
+  _globals['_GETQUALITYREPORTREQUEST']._serialized_start=1108
+  _globals['_GETQUALITYREPORTREQUEST']._serialized_end=1153
+  _globals['_GETQUALITYREPORTRESPONSE']._serialized_start=1156
+  _globals['_GETQUALITYREPORTRESPONSE']._serialized_end=1505
+  _globals['_SETGROUNDTRUTHREQUEST']._serialized_start=1507
+  _globals['_SETGROUNDTRUTHREQUEST']._serialized_end=1613
+  _globals['_SETGROUNDTRUTHRESPONSE']._serialized_start=1615
+  _globals['_SETGROUNDTRUTHRESPONSE']._serialized_end=1710
+  _globals['_QUALITYSERVICE']._serialized_start=1713
+  _globals['_QUALITYSERVICE']._serialized_end=2313
 # @@protoc_insertion_point(module_scope)

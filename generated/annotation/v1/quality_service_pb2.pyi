@@ -15,7 +15,7 @@ class GetAgreementRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ...) -> None: ...
 
 class GetAgreementResponse(_message.Message):
-    __slots__ = ("project_id", "agreement", "krippendorff_alpha", "tasks_scored", "iou_threshold", "annotators", "labels")
+    __slots__ = ("project_id", "agreement", "krippendorff_alpha", "tasks_scored", "iou_threshold", "annotators", "labels", "overlap_agreement")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     AGREEMENT_FIELD_NUMBER: _ClassVar[int]
     KRIPPENDORFF_ALPHA_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class GetAgreementResponse(_message.Message):
     IOU_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     ANNOTATORS_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_AGREEMENT_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     agreement: float
     krippendorff_alpha: float
@@ -30,10 +31,11 @@ class GetAgreementResponse(_message.Message):
     iou_threshold: float
     annotators: _containers.RepeatedCompositeFieldContainer[AnnotatorScore]
     labels: _containers.RepeatedCompositeFieldContainer[LabelScore]
-    def __init__(self, project_id: _Optional[str] = ..., agreement: _Optional[float] = ..., krippendorff_alpha: _Optional[float] = ..., tasks_scored: _Optional[int] = ..., iou_threshold: _Optional[float] = ..., annotators: _Optional[_Iterable[_Union[AnnotatorScore, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ...) -> None: ...
+    overlap_agreement: float
+    def __init__(self, project_id: _Optional[str] = ..., agreement: _Optional[float] = ..., krippendorff_alpha: _Optional[float] = ..., tasks_scored: _Optional[int] = ..., iou_threshold: _Optional[float] = ..., annotators: _Optional[_Iterable[_Union[AnnotatorScore, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., overlap_agreement: _Optional[float] = ...) -> None: ...
 
 class AnnotatorScore(_message.Message):
-    __slots__ = ("user_id", "username", "score", "tasks", "precision", "recall", "labels")
+    __slots__ = ("user_id", "username", "score", "tasks", "precision", "recall", "labels", "overlap_score")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +43,7 @@ class AnnotatorScore(_message.Message):
     PRECISION_FIELD_NUMBER: _ClassVar[int]
     RECALL_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_SCORE_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     username: str
     score: float
@@ -48,7 +51,8 @@ class AnnotatorScore(_message.Message):
     precision: float
     recall: float
     labels: _containers.RepeatedCompositeFieldContainer[LabelScore]
-    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., score: _Optional[float] = ..., tasks: _Optional[int] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ..., labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ...) -> None: ...
+    overlap_score: float
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., score: _Optional[float] = ..., tasks: _Optional[int] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ..., labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., overlap_score: _Optional[float] = ...) -> None: ...
 
 class LabelScore(_message.Message):
     __slots__ = ("label", "score", "count")
@@ -95,20 +99,26 @@ class GetQualityReportRequest(_message.Message):
     def __init__(self, project_id: _Optional[str] = ...) -> None: ...
 
 class GetQualityReportResponse(_message.Message):
-    __slots__ = ("project_id", "ground_truth_tasks", "accuracy", "iou_threshold", "annotators", "labels")
+    __slots__ = ("project_id", "ground_truth_tasks", "accuracy", "iou_threshold", "annotators", "labels", "overlap_accuracy", "precision", "recall")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     GROUND_TRUTH_TASKS_FIELD_NUMBER: _ClassVar[int]
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
     IOU_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     ANNOTATORS_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    RECALL_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     ground_truth_tasks: int
     accuracy: float
     iou_threshold: float
     annotators: _containers.RepeatedCompositeFieldContainer[AnnotatorScore]
     labels: _containers.RepeatedCompositeFieldContainer[LabelScore]
-    def __init__(self, project_id: _Optional[str] = ..., ground_truth_tasks: _Optional[int] = ..., accuracy: _Optional[float] = ..., iou_threshold: _Optional[float] = ..., annotators: _Optional[_Iterable[_Union[AnnotatorScore, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ...) -> None: ...
+    overlap_accuracy: float
+    precision: float
+    recall: float
+    def __init__(self, project_id: _Optional[str] = ..., ground_truth_tasks: _Optional[int] = ..., accuracy: _Optional[float] = ..., iou_threshold: _Optional[float] = ..., annotators: _Optional[_Iterable[_Union[AnnotatorScore, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[LabelScore, _Mapping]]] = ..., overlap_accuracy: _Optional[float] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ...) -> None: ...
 
 class SetGroundTruthRequest(_message.Message):
     __slots__ = ("project_id", "task_ids", "ground_truth")
