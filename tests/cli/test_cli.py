@@ -89,6 +89,8 @@ def test_revoke_by_token_and_by_username(
 
 def test_errors_exit_non_zero(cli_database: str, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "users", "create", "--username", "carol", "--role", "annotator")
+    code, out, _ = run(capsys, "users", "create", "--username", "rita", "--role", "reviewer")
+    assert code == 0 and out[0].startswith("created reviewer rita")
     code, _, err = run(capsys, "users", "create", "--username", "carol", "--role", "admin")
     assert code == 1 and "taken" in err
     code, _, err = run(capsys, "tokens", "create", "--username", "nobody")

@@ -14,8 +14,10 @@ from google.protobuf import descriptor_pool
 
 from server.field_limits import MAXIMUM, field_limit
 from server.workflow.assignments import MAX_ASSIGN_COUNT
+from storage.database import Database
 from tests.gateway.support import INIT, assert_error, auth, init_body
 from tests.helpers import TestUser
+from tests.workflow.support import make_user
 
 
 async def test_the_docs_page_and_its_assets_cannot_be_framed_nor_run_foreign_script(
@@ -134,22 +136,33 @@ async def test_a_backslash_before_u0000_text_is_not_nul(
     assert response.status_code == 200, response.text
 
 
-async def test_an_admin_sees_the_annotators_and_themselves(
+async def test_an_admin_sees_the_annotators_reviewers_and_themselves(
     http_client: httpx.AsyncClient,
     super_admin: TestUser,
     admin: TestUser,
     other_admin: TestUser,
     annotator: TestUser,
+    database: Database,
 ) -> None:
     async def names(user: TestUser, **params: str) -> list[str]:
         response = await http_client.get("/api/v1/users", params=params, headers=auth(user))
         assert response.status_code == 200, response.text
         return [u["username"] for u in response.json()["users"]]
 
-    assert await names(admin) == sorted([admin.username, annotator.username])
+    reviewer = await make_user(database, "rita", "reviewer")
+    assert await names(admin) == sorted([admin.username, annotator.username, reviewer.username])
     assert await names(admin, role="admin") == [admin.username]
     assert await names(admin, role="super_admin") == []
     assert await names(admin, role="annotator") == [annotator.username]
+    assert await names(admin, role="reviewer") == [reviewer.username]
     assert await names(super_admin) == sorted(
-        [super_admin.username, admin.username, other_admin.username, annotator.username]
+        [
+            super_admin.username,
+            admin.username,
+            other_admin.username,
+            annotator.username,
+            reviewer.username,
+        ]
     )
+    response = await http_client.get("/api/v1/me", headers=auth(reviewer))
+    assert response.json()["user"]["role"] == "reviewer"
