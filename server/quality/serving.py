@@ -23,7 +23,7 @@ from server.lifecycle.ground_truth import serves_ground_truth
 from server.vocabulary import AssignmentStatus
 from storage.database import Database
 from storage.projects import get_project
-from storage.quality import (
+from storage.quality_serving import (
     insert_ground_truth_assignment,
     load_served_counts,
     next_ground_truth_task,
