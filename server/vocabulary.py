@@ -87,3 +87,26 @@ class AssignmentStatus(StrEnum):
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
+
+
+class ReviewMode(StrEnum):
+    """What a project's reviewers see: nothing, every answer, or a sampled share of tasks."""
+
+    OFF = "off"
+    ALL = "all"
+    SAMPLE = "sample"
+
+
+class ReviewStatus(StrEnum):
+    """Where an annotation stands in review (NULL in the database: not under review)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class ReviewVerdict(StrEnum):
+    """A reviewer's decision (a correction is an accept with a corrected result)."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
