@@ -1,0 +1,94 @@
+"""Which answer the one-answer formats write (server/exports/answers.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+
+from server.exports.answers import CONSENSUS_ANNOTATOR, add_consensus, answer
+from storage.export_records import ExportAnnotation, ExportTask
+from tests.exports.samples import WHEN, choice, rectangle
+
+
+def note(
+    annotation_id: int,
+    annotator: str,
+    result: list,
+    *,
+    minutes: int = 0,
+    review: str | None = None,
+    corrects: int | None = None,
+    known: bool = False,
+) -> ExportAnnotation:
+    at = WHEN + timedelta(minutes=minutes)
+    return ExportAnnotation(
+        annotation_id,
+        annotator,
+        at,
+        at,
+        orjson.dumps(result).decode(),
+        review_status=review,
+        reviewer="rita" if review in ("accepted", "rejected") else None,
+        corrects_annotation_id=corrects,
+        is_ground_truth=known,
+    )
+
+
+def task(*annotations: ExportAnnotation, ground_truth: bool = False) -> ExportTask:
+    return ExportTask(
+        7, None, "https://img.example.com/a.jpg", None, "{}", "completed", WHEN,
+        list(annotations), is_ground_truth=ground_truth,
+    )  # fmt: skip
+
+
+def test_without_review_the_latest_answer() -> None:
+    first, second = note(1, "ann", [choice("a")], minutes=5), note(2, "bob", [choice("b")])
+    assert answer(task(first, second)) is first  # updated later, though the lower id
+    tie = note(3, "cat", [choice("c")], minutes=5)
+    assert answer(task(first, tie)) is tie  # same time: the higher id
+    assert answer(task()) is None
+
+
+def test_review_ranks_before_time() -> None:
+    accepted = note(1, "ann", [choice("a")], review="accepted")
+    pending = note(2, "bob", [choice("b")], minutes=9, review="pending")
+    rejected = note(3, "cat", [choice("c")], minutes=20, review="rejected")
+    assert answer(task(accepted, pending, rejected)) is accepted
+    assert answer(task(pending, rejected)) is pending
+    assert answer(task(rejected)) is rejected  # nothing else: still written
+    correction = note(4, "rita", [choice("d")], review="accepted", corrects=1)
+    assert answer(task(accepted, correction, pending)) is correction
+    known = note(5, "owner", [choice("e")], minutes=-60, known=True)
+    assert answer(task(accepted, correction, known, ground_truth=True)) is known
+
+
+def test_consensus_merges_answers_with_corrections_and_weights() -> None:
+    ann = note(1, "ann", [rectangle("car", 10, 10, 20, 20)], review="accepted")
+    bob = note(2, "bob", [rectangle("car", 30, 30, 20, 20)], minutes=3, review="accepted")
+    # rita corrected bob's box onto ann's; it weighs as bob's answer
+    fix = note(3, "rita", [rectangle("car", 14, 10, 20, 20)], review="accepted", corrects=2)
+    cat = note(4, "cat", [rectangle("car", 90, 90, 5, 5)], review="rejected")  # being redone
+    merged = task(ann, bob, fix, cat)
+    add_consensus([merged], labels=("car",), iou_threshold=0.5, weights={"bob": 3.0})
+    assert merged.consensus_of == (1, 3)
+    consensus = answer(merged)
+    assert consensus is merged.consensus and consensus is not None
+    assert consensus.annotator == CONSENSUS_ANNOTATOR and consensus.updated_at == fix.updated_at
+    value = consensus.result[0]["value"]
+    assert (value["x"], value["y"], value["width"]) == (13.0, 10.0, 20.0)
+
+
+def test_consensus_of_one_answer_is_that_answer_and_known_answers_win() -> None:
+    only = note(1, "ann", [rectangle("car", 10.123456789, 10, 20, 20)])
+    single = task(only)
+    add_consensus([single], labels=("car",), iou_threshold=0.5, weights={})
+    assert answer(single) is only and single.consensus_of == (1,)
+    known = note(2, "owner", [rectangle("car", 50, 50, 5, 5)], known=True)
+    other = note(3, "bob", [rectangle("car", 10, 10, 20, 20)], minutes=9)
+    gt = task(only, known, other, ground_truth=True)
+    add_consensus([gt], labels=("car",), iou_threshold=0.5, weights={})
+    assert answer(gt) is known and gt.consensus_of == (2,)
+    empty = task()
+    add_consensus([empty], labels=("car",), iou_threshold=0.5, weights={})
+    assert answer(empty) is None and empty.consensus_of == ()
