@@ -92,3 +92,27 @@ def test_consensus_of_one_answer_is_that_answer_and_known_answers_win() -> None:
     empty = task()
     add_consensus([empty], labels=("car",), iou_threshold=0.5, weights={})
     assert answer(empty) is None and empty.consensus_of == ()
+
+
+def test_llm_formats_write_the_majority(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.exports.readers import read_json
+    from tests.exports.samples import span, write_export
+    from tests.exports.samples import task as sample_task
+
+    votes = sample_task(1, "好用", [choice("cat")], [choice("cat")], [choice("dog")])
+    spans = sample_task(
+        2,
+        "张三在北京",
+        [span("cat", 0, 2, "张三"), span("dog", 3, 5, "北京")],
+        [span("cat", 0, 2, "张三")],
+        [span("cat", 0, 2, "张三"), span("dog", 3, 4, "北")],
+    )
+    # (the latest answer, the highest id, is the odd one out)
+    path, _ = write_export(tmp_path, "alpaca", "text_classification", [votes])
+    assert read_json(path)[0]["output"] == "dog"
+    add_consensus([votes, spans], labels=("cat", "dog"), iou_threshold=0.5, weights={})
+    path, _ = write_export(tmp_path, "alpaca", "text_classification", [votes])
+    assert read_json(path)[0]["output"] == "cat"
+    path, _ = write_export(tmp_path, "sharegpt", "ner", [spans])
+    answer_text = read_json(path)[0]["conversations"][-1]["value"]
+    assert orjson.loads(answer_text) == [{"text": "张三", "label": "cat", "start": 0, "end": 2}]
