@@ -87,12 +87,21 @@ def add_consensus(
     username (1 for an annotator without one); a correction weighs as the
     answer it corrects.
     """
-    # Imported here: shapely and numpy cost the format process ~20 MB, and
-    # only a consensus export needs them.
-    from server.quality.consensus import WeightedAnswer, merge_answers
-
     for task in tasks:
-        known = [a for a in task.annotations if a.is_ground_truth]
+        annotations = task.annotations
+        if len(annotations) == 1:  # the usual case (no overlap): no lists to build
+            only = annotations[0]
+            if only.is_ground_truth:  # a known answer counts only on a ground-truth task
+                mergeable = task.is_ground_truth
+            else:
+                mergeable = (
+                    only.corrects_annotation_id is None
+                    and only.review_status != ReviewStatus.REJECTED
+                )
+            if mergeable:
+                task.consensus, task.consensus_of = only, (only.annotation_id,)
+            continue
+        known = [a for a in annotations if a.is_ground_truth]
         if task.is_ground_truth and known:
             chosen = max(known, key=_key)
             task.consensus, task.consensus_of = chosen, (chosen.annotation_id,)
@@ -104,23 +113,38 @@ def add_consensus(
         if len(inputs) == 1:
             task.consensus = inputs[0]
             continue
-        authors = _authors(task)
-        merged = merge_answers(
-            [
-                WeightedAnswer(a.result, weights.get(authors.get(a.annotation_id, ""), 1.0))
-                for a in inputs
-            ],
-            labels=labels,
-            iou_threshold=iou_threshold,
-        )
-        latest = max(inputs, key=lambda a: (a.updated_at, a.annotation_id))
-        task.consensus = ExportAnnotation(
-            annotation_id=0,
-            annotator=CONSENSUS_ANNOTATOR,
-            created_at=latest.updated_at,
-            updated_at=latest.updated_at,
-            result_json=orjson.dumps(merged).decode(),
-        )
+        task.consensus = _merged(task, inputs, labels, iou_threshold, weights)
+
+
+def _merged(
+    task: ExportTask,
+    inputs: Sequence[ExportAnnotation],
+    labels: Sequence[str],
+    iou_threshold: float,
+    weights: Mapping[str, float],
+) -> ExportAnnotation:
+    """The merged answer of two or more inputs."""
+    # Imported here: shapely and numpy cost the format process ~20 MB and
+    # their import time, and only an export that merges needs them.
+    from server.quality.consensus import WeightedAnswer, merge_answers
+
+    authors = _authors(task)
+    merged = merge_answers(
+        [
+            WeightedAnswer(a.result, weights.get(authors.get(a.annotation_id, ""), 1.0))
+            for a in inputs
+        ],
+        labels=labels,
+        iou_threshold=iou_threshold,
+    )
+    latest = max(inputs, key=lambda a: (a.updated_at, a.annotation_id))
+    return ExportAnnotation(
+        annotation_id=0,
+        annotator=CONSENSUS_ANNOTATOR,
+        created_at=latest.updated_at,
+        updated_at=latest.updated_at,
+        result_json=orjson.dumps(merged).decode(),
+    )
 
 
 def _authors(task: ExportTask) -> dict[int, str]:

@@ -92,6 +92,15 @@ def test_consensus_of_one_answer_is_that_answer_and_known_answers_win() -> None:
     empty = task()
     add_consensus([empty], labels=("car",), iou_threshold=0.5, weights={})
     assert answer(empty) is None and empty.consensus_of == ()
+    # a rejected answer alone: nothing to merge; the ranking still writes it
+    redo = note(4, "cat", [rectangle("car", 1, 1, 5, 5)], review="rejected")
+    alone = task(redo)
+    add_consensus([alone], labels=("car",), iou_threshold=0.5, weights={})
+    assert alone.consensus is None and answer(alone) is redo
+    # a ground-truth task with no known answer yet: its answers merge as usual
+    unknown = task(other, ground_truth=True)
+    add_consensus([unknown], labels=("car",), iou_threshold=0.5, weights={})
+    assert answer(unknown) is other and unknown.consensus_of == (3,)
 
 
 def test_llm_formats_write_the_majority(tmp_path) -> None:  # type: ignore[no-untyped-def]
