@@ -73,6 +73,11 @@ class _Cluster:
     members: list[_Member] = field(default_factory=list)
     box: Box | None = None  # rectangles: the weighted mean so far
     rotation: float = 0.0
+    # running sums of x, y, width, height, rotation: weighted, and plain
+    # (the mean when every member weighs 0), and the total weight.
+    weighted: list[float] = field(default_factory=lambda: [0.0] * 5)
+    plain: list[float] = field(default_factory=lambda: [0.0] * 5)
+    total: float = 0.0
 
 
 def merge_answers(
@@ -193,25 +198,20 @@ def _iou_to_cluster(member: _Member, cluster: _Cluster) -> float:
     return 0.0
 
 
-def _weights(members: Sequence[_Member]) -> list[float]:
-    weights = [max(m.weight, 0.0) for m in members]
-    return weights if sum(weights) > 0 else [1.0] * len(members)
-
-
 def _join(cluster: _Cluster, member: _Member) -> None:
     cluster.members.append(member)
     if member.box is None:
         return
-    weights = _weights(cluster.members)
-    total = sum(weights)
-    boxes = [m.box for m in cluster.members if m.box is not None]
-    x, y, w, h = (
-        sum(wt * b[i] for wt, b in zip(weights, boxes, strict=True)) / total for i in range(4)
-    )
-    cluster.box = (x, y, w, h)
-    cluster.rotation = (
-        sum(wt * m.rotation for wt, m in zip(weights, cluster.members, strict=True)) / total
-    )
+    weight = member.weight if member.weight > 0 else 0.0
+    values = (*member.box, member.rotation)
+    weighted, plain = cluster.weighted, cluster.plain
+    for i, value in enumerate(values):
+        weighted[i] += weight * value
+        plain[i] += value
+    cluster.total += weight
+    sums, total = (weighted, cluster.total) if cluster.total > 0 else (plain, len(cluster.members))
+    cluster.box = (sums[0] / total, sums[1] / total, sums[2] / total, sums[3] / total)
+    cluster.rotation = sums[4] / total
 
 
 def _mean_rectangle(cluster: _Cluster, number: int) -> dict[str, Any]:
