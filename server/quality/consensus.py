@@ -85,23 +85,33 @@ def merge_answers(
 ) -> list[dict[str, Any]]:
     """The merged result of `answers` (earliest first), as described above."""
     order = {name: i for i, name in enumerate(labels)}
+    groups = [_group(answer.result) for answer in answers]
+    weights = [answer.weight for answer in answers]
     merged: list[dict[str, Any]] = []
-    merged += _vote_choices(answers, order)
-    merged += _merge_regions(answers, order, iou_threshold)
-    merged += _merge_spans(answers, order)
+    if any(CHOICES in g for g in groups):
+        merged += _vote_choices(groups, order)
+    merged += _merge_regions(groups, weights, iou_threshold)
+    if any(SPANS in g for g in groups):
+        merged += _merge_spans(groups, order)
     return merged
 
 
-def _items(result: Sequence[Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
-    """(first label, region) of the result's regions of `kind`."""
-    found = []
+# An answer's regions by type: (first label, region), in the order drawn.
+_Groups = dict[str, list[tuple[str, dict[str, Any]]]]
+
+
+def _group(result: Sequence[Any]) -> _Groups:
+    """The result's regions with a label, by type (one pass over the result)."""
+    found: _Groups = {}
     for item in result:
-        if not isinstance(item, dict) or item.get("type") != kind:
+        if not isinstance(item, dict):
             continue
-        value = item.get("value")
-        names = value.get(kind) if isinstance(value, dict) else None
+        kind, value = item.get("type"), item.get("value")
+        if not isinstance(kind, str) or not isinstance(value, dict):
+            continue
+        names = value.get(kind)
         if isinstance(names, list) and names and isinstance(names[0], str):
-            found.append((names[0], item))
+            found.setdefault(kind, []).append((names[0], item))
     return found
 
 
@@ -110,14 +120,14 @@ def _label_key(order: dict[str, int], label: str, first_seen: int) -> tuple[int,
     return (order.get(label, len(order)), first_seen)
 
 
-def _vote_choices(answers: Sequence[WeightedAnswer], order: dict[str, int]) -> list[dict[str, Any]]:
+def _vote_choices(groups: Sequence[_Groups], order: dict[str, int]) -> list[dict[str, Any]]:
     votes: dict[str, int] = {}
     first_seen: dict[str, int] = {}
     template: dict[str, Any] | None = None
     nothing = 0
-    for index, answer in enumerate(answers):
+    for index, group in enumerate(groups):
         chosen: dict[str, None] = {}
-        for item in (i for _, i in _items(answer.result, CHOICES)):
+        for _, item in group.get(CHOICES, ()):
             template = template or item
             for name in item["value"][CHOICES]:
                 if isinstance(name, str):
@@ -139,11 +149,11 @@ def _vote_choices(answers: Sequence[WeightedAnswer], order: dict[str, int]) -> l
 
 
 def _merge_regions(
-    answers: Sequence[WeightedAnswer], order: dict[str, int], threshold: float
+    groups: Sequence[_Groups], weights: Sequence[float], threshold: float
 ) -> list[dict[str, Any]]:
     clusters: list[tuple[str, _Cluster]] = []
-    for index, answer in enumerate(answers):
-        members = _members(index, answer)
+    for index, group in enumerate(groups):
+        members = _members(index, group, weights[index])
         candidates = []
         for m, member in enumerate(members):
             kind = member.item["type"]
@@ -167,22 +177,21 @@ def _merge_regions(
                 cluster = _Cluster(label=member.label)
                 _join(cluster, member)
                 clusters.append((member.item["type"], cluster))
-    kept = [(k, c) for k, c in clusters if len(c.members) * 2 > len(answers)]
+    kept = [(k, c) for k, c in clusters if len(c.members) * 2 > len(groups)]
     return [
         _mean_rectangle(c, n) if kind == RECTANGLE else _central_polygon(c, n)
         for n, (kind, c) in enumerate(kept)
     ]
 
 
-def _members(index: int, answer: WeightedAnswer) -> list[_Member]:
+def _members(index: int, group: _Groups, weight: float) -> list[_Member]:
     members = []
-    weight = answer.weight
-    for label, item in _items(answer.result, RECTANGLE):
+    for label, item in group.get(RECTANGLE, ()):
         box = box_of(item["value"])
         if box is not None:
             rotation = finite_number(item["value"].get("rotation")) or 0.0
             members.append(_Member(index, label, item, weight, box=box, rotation=rotation))
-    for label, item in _items(answer.result, POLYGON):
+    for label, item in group.get(POLYGON, ()):
         shape = polygon_shape(item["value"])
         if shape is not None:
             members.append(_Member(index, label, item, weight, shape=shape))
@@ -265,12 +274,12 @@ def _region_base(cluster: _Cluster, number: int) -> dict[str, Any]:
     return region
 
 
-def _merge_spans(answers: Sequence[WeightedAnswer], order: dict[str, int]) -> list[dict[str, Any]]:
+def _merge_spans(groups: Sequence[_Groups], order: dict[str, int]) -> list[dict[str, Any]]:
     counts: dict[tuple[int, int, str], int] = {}
     first: dict[tuple[int, int, str], tuple[int, dict[str, Any]]] = {}
-    for index, answer in enumerate(answers):
+    for index, group in enumerate(groups):
         seen = set()
-        for label, item in _items(answer.result, SPANS):
+        for label, item in group.get(SPANS, ()):
             start, end = item["value"].get("start"), item["value"].get("end")
             if type(start) is not int or type(end) is not int:
                 continue
@@ -281,7 +290,7 @@ def _merge_spans(answers: Sequence[WeightedAnswer], order: dict[str, int]) -> li
             counts[key] = counts.get(key, 0) + 1
             first.setdefault(key, (index, item))
     kept = sorted(
-        (key for key, count in counts.items() if count * 2 > len(answers)),
+        (key for key, count in counts.items() if count * 2 > len(groups)),
         key=lambda k: (k[0], k[1], *_label_key(order, k[2], first[k][0])),
     )
     merged = []
