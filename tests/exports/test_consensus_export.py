@@ -19,6 +19,7 @@ from annotation.v1 import common_pb2, export_service_pb2, project_service_pb2
 from annotation.v1 import project_service_pb2_grpc as projects_grpc
 from sqlalchemy import Table
 
+from server.accounts import create_token, create_user
 from storage.bulk import insert_many
 from storage.database import Database
 from storage.models import Annotation, Prediction, QualityScore, Task
@@ -161,9 +162,10 @@ async def export(
 
 @pytest.fixture
 async def reviewer(database: Database) -> TestUser:
-    from tests.conftest import _make_user
-
-    return await _make_user(database, "rita", "admin")
+    """The user who accepted answers (an admin: admins review too)."""
+    user = await create_user(database, username="rita", role="admin")
+    issued = await create_token(database, username="rita")
+    return TestUser(user.user_id, user.username, user.role, issued.secret)
 
 
 async def test_consensus_in_coco_yolo_and_voc(
