@@ -125,3 +125,25 @@ def test_llm_formats_write_the_majority(tmp_path) -> None:  # type: ignore[no-un
     path, _ = write_export(tmp_path, "sharegpt", "ner", [spans])
     answer_text = read_json(path)[0]["conversations"][-1]["value"]
     assert orjson.loads(answer_text) == [{"text": "张三", "label": "cat", "start": 0, "end": 2}]
+
+
+def test_coco_writes_the_central_polygon(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.exports.readers import check_coco
+    from tests.exports.samples import polygon, write_export
+    from tests.exports.samples import task as sample_task
+
+    square = [[10, 10], [30, 10], [30, 30], [10, 30]]
+    shifted = [[12, 10], [32, 10], [32, 30], [12, 30]]
+    far = [[16, 10], [36, 10], [36, 30], [16, 30]]
+    drawn = sample_task(
+        1,
+        "https://img.example.com/p.jpg",
+        [polygon("cat", square)],
+        [polygon("cat", shifted), polygon("dog", [[60, 60], [70, 60], [70, 70]])],
+        [polygon("cat", far)],
+    )
+    add_consensus([drawn], labels=("cat", "dog"), iou_threshold=0.5, weights={})
+    path, _ = write_export(tmp_path, "coco", "polygon", [drawn])
+    (written,) = check_coco(path)["annotations"]  # the dog: 1 of 3 answers
+    # shifted, in pixels of 640 x 480
+    assert written["segmentation"] == [[76.8, 48.0, 204.8, 48.0, 204.8, 144.0, 76.8, 144.0]]
