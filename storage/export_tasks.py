@@ -68,8 +68,7 @@ class ExportProject:
     task_type: str
     owner_id: str
     labels: tuple[str, ...]
-    # quality control: answers per task, and the IoU at which two regions match.
-    annotations_per_task: int = 1
+    # the IoU at which two regions match (consensus).
     iou_threshold: float = 0.5
 
 
@@ -82,7 +81,6 @@ async def load_export_project(conn: AsyncConnection, *, project_id: str) -> Expo
                 _projects.c.name,
                 _projects.c.task_type,
                 _projects.c.owner_id,
-                _projects.c.annotations_per_task,
                 _projects.c.iou_threshold,
             ).where(_projects.c.id == project_id)
         )
@@ -102,7 +100,6 @@ async def load_export_project(conn: AsyncConnection, *, project_id: str) -> Expo
         task_type=row.task_type,
         owner_id=row.owner_id,
         labels=tuple(names),
-        annotations_per_task=row.annotations_per_task or 1,
         iou_threshold=row.iou_threshold if row.iou_threshold is not None else 0.5,
     )
 
