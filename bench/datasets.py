@@ -109,6 +109,18 @@ def annotation_result(index: int) -> str:
     ).decode()
 
 
+def second_annotation_result(index: int) -> str:
+    """A second annotator's result of task `index` (overlap): the same two
+    rectangles moved by 1 % (IoU about 0.9), and a third that only they drew."""
+    return orjson.dumps(
+        [
+            rectangle(11 + index % 50, 21, EXPORT_LABELS[index % 3]),
+            rectangle(6, 5, EXPORT_LABELS[(index + 1) % 3]),
+            rectangle(70, 70, EXPORT_LABELS[(index + 2) % 3]),
+        ]
+    ).decode()
+
+
 EXPORT_METADATA_JSON = '{"batch":"b1"}'
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 EXPORT_FORMATS = ("json", "csv", "coco", "yolo")
+# COCO with consensus, of a project where two annotators answered every task.
+CONSENSUS_EXPORT = "coco_consensus"
 IMPORT_FORMATS = ("aap_json", "coco")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.plan import EXPORT_FORMATS, IMPORT_FORMATS, Plan
+from bench.plan import CONSENSUS_EXPORT, EXPORT_FORMATS, IMPORT_FORMATS, Plan
 from bench.stats import Figure, Results
 from bench.targets import CALL_LABELS, MB, Verdict
 
@@ -200,7 +200,7 @@ def _exports(results: Results, plan: Plan) -> list[str]:
     rows = []
     for size in plan.export_sizes:
         raw = results.get(f"raw.export.{size}")
-        for file_format in EXPORT_FORMATS:
+        for file_format in (*EXPORT_FORMATS, CONSENSUS_EXPORT):
             figure = results.get(f"export.{file_format}.{size}")
             if figure is None:
                 continue

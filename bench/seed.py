@@ -21,6 +21,7 @@ from bench.datasets import (
     EXPORT_METADATA_JSON,
     annotation_result,
     image_url,
+    second_annotation_result,
 )
 from storage.bulk import insert_many
 from storage.database import Database
@@ -46,9 +47,16 @@ async def create_annotator(database: Database, username: str) -> str:
 
 
 async def seed_annotated_project(
-    database: Database, *, owner_id: str, annotator_id: str, count: int
+    database: Database,
+    *,
+    owner_id: str,
+    annotator_id: str,
+    count: int,
+    second_annotator_id: str | None = None,
 ) -> str:
-    """A completed object_detection project of `count` annotated tasks; its id."""
+    """A completed object_detection project of `count` annotated tasks; its id.
+    With `second_annotator_id`, each task also has that annotator's answer (the
+    same boxes shifted a little, and one more), as with overlap 2."""
     project_id = new_project_id()
     now = utcnow()
     async with database.transaction() as conn:
@@ -105,6 +113,22 @@ async def seed_annotated_project(
                     "updated_at": now,
                 },
             )
+            if second_annotator_id is not None:
+                await insert_many(
+                    conn,
+                    _annotations,
+                    columns=("task_id", "result_json"),
+                    rows=(
+                        (task_id, second_annotation_result(first + i))
+                        for i, task_id in enumerate(ids)
+                    ),
+                    constants={
+                        "project_id": project_id,
+                        "user_id": second_annotator_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
             after = ids[-1]
     async with database.transaction() as conn:
         await add_to_task_counters(conn, project_id, now=now, total=count, completed=count)

@@ -34,6 +34,16 @@ class ExportAnnotation:
     # the prediction the result started from, and the annotator's working time.
     parent_prediction_id: int | None = None
     lead_time_seconds: float | None = None
+    # review: None (not under review) | pending | accepted | rejected, by whom, why.
+    review_status: str | None = None
+    reviewer: str | None = None
+    review_comment: str | None = None
+    # a reviewer's correction names the annotation it corrected.
+    corrects_annotation_id: int | None = None
+    # the known answer of a ground-truth task.
+    is_ground_truth: bool = False
+    # mean agreement with the task's other answers (None: not measured).
+    agreement: float | None = None
     _result: list[Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -78,6 +88,13 @@ class ExportTask:
     # the image's natural size as a front end recorded it (None: not recorded).
     image_width: int | None = None
     image_height: int | None = None
+    # a ground-truth task, and the mean agreement of its answers (None: fewer than two).
+    is_ground_truth: bool = False
+    agreement: float | None = None
+    # the merged answer, when the export asked for consensus (server/exports/answers.py).
+    consensus: ExportAnnotation | None = None
+    # the annotations the merged answer was made from.
+    consensus_of: tuple[int, ...] = ()
     _metadata: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -157,6 +174,8 @@ def _assemble(
             [],
             image_width,
             image_height,
+            bool(is_ground_truth),
+            agreement,
         )
         for (
             task_id,
@@ -168,6 +187,8 @@ def _assemble(
             completed_at,
             image_width,
             image_height,
+            is_ground_truth,
+            agreement,
         ) in rows
     ]
     by_id = {task.task_id: task for task in batch}
@@ -180,6 +201,12 @@ def _assemble(
         result_json,
         parent_prediction_id,
         lead_time_seconds,
+        review_status,
+        reviewer,
+        review_comment,
+        corrects_annotation_id,
+        is_ground_truth,
+        agreement,
     ) in annotations:
         task = by_id.get(task_id)
         if task is not None:  # a task of the range not in the status asked for
@@ -195,6 +222,12 @@ def _assemble(
                     result_json,
                     parent_prediction_id,
                     lead_time_seconds,
+                    review_status,
+                    reviewer,
+                    review_comment,
+                    corrects_annotation_id,
+                    bool(is_ground_truth),
+                    agreement,
                 )
             )
     for (

@@ -23,12 +23,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, String, Table, bindparam, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.export_records import ExportTaskRows
-from storage.models import Annotation, Label, Prediction, Project, Task, User
+from storage.models import Annotation, Label, Prediction, Project, QualityScore, Task, User
 
 # Tasks per batch: large enough that per-batch round trips do not matter,
 # small enough that the batches in flight (one read ahead, one being
@@ -41,6 +52,11 @@ _tasks = cast(Table, Task.__table__)
 _annotations = cast(Table, Annotation.__table__)
 _predictions = cast(Table, Prediction.__table__)
 _users = cast(Table, User.__table__)
+_reviewers = _users.alias("reviewers")
+_scores = cast(Table, QualityScore.__table__)
+# the quality_scores rows of each annotator's agreement over every label.
+AGREEMENT_KIND = "agreement"
+EVERY_LABEL = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +68,8 @@ class ExportProject:
     task_type: str
     owner_id: str
     labels: tuple[str, ...]
+    # the IoU at which two regions match (consensus).
+    iou_threshold: float = 0.5
 
 
 async def load_export_project(conn: AsyncConnection, *, project_id: str) -> ExportProject | None:
@@ -59,7 +77,11 @@ async def load_export_project(conn: AsyncConnection, *, project_id: str) -> Expo
     row = (
         await conn.execute(
             select(
-                _projects.c.id, _projects.c.name, _projects.c.task_type, _projects.c.owner_id
+                _projects.c.id,
+                _projects.c.name,
+                _projects.c.task_type,
+                _projects.c.owner_id,
+                _projects.c.iou_threshold,
             ).where(_projects.c.id == project_id)
         )
     ).first()
@@ -78,7 +100,25 @@ async def load_export_project(conn: AsyncConnection, *, project_id: str) -> Expo
         task_type=row.task_type,
         owner_id=row.owner_id,
         labels=tuple(names),
+        iou_threshold=row.iou_threshold if row.iou_threshold is not None else 0.5,
     )
+
+
+async def load_annotator_agreement(conn: AsyncConnection, *, project_id: str) -> dict[str, float]:
+    """Each annotator's mean agreement with the others over every label, by
+    username (annotators without a measured score are absent): one row per
+    annotator of the project's score sums."""
+    rows = await conn.execute(
+        select(_users.c.username, _scores.c.score_sum, _scores.c.score_count)
+        .join(_users, _users.c.id == _scores.c.user_id)
+        .where(
+            _scores.c.project_id == project_id,
+            _scores.c.kind == AGREEMENT_KIND,
+            _scores.c.label == EVERY_LABEL,
+            _scores.c.score_count > 0,
+        )
+    )
+    return {username: total / count for username, total, count in rows}
 
 
 def _untyped(column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -102,7 +142,7 @@ def _driver_rows(result: CursorResult[Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _task_query(*, by_status: bool) -> Select[Any]:
+def _task_query(*, by_status: bool, by_review: bool, ground_truth_only: bool) -> Select[Any]:
     query = (
         select(
             _tasks.c.id,
@@ -114,16 +154,38 @@ def _task_query(*, by_status: bool) -> Select[Any]:
             _untyped(_tasks.c.completed_at),
             _tasks.c.image_width,
             _tasks.c.image_height,
+            _tasks.c.is_ground_truth,
+            _tasks.c.agreement,
         )
         .where(_tasks.c.project_id == bindparam("project_id"), _tasks.c.id > bindparam("after"))
         .order_by(_tasks.c.id)
         .limit(bindparam("limit"))
     )
-    return query.where(_tasks.c.status == bindparam("status")) if by_status else query
+    if by_status:
+        query = query.where(_tasks.c.status == bindparam("status"))
+    if ground_truth_only:  # (project_id, is_ground_truth, id) index
+        query = query.where(_tasks.c.is_ground_truth == true())
+    if by_review:  # one probe of the task's annotations (task_id index) per task
+        query = query.where(
+            exists().where(
+                and_(
+                    _annotations.c.task_id == _tasks.c.id,
+                    _annotations.c.review_status == bindparam("review_status"),
+                )
+            )
+        )
+    return query
 
 
-_TASKS = _task_query(by_status=False)
-_TASKS_IN_STATUS = _task_query(by_status=True)
+# Built once per combination of filters: (by status, by review status, ground truth only).
+_TASK_QUERIES = {
+    (by_status, by_review, ground_truth): _task_query(
+        by_status=by_status, by_review=by_review, ground_truth_only=ground_truth
+    )
+    for by_status in (False, True)
+    for by_review in (False, True)
+    for ground_truth in (False, True)
+}
 _ANNOTATIONS = (
     select(
         _annotations.c.task_id,
@@ -134,8 +196,15 @@ _ANNOTATIONS = (
         _annotations.c.result_json,
         _annotations.c.parent_prediction_id,
         _annotations.c.lead_time_seconds,
+        _annotations.c.review_status,
+        _reviewers.c.username,
+        _annotations.c.review_comment,
+        _annotations.c.corrects_annotation_id,
+        _annotations.c.is_ground_truth,
+        _annotations.c.agreement,
     )
     .join(_users, _users.c.id == _annotations.c.user_id)
+    .outerjoin(_reviewers, _reviewers.c.id == _annotations.c.reviewer_id)
     .where(
         _annotations.c.project_id == bindparam("project_id"),
         _annotations.c.task_id >= bindparam("first"),
@@ -170,15 +239,19 @@ async def read_export_task_rows(
     limit: int,
     task_status: str | None,
     with_predictions: bool,
+    review_status: str | None = None,
+    ground_truth_only: bool = False,
 ) -> ExportTaskRows:
     """Up to `limit` tasks after `after_id` in id order (only those in
-    `task_status` unless it is None), with their annotations (and predictions
-    when `with_predictions`)."""
+    `task_status` unless it is None, with an annotation in `review_status`
+    unless it is None, only ground-truth tasks when `ground_truth_only`), with
+    their annotations (and predictions when `with_predictions`)."""
     params: dict[str, object] = {"project_id": project_id, "after": after_id, "limit": limit}
-    query = _TASKS
+    query = _TASK_QUERIES[(task_status is not None, review_status is not None, ground_truth_only)]
     if task_status is not None:
-        query = _TASKS_IN_STATUS
         params["status"] = task_status
+    if review_status is not None:
+        params["review_status"] = review_status
     rows = _driver_rows(await conn.execute(query, params))
     if not rows:
         return ExportTaskRows(rows, [], [])

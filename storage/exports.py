@@ -49,6 +49,10 @@ class ExportRecord:
     callback_attempts: int
     # the tasks the file holds incompletely (see ExportOutcome.warnings).
     warnings: tuple[ExportWarning, ...] = ()
+    # the filters and the answer asked for (docs/exports.md, docs/quality.md).
+    accepted_only: bool = False
+    ground_truth_only: bool = False
+    consensus: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,10 @@ class NewExport:
     created_by: str
     created_at: datetime
     expires_at: datetime
+    # only tasks with an accepted answer; only ground-truth tasks; the merged answer.
+    accepted_only: bool = False
+    ground_truth_only: bool = False
+    consensus: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +108,9 @@ async def insert_export(
             project_id=new.project_id,
             format=new.format,
             completed_only=new.completed_only,
+            accepted_only=new.accepted_only,
+            ground_truth_only=new.ground_truth_only,
+            consensus=new.consensus,
             status=status,
             file_name=new.file_name,
             storage_path=new.storage_path,
@@ -273,6 +284,9 @@ def _to_record(row: Row[Any]) -> ExportRecord:
         callback_status=CallbackStatus(row.callback_status) if row.callback_status else None,
         callback_attempts=row.callback_attempts or 0,
         warnings=_read_warnings(row.warnings_json),
+        accepted_only=bool(row.accepted_only),
+        ground_truth_only=bool(row.ground_truth_only),
+        consensus=bool(row.consensus),
     )
 
 

@@ -25,7 +25,7 @@ from functools import partial
 
 import psutil
 
-from bench.plan import EXPORT_FORMATS
+from bench.plan import CONSENSUS_EXPORT, EXPORT_FORMATS
 from bench.process import MemoryUse, ServerProcess
 from bench.seed import create_annotator, seed_annotated_project
 from bench.session import Session, check_status
@@ -34,17 +34,35 @@ from server.exports.format_process import WORKER_MODULE
 WATCH_INTERVAL_SECONDS = 0.01
 
 
+# The request of each export the bench measures.
+EXPORT_BODIES: dict[str, dict[str, object]] = {
+    **{name: {"format": name} for name in EXPORT_FORMATS},
+    CONSENSUS_EXPORT: {"format": "coco", "consensus": True},
+}
+
+
 async def run_exports(session: Session) -> None:
     results = session.results
     async with session.database() as database:
         annotator = await create_annotator(database, f"bench-exporter-{session.admin_id[-6:]}")
-        projects = {}
+        second = await create_annotator(database, f"bench-second-{session.admin_id[-6:]}")
+        projects, overlap = {}, {}
         for size in session.plan.export_sizes:
             started = time.perf_counter()
             projects[size] = await seed_annotated_project(
                 database, owner_id=session.admin_id, annotator_id=annotator, count=size
             )
-            session.log(f"seeded {size} annotated tasks in {time.perf_counter() - started:.1f} s")
+            overlap[size] = await seed_annotated_project(
+                database,
+                owner_id=session.admin_id,
+                annotator_id=annotator,
+                count=size,
+                second_annotator_id=second,
+            )
+            session.log(
+                f"seeded {size} annotated tasks, and {size} with two answers each,"
+                f" in {time.perf_counter() - started:.1f} s"
+            )
 
     for size in session.plan.export_sizes:
         raw_project, seconds = session.raw.insert_annotated(size)
@@ -65,6 +83,8 @@ async def run_exports(session: Session) -> None:
         else:
             with session.server(f"export-{size}") as server:
                 await export_formats(session, server, projects[size], size, EXPORT_FORMATS)
+        with session.server(f"export-{size}-{CONSENSUS_EXPORT}") as server:
+            await export_formats(session, server, overlap[size], size, [CONSENSUS_EXPORT])
 
 
 async def export_formats(
@@ -79,7 +99,7 @@ async def export_formats(
         for file_format in formats:
             figure = session.results.figure(f"export.{file_format}.{size}")
             post = partial(
-                clients.rest.post, path, json={"format": file_format, "completed_only": True}
+                clients.rest.post, path, json={**EXPORT_BODIES[file_format], "completed_only": True}
             )
             for _ in range(session.runs):
                 with watching_format_process(server.pid) as worker:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 
-from server.vocabulary import TaskStatus
+from server.vocabulary import ReviewStatus, TaskStatus
 from storage.database import Database
 from storage.export_records import ExportTaskRows
 from storage.export_tasks import DEFAULT_BATCH_SIZE, read_export_task_rows
@@ -24,12 +24,16 @@ async def iter_export_task_rows(
     project_id: str,
     completed_only: bool,
     with_predictions: bool = True,
+    accepted_only: bool = False,
+    ground_truth_only: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> AsyncGenerator[ExportTaskRows, None]:
     """Yield the project's task rows in id order, `batch_size` tasks at a time (only the
-    completed ones when `completed_only`; without their predictions unless
-    `with_predictions`)."""
+    completed ones when `completed_only`, those with an accepted annotation when
+    `accepted_only`, the ground-truth ones when `ground_truth_only`; without
+    their predictions unless `with_predictions`)."""
     task_status = TaskStatus.COMPLETED if completed_only else None
+    review_status = ReviewStatus.ACCEPTED if accepted_only else None
 
     async def read_batch(after_id: int) -> ExportTaskRows:
         async with database.read() as conn:
@@ -40,6 +44,8 @@ async def iter_export_task_rows(
                 limit=batch_size,
                 task_status=task_status,
                 with_predictions=with_predictions,
+                review_status=review_status,
+                ground_truth_only=ground_truth_only,
             )
 
     reading = asyncio.ensure_future(read_batch(0))

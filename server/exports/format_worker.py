@@ -30,10 +30,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from annotation_api.errors import DomainError
+from server.exports.answers import add_consensus
 from server.exports.formats.base import ExportContext
 from server.exports.formats.registry import FORMATS
 from server.exports.formats.warnings import listed_warnings
-from storage.export_records import ExportTaskRows, ExportWarning, assemble_export_tasks
+from storage.export_records import (
+    ExportTask,
+    ExportTaskRows,
+    ExportWarning,
+    assemble_export_tasks,
+)
 
 _LENGTH = struct.Struct(">I")
 _PICKLED, _MARSHALLED_ROWS, _PICKLED_ROWS = b"p", b"m", b"r"
@@ -119,6 +125,19 @@ def _read_message(source: BinaryIO) -> object | None:
     return unframe(data)
 
 
+def _records(rows: ExportTaskRows, context: ExportContext) -> list[ExportTask]:
+    """A batch's records, with each task's merged answer when consensus was asked."""
+    tasks = assemble_export_tasks(rows)
+    if context.consensus:
+        add_consensus(
+            tasks,
+            labels=context.labels,
+            iou_threshold=context.iou_threshold,
+            weights=context.weights,
+        )
+    return tasks
+
+
 def write_export(source: BinaryIO) -> Finished | Refused | Failed | None:
     """Write the export the messages on `source` describe; None when they stop early."""
     opening = _read_message(source)
@@ -131,7 +150,7 @@ def write_export(source: BinaryIO) -> Finished | Refused | Failed | None:
             while True:
                 message = _read_message(source)
                 if isinstance(message, ExportTaskRows):
-                    writer.write_batch(assemble_export_tasks(message))
+                    writer.write_batch(_records(message, opening.context))
                 elif message == FINISH:
                     writer.finish()
                     warnings = writer.warnings

@@ -39,6 +39,12 @@ class EndingExport(Protocol):
     @property
     def completed_only(self) -> bool: ...
     @property
+    def accepted_only(self) -> bool: ...
+    @property
+    def ground_truth_only(self) -> bool: ...
+    @property
+    def consensus(self) -> bool: ...
+    @property
     def file_name(self) -> str: ...
     @property
     def storage_path(self) -> str | None: ...
@@ -110,6 +116,9 @@ async def end_export(
                 "export_id": export.export_id,
                 "format": export.format,
                 "completed_only": export.completed_only,
+                "accepted_only": export.accepted_only,
+                "ground_truth_only": export.ground_truth_only,
+                "consensus": export.consensus,
                 "status": str(status),
                 "total_exported": total,
                 "file_size": size,

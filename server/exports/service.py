@@ -48,7 +48,7 @@ from server.exports.outcomes import end_export
 from server.exports.targets import validate_callback_url
 from storage.database import Database
 from storage.export_records import ExportWarning
-from storage.export_tasks import ExportProject, load_export_project
+from storage.export_tasks import ExportProject, load_annotator_agreement, load_export_project
 from storage.exports import ExportRecord, NewExport, delete_export, get_export, insert_export
 from storage.ids import new_export_id
 from storage.types import utcnow
@@ -85,6 +85,9 @@ class ExportService:
         format_name: str | None,
         completed_only: bool | None,
         callback_url: str | None,
+        accepted_only: bool = False,
+        ground_truth_only: bool = False,
+        consensus: bool = False,
     ) -> ExportRecord:
         project = await self._visible_project(caller, project_id)
         spec = self._format_for(format_name or DEFAULT_FORMAT, project.task_type)
@@ -104,6 +107,9 @@ class ExportService:
             created_by=caller.user_id,
             created_at=now,
             expires_at=now + timedelta(hours=self._settings.export_ttl_hours),
+            accepted_only=accepted_only,
+            ground_truth_only=ground_truth_only,
+            consensus=consensus,
         )
         async with self._database.transaction() as conn:
             await insert_export(
@@ -217,6 +223,10 @@ class ExportService:
         partial = partial_file(final)
         scratch = scratch_dir(self._settings, new.export_id)
         await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
+        weights: dict[str, float] = {}
+        if new.consensus:
+            async with self._database.read() as conn:
+                weights = await load_annotator_agreement(conn, project_id=project.project_id)
         context = ExportContext(
             project_id=project.project_id,
             project_name=project.name,
@@ -224,6 +234,9 @@ class ExportService:
             labels=project.labels,
             scratch_dir=scratch,
             created_at=new.created_at,
+            consensus=new.consensus,
+            iou_threshold=project.iou_threshold,
+            weights=weights,
         )
         try:
             batches = iter_export_task_rows(
@@ -231,6 +244,8 @@ class ExportService:
                 project_id=project.project_id,
                 completed_only=new.completed_only,
                 with_predictions=spec.writer.uses_predictions,
+                accepted_only=new.accepted_only,
+                ground_truth_only=new.ground_truth_only,
             )
             # Every batch makes thousands of short-lived tuples (no cycles among
             # them); without the pause, collections would walk every live

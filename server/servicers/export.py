@@ -46,6 +46,9 @@ def _export_details(record: ExportRecord) -> export_service_pb2.GetExportRespons
         callback_status=name_to_enum(CALLBACK_STATUS, record.callback_status or ""),
         callback_attempts=record.callback_attempts,
         warnings=_warnings(record),
+        accepted_only=record.accepted_only,
+        ground_truth_only=record.ground_truth_only,
+        consensus=record.consensus,
     )
     if record.error_message is not None:
         response.error_message = record.error_message
@@ -76,6 +79,9 @@ class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
             format_name=enum_to_name(EXPORT_FORMAT, request.format) or None,
             completed_only=request.completed_only if request.HasField("completed_only") else None,
             callback_url=request.callback_url if request.HasField("callback_url") else None,
+            accepted_only=request.accepted_only,
+            ground_truth_only=request.ground_truth_only,
+            consensus=request.consensus,
         )
         return export_service_pb2.CreateExportResponse(
             project_id=record.project_id,

@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench.plan import EXPORT_FORMATS, IMPORT_FORMATS, PLANS
+from bench.plan import CONSENSUS_EXPORT, EXPORT_FORMATS, IMPORT_FORMATS, PLANS
 from bench.report import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,8 @@ def expected_figures() -> list[str]:
     keys += ["progress.rest_minimal.p50", "progress.rest_minimal.p99"]
     keys += [f"progress.{name}.client_cpu" for name in ("rest", "rest_minimal", "grpc")]
     for size in plan.export_sizes:
-        keys += [f"raw.export.{size}", *(f"export.{f}.{size}" for f in EXPORT_FORMATS)]
+        formats = (*EXPORT_FORMATS, CONSENSUS_EXPORT)
+        keys += [f"raw.export.{size}", *(f"export.{f}.{size}" for f in formats)]
     size = plan.import_predictions
     keys += [f"raw.import.{size}", *(f"import.{f}.{size}" for f in IMPORT_FORMATS)]
     keys += [f"import.memory.{size}" for size in plan.import_memory_sizes]

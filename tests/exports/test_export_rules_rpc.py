@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import grpc
+import orjson
 import pytest
 from annotation.v1 import common_pb2
 
@@ -115,6 +116,12 @@ async def test_export_is_audited(
         rows = (await conn.execute(select(audit).where(audit.c.action == "exports.create"))).all()
     assert len(rows) == 1 and rows[0].actor_id == admin.user_id
     assert rows[0].project_id == project_id and created.export_id in rows[0].detail_json
+    detail = orjson.loads(rows[0].detail_json)
+    assert (detail["accepted_only"], detail["ground_truth_only"], detail["consensus"]) == (
+        False,
+        False,
+        False,
+    )
 
 
 @pytest.mark.parametrize(

@@ -113,3 +113,42 @@ async def test_export_formats_over_rest(http_client: httpx.AsyncClient, admin: T
     assert formats["yolo"]["file_extension"] == "zip"
     assert formats["csv"]["content_type"] == "text/csv; charset=utf-8"
     assert len(formats) == 7
+
+
+async def test_export_options_over_rest(
+    http_client: httpx.AsyncClient,
+    channel: grpc.aio.Channel,
+    admin: TestUser,
+    annotator: TestUser,
+) -> None:
+    project_id, _ = await build_project(channel, admin, annotator, "text_classification")
+    path = f"/api/external/projects/{project_id}/export"
+    response = await http_client.post(
+        path, json={"format": "csv", "consensus": True}, headers=auth(admin)
+    )
+    assert response.status_code == 200, response.text
+    export_id = response.json()["export_id"]
+    # one answer per task: the consensus is that answer, byte for byte
+    assert response.json()["total_exported"] == 2
+    plain = await http_client.post(path, json={"format": "csv"}, headers=auth(admin))
+    files = [
+        (await http_client.get(body["file_url"], headers=auth(admin))).content
+        for body in (response.json(), plain.json())
+    ]
+    assert files[0] == files[1] and "正面".encode() in files[0]
+    shown = (
+        await http_client.get(f"/api/external/exports/{export_id}", headers=auth(admin))
+    ).json()
+    assert (shown["consensus"], shown["accepted_only"], shown["ground_truth_only"]) == (
+        True,
+        False,
+        False,
+    )
+    # review is off: no answer was accepted, so nothing is exported
+    response = await http_client.post(
+        path, json={"format": "json", "accepted_only": True}, headers=auth(admin)
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["total_exported"] == 0
+    response = await http_client.post(path, json={"consensus": "yes"}, headers=auth(admin))
+    assert response.status_code == 400, response.text

@@ -69,7 +69,7 @@ class GetExportRequest(_message.Message):
     def __init__(self, export_id: _Optional[str] = ...) -> None: ...
 
 class GetExportResponse(_message.Message):
-    __slots__ = ("export_id", "project_id", "format", "status", "completed_only", "total_exported", "file_url", "file_name", "file_size", "created_at", "expires_at", "error_message", "callback_url", "callback_status", "callback_attempts", "warnings")
+    __slots__ = ("export_id", "project_id", "format", "status", "completed_only", "total_exported", "file_url", "file_name", "file_size", "created_at", "expires_at", "error_message", "callback_url", "callback_status", "callback_attempts", "warnings", "accepted_only", "ground_truth_only", "consensus")
     EXPORT_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +86,9 @@ class GetExportResponse(_message.Message):
     CALLBACK_STATUS_FIELD_NUMBER: _ClassVar[int]
     CALLBACK_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_ONLY_FIELD_NUMBER: _ClassVar[int]
+    CONSENSUS_FIELD_NUMBER: _ClassVar[int]
     export_id: str
     project_id: str
     format: _common_pb2.ExportFormat
@@ -102,7 +105,10 @@ class GetExportResponse(_message.Message):
     callback_status: _common_pb2.CallbackStatus
     callback_attempts: int
     warnings: _containers.RepeatedCompositeFieldContainer[ExportWarning]
-    def __init__(self, export_id: _Optional[str] = ..., project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ExportFormat, str]] = ..., status: _Optional[_Union[_common_pb2.ExportStatus, str]] = ..., completed_only: _Optional[bool] = ..., total_exported: _Optional[int] = ..., file_url: _Optional[str] = ..., file_name: _Optional[str] = ..., file_size: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_message: _Optional[str] = ..., callback_url: _Optional[str] = ..., callback_status: _Optional[_Union[_common_pb2.CallbackStatus, str]] = ..., callback_attempts: _Optional[int] = ..., warnings: _Optional[_Iterable[_Union[ExportWarning, _Mapping]]] = ...) -> None: ...
+    accepted_only: bool
+    ground_truth_only: bool
+    consensus: bool
+    def __init__(self, export_id: _Optional[str] = ..., project_id: _Optional[str] = ..., format: _Optional[_Union[_common_pb2.ExportFormat, str]] = ..., status: _Optional[_Union[_common_pb2.ExportStatus, str]] = ..., completed_only: _Optional[bool] = ..., total_exported: _Optional[int] = ..., file_url: _Optional[str] = ..., file_name: _Optional[str] = ..., file_size: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_message: _Optional[str] = ..., callback_url: _Optional[str] = ..., callback_status: _Optional[_Union[_common_pb2.CallbackStatus, str]] = ..., callback_attempts: _Optional[int] = ..., warnings: _Optional[_Iterable[_Union[ExportWarning, _Mapping]]] = ..., accepted_only: _Optional[bool] = ..., ground_truth_only: _Optional[bool] = ..., consensus: _Optional[bool] = ...) -> None: ...
 
 class DownloadExportRequest(_message.Message):
     __slots__ = ("export_id",)

@@ -11,8 +11,8 @@ blocks the event loop and uses a core of its own.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -37,6 +37,12 @@ class ExportContext:
     # a private directory for scratch files, removed by the caller afterwards.
     scratch_dir: Path
     created_at: datetime
+    # consensus asked: the one-answer formats write each task's merged answer
+    # (server/exports/answers.py), made at the project's IoU threshold with
+    # each annotator's agreement score (by username) as weight.
+    consensus: bool = False
+    iou_threshold: float = 0.5
+    weights: Mapping[str, float] = field(default_factory=dict)
 
 
 class FormatWriter(ABC):

@@ -20,6 +20,7 @@ from typing import BinaryIO
 import orjson
 
 from server.display_ids import display_id
+from server.exports.answers import answer
 from server.exports.formats.base import (
     ExportContext,
     FormatWriter,
@@ -105,7 +106,7 @@ class CocoWriter(FormatWriter):
             if size is None:
                 warn(task, SIZE_UNKNOWN_LEFT_OUT)
                 continue
-            latest = task.latest_annotation
+            latest = answer(task)
             result = latest.result if latest is not None else []
             width, height = size
             add_image(

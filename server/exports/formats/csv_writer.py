@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 from server.display_ids import display_id
+from server.exports.answers import answer
 from server.exports.formats.base import (
     ExportContext,
     FormatWriter,
@@ -52,7 +53,7 @@ class CsvWriter(FormatWriter):
     def write_batch(self, tasks: Sequence[ExportTask]) -> None:
         rows = []
         for task in tasks:
-            latest = task.latest_annotation
+            latest = answer(task)
             if latest is None:
                 annotator = labels = result = ""
             else:

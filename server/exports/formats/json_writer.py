@@ -9,6 +9,9 @@ original_data), `annotations[].result` and `predictions[]` with `result`,
 `model_version` and `score`. Without `data`, Label Studio would take the
 whole element as the task's data, and its converter needs `id`.
 `annotator` and `completed_at` describe the latest submitted annotation.
+Review and quality fields are added to each annotation (review_status,
+reviewer, review_comment, corrects_annotation_id, agreement, ground_truth) and
+task (agreement, ground_truth, and `consensus` when the export asked for it).
 
 Each annotation and prediction record is built by one function below, so a
 field is added to every record in one line.
@@ -68,6 +71,11 @@ class JsonWriter(FormatWriter):
             "status": task.status,
             "annotator": latest.annotator if latest else None,
             "completed_at": task.completed_at,
+            # quality control (additive): the task's agreement, whether it is a
+            # ground-truth task, and its merged answer when consensus was asked.
+            "agreement": task.agreement,
+            "ground_truth": task.is_ground_truth,
+            **({"consensus": consensus_record(task)} if self.context.consensus else {}),
         }
 
 
@@ -76,6 +84,11 @@ def annotation_record(annotation: ExportAnnotation) -> dict[str, Any]:
     parent = (
         str(annotation.parent_prediction_id)
         if annotation.parent_prediction_id is not None
+        else None
+    )
+    corrects = (
+        str(annotation.corrects_annotation_id)
+        if annotation.corrects_annotation_id is not None
         else None
     )
     return {
@@ -89,6 +102,24 @@ def annotation_record(annotation: ExportAnnotation) -> dict[str, Any]:
         # The same two under Label Studio's names.
         "parent_prediction": annotation.parent_prediction_id,
         "lead_time": annotation.lead_time_seconds,
+        # review and quality control (additive).
+        "review_status": annotation.review_status,
+        "reviewer": annotation.reviewer,
+        "review_comment": annotation.review_comment,
+        "corrects_annotation_id": corrects,
+        "agreement": annotation.agreement,
+        "ground_truth": annotation.is_ground_truth,
+    }
+
+
+def consensus_record(task: ExportTask) -> dict[str, Any] | None:
+    """The task's merged answer and the annotations it was made from; None without one."""
+    merged = task.consensus
+    if merged is None:
+        return None
+    return {
+        "result": stored_array(merged.result_json),
+        "annotation_ids": [str(i) for i in task.consensus_of],
     }
 
 

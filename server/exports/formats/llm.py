@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from server.exports.answers import answer
 from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream, image_url
 from server.exports.formats.results import chosen_labels, spans
 from server.images import ImageNames
@@ -64,7 +65,7 @@ def example_for(
     task: ExportTask, task_type: str, instruction: str, names: ImageNames
 ) -> Example | None:
     """The example of one task, or None when the task has no answer."""
-    latest = task.latest_annotation
+    latest = answer(task)
     if latest is None:
         return None
     if task_type == TaskType.NER:

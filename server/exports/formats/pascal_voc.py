@@ -27,6 +27,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
+from server.exports.answers import answer
 from server.exports.formats.base import ExportContext, FormatWriter, JsonArrayStream, image_url
 from server.exports.formats.results import Region, pixel_size, read_regions
 from server.exports.formats.warnings import SIZE_UNKNOWN_LEFT_OUT, regions_left_out
@@ -115,7 +116,7 @@ class PascalVocWriter(FormatWriter):
     def _element(
         self, task: ExportTask, url: str, filename: str, width: int, height: int
     ) -> dict[str, Any]:
-        latest = task.latest_annotation
+        latest = answer(task)
         found, left_out = read_regions(latest.result if latest else [], aspect=width / height)
         if left_out:
             self.warnings.add(task, regions_left_out(left_out))

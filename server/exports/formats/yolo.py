@@ -35,6 +35,7 @@ import orjson
 import yaml
 
 from server.display_ids import display_id
+from server.exports.answers import answer
 from server.exports.formats.base import ExportContext, FormatWriter, JsonLines, image_url
 from server.exports.formats.results import LabelIndex, Region, pixel_size, read_regions
 from server.exports.formats.warnings import SIZE_UNKNOWN_ROTATION, regions_left_out
@@ -110,7 +111,7 @@ class YoloWriter(FormatWriter):
         self.exported += manifest.count
 
     def _label_text(self, task: ExportTask) -> str:
-        latest = task.latest_annotation
+        latest = answer(task)
         result = latest.result if latest else []
         found, left_out = read_regions(result)
         messages = []
