@@ -122,6 +122,7 @@ function Reviewing({ item, onReviewed }) {
 
   if (!annotation) return html`<p class="error">The annotation ${item.annotation_id} is not in its task.</p>`;
   return html`<div class="reviewing" data-task=${task.display_id} data-annotation=${annotation.annotation_id}
+    data-external-id=${task.external_id ?? ""} data-author=${author}
     data-ready=${ready ? "yes" : "no"}>
     <div class="review-head">
       <div>

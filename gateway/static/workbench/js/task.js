@@ -208,6 +208,7 @@ function Labelling({ task, navigate }) {
   );
 
   return html`<section class="page labelling" data-task=${task.display_id} data-task-type=${task.task_type}
+    data-external-id=${task.external_id ?? ""}
     data-ready=${ready ? "yes" : "no"}>
     <header class="page-head">
       <div>
