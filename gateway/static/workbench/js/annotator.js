@@ -2,7 +2,7 @@
 // back is marked "returned", with the reviewer's comment), and "Next task"
 // (the task itself opens in task.js).
 import { get, post } from "./api.js";
-import { html, useCallback, useState } from "./lib.js";
+import { html, useCallback, useEffect, useState } from "./lib.js";
 import { ErrorBox, Loading, ReviewBadge, StatusBadge, formatTime, useLoad } from "./widgets.js";
 
 const STATUSES = ["pending", "in_progress", "completed"];
@@ -27,6 +27,13 @@ export function AnnotatorHome({ navigate, finished }) {
   const [filter, setFilter] = useState("");
   const queue = useLoad(() => get("/api/v1/me/tasks", { status: filter, page_size: 50 }), [filter]);
   const [next, setNext] = useState({ busy: false, error: null, empty: Boolean(finished) });
+  // A reviewer may send a task back at any time: the list is read again when the
+  // page becomes visible again.
+  useEffect(() => {
+    const onShow = () => document.visibilityState === "visible" && queue.reload();
+    document.addEventListener("visibilitychange", onShow);
+    return () => document.removeEventListener("visibilitychange", onShow);
+  }, [queue.reload]);
 
   const takeNext = useCallback(async () => {
     setNext({ busy: true, error: null, empty: false });

@@ -45,7 +45,8 @@ function Page({ role, hash, navigate }) {
   if (parts[0] === "tasks" && parts[1]) {
     return html`<${TaskPage} taskId=${decodeURIComponent(parts[1])} navigate=${navigate} />`;
   }
-  return html`<${AnnotatorHome} navigate=${navigate} finished=${new URLSearchParams(query).has("done")} />`;
+  // Keyed by the route: coming back to the queue shows it afresh (a returned task, say).
+  return html`<${AnnotatorHome} key=${hash} navigate=${navigate} finished=${new URLSearchParams(query).has("done")} />`;
 }
 
 function App() {
