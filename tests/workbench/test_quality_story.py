@@ -333,7 +333,7 @@ async def play(
 
     # ann sees why street-1 came back, fixes it and submits it again.
     ann = pages["ann"]
-    await ann.goto(f"{base}/workbench/#/queue")
+    await ann.click(".topbar a[href='#/queue']:not(.brand)")  # the queue, read afresh
     returned = ann.locator("#my-tasks tr[data-review=rejected]")
     await expect(returned).to_have_count(1)
     await expect(returned).to_contain_text(COMMENT)
@@ -393,10 +393,11 @@ async def play(
     await expect(admin.locator("#agreement-summary")).to_contain_text("1 ground-truth task")
     await story.shot(admin, "admin-quality", full_page=True)
 
-    # Progress counts tasks: street-0 and street-1 completed once each, street-gt by kim.
+    # Progress counts tasks: street-0 and street-1 completed once each; street-gt holds
+    # kim's one answer of the two a task now needs (the ground-truth answers are not counted).
     await admin.click("#tab-overview")
     progress = admin.locator("#progress-card")
-    await expect(progress).to_contain_text("100% · 3 completed, 0 in progress, 0 pending")
+    await expect(progress).to_contain_text("66.67% · 2 completed, 1 in progress, 0 pending")
     for name in ("ann", "ben"):
         await expect(progress.locator(f"tr[data-annotator={name}] td").nth(3)).to_have_text("2")
 
@@ -407,7 +408,7 @@ async def play(
     download = await download_info.value
     coco_path = story.artifacts / download.suggested_filename
     await download.save_as(coco_path)
-    await expect(admin.locator("#export-result")).to_contain_text("3 tasks")
+    await expect(admin.locator("#export-result")).to_contain_text("2 tasks")
     await story.shot(admin, "admin-consensus-export")
     assert story.errors == []
     assert sorted(story.api_refusals) == [
