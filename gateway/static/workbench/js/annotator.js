@@ -1,8 +1,9 @@
-// The annotator's queue: counts by status, their tasks, and "Next task"
+// The annotator's queue: counts by status, their tasks (a task a reviewer sent
+// back is marked "returned", with the reviewer's comment), and "Next task"
 // (the task itself opens in task.js).
 import { get, post } from "./api.js";
-import { html, useCallback, useState } from "./lib.js";
-import { ErrorBox, Loading, StatusBadge, formatTime, useLoad } from "./widgets.js";
+import { html, useCallback, useEffect, useState } from "./lib.js";
+import { ErrorBox, Loading, ReviewBadge, StatusBadge, formatTime, useLoad } from "./widgets.js";
 
 const STATUSES = ["pending", "in_progress", "completed"];
 
@@ -17,10 +18,22 @@ function QueueCounts({ counts }) {
   </div>`;
 }
 
+function linkText(task) {
+  if (task.review_status === "rejected") return "Fix";
+  return task.status === "completed" ? "Review / correct" : "Open";
+}
+
 export function AnnotatorHome({ navigate, finished }) {
   const [filter, setFilter] = useState("");
   const queue = useLoad(() => get("/api/v1/me/tasks", { status: filter, page_size: 50 }), [filter]);
   const [next, setNext] = useState({ busy: false, error: null, empty: Boolean(finished) });
+  // A reviewer may send a task back at any time: the list is read again when the
+  // page becomes visible again.
+  useEffect(() => {
+    const onShow = () => document.visibilityState === "visible" && queue.reload();
+    document.addEventListener("visibilitychange", onShow);
+    return () => document.removeEventListener("visibilitychange", onShow);
+  }, [queue.reload]);
 
   const takeNext = useCallback(async () => {
     setNext({ busy: true, error: null, empty: false });
@@ -59,13 +72,16 @@ export function AnnotatorHome({ navigate, finished }) {
       <tbody>
         ${queue.data.tasks.length === 0 && html`<tr><td colspan="6" class="empty">No tasks here.</td></tr>`}
         ${queue.data.tasks.map(
-          (task) => html`<tr data-task=${task.display_id}>
+          (task) => html`<tr data-task=${task.display_id} data-review=${task.review_status ?? ""}
+            class=${task.review_status === "rejected" ? "returned" : ""}>
             <td>${task.display_id}</td>
             <td>${task.project_name}</td>
             <td>${task.external_id}</td>
-            <td><${StatusBadge} status=${task.status} /></td>
+            <td><${StatusBadge} status=${task.status} /> <${ReviewBadge} status=${task.review_status} />
+              ${task.review_status === "rejected" && task.review_comment &&
+                html`<div class="review-comment-line">${task.review_comment}</div>`}</td>
             <td>${formatTime(task.updated_at)}</td>
-            <td><a href=${`#/tasks/${task.task_id}`}>${task.status === "completed" ? "Review / correct" : "Open"}</a></td>
+            <td><a href=${`#/tasks/${task.task_id}`}>${linkText(task)}</a></td>
           </tr>`,
         )}
       </tbody>

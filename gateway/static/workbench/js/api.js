@@ -97,12 +97,12 @@ export async function download(path, fallbackName) {
 }
 
 /**
- * Who holds this token: {user_id, username, role} with role "admin" (may manage
- * projects: admin or super_admin) or "annotator". Throws the ApiError of a token
- * the API does not accept.
+ * Who holds this token: {user_id, username, role, kind} with kind "admin" (may
+ * manage projects: admin or super_admin), "reviewer" or "annotator". Throws the
+ * ApiError of a token the API does not accept.
  */
 export async function whoIs(token) {
   const { user } = await api("GET", "/api/v1/me", { token });
   const admin = user.role === "admin" || user.role === "super_admin";
-  return { ...user, kind: admin ? "admin" : "annotator" };
+  return { ...user, kind: admin ? "admin" : user.role === "reviewer" ? "reviewer" : "annotator" };
 }

@@ -1,5 +1,6 @@
-// The project's export buttons, one per format its task type supports, and what
-// the export says it could not write completely (its warnings, by task).
+// The project's export buttons, one per format its task type supports, the
+// export's options (completed only, accepted only, ground truth only, consensus),
+// and what the export says it could not write completely (its warnings, by task).
 import { download, post } from "./api.js";
 import { html, useState } from "./lib.js";
 import { ErrorBox } from "./widgets.js";
@@ -16,6 +17,10 @@ function ExportWarnings({ warnings }) {
 
 export function ExportCard({ projectId, taskType, formats }) {
   const [completedOnly, setCompletedOnly] = useState(true);
+  // The quality options are sent only when ticked: an unticked one is the default.
+  const [options, setOptions] = useState({ accepted_only: false, ground_truth_only: false, consensus: false });
+  const tick = (name) => (event) => setOptions({ ...options, [name]: event.currentTarget.checked });
+  const chosen = Object.fromEntries(Object.entries(options).filter(([, on]) => on));
   const [state, setState] = useState({ busy: "", error: null, message: "", warnings: [] });
   const supported = formats.filter((f) => f.task_types.includes(taskType));
   const exportAs = async (format) => {
@@ -24,6 +29,7 @@ export function ExportCard({ projectId, taskType, formats }) {
       const file = await post(`/api/external/projects/${encodeURIComponent(projectId)}/export`, {
         format,
         completed_only: completedOnly,
+        ...chosen,
       });
       const saved = await download(file.file_url, file.file_name);
       setState({
@@ -40,6 +46,12 @@ export function ExportCard({ projectId, taskType, formats }) {
     <h2>Export</h2>
     <label class="check"><input type="checkbox" checked=${completedOnly}
       onChange=${(e) => setCompletedOnly(e.currentTarget.checked)} /> completed tasks only</label>
+    <label class="check"><input type="checkbox" id="export-accepted-only" checked=${options.accepted_only}
+      onChange=${tick("accepted_only")} /> accepted by a reviewer only</label>
+    <label class="check"><input type="checkbox" id="export-ground-truth-only" checked=${options.ground_truth_only}
+      onChange=${tick("ground_truth_only")} /> ground-truth tasks only</label>
+    <label class="check"><input type="checkbox" id="export-consensus" checked=${options.consensus}
+      onChange=${tick("consensus")} /> consensus: one merged answer per task</label>
     <div class="actions wrap">
       ${supported.map(
         (f) => html`<button type="button" id=${`export-${f.format}`} onClick=${() => exportAs(f.format)}

@@ -1,13 +1,18 @@
-// The workbench: sign-in, then the admin's or the annotator's view (hash routes).
+// The workbench: sign-in, then the admin's, the reviewer's or the annotator's view
+// (hash routes). Admins review too (#/review).
 import { session, whenSignedOut, whoIs } from "./api.js";
 import { AnnotatorHome } from "./annotator.js";
 import { TaskPage } from "./task.js";
 import { Fragment, html, render, useCallback, useEffect, useState } from "./lib.js";
 import { ProjectPage } from "./project.js";
 import { ProjectsPage } from "./projects.js";
+import { ReviewPage } from "./review.js";
 import { SignIn, explain } from "./signin.js";
 import { ErrorBox, Loading } from "./widgets.js";
 
+
+const HOME = { admin: "#/projects", reviewer: "#/review", annotator: "#/queue" };
+const ROLE_NAMES = { super_admin: "super admin", admin: "administrator", reviewer: "reviewer" };
 
 function useHash() {
   const [hash, setHash] = useState(window.location.hash || "#/");
@@ -26,14 +31,22 @@ function useHash() {
 function Page({ role, hash, navigate }) {
   const [path, query] = hash.slice(1).split("?");
   const parts = path.split("/").filter(Boolean);
+  if (role === "reviewer" || (role === "admin" && parts[0] === "review")) {
+    const projectId = new URLSearchParams(query).get("project") || "";
+    return html`<${ReviewPage} key=${projectId} projectId=${projectId} />`;
+  }
   if (role === "admin") {
-    if (parts[0] === "projects" && parts[1]) return html`<${ProjectPage} projectId=${decodeURIComponent(parts[1])} />`;
+    if (parts[0] === "projects" && parts[1]) {
+      const tab = new URLSearchParams(query).get("tab") || "overview";
+      return html`<${ProjectPage} projectId=${decodeURIComponent(parts[1])} tab=${tab} />`;
+    }
     return html`<${ProjectsPage} />`;
   }
   if (parts[0] === "tasks" && parts[1]) {
     return html`<${TaskPage} taskId=${decodeURIComponent(parts[1])} navigate=${navigate} />`;
   }
-  return html`<${AnnotatorHome} navigate=${navigate} finished=${new URLSearchParams(query).has("done")} />`;
+  // Keyed by the route: coming back to the queue shows it afresh (a returned task, say).
+  return html`<${AnnotatorHome} key=${hash} navigate=${navigate} finished=${new URLSearchParams(query).has("done")} />`;
 }
 
 function App() {
@@ -71,7 +84,7 @@ function App() {
   if (auth.state === "signed-out") {
     return html`<${SignIn} reason=${auth.reason} onSignedIn=${(token, user) => {
       session.save(token);
-      navigate(user.kind === "admin" ? "#/projects" : "#/queue");
+      navigate(HOME[user.kind]);
       setAuth({ state: "signed-in", user });
     }} />`;
   }
@@ -79,11 +92,13 @@ function App() {
   const role = user.kind;
   return html`<${Fragment}>
     <nav class="topbar">
-      <a class="brand" href=${role === "admin" ? "#/projects" : "#/queue"}>Annotation workbench</a>
-      ${role === "admin" ? html`<a href="#/projects">Projects</a>` : html`<a href="#/queue">My queue</a>`}
+      <a class="brand" href=${HOME[role]}>Annotation workbench</a>
+      ${role === "admin" && html`<a href="#/projects">Projects</a>`}
+      ${role !== "annotator" && html`<a href="#/review" id="nav-review">Review queue</a>`}
+      ${role === "annotator" && html`<a href="#/queue">My queue</a>`}
       <span class="spacer"></span>
       <span class="who"><span id="username">${user.username}</span>
-        <span class="subtle-dark" id="role">${user.role === "super_admin" ? "super admin" : user.role === "admin" ? "administrator" : "annotator"}</span></span>
+        <span class="subtle-dark" id="role">${ROLE_NAMES[user.role] ?? "annotator"}</span></span>
       <button type="button" class="link" id="sign-out" onClick=${() => signOut("")}>Sign out</button>
     </nav>
     <${Page} role=${role} hash=${hash} navigate=${navigate} />

@@ -1,8 +1,11 @@
-// One project, for its admin: labels and Ready, assignment, progress, prediction
-// statistics and exports. Every figure and rule comes from the API; the page only
-// shows them and sends what the admin chose.
+// One project, for its admin, on two tabs. Overview: labels and Ready, assignment,
+// progress, prediction statistics and exports. Quality (quality.js): settings,
+// reviewers, review counts, agreement and ground-truth accuracy, ground-truth
+// tasks; its figures load when the tab opens. Every figure and rule comes from the
+// API; the page only shows them and sends what the admin chose.
 import { get, post } from "./api.js";
 import { ExportCard } from "./export-card.js";
+import { GroundTruthCard, QualityCard, QualitySettingsCard, ReviewersCard } from "./quality.js";
 import { html, useEffect, useState } from "./lib.js";
 import {
   BarChart,
@@ -40,7 +43,7 @@ async function loadProject(projectId) {
   return { progress, formats: formats.formats, taskType: task?.task_type ?? "", config: task?.label_config ?? "" };
 }
 
-export function ProjectPage({ projectId }) {
+export function ProjectPage({ projectId, tab }) {
   const project = useLoad(() => loadProject(projectId), [projectId]);
   const live = useLoad(
     () =>
@@ -65,6 +68,8 @@ export function ProjectPage({ projectId }) {
   const refresh = () => {
     live.reload();
   };
+  const tabLink = (name, label) => html`<a href=${`#/projects/${encodeURIComponent(projectId)}?tab=${name}`}
+    id=${`tab-${name}`} class=${tab === name ? "tab current" : "tab"} aria-current=${tab === name ? "page" : null}>${label}</a>`;
   return html`<section class="page project" data-project=${projectId}>
     <header class="page-head">
       <div>
@@ -74,14 +79,21 @@ export function ProjectPage({ projectId }) {
       </div>
       <div class="actions"><button type="button" id="refresh" onClick=${refresh}>Refresh</button></div>
     </header>
+    <nav class="tabs">${tabLink("overview", "Overview")}${tabLink("quality", "Quality")}</nav>
     <${ErrorBox} error=${live.error} onRetry=${live.reload} />
-    <div class="cards">
+    ${tab === "quality" && html`<div class="cards">
+      <${QualitySettingsCard} projectId=${projectId} onSaved=${refresh} />
+      <${ReviewersCard} projectId=${projectId} />
+      <${GroundTruthCard} projectId=${projectId} onChanged=${refresh} />
+      <${QualityCard} projectId=${projectId} progress=${progress} round=${live.data} />
+    </div>`}
+    ${tab !== "quality" && html`<div class="cards">
       <${LabelsCard} projectId=${projectId} config=${info.config} status=${progress.status} onSaved=${() => { project.reload(); live.reload(); }} />
       <${AssignCard} projectId=${projectId} progress=${progress} onAssigned=${refresh} />
       <${ExportCard} projectId=${projectId} taskType=${info.taskType} formats=${info.formats} />
       <${ProgressCard} progress=${progress} />
       <${StatsCard} projectId=${projectId} stats=${live.data?.stats} loading=${live.loading && !live.data} />
-    </div>
+    </div>`}
   </section>`;
 }
 

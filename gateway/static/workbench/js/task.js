@@ -1,6 +1,9 @@
 // One task in Label Studio: the pre-label (one model version's whole set of
 // regions, switchable to another version), submit / skip, corrections of the
 // annotator's own earlier annotation, and the draft that survives a reload.
+// A task a reviewer sent back shows the reviewer's comment above it and opens on
+// the rejected answer; submitting it again sends it back for review. An accepted
+// answer is final and read-only.
 import { get, patch, post } from "./api.js";
 import { dropDraft, readDraft, useDraft } from "./drafts.js";
 import { LabelStudioArea } from "./labeller.js";
@@ -91,7 +94,11 @@ function Labelling({ task, navigate }) {
   const shownAt = useRef(performance.now());  // lead time: from display to submit
   const me = task.assignee;
   const ownAnnotation = me ? task.annotations.find((a) => a.annotator.user_id === me.user_id) : undefined;
-  const correcting = Boolean(ownAnnotation);
+  const returned = ownAnnotation?.review_status === "rejected";
+  const accepted = ownAnnotation?.review_status === "accepted";
+  // A returned answer is submitted again (the same annotation, reviewed again);
+  // any other own answer is corrected in place, unless it was accepted (final).
+  const correcting = Boolean(ownAnnotation) && !returned;
   const [draft, setDraft] = useState(() => (me ? readDraft(me.user_id, task.task_id) : null));
   const [chosen, setChosen] = useState(() => task.prelabel_prediction_id ?? null);
   const [ready, setReady] = useState(false);
@@ -104,7 +111,13 @@ function Labelling({ task, navigate }) {
 
   const start = useMemo(() => {
     if (draft) return { result: draft.result, parentPredictionId: draft.parentPredictionId };
-    if (ownAnnotation) return { result: ownAnnotation.result, annotationId: ownAnnotation.annotation_id };
+    if (ownAnnotation) {
+      return {
+        result: ownAnnotation.result,
+        annotationId: ownAnnotation.annotation_id,
+        parentPredictionId: ownAnnotation.parent_prediction_id ?? null,
+      };
+    }
     return chosen ? { predictionId: chosen } : {};
   }, [draft, ownAnnotation, chosen]);
   const onReady = useCallback(() => setReady(true), []);
@@ -130,7 +143,7 @@ function Labelling({ task, navigate }) {
   }, [navigate]);
 
   const submit = useCallback(async ({ emptyConfirmed = false } = {}) => {
-    if (!handle.current || state.busy || !ready) return;
+    if (!handle.current || state.busy || !ready || accepted) return;
     const result = handle.current.result();
     const parentId = handle.current.parentPredictionId;
     const startedFrom = task.predictions.find((p) => p.prediction_id === parentId);
@@ -191,29 +204,38 @@ function Labelling({ task, navigate }) {
 
   useShortcuts(
     () => (confirming ? submit({ emptyConfirmed: true }) : submit()),
-    () => !correcting && setSkipping(true),
+    () => !ownAnnotation && setSkipping(true),
   );
 
   return html`<section class="page labelling" data-task=${task.display_id} data-task-type=${task.task_type}
+    data-external-id=${task.external_id ?? ""}
     data-ready=${ready ? "yes" : "no"}>
     <header class="page-head">
       <div>
         <h1>${task.display_id} <${StatusBadge} status=${task.status} /></h1>
         <p class="subtle">
           ${task.task_type.replace("_", " ")} · external id ${task.external_id}
-          ${correcting && html` · correcting your annotation of ${formatTime(ownAnnotation.updated_at)}`}
+          ${correcting && !accepted && html` · correcting your annotation of ${formatTime(ownAnnotation.updated_at)}`}
+          ${ownAnnotation?.review_status === "pending" && html` · waiting for review`}
         </p>
       </div>
       <div class="actions wrap">
-        ${!correcting && task.predictions.length > 0 && html`<${VersionPicker} predictions=${task.predictions}
+        ${!ownAnnotation && task.predictions.length > 0 && html`<${VersionPicker} predictions=${task.predictions}
           chosen=${draft ? draft.parentPredictionId : chosen} onChoose=${choose} disabled=${state.busy} />`}
         <a href="#/queue" class="button">My queue</a>
-        ${!correcting && html`<button type="button" id="skip" onClick=${() => setSkipping(true)} disabled=${state.busy}
+        ${!ownAnnotation && html`<button type="button" id="skip" onClick=${() => setSkipping(true)} disabled=${state.busy}
           title="Ctrl+Shift+S">Skip…<kbd class="muted">Ctrl+Shift+S</kbd></button>`}
-        <button type="button" class="primary" id="submit" onClick=${() => submit()} disabled=${state.busy || !ready}
-          title="Ctrl+Enter">${correcting ? "Save correction" : "Submit"}<kbd>Ctrl+Enter</kbd></button>
+        <button type="button" class="primary" id="submit" onClick=${() => submit()} disabled=${state.busy || !ready || accepted}
+          title="Ctrl+Enter">${correcting ? "Save correction" : returned ? "Submit again" : "Submit"}<kbd>Ctrl+Enter</kbd></button>
       </div>
     </header>
+    ${returned && html`<div class="returned-note" id="review-comment" role="note">
+      <strong>Returned by ${ownAnnotation.reviewer?.username ?? "a reviewer"}${ownAnnotation.reviewed_at ? ` (${formatTime(ownAnnotation.reviewed_at)})` : ""}:</strong>
+      <span class="comment">${ownAnnotation.review_comment ?? ""}</span>
+      <span class="subtle">Fix your answer below and submit it again; it goes back to review.</span>
+    </div>`}
+    ${accepted && html`<p class="readonly-note" id="review-accepted">Accepted by
+      ${ownAnnotation.reviewer?.username ?? "a reviewer"}: this answer is final and cannot change.</p>`}
     ${draft && html`<p class="notice-inline" id="draft-restored">Restored your unsaved work on this task
       (kept in this browser, ${formatTime(draft.savedAt)}).
       <button type="button" class="link" id="discard-draft" onClick=${discardDraft}>Discard it</button></p>`}

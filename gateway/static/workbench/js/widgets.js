@@ -45,6 +45,19 @@ export function StatusBadge({ status }) {
   return html`<span class=${`badge badge-${status}`}>${(status || "").replace("_", " ")}</span>`;
 }
 
+const REVIEW_WORDS = { pending: "in review", accepted: "accepted", rejected: "returned" };
+
+/** Where an annotation stands in review; nothing when it is not reviewed. */
+export function ReviewBadge({ status }) {
+  if (!status) return null;
+  return html`<span class=${`badge review-${status}`}>${REVIEW_WORDS[status] ?? status}</span>`;
+}
+
+/** A 0-1 score as a percentage, "–" when there is none. */
+export function formatScore(score) {
+  return score === null || score === undefined ? "–" : `${(100 * score).toFixed(1)}%`;
+}
+
 export function formatTime(timestamp) {
   if (!timestamp) return "–";
   return new Date(timestamp).toLocaleString();
