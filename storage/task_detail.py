@@ -82,6 +82,8 @@ class TaskDetailRecord:
     is_ground_truth: bool = False
     agreement: float | None = None  # between the task's answers (server.quality)
     ground_truth_rate: float = 0.0  # the project's (server.quality.serving)
+    # the status of the assignee's assignment (the viewer's own, else the task's first)
+    assignment_status: str | None = None
 
 
 async def get_task_owner_and_assignee(
@@ -121,6 +123,7 @@ def _detail_query(task_id: ColumnElement[Any]) -> Select[Any]:
             _tasks.c.agreement,
             _assignments.c.user_id.label("assignee_id"),
             _users.c.username.label("assignee_name"),
+            _assignments.c.status.label("assignment_status"),
             has_predictions.exists().label("has_predictions"),
             has_annotations.exists().label("has_annotations"),
         )
@@ -274,4 +277,5 @@ async def _complete(
         is_ground_truth=bool(row.is_ground_truth),
         agreement=row.agreement,
         ground_truth_rate=row.ground_truth_rate,
+        assignment_status=row.assignment_status,
     )

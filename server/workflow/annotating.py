@@ -220,7 +220,8 @@ async def submit_annotation(
             annotation_id=resubmitted,
             user_id=assignment.user_id,
             result_json=result_json,
-            task_has_answers=assignment.annotated,
+            # (a ground-truth assignment's task holds its known answer)
+            task_has_answers=assignment.annotated or locked.answers > 0 or assignment.ground_truth,
         )
         if resubmitted is not None:
             # a reopened (or rejected) task: the assignee's annotation is replaced, not repeated

@@ -80,7 +80,8 @@ async def configure_project(
     if prelabel_model_version is not None:
         _check_version_text(prelabel_model_version)
     change = check_quality(quality or QualityChange())
-    if (prelabel_model_version is not None or change) and (
+    # An empty `quality` reads the settings (a front end's settings form) in any status.
+    if (prelabel_model_version is not None or quality is not None) and (
         not labels and label_config is None and not ready
     ):
         return await _choose_settings_only(

@@ -88,10 +88,16 @@ def label_studio_data(detail: TaskDetailRecord) -> str:
 
 
 def unmarked(detail: TaskDetailRecord) -> TaskDetailRecord:
-    """The task as an annotator sees it: ground truth unmarked (a ground-truth task is
-    served as an ordinary one, server.quality.serving) and no agreement."""
+    """The task as an annotator sees it: their own work's status (with overlap, or on a
+    ground-truth task served to them, the task's own status is the others' work too),
+    ground truth unmarked (a ground-truth task is served as an ordinary one,
+    server.quality.serving) and no agreement."""
+    status = detail.status
+    if detail.assignment_status is not None:
+        status = task_status_of(detail.assignment_status)
     return replace(
         detail,
+        status=status,
         is_ground_truth=False,
         agreement=None,
         annotations=[replace(a, is_ground_truth=False) for a in detail.annotations],

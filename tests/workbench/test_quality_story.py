@@ -13,28 +13,21 @@ the box and submits again; rita accepts it. The admin's quality tab shows what
 happened: agreement 100 % (every task's two answers match once fixed), ground-
 truth accuracy 50 % (ann 100 %, ben 0 %), the review counts; the consensus COCO
 export opens in pycocotools with one merged box per image.
-
-The story needs the review, quality, overlap and consensus services: on a server
-without ReviewService it is skipped (detected once, from UNIMPLEMENTED).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import grpc
 import httpx
 import orjson
 import pytest
-from annotation.v1 import review_service_pb2, review_service_pb2_grpc
 from playwright.async_api import Browser, Page, expect
 from pycocotools.coco import COCO
 
 from gateway.serve import RunningGateway
 from storage.database import Database
-from tests.helpers import TestUser, bearer
+from tests.helpers import TestUser
 from tests.workbench.browser import Story, image_host, png
 from tests.workflow.support import Rest, aap_bbox_file, make_user
 
@@ -56,15 +49,6 @@ MOVES = {
     ("ben", "street-gt"): -25.0,  # misses it
 }
 COMMENT = "The box left the car: drag it back onto the car (右边那辆)."
-
-
-async def review_service_missing(make_stub: Callable[[Any], Any], admin: TestUser) -> bool:
-    stub = make_stub(review_service_pb2_grpc.ReviewServiceStub)
-    try:
-        await stub.NextReview(review_service_pb2.NextReviewRequest(), metadata=bearer(admin.token))
-    except grpc.aio.AioRpcError as error:
-        return error.code() == grpc.StatusCode.UNIMPLEMENTED
-    return False
 
 
 async def create_project(owner: Rest, image_base: str, kim: TestUser) -> str:
@@ -230,10 +214,7 @@ async def test_quality_story(
     gateway: RunningGateway,
     http_client: httpx.AsyncClient,
     browser: Browser,
-    make_stub: Callable[[Any], Any],
 ) -> None:
-    if await review_service_missing(make_stub, admin):
-        pytest.skip("the server has no ReviewService yet (UNIMPLEMENTED)")
     users = {
         name: await make_user(database, name, role)
         for name, role in [
