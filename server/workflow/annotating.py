@@ -212,7 +212,12 @@ async def submit_annotation(
         if image_size is not None:
             require_image_task(project.task_type)
         usage = _usage(result_json, parent, lead_time)
-        reviewed = is_reviewed(project.review_mode, project.review_share, task.task_id)
+        reviewed = is_reviewed(
+            project.review_mode,
+            project.review_share,
+            task.task_id,
+            ground_truth=assignment.ground_truth,
+        )
         resubmitted = locked.assignee_annotation_id
         scores = await score_answer(
             conn,
