@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.changes import note_project_change
 from storage.models import Label, Project, ProjectAnnotator, User
 from storage.sqlite_cursor import DEFERRED_WRITE
 from storage.types import utcnow
@@ -179,7 +180,8 @@ async def set_project_fields(
     status: str | None = None,
     label_config: str | None = None,
 ) -> None:
-    """Change a project's status and/or config and touch updated_at."""
+    """Change a project's status and/or config and touch updated_at (its watchers are
+    told after the commit)."""
     values: dict[str, Any] = {"updated_at": now or utcnow()}
     if status is not None:
         values["status"] = status
@@ -191,6 +193,7 @@ async def set_project_fields(
         .values(**values)
         .execution_options(**DEFERRED_WRITE)
     )
+    await note_project_change(conn, project_id)
 
 
 async def add_to_task_counters(

@@ -1,6 +1,8 @@
 """The counters' changes of one transaction, summed from the lifecycle's moves and
 handed to storage: one statement for the project (its counters and its status),
 one per annotator whose counters moved. The caller holds the project's row lock.
+Every writer passes here, so this is where the project's watchers are told of the
+change (storage.changes: after the commit, on every server).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.lifecycle.rules import AnnotatorCounts, TaskCounts, TaskMove, project_status_after
 from server.vocabulary import ProjectStatus
+from storage.changes import note_project_change
 from storage.projects import ProjectRecord, add_to_annotator_counters, add_to_task_counters
 
 
@@ -57,7 +60,9 @@ async def apply_tally(
     status move, or when `touch` (its updated_at then moves, as after any change)."""
     status = tally.project_status(project)
     changed = status if status != project.status else None
+    wrote = False
     if tally.counts or changed is not None or touch:
+        wrote = True
         counts = tally.counts
         await add_to_task_counters(
             conn,
@@ -71,6 +76,7 @@ async def apply_tally(
     for user_id in sorted(tally.annotators):
         moved = tally.annotators[user_id]
         if moved:
+            wrote = True
             await add_to_annotator_counters(
                 conn,
                 project.project_id,
@@ -79,4 +85,6 @@ async def apply_tally(
                 completed=moved.completed,
                 in_progress=moved.in_progress,
             )
+    if wrote:
+        await note_project_change(conn, project.project_id)
     return status

@@ -10,12 +10,14 @@ from annotation.v1 import common_pb2, project_service_pb2, project_service_pb2_g
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from annotation_api.enum_names import enum_to_name, name_to_enum
+from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.settings import Settings
-from server.auth import current_caller
+from server.auth import Authenticator, bearer_token, current_caller
 from server.display_ids import display_id
 from server.projects import listing, service
 from server.projects.init import BATCH_ITEMS, CreatedProject, ProjectPart, init_project_stream
 from server.projects.validation import TagSpec
+from server.projects.watch import Watch
 from storage.database import Database
 
 TASK_TYPE = common_pb2.TaskType.DESCRIPTOR
@@ -24,6 +26,8 @@ TASK_STATUS = common_pb2.TaskStatus.DESCRIPTOR
 _ITEM_ID = attrgetter("id")
 _CONTENT = attrgetter("content")
 _METADATA = attrgetter("metadata")
+# A watcher's token is checked at least this often (auth_cache_seconds may be 0).
+MIN_RECHECK_SECONDS = 0.2
 
 
 def timestamp(value: Any) -> Timestamp:
@@ -102,9 +106,44 @@ def _fill_created(response: Any, created: CreatedProject) -> Any:
     return response
 
 
+def progress_message(progress: service.Progress) -> project_service_pb2.GetProgressResponse:
+    project = progress.project
+    return project_service_pb2.GetProgressResponse(
+        project_id=project.project_id,
+        project_name=project.name,
+        status=name_to_enum(PROJECT_STATUS, project.status),
+        total_tasks=project.total_tasks,
+        completed_tasks=project.completed_tasks,
+        in_progress_tasks=project.in_progress_tasks,
+        pending_tasks=project.pending_tasks,
+        completion_percentage=progress.completion_percentage,
+        annotators=[
+            project_service_pb2.AnnotatorProgress(
+                user_id=a.counts.user_id,
+                username=a.counts.username,
+                assigned_count=a.counts.assigned_count,
+                completed_count=a.counts.completed_count,
+                in_progress_count=a.counts.in_progress_count,
+                completion_rate=a.completion_rate,
+            )
+            for a in progress.annotators
+        ],
+        last_updated=timestamp(project.updated_at),
+    )
+
+
 class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
     def __init__(self, settings: Settings, database: Database) -> None:
         self._database = database
+        # A watcher's token is looked up again at most every half of recheck_seconds
+        # (one lookup per token, whatever the number of its streams).
+        recheck = max(settings.auth_cache_seconds, MIN_RECHECK_SECONDS)
+        self._watch = Watch(database, recheck_seconds=recheck)
+        self._tokens = Authenticator(database, cache_seconds=recheck / 2)
+
+    def end_streams(self) -> None:
+        """The server is stopping: every WatchProgress stream ends now, cleanly."""
+        self._watch.close()
 
     async def InitProject(
         self, request: project_service_pb2.InitProjectRequest, context: Any
@@ -128,29 +167,25 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
         self, request: project_service_pb2.GetProgressRequest, context: Any
     ) -> project_service_pb2.GetProgressResponse:
         progress = await service.get_progress(self._database, current_caller(), request.project_id)
-        project = progress.project
-        return project_service_pb2.GetProgressResponse(
-            project_id=project.project_id,
-            project_name=project.name,
-            status=name_to_enum(PROJECT_STATUS, project.status),
-            total_tasks=project.total_tasks,
-            completed_tasks=project.completed_tasks,
-            in_progress_tasks=project.in_progress_tasks,
-            pending_tasks=project.pending_tasks,
-            completion_percentage=progress.completion_percentage,
-            annotators=[
-                project_service_pb2.AnnotatorProgress(
-                    user_id=a.counts.user_id,
-                    username=a.counts.username,
-                    assigned_count=a.counts.assigned_count,
-                    completed_count=a.counts.completed_count,
-                    in_progress_count=a.counts.in_progress_count,
-                    completion_rate=a.completion_rate,
-                )
-                for a in progress.annotators
-            ],
-            last_updated=timestamp(project.updated_at),
-        )
+        return progress_message(progress)
+
+    async def WatchProgress(
+        self, request: project_service_pb2.WatchProgressRequest, context: Any
+    ) -> AsyncIterator[project_service_pb2.WatchProgressResponse]:
+        caller = current_caller()
+        token = bearer_token(context.invocation_metadata())
+
+        async def check_caller() -> None:
+            if (await self._tokens.authenticate(token)).user_id != caller.user_id:
+                raise DomainError(ErrorCode.INVALID_TOKEN, "missing or invalid token")
+
+        event_id = request.last_event_id
+        states = self._watch.progress(caller, request.project_id, check_caller=check_caller)
+        async for progress in states:
+            event_id += 1
+            yield project_service_pb2.WatchProgressResponse(
+                event_id=event_id, progress=progress_message(progress)
+            )
 
     async def ListProjects(
         self, request: project_service_pb2.ListProjectsRequest, context: Any
