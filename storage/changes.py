@@ -1,13 +1,16 @@
 """Which projects changed: told to the watchers of every server, after the commit.
 
-A writer calls `note_project_change(conn, project_id)` inside its transaction.
+A writer calls `note_project_change(conn, project_id)` inside its transaction,
+or runs an UPDATE of the project's row made `notifying` (storage.projects does,
+for the counters and status: then telling costs no statement of its own).
 Nothing is told before the transaction commits, so a watcher woken by a change
 always reads a state that includes it:
 
-* on PostgreSQL the call is a `pg_notify` on CHANNEL, which PostgreSQL
-  delivers when (and only if) the transaction commits, to every listening
-  connection: each server holds one (`ChangeHub.listen`), and so a change made
-  through any server reaches the watchers of every server;
+* on PostgreSQL it is a `pg_notify` on CHANNEL, which PostgreSQL delivers when
+  (and only if) the transaction commits, to every listening connection: each
+  server holds one (`ChangeHub.listen`), and so a change made through any
+  server reaches the watchers of every server. Notifications of one
+  transaction with the same payload are delivered once;
 * on SQLite (one server process) the project id is kept on the connection and
   `Database.transaction()` hands it to the hub after its commit (`take_noted`),
   and drops it on a rollback.
@@ -25,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Update, func, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -76,7 +79,18 @@ async def note_project_change(conn: AsyncConnection, project_id: str) -> None:
     if conn.dialect.name == "postgresql":
         await conn.execute(_NOTIFY, {"channel": CHANNEL, "project_id": project_id})
     else:
-        conn.info.setdefault(_NOTED, set()).add(project_id)
+        note_after_commit(conn, project_id)
+
+
+def notifying(statement: Update, project_id: ColumnElement[str]) -> Update:
+    """PostgreSQL: an UPDATE of a project's row that notifies its watchers too, in the
+    same statement (RETURNING pg_notify(...)), so telling costs no extra round trip."""
+    return statement.returning(func.pg_notify(CHANNEL, project_id))
+
+
+def note_after_commit(conn: AsyncConnection, project_id: str) -> None:
+    """SQLite: keep the project id on the connection for `Database.transaction()`."""
+    conn.info.setdefault(_NOTED, set()).add(project_id)
 
 
 def take_noted(conn: AsyncConnection) -> set[str]:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.changes import note_project_change
+from storage.changes import note_after_commit, notifying
 from storage.models import Label, Project, ProjectAnnotator, User
 from storage.sqlite_cursor import DEFERRED_WRITE
 from storage.types import utcnow
@@ -187,13 +187,17 @@ async def set_project_fields(
         values["status"] = status
     if label_config is not None:
         values["label_config"] = label_config
-    await conn.execute(
+    statement = (
         update(projects)
         .where(projects.c.id == project_id)
         .values(**values)
         .execution_options(**DEFERRED_WRITE)
     )
-    await note_project_change(conn, project_id)
+    if conn.dialect.name == "postgresql":
+        await conn.execute(notifying(statement, projects.c.id))
+    else:
+        await conn.execute(statement)
+        note_after_commit(conn, project_id)
 
 
 async def add_to_task_counters(
@@ -207,7 +211,8 @@ async def add_to_task_counters(
     status: str | None = None,
 ) -> None:
     """Move the project's counters by the given amounts, atomically (x = x + n), and
-    set its status when given: one statement."""
+    set its status when given: one statement, which also tells the project's watchers
+    (after the commit: storage.changes)."""
     params: dict[str, Any] = {
         "b_project_id": project_id,
         "b_total": total,
@@ -215,10 +220,19 @@ async def add_to_task_counters(
         "b_in_progress": in_progress,
         "b_now": now,
     }
+    postgresql = conn.dialect.name == "postgresql"
     if status is None:
-        await conn.execute(_ADD_TO_TASK_COUNTERS, params)
+        statement = _ADD_TO_TASK_COUNTERS_NOTIFYING if postgresql else _ADD_TO_TASK_COUNTERS
     else:
-        await conn.execute(_ADD_TO_TASK_COUNTERS_SET_STATUS, {**params, "b_status": status})
+        params["b_status"] = status
+        statement = (
+            _ADD_TO_TASK_COUNTERS_SET_STATUS_NOTIFYING
+            if postgresql
+            else _ADD_TO_TASK_COUNTERS_SET_STATUS
+        )
+    await conn.execute(statement, params)
+    if not postgresql:
+        note_after_commit(conn, project_id)
 
 
 # Built once: a statement built per call costs more CPU than SQLite spends running it.
@@ -234,6 +248,10 @@ _ADD_TO_TASK_COUNTERS = (
     .execution_options(**DEFERRED_WRITE)
 )
 _ADD_TO_TASK_COUNTERS_SET_STATUS = _ADD_TO_TASK_COUNTERS.values(status=bindparam("b_status"))
+_ADD_TO_TASK_COUNTERS_NOTIFYING = notifying(_ADD_TO_TASK_COUNTERS, projects.c.id)
+_ADD_TO_TASK_COUNTERS_SET_STATUS_NOTIFYING = notifying(
+    _ADD_TO_TASK_COUNTERS_SET_STATUS, projects.c.id
+)
 
 
 def _annotator_counters_upsert(dialect_insert: Any) -> Any:

@@ -2,7 +2,8 @@
 handed to storage: one statement for the project (its counters and its status),
 one per annotator whose counters moved. The caller holds the project's row lock.
 Every writer passes here, so this is where the project's watchers are told of the
-change (storage.changes: after the commit, on every server).
+change (storage.changes: after the commit, on every server): the project's
+statement tells them itself; moves of annotators' counters alone are told apart.
 """
 
 from __future__ import annotations
@@ -60,9 +61,10 @@ async def apply_tally(
     status move, or when `touch` (its updated_at then moves, as after any change)."""
     status = tally.project_status(project)
     changed = status if status != project.status else None
-    wrote = False
+    told = False  # the project's statement tells its watchers
+    annotators_moved = False
     if tally.counts or changed is not None or touch:
-        wrote = True
+        told = True
         counts = tally.counts
         await add_to_task_counters(
             conn,
@@ -76,7 +78,7 @@ async def apply_tally(
     for user_id in sorted(tally.annotators):
         moved = tally.annotators[user_id]
         if moved:
-            wrote = True
+            annotators_moved = True
             await add_to_annotator_counters(
                 conn,
                 project.project_id,
@@ -85,6 +87,6 @@ async def apply_tally(
                 completed=moved.completed,
                 in_progress=moved.in_progress,
             )
-    if wrote:
+    if annotators_moved and not told:
         await note_project_change(conn, project.project_id)
     return status
