@@ -1,7 +1,7 @@
 // One project, for its admin: labels and Ready, assignment, progress, prediction
 // statistics and exports. Every figure and rule comes from the API; the page only
 // shows them and sends what the admin chose.
-import { get, post } from "./api.js";
+import { follow, get, post } from "./api.js";
 import { ExportCard } from "./export-card.js";
 import { html, useEffect, useState } from "./lib.js";
 import {
@@ -15,7 +15,8 @@ import {
   useLoad,
 } from "./widgets.js";
 
-const REFRESH_MS = 10_000;
+// Prediction statistics follow the progress, at most this often.
+const STATS_EVERY_MS = 2_000;
 
 /** The labels of a Label Studio config: [{tag, color}] of its Label / Choice elements. */
 function labelsOfConfig(config) {
@@ -50,10 +51,20 @@ export function ProjectPage({ projectId }) {
       ]).then(([progress, stats]) => ({ progress, stats })),
     [projectId],
   );
+  // The progress is pushed by the server (…/progress/stream): no polling, no Refresh.
+  const [streamed, setStreamed] = useState(null);
+  const [streamError, setStreamError] = useState(null);
   useEffect(() => {
-    const timer = setInterval(() => document.visibilityState === "visible" && live.reload(), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [live.reload]);
+    setStreamed(null);
+    const path = `/api/external/projects/${encodeURIComponent(projectId)}/progress/stream`;
+    return follow(path, (event) => setStreamed(event.progress), setStreamError);
+  }, [projectId]);
+  const changed = streamed?.last_updated;
+  useEffect(() => {
+    if (!changed) return undefined;
+    const timer = setTimeout(() => live.reload(), STATS_EVERY_MS);
+    return () => clearTimeout(timer);
+  }, [changed, live.reload]);
 
   if (project.loading && !project.data) return html`<section class="page"><${Loading} what="Loading the project" /></section>`;
   if (project.error) {
@@ -61,7 +72,7 @@ export function ProjectPage({ projectId }) {
       <a href="#/projects">All projects</a></section>`;
   }
   const info = project.data;
-  const progress = live.data?.progress ?? info.progress;
+  const progress = streamed ?? live.data?.progress ?? info.progress;
   const refresh = () => {
     live.reload();
   };
@@ -72,8 +83,9 @@ export function ProjectPage({ projectId }) {
         <h1>${progress.project_name} <${StatusBadge} status=${progress.status} /></h1>
         <p class="subtle">${info.taskType.replace("_", " ")} · ${progress.total_tasks} tasks · updated ${formatTime(progress.last_updated)}</p>
       </div>
-      <div class="actions"><button type="button" id="refresh" onClick=${refresh}>Refresh</button></div>
+      <div class="actions"><span class="subtle" id="live-state">${streamed && !streamError ? "● live" : "connecting…"}</span></div>
     </header>
+    <${ErrorBox} error=${streamError} />
     <${ErrorBox} error=${live.error} onRetry=${live.reload} />
     <div class="cards">
       <${LabelsCard} projectId=${projectId} config=${info.config} status=${progress.status} onSaved=${() => { project.reload(); live.reload(); }} />
@@ -229,7 +241,7 @@ function AssignCard({ projectId, progress, onAssigned }) {
         ? `Assigned ${done.join(", ")}.`
         : none.length
           ? ""
-          : "Nothing to assign: every task that is not completed is already assigned (Refresh shows the latest figures).";
+          : "Nothing to assign: every task that is not completed is already assigned (the figures below are live).";
       setState({ busy: false, error: null, message, reasons });
     } catch (error) {
       setState({ busy: false, error, message: done.length ? `Assigned ${done.join(", ")} before the error.` : "", reasons: [] });
