@@ -66,11 +66,10 @@ class Watcher:
         changed, self.changed = self.changed, False
         return changed
 
-    async def wait(self, timeout: float) -> None:
-        """Until a change or close() comes, or timeout seconds pass."""
+    async def wait(self) -> None:
+        """Until a change or close() comes (at once if one came already)."""
         if not (self.changed or self.closed):
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await self._wake.wait()
         self._wake.clear()
 
 

@@ -10,8 +10,10 @@
 * A slow reader holds one flag, not a queue: while it has not taken a state the
   generator waits in its `yield`, and the changes meanwhile set the same flag,
   so what it gets next is the latest state.
-* The token is checked again every `recheck_seconds`: a revoked token's stream
-  ends (INVALID_TOKEN) within that time.
+* The token is checked again every half of `recheck_seconds` by one task per
+  server, once per distinct token (not per stream): a revoked token's streams end
+  (INVALID_TOKEN) within that time. Between changes a stream costs nothing: its
+  watcher sleeps until a change, a revocation or the server stopping wakes it.
 * `Watch.close()` (the server is stopping) ends every open stream at once,
   cleanly, after the state it is sending.
 """
@@ -19,10 +21,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 from annotation_api.errors import DomainError, ErrorCode
-from server.auth import Caller
+from server.auth import Authenticator, Caller
 from server.projects.service import Progress, get_progress
 from storage.changes import Watcher
 from storage.database import Database
@@ -31,68 +34,109 @@ COALESCE_SECONDS = 0.25
 # How long an opening stream waits for the change listener (PostgreSQL) to be up.
 LISTENER_READY_SECONDS = 10.0
 
-CheckCaller = Callable[[], Awaitable[None]]
-
 
 class Watch:
-    """The open progress streams of one server."""
+    """The open progress streams of one server, and the one task that checks their
+    tokens again: one lookup per distinct token every half of recheck_seconds,
+    however many streams hold it (a watcher itself only wakes for a change)."""
 
     def __init__(self, database: Database, *, recheck_seconds: float) -> None:
         self._database = database
         self.recheck_seconds = recheck_seconds
-        self._open: set[Watcher] = set()
+        self._tokens = Authenticator(database)
+        # token -> (its caller's user id, the watchers opened with it)
+        self._by_token: dict[str, tuple[str, set[Watcher]]] = {}
+        self._revoked: set[Watcher] = set()
+        self._rechecking: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
 
     @property
     def open_streams(self) -> int:
-        return len(self._open)
+        return sum(len(watchers) for _, watchers in self._by_token.values())
 
     def close(self) -> None:
         """End every open stream (and refuse new ones): the server is stopping."""
         self._closing.set()
-        for watcher in self._open:
-            watcher.close()
+        for _, watchers in self._by_token.values():
+            for watcher in watchers:
+                watcher.close()
 
     async def progress(
-        self, caller: Caller, project_id: str, *, check_caller: CheckCaller
+        self, caller: Caller, token: str, project_id: str
     ) -> AsyncIterator[Progress]:
         """The project's progress now, then after each change (see module docstring)."""
         database = self._database
         loop = asyncio.get_running_loop()
-        with database.changes.subscribe(project_id) as watcher:
-            self._open.add(watcher)
-            try:
-                if not await database.changes.ready(LISTENER_READY_SECONDS):
-                    raise DomainError(
-                        ErrorCode.INTERNAL_ERROR, "the server cannot hear changes now"
-                    )
-                last = await get_progress(database, caller, project_id)
-                yield last
-                sent_at = checked_at = loop.time()
-                while not (watcher.closed or self._closing.is_set()):
-                    await watcher.wait(self.recheck_seconds / 2)
-                    if loop.time() - checked_at >= self.recheck_seconds / 2:
-                        await check_caller()
-                        checked_at = loop.time()
-                    if watcher.closed or not watcher.changed:
-                        continue
-                    window_left = sent_at + COALESCE_SECONDS - loop.time()
-                    if window_left > 0 and await self._closing_within(window_left):
-                        break
-                    # Taken before the read: a change committed during it marks again.
-                    watcher.take_change()
-                    state = await get_progress(database, caller, project_id)
-                    if state == last:
-                        continue
-                    last = state
-                    yield state
-                    sent_at = loop.time()
-            finally:
-                self._open.discard(watcher)
+        with (
+            database.changes.subscribe(project_id) as watcher,
+            self._holding(token, caller, watcher),
+        ):
+            if not await database.changes.ready(LISTENER_READY_SECONDS):
+                raise DomainError(ErrorCode.INTERNAL_ERROR, "the server cannot hear changes now")
+            last = await get_progress(database, caller, project_id)
+            yield last
+            sent_at = loop.time()
+            while True:
+                await watcher.wait()
+                if watcher.closed:
+                    break
+                if not watcher.changed:
+                    continue
+                window_left = sent_at + COALESCE_SECONDS - loop.time()
+                if window_left > 0 and await self._closing_within(window_left):
+                    break
+                if watcher.closed:  # revoked meanwhile
+                    break
+                # Taken before the read: a change committed during it marks again.
+                watcher.take_change()
+                state = await get_progress(database, caller, project_id)
+                if state == last:
+                    continue
+                last = state
+                yield state
+                sent_at = loop.time()
+            if watcher in self._revoked:
+                raise DomainError(ErrorCode.INVALID_TOKEN, "missing or invalid token")
+
+    @contextmanager
+    def _holding(self, token: str, caller: Caller, watcher: Watcher) -> Iterator[None]:
+        """The watcher is known under its token (and ended if the token is revoked)."""
+        if self._closing.is_set():
+            watcher.close()
+        _, watchers = self._by_token.setdefault(token, (caller.user_id, set()))
+        watchers.add(watcher)
+        if self._rechecking is None or self._rechecking.done():
+            self._rechecking = asyncio.create_task(self._recheck_tokens())
+        try:
+            yield
+        finally:
+            watchers.discard(watcher)
+            self._revoked.discard(watcher)
+            if not watchers and self._by_token.get(token, (None, watchers))[1] is watchers:
+                del self._by_token[token]
+            if not self._by_token and self._rechecking is not None:
+                self._rechecking.cancel()  # no stream left to check for
+                self._rechecking = None
+
+    async def _recheck_tokens(self) -> None:
+        """While streams are open: every half of recheck_seconds, look up each token
+        again; the streams of one that no longer resolves to its user end."""
+        while self._by_token and not self._closing.is_set():
+            if await self._closing_within(self.recheck_seconds / 2):
+                return
+            for token, (user_id, watchers) in list(self._by_token.items()):
+                try:
+                    still = (await self._tokens.authenticate(token)).user_id == user_id
+                except DomainError:
+                    still = False
+                if not still:
+                    for watcher in watchers:
+                        self._revoked.add(watcher)
+                        watcher.close()
 
     async def _closing_within(self, seconds: float) -> bool:
-        """Wait out the coalescing window (changes meanwhile only set the flag
-        again); True when the server began stopping meanwhile."""
+        """Wait `seconds` (a coalescing window, or the time between token checks);
+        True when the server began stopping meanwhile."""
         try:
             await asyncio.wait_for(self._closing.wait(), seconds)
         except TimeoutError:

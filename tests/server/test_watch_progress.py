@@ -16,7 +16,7 @@ from annotation.v1.project_service_pb2_grpc import ProjectServiceStub
 from annotation.v1.workflow_service_pb2_grpc import WorkflowServiceStub
 
 from annotation_api.settings import Settings
-from server.accounts import revoke
+from server.accounts import create_token, revoke
 from server.app import RunningServer, channel_options, start_server
 from storage.changes import Watcher
 from storage.database import Database
@@ -202,17 +202,30 @@ async def test_a_reader_that_does_not_read_holds_one_flag_not_a_queue(
     stream.cancel()
 
 
-async def test_a_revoked_token_ends_the_stream(
+async def test_a_revoked_token_ends_its_streams_and_only_those(
     world: World, database: Database, settings: Settings
 ) -> None:
-    stream = world.watch()
-    await read(stream)
+    second = await create_token(database, username=world.admin.username)
+    other_token = TestUser(world.admin.user_id, world.admin.username, "admin", second.secret)
+    streams = [world.watch(), world.watch()]
+    kept = world.watch(other_token)
+    for stream in [*streams, kept]:
+        await read(stream)
     await revoke(database, secret=world.admin.token)
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        while (await read(stream)) is not grpc.aio.EOF:
-            pass
-    error = rpc_error(caught.value)
-    assert (error.code, error.error_code) == (grpc.StatusCode.UNAUTHENTICATED, "INVALID_TOKEN")
+    for stream in streams:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            while (await read(stream)) is not grpc.aio.EOF:
+                pass
+        error = rpc_error(caught.value)
+        assert (error.code, error.error_code) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "INVALID_TOKEN",
+        )
+    # The same user's other token still watches.
+    world.admin = other_token
+    await world.submit(world.task_ids[0])
+    await read_until(kept, await world.progress())
+    kept.cancel()
 
 
 async def test_stopping_the_server_ends_open_streams_cleanly(
