@@ -42,6 +42,7 @@ ANNOTATOR_METHODS = frozenset(
         "GetCurrentUser",
         "GetTask",
         "ListAssignedTasks",
+        "WatchAssignedTasks",
         "NextTask",
         "StartTask",
         "ReopenTask",

@@ -11,7 +11,10 @@ always reads a state that includes it:
   server holds one (`ChangeHub.listen`), and so a change made through any
   server reaches the watchers of every server. Notifications of one
   transaction with the same payload are delivered once;
-* on SQLite (one server process) the project id is kept on the connection and
+The keys are project ids, and `user_key(user_id)` for a user's queue (their
+counters in some project moved).
+
+* on SQLite (one server process) the key is kept on the connection and
   `Database.transaction()` hands it to the hub after its commit (`take_noted`),
   and drops it on a rollback.
 
@@ -28,13 +31,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, func, text
+from sqlalchemy import ColumnElement, func, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "annotation_project_changes"
+# A user's key (their queue changed), beside project ids (a project changed).
+USER_KEY_PREFIX = "user:"
 # The key of the changed project ids kept on a SQLite connection until its commit.
 _NOTED = "noted_project_changes"
 _NOTIFY = text("SELECT pg_notify(:channel, :project_id)")
@@ -81,10 +86,16 @@ async def note_project_change(conn: AsyncConnection, project_id: str) -> None:
         note_after_commit(conn, project_id)
 
 
-def notifying(statement: Update, project_id: ColumnElement[str]) -> Update:
-    """PostgreSQL: an UPDATE of a project's row that notifies its watchers too, in the
-    same statement (RETURNING pg_notify(...)), so telling costs no extra round trip."""
-    return statement.returning(func.pg_notify(CHANNEL, project_id))
+def user_key(user_id: str) -> str:
+    """The key a user's queue is watched under."""
+    return USER_KEY_PREFIX + user_id
+
+
+def notifying(statement: Any, key: ColumnElement[str]) -> Any:
+    """PostgreSQL: a write (UPDATE, or INSERT .. ON CONFLICT) that notifies the watchers
+    of `key` (a column expression of the written row) too, in the same statement
+    (RETURNING pg_notify(...)), so telling costs no extra round trip."""
+    return statement.returning(func.pg_notify(CHANNEL, key))
 
 
 def note_after_commit(conn: AsyncConnection, project_id: str) -> None:

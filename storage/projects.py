@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.changes import note_after_commit, notifying
+from storage.changes import USER_KEY_PREFIX, note_after_commit, notifying, user_key
 from storage.models import Label, Project, ProjectAnnotator, User
 from storage.sqlite_cursor import DEFERRED_WRITE
 from storage.types import utcnow
@@ -274,10 +274,14 @@ def _annotator_counters_upsert(dialect_insert: Any) -> Any:
     ).execution_options(**DEFERRED_WRITE)
 
 
-# One statement per engine (INSERT ... ON CONFLICT DO UPDATE is spelled by each dialect).
+# One statement per engine (INSERT ... ON CONFLICT DO UPDATE is spelled by each dialect);
+# on PostgreSQL it tells the watchers of the annotator's queue too.
 _ADD_TO_ANNOTATOR_COUNTERS = {
     "sqlite": _annotator_counters_upsert(sqlite_insert),
-    "postgresql": _annotator_counters_upsert(postgresql_insert),
+    "postgresql": notifying(
+        _annotator_counters_upsert(postgresql_insert),
+        literal(USER_KEY_PREFIX) + project_annotators.c.user_id,
+    ),
 }
 
 
@@ -291,7 +295,10 @@ async def add_to_annotator_counters(
     in_progress: int = 0,
 ) -> None:
     """Move one annotator's counters in a project, creating the row on first use: one
-    statement (the caller holds the project's row lock)."""
+    statement (the caller holds the project's row lock), which also tells the watchers
+    of the annotator's queue (after the commit: storage.changes)."""
+    if conn.dialect.name != "postgresql":
+        note_after_commit(conn, user_key(user_id))
     await conn.execute(
         _ADD_TO_ANNOTATOR_COUNTERS[conn.dialect.name],
         {

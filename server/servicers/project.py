@@ -16,7 +16,7 @@ from server.display_ids import display_id
 from server.projects import listing, service
 from server.projects.init import BATCH_ITEMS, CreatedProject, ProjectPart, init_project_stream
 from server.projects.validation import TagSpec
-from server.projects.watch import Watch
+from server.watch import Watch
 from storage.database import Database
 
 TASK_TYPE = common_pb2.TaskType.DESCRIPTOR
@@ -25,8 +25,6 @@ TASK_STATUS = common_pb2.TaskStatus.DESCRIPTOR
 _ITEM_ID = attrgetter("id")
 _CONTENT = attrgetter("content")
 _METADATA = attrgetter("metadata")
-# A watcher's token is checked at least this often (auth_cache_seconds may be 0).
-MIN_RECHECK_SECONDS = 0.2
 
 
 def timestamp(value: Any) -> Timestamp:
@@ -134,9 +132,7 @@ def progress_message(progress: service.Progress) -> project_service_pb2.GetProgr
 class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
     def __init__(self, settings: Settings, database: Database) -> None:
         self._database = database
-        # A revoked token's streams end within the auth cache time, as its calls do.
-        recheck = max(settings.auth_cache_seconds, MIN_RECHECK_SECONDS)
-        self._watch = Watch(database, recheck_seconds=recheck)
+        self._watch = Watch.for_server(settings, database)
 
     def end_streams(self) -> None:
         """The server is stopping: every WatchProgress stream ends now, cleanly."""
@@ -169,9 +165,15 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
     async def WatchProgress(
         self, request: project_service_pb2.WatchProgressRequest, context: Any
     ) -> AsyncIterator[project_service_pb2.WatchProgressResponse]:
+        caller, project_id = current_caller(), request.project_id
         token = bearer_token(context.invocation_metadata()) or ""
         event_id = request.last_event_id
-        states = self._watch.progress(current_caller(), token, request.project_id)
+        states = self._watch.states(
+            caller,
+            token,
+            project_id,
+            lambda: service.get_progress(self._database, caller, project_id),
+        )
         async for progress in states:
             event_id += 1
             yield project_service_pb2.WatchProgressResponse(

@@ -21,6 +21,7 @@ from server.app import RunningServer, channel_options, start_server
 from storage.changes import Watcher
 from storage.database import Database
 from tests.helpers import TestUser, rpc_error
+from tests.workflow.support import make_user
 
 P = project_service_pb2
 # Long enough for a loaded machine; a passing run never waits for it.
@@ -35,6 +36,7 @@ class World:
     """A ready project with tasks assigned to an annotator, over gRPC."""
 
     def __init__(self, channel: grpc.aio.Channel, admin: TestUser, annotator: TestUser) -> None:
+        self.channel = channel
         self.project = ProjectServiceStub(channel)
         self.workflow = WorkflowServiceStub(channel)
         self.admin = admin
@@ -249,3 +251,36 @@ async def test_stopping_the_server_ends_open_streams_cleanly(
             await asyncio.wait_for(stopping, DEADLINE)
     finally:
         await running.stop(0)
+
+
+async def test_an_annotator_watches_their_queue_counts(
+    world: World, annotator: TestUser, database: Database
+) -> None:
+    stream = world.workflow.WatchAssignedTasks(
+        W.WatchAssignedTasksRequest(), metadata=annotator.metadata
+    )
+    first = await read(stream)
+    assert first.event_id == 1
+    assert (first.counts.pending, first.counts.in_progress, first.counts.completed) == (8, 0, 0)
+
+    # Another annotator's work does not move this queue; the annotator's own does.
+    dave = await make_user(database, "dave", "annotator")
+    other = World(world.channel, world.admin, dave)
+    await other.create(2)
+    await world.workflow.StartTask(
+        W.StartTaskRequest(task_id=world.task_ids[0]), metadata=annotator.metadata
+    )
+    message = await read(stream)
+    while (message.counts.pending, message.counts.in_progress) != (7, 1):
+        message = await read(stream)
+    await world.submit(world.task_ids[1])
+    more = World(world.channel, world.admin, annotator)
+    await more.create(3)  # three more tasks assigned to the annotator
+    while (message.counts.pending, message.counts.in_progress, message.counts.completed) != (
+        9,
+        1,
+        1,
+    ):
+        message = await read(stream)
+    assert message.event_id >= 3
+    stream.cancel()

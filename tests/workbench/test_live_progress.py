@@ -65,3 +65,37 @@ async def test_the_admin_page_shows_progress_moving_while_another_client_submits
         failed = False
     finally:
         await story.close(failed=failed)
+
+
+async def test_the_annotator_queue_counts_move_when_an_admin_assigns(
+    admin: TestUser,
+    annotator: TestUser,
+    gateway: RunningGateway,
+    http_client: httpx.AsyncClient,
+    browser: Browser,
+) -> None:
+    owner, worker = Rest(http_client, admin), Rest(http_client, annotator)
+    _, task_ids = await new_project(owner, annotator, 2)
+    story = Story(browser, gateway.url, "live-queue")
+    failed = True
+    try:
+        page = await story.person()
+        await story.sign_in(page, annotator)
+        counts = page.locator(".count[data-status=pending] .count-value")
+        await expect(page.locator("#live-state")).to_have_text("● live")
+        await expect(counts).to_have_text("2")
+        await expect(page.locator("#my-tasks tbody tr")).to_have_count(2)
+
+        # An admin elsewhere assigns a new project's three tasks: the queue grows in the page.
+        await new_project(owner, annotator, 3)
+        await expect(counts).to_have_text("5")
+        await expect(page.locator("#my-tasks tbody tr")).to_have_count(5)
+        # The annotator works in another tab (another client): the counts follow.
+        await worker.call("POST", f"/api/v1/tasks/{task_ids[0]}/start", json={})
+        await expect(page.locator(".count[data-status=in_progress] .count-value")).to_have_text("1")
+        await expect(counts).to_have_text("4")
+        await story.shot(page, "queue-live")
+        assert story.errors == []
+        failed = False
+    finally:
+        await story.close(failed=failed)

@@ -1,7 +1,8 @@
-"""Watching a project's progress (WatchProgress): its state at once, then after changes.
+"""Watching a state (a project's progress, an annotator's queue): at once, then after changes.
 
-* Same access as GetProgress: every state sent is read by `get_progress`, with the
-  caller's rights, so a caller who cannot see the project gets PROJECT_NOT_FOUND.
+* Same access as the state's own read: every state sent is read by the read function
+  given (`get_progress` with the caller's rights, so a caller who cannot see the
+  project gets PROJECT_NOT_FOUND; the caller's own queue counts).
 * The watcher subscribes before the first read, so a change committed after that
   read is never missed (storage.changes tells watchers after the commit only).
 * Coalesced: at most one state per COALESCE_SECONDS; a change inside the window
@@ -21,12 +22,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from annotation_api.errors import DomainError, ErrorCode
+from annotation_api.settings import Settings
 from server.auth import Authenticator, Caller
-from server.projects.service import Progress, get_progress
 from storage.changes import Watcher
 from storage.database import Database
 
@@ -34,9 +36,14 @@ COALESCE_SECONDS = 0.25
 # How long an opening stream waits for the change listener (PostgreSQL) to be up.
 LISTENER_READY_SECONDS = 10.0
 
+# A stream's token is checked at least this often (auth_cache_seconds may be 0).
+MIN_RECHECK_SECONDS = 0.2
+
+T = TypeVar("T")
+
 
 class Watch:
-    """The open progress streams of one server, and the one task that checks their
+    """The open watch streams of one service, and the one task that checks their
     tokens again: one lookup per distinct token every half of recheck_seconds,
     however many streams hold it (a watcher itself only wakes for a change)."""
 
@@ -61,19 +68,25 @@ class Watch:
             for watcher in watchers:
                 watcher.close()
 
-    async def progress(
-        self, caller: Caller, token: str, project_id: str
-    ) -> AsyncIterator[Progress]:
-        """The project's progress now, then after each change (see module docstring)."""
+    @classmethod
+    def for_server(cls, settings: Settings, database: Database) -> Watch:
+        """A revoked token's streams end within the auth cache time, as its calls do."""
+        return cls(database, recheck_seconds=max(settings.auth_cache_seconds, MIN_RECHECK_SECONDS))
+
+    async def states(
+        self, caller: Caller, token: str, key: str, read: Callable[[], Awaitable[T]]
+    ) -> AsyncIterator[T]:
+        """`read()` now, then after each change of `key` (a project id, or
+        storage.changes.user_key of a user): see module docstring."""
         database = self._database
         loop = asyncio.get_running_loop()
         with (
-            database.changes.subscribe(project_id) as watcher,
+            database.changes.subscribe(key) as watcher,
             self._holding(token, caller, watcher),
         ):
             if not await database.changes.ready(LISTENER_READY_SECONDS):
                 raise DomainError(ErrorCode.INTERNAL_ERROR, "the server cannot hear changes now")
-            last = await get_progress(database, caller, project_id)
+            last = await read()
             yield last
             sent_at = loop.time()
             while True:
@@ -89,7 +102,7 @@ class Watch:
                     break
                 # Taken before the read: a change committed during it marks again.
                 watcher.take_change()
-                state = await get_progress(database, caller, project_id)
+                state = await read()
                 if state == last:
                     continue
                 last = state
