@@ -8,6 +8,10 @@
 * Coalesced: at most one state per COALESCE_SECONDS; a change inside the window
   is read and sent at its end, so the last state is always sent. A state equal
   to the one sent last (a change that moved nothing GetProgress shows) is not sent.
+* One read per change, not per stream: the streams of one key and one user (so
+  with the same access) share a read that started after the change was told
+  (`ChangeHub.version`); a thousand watchers of a project cost one read of its
+  progress per change.
 * A slow reader holds one flag, not a queue: while it has not taken a state the
   generator waits in its `yield`, and the changes meanwhile set the same flag,
   so what it gets next is the latest state.
@@ -22,9 +26,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from annotation_api.errors import DomainError, ErrorCode
 from annotation_api.settings import Settings
@@ -56,6 +61,9 @@ class Watch:
         self._revoked: set[Watcher] = set()
         self._rechecking: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
+        # (key, user id) -> (the hub's version of key when the read started, the read)
+        self._reads: dict[tuple[str, str], tuple[int, asyncio.Future[object]]] = {}
+        self._readers: Counter[tuple[str, str]] = Counter()
 
     @property
     def open_streams(self) -> int:
@@ -80,13 +88,15 @@ class Watch:
         storage.changes.user_key of a user): see module docstring."""
         database = self._database
         loop = asyncio.get_running_loop()
+        shared = (key, caller.user_id)
         with (
             database.changes.subscribe(key) as watcher,
             self._holding(token, caller, watcher),
+            self._sharing(shared),
         ):
             if not await database.changes.ready(LISTENER_READY_SECONDS):
                 raise DomainError(ErrorCode.INTERNAL_ERROR, "the server cannot hear changes now")
-            last = await read()
+            last = await self._read_shared(shared, read)
             yield last
             sent_at = loop.time()
             while True:
@@ -102,7 +112,7 @@ class Watch:
                     break
                 # Taken before the read: a change committed during it marks again.
                 watcher.take_change()
-                state = await read()
+                state = await self._read_shared(shared, read)
                 if state == last:
                     continue
                 last = state
@@ -110,6 +120,34 @@ class Watch:
                 sent_at = loop.time()
             if watcher in self._revoked:
                 raise DomainError(ErrorCode.INVALID_TOKEN, "missing or invalid token")
+
+    async def _read_shared(self, shared: tuple[str, str], read: Callable[[], Awaitable[T]]) -> T:
+        """read()'s result, or that of a read of the same key and user that started
+        after every change told so far (so it sees them all)."""
+        version = self._database.changes.version(shared[0])
+        found = self._reads.get(shared)
+        failed = (
+            found is not None
+            and found[1].done()
+            and (found[1].cancelled() or found[1].exception() is not None)
+        )
+        if found is None or found[0] < version or failed:
+            future: asyncio.Future[object] = asyncio.ensure_future(read())
+            found = self._reads[shared] = (version, future)
+        # shielded: one reader going away does not cancel the read for the others
+        return cast(T, await asyncio.shield(found[1]))
+
+    @contextmanager
+    def _sharing(self, shared: tuple[str, str]) -> Iterator[None]:
+        """The shared read of (key, user) is kept while a stream of theirs is open."""
+        self._readers[shared] += 1
+        try:
+            yield
+        finally:
+            self._readers[shared] -= 1
+            if self._readers[shared] <= 0:
+                del self._readers[shared]
+                self._reads.pop(shared, None)
 
     @contextmanager
     def _holding(self, token: str, caller: Caller, watcher: Watcher) -> Iterator[None]:

@@ -117,6 +117,8 @@ class ChangeHub:
         self._url = url
         self._listening = url.get_backend_name() == "postgresql"
         self._watchers: dict[str, set[Watcher]] = {}
+        # key -> how many changes were told of it (while it has watchers)
+        self._versions: dict[str, int] = {}
         self._ready = asyncio.Event()
         if not self._listening:
             self._ready.set()
@@ -137,6 +139,12 @@ class ChangeHub:
                 watchers.discard(watcher)
                 if not watchers:
                     del self._watchers[project_id]
+                    self._versions.pop(project_id, None)
+
+    def version(self, key: str) -> int:
+        """How many changes of key were told so far: a read that starts once this
+        number is reached sees every one of them (they were told after their commit)."""
+        return self._versions.get(key, 0)
 
     async def ready(self, timeout: float) -> bool:
         """Whether changes are heard (on PostgreSQL: the LISTEN connection is up)."""
@@ -151,8 +159,11 @@ class ChangeHub:
     def publish(self, project_ids: Iterable[str]) -> None:
         """Mark the watchers of these projects changed."""
         for project_id in project_ids:
-            for watcher in self._watchers.get(project_id, ()):
-                watcher.mark_changed()
+            watchers = self._watchers.get(project_id)
+            if watchers:
+                self._versions[project_id] = self._versions.get(project_id, 0) + 1
+                for watcher in watchers:
+                    watcher.mark_changed()
 
     def _mark_all(self) -> None:
         self.publish(list(self._watchers))

@@ -14,6 +14,7 @@ from annotation.v1 import common_pb2, project_service_pb2
 from annotation.v1 import workflow_service_pb2 as W
 from annotation.v1.project_service_pb2_grpc import ProjectServiceStub
 from annotation.v1.workflow_service_pb2_grpc import WorkflowServiceStub
+from sqlalchemy import event
 
 from annotation_api.settings import Settings
 from server.accounts import create_token, revoke
@@ -284,3 +285,29 @@ async def test_an_annotator_watches_their_queue_counts(
         message = await read(stream)
     assert message.event_id >= 3
     stream.cancel()
+
+
+async def test_watchers_of_one_project_share_one_read_per_change(
+    world: World, database: Database
+) -> None:
+    streams = [world.watch() for _ in range(20)]
+    for stream in streams:
+        await read(stream)
+    progress_reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "AS annotator_id" in statement:
+            progress_reads.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await world.submit(world.task_ids[0])
+        after = await world.progress()  # one read of its own
+        for stream in streams:
+            await read_until(stream, after)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    # 20 streams, one change: one shared read (two if a change came during it), not 20.
+    assert 1 + 1 <= len(progress_reads) <= 1 + 2, len(progress_reads)
+    for stream in streams:
+        stream.cancel()
