@@ -133,6 +133,9 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
     def __init__(self, settings: Settings, database: Database) -> None:
         self._database = database
         self._watch = Watch.for_server(settings, database)
+        # The last state converted for a stream: the streams of one project share
+        # their reads (server.watch), so the next streams get the same object.
+        self._converted: tuple[object, project_service_pb2.GetProgressResponse] | None = None
 
     def end_streams(self) -> None:
         """The server is stopping: every WatchProgress stream ends now, cleanly."""
@@ -176,8 +179,11 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
         )
         async for progress in states:
             event_id += 1
+            converted = self._converted
+            if converted is None or converted[0] is not progress:
+                converted = self._converted = (progress, progress_message(progress))
             yield project_service_pb2.WatchProgressResponse(
-                event_id=event_id, progress=progress_message(progress)
+                event_id=event_id, progress=converted[1]
             )
 
     async def ListProjects(
