@@ -23,7 +23,7 @@ from gateway.serve import start_gateway
 from server.accounts import revoke
 from server.app import RunningServer
 from storage.database import Database
-from tests.helpers import TestUser
+from tests.helpers import TestUser, wait_until
 from tests.workflow.support import Rest
 
 DEADLINE = 60.0
@@ -232,3 +232,47 @@ async def test_idle_streams_get_heartbeats_and_end_when_the_gateway_stops(
     finally:
         if not stopped:
             await gateway.stop()
+
+
+async def test_open_streams_count_against_the_per_client_connection_cap(
+    settings: Settings, grpc_server: RunningServer, admin: TestUser, annotator: TestUser
+) -> None:
+    gateway = await start_gateway(
+        Settings(
+            **{
+                **settings.model_dump(),
+                "grpc_target": f"127.0.0.1:{grpc_server.port}",
+                "http_max_concurrency_per_client": 3,
+            }
+        )
+    )
+    try:
+        async with (
+            httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as setup,
+            httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as one,
+            httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as two,
+        ):
+            rest = Rest(setup, admin)
+            project_id, _ = await new_project(rest, annotator, 1)
+            async with (
+                watching(one, rest, project_id) as first,
+                watching(two, rest, project_id) as second,
+            ):
+                assert await first.next() is not None and await second.next() is not None
+                # setup's keep-alive connection and two streams: the cap (3) is reached.
+                async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as more:
+                    refused = await more.get(
+                        f"/api/external/projects/{project_id}/progress", headers=rest.headers
+                    )
+                assert refused.status_code == 503
+                assert refused.json()["error_code"] == "SERVICE_UNAVAILABLE"
+            # The streams closed: a new connection is served again.
+            path = f"/api/external/projects/{project_id}/progress"
+
+            async def served() -> bool:
+                async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as later:
+                    return (await later.get(path, headers=rest.headers)).status_code == 200
+
+            await wait_until(served, what="a connection served after the streams closed")
+    finally:
+        await gateway.stop()
