@@ -1,6 +1,6 @@
 """Two `annotation-api serve` processes on one PostgreSQL database: a change made
 through one reaches the progress watchers of the other (LISTEN/NOTIFY), over gRPC
-and over Server-Sent Events."""
+and over Server-Sent Events, and an assignment reaches the annotator's queue stream."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import grpc
 import httpx
 import pytest
 from annotation.v1 import project_service_pb2 as P
+from annotation.v1 import workflow_service_pb2 as W
 from annotation.v1.project_service_pb2_grpc import ProjectServiceStub
+from annotation.v1.workflow_service_pb2_grpc import WorkflowServiceStub
 
 from server.accounts import create_token, create_user
 from storage.database import Database
@@ -76,7 +78,15 @@ async def test_a_change_through_one_server_reaches_watchers_on_the_other(
         httpx.AsyncClient(base_url=two.base_url, timeout=DEADLINE) as http_two,
         grpc.aio.insecure_channel(two.grpc_target) as channel_two,
     ):
+        queue_watch: Any = WorkflowServiceStub(channel_two).WatchAssignedTasks(
+            W.WatchAssignedTasksRequest(), metadata=bearer(annotator.token)
+        )
+        assert (await asyncio.wait_for(queue_watch.read(), DEADLINE)).counts.pending == 0
         project_id, task_ids = await new_project(Rest(http_one, root), annotator, 3)
+        # The assignment through server one reaches the annotator's queue stream on two.
+        while (await asyncio.wait_for(queue_watch.read(), DEADLINE)).counts.pending != 3:
+            pass
+        queue_watch.cancel()
         grpc_watch: Any = ProjectServiceStub(channel_two).WatchProgress(
             P.WatchProgressRequest(project_id=project_id), metadata=bearer(TOKEN)
         )
