@@ -25,6 +25,7 @@ SECTIONS = (
     "## Annotation loop",
     "## Cost of a call",
     "## Annotation import",
+    "## Live progress",
     "## Method",
     "## Profiles and fixes",
 )

@@ -55,6 +55,8 @@ def expected_figures() -> list[str]:
         f"calls.{kind}.cpu"
         for kind in ("next_task", "get_task", "start_task", "submit", "progress")
     ]
+    for transport in ("grpc", "sse"):
+        keys += [f"watch.{transport}.p50", f"watch.{transport}.p99"]
     return keys
 
 
