@@ -48,12 +48,12 @@ RECONNECT_SECONDS = 1.0
 
 
 class Watcher:
-    """One watcher of one project: a dirty flag and the event that wakes it."""
+    """One watcher of one key: a dirty flag and the event that wakes it."""
 
-    __slots__ = ("_wake", "changed", "closed", "project_id")
+    __slots__ = ("_wake", "changed", "closed", "key")
 
-    def __init__(self, project_id: str) -> None:
-        self.project_id = project_id
+    def __init__(self, key: str) -> None:
+        self.key = key
         self.changed = False  # a change came since the watcher last took it
         self.closed = False  # the stream must end (the server is stopping)
         self._wake = asyncio.Event()
@@ -98,20 +98,21 @@ def notifying(statement: Any, key: ColumnElement[str]) -> Any:
     return statement.returning(func.pg_notify(CHANNEL, key))
 
 
-def note_after_commit(conn: AsyncConnection, project_id: str) -> None:
-    """SQLite: keep the project id on the connection for `Database.transaction()`."""
-    conn.info.setdefault(_NOTED, set()).add(project_id)
+def note_after_commit(conn: AsyncConnection, key: str) -> None:
+    """SQLite: keep the key on the connection for `Database.transaction()`."""
+    conn.info.setdefault(_NOTED, set()).add(key)
 
 
 def take_noted(conn: AsyncConnection) -> set[str]:
-    """The project ids noted on the connection (and forgets them): the connection is
+    """The keys noted on the connection (and forgets them): the connection is
     pooled, so they are taken after every transaction, committed or not."""
     noted: set[str] = conn.info.pop(_NOTED, set())
     return noted
 
 
 class ChangeHub:
-    """This process's watchers, by project, and (PostgreSQL) its LISTEN connection."""
+    """This process's watchers, by key (a project id, or user_key of a user), and
+    (PostgreSQL) its LISTEN connection."""
 
     def __init__(self, url: URL) -> None:
         self._url = url
@@ -128,18 +129,18 @@ class ChangeHub:
         return sum(len(watchers) for watchers in self._watchers.values())
 
     @contextmanager
-    def subscribe(self, project_id: str) -> Iterator[Watcher]:
-        watcher = Watcher(project_id)
-        self._watchers.setdefault(project_id, set()).add(watcher)
+    def subscribe(self, key: str) -> Iterator[Watcher]:
+        watcher = Watcher(key)
+        self._watchers.setdefault(key, set()).add(watcher)
         try:
             yield watcher
         finally:
-            watchers = self._watchers.get(project_id)
+            watchers = self._watchers.get(key)
             if watchers is not None:
                 watchers.discard(watcher)
                 if not watchers:
-                    del self._watchers[project_id]
-                    self._versions.pop(project_id, None)
+                    del self._watchers[key]
+                    self._versions.pop(key, None)
 
     def version(self, key: str) -> int:
         """How many changes of key were told so far: a read that starts once this
@@ -156,12 +157,12 @@ class ChangeHub:
             return False
         return True
 
-    def publish(self, project_ids: Iterable[str]) -> None:
-        """Mark the watchers of these projects changed."""
-        for project_id in project_ids:
-            watchers = self._watchers.get(project_id)
+    def publish(self, keys: Iterable[str]) -> None:
+        """Mark the watchers of these keys changed."""
+        for key in keys:
+            watchers = self._watchers.get(key)
             if watchers:
-                self._versions[project_id] = self._versions.get(project_id, 0) + 1
+                self._versions[key] = self._versions.get(key, 0) + 1
                 for watcher in watchers:
                     watcher.mark_changed()
 

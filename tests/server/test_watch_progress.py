@@ -186,7 +186,7 @@ async def test_a_reader_that_does_not_read_holds_one_flag_not_a_queue(
     watchers = database.changes._watchers[world.project_id]
     (watcher,) = watchers
     # The bound is structural: a watcher has a flag and an event, and no room for more.
-    assert Watcher.__slots__ == ("_wake", "changed", "closed", "project_id")
+    assert Watcher.__slots__ == ("_wake", "changed", "closed", "key")
     assert not hasattr(watcher, "__dict__")
 
     for task_id in world.task_ids[:3]:
