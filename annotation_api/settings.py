@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="Open connections from one client address; more get 503 (behind a "
         "proxy that connects from one address, raise it to http_max_concurrency)",
     )
+    http_event_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Idle time after which an event stream (Server-Sent Events) gets a "
+        "comment line, so that proxies keep the connection open",
+    )
     log_level: str = Field(default="INFO")
     workbench_assets_dir: Path | None = Field(
         default=None,

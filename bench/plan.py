@@ -39,6 +39,10 @@ class Plan:
     # Annotation import: a Label Studio export of this many annotated tasks (one rectangle
     # each), imported into a fresh project of as many tasks per run.
     annotation_import: int
+    # Live progress: this many watchers of one project per transport while 8 clients
+    # submit watch_submits tasks each.
+    watchers: int
+    watch_submits: int
 
 
 PLANS: dict[str, Plan] = {
@@ -60,6 +64,8 @@ PLANS: dict[str, Plan] = {
         calls_per_kind=500,
         calls_throughput=4_000,
         annotation_import=100_000,
+        watchers=1_000,
+        watch_submits=25,
     ),
     "smoke": Plan(
         name="smoke",
@@ -79,5 +85,7 @@ PLANS: dict[str, Plan] = {
         calls_per_kind=20,
         calls_throughput=80,
         annotation_import=200,
+        watchers=20,
+        watch_submits=5,
     ),
 }

@@ -25,6 +25,7 @@ SECTIONS = (
     "## Annotation loop",
     "## Cost of a call",
     "## Annotation import",
+    "## Live progress",
     "## Method",
     "## Profiles and fixes",
 )
@@ -346,6 +347,33 @@ def _calls(results: Results) -> list[str]:
     return lines
 
 
+def _watch(results: Results) -> list[str]:
+    rows = []
+    for transport, label in (("grpc", "gRPC WatchProgress"), ("sse", "Server-Sent Events")):
+        p50 = results.get(f"watch.{transport}.p50")
+        p99 = results.get(f"watch.{transport}.p99")
+        if p50 is None or p99 is None:
+            continue
+        cells = [
+            _spread(figure) if (figure := results.get(f"watch.{transport}.{key}")) else "–"
+            for key in ("rss_per_watcher", "open_cpu_per_watcher", "idle_cpu_per_watcher",
+                        "cpu_per_message")
+        ]  # fmt: skip
+        rows.append([label, _spread(p50), _spread(p99), *cells])
+    return _table(
+        [
+            "transport",
+            "submit → update p50 ms",
+            "p99 ms",
+            "RSS KiB / watcher",
+            "CPU ms to open / watcher",
+            "idle CPU ms/s / watcher",
+            "CPU ms / message",
+        ],
+        rows,
+    )
+
+
 METHOD = """\
 * **Server.** `annotation-api serve` (gRPC server and REST gateway in one process, the
   default deployment) started by the bench as a separate process on free ports, INFO logs
@@ -512,6 +540,18 @@ def render(
         "attributed to one annotator; every task is completed.",
         "",
         *_annotation_import(results, plan),
+        "",
+        "## Live progress",
+        "",
+        f"{plan.watchers:,} watchers of one project per transport (gRPC on 10 channels; "
+        "Server-Sent Events, one HTTP connection each) while 8 clients start and submit "
+        f"{plan.watch_submits} tasks each over gRPC. Latency: from the k-th submit's answer "
+        "to each watcher's first state with at least k completed tasks, over every (watcher, "
+        "submit) pair; states are coalesced to one per 250 ms. RSS per watcher: the server's "
+        "RSS growth as they open; idle CPU: the server's CPU while nothing changes (heartbeats, "
+        "token checks).",
+        "",
+        *_watch(results),
         "",
         "## Method",
         "",

@@ -6,6 +6,7 @@ stubs), so a newly annotated RPC needs no code here either.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -52,6 +53,12 @@ class Backend:
         self.max_message_bytes = settings.max_message_bytes + 1024 * 1024
         self._channel: grpc.aio.Channel | None = None
         self._callables: dict[str, Any] = {}
+        # Set when the gateway stops: its event streams end at once instead of
+        # holding the graceful shutdown open.
+        self.streams_closing = asyncio.Event()
+
+    def end_streams(self) -> None:
+        self.streams_closing.set()
 
     async def connect(self) -> None:
         self._channel = grpc.aio.insecure_channel(

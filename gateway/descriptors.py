@@ -7,7 +7,12 @@ from the shape of their messages rather than from their names:
 
 * a server stream whose response has `file_name`, `content_type` and a bytes
   `chunk` is a file download;
-* a client stream whose request has a bytes `chunk` is a multipart upload.
+* a client stream whose request has a bytes `chunk` is a multipart upload;
+* any other server stream (with an unary request) is an event stream, served
+  as Server-Sent Events (gateway/event_stream.py): each message is one event,
+  its `event_id` field (when the response has one) the event's `id:`, and the
+  `Last-Event-ID` header fills the request's `last_event_id` field (when it
+  has one).
 
 An unary RPC marked `(annotation.v1.streamed_field) = "<field>"` is a streamed
 JSON body: its route documents and answers as the RPC does, but the gateway
@@ -53,6 +58,7 @@ class RouteKind(StrEnum):
     DOWNLOAD = "download"
     UPLOAD = "upload"
     STREAMED_BODY = "streamed_body"
+    EVENT_STREAM = "event_stream"
 
 
 @dataclass(frozen=True)
@@ -223,6 +229,8 @@ def _route_kind(method: MethodDescriptor) -> RouteKind:
         and is_file_stream(method.output_type)
     ):
         return RouteKind.DOWNLOAD
+    if method.server_streaming and not method.client_streaming:
+        return RouteKind.EVENT_STREAM
     if (
         method.client_streaming
         and not method.server_streaming
@@ -230,9 +238,9 @@ def _route_kind(method: MethodDescriptor) -> RouteKind:
     ):
         return RouteKind.UPLOAD
     raise TypeError(
-        f"{method.full_name}: an annotated streaming RPC must be a file download "
-        "(server stream of file_name/content_type/chunk) or an upload (client "
-        "stream with a bytes chunk)"
+        f"{method.full_name}: an annotated streaming RPC must be a server stream "
+        "(a file download or an event stream) or an upload (client stream with a "
+        "bytes chunk)"
     )
 
 

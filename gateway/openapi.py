@@ -39,6 +39,7 @@ from gateway.descriptors import (
     message_type_of,
 )
 from gateway.errors import GATEWAY_STATUS
+from gateway.event_stream import LAST_EVENT_ID_FIELD
 from gateway.uploads import FILE_FIELD
 
 Schema = dict[str, Any]
@@ -78,6 +79,16 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "returns the first response and creates nothing (kept 24 hours); the same key with a "
     "different request is 409 IDEMPOTENCY_CONFLICT.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+}
+
+LAST_EVENT_ID_PARAMETER: dict[str, Any] = {
+    "name": "Last-Event-ID",
+    "in": "header",
+    "required": False,
+    "description": "The id of the last event received, when the stream is resumed (a browser's "
+    "EventSource sends it by itself): the stream's event ids continue above it. Wins over the "
+    "last_event_id query parameter.",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
 }
 
 _INTEGER_FORMATS = {
@@ -316,6 +327,8 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
             for f in text_fields
             if f.name != route.body
         ]
+    if route.kind == RouteKind.EVENT_STREAM and LAST_EVENT_ID_FIELD in request.fields_by_name:
+        parameters.append(LAST_EVENT_ID_PARAMETER)
     idempotent = bool(route.method.GetOptions().Extensions[options_pb2.idempotency_key])
     if idempotent:
         parameters.append(IDEMPOTENCY_KEY_PARAMETER)
@@ -326,6 +339,14 @@ def _operation(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
 
 
 def _success(route: RpcRoute, builder: _SchemaBuilder) -> dict[str, Any]:
+    if route.kind == RouteKind.EVENT_STREAM:
+        schema = builder.message(route.response_type, response=True)
+        return {
+            "description": "Server-Sent Events: one event per message, `id:` its event_id, "
+            "`data:` its JSON (below); `event: error` with the error body ends the stream "
+            "after a failure; comment lines keep an idle connection open",
+            "content": {"text/event-stream": {"schema": schema}},
+        }
     if route.kind == RouteKind.DOWNLOAD:
         binary = {"schema": {"type": "string", "format": "binary"}}
         # The file's own media type, or octet-stream when the server names none.

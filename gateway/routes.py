@@ -40,6 +40,9 @@ from gateway.descriptors import (
     message_type_of,
 )
 from gateway.errors import GatewayError
+from gateway.event_stream import HEADERS as EVENT_HEADERS
+from gateway.event_stream import LAST_EVENT_ID_FIELD, EventStream
+from gateway.event_stream import MEDIA_TYPE as EVENT_MEDIA_TYPE
 from gateway.scalars import CodecError
 from gateway.stream_answers import StreamAnswer
 from gateway.streamed_body import IrregularBody, StreamedBody
@@ -173,6 +176,46 @@ async def _file_chunks(call: Any, first: Message) -> AsyncIterator[bytes]:
         # (After the headers, an error can only cut the body short, which the
         # client sees as a Content-Length mismatch.)
         call.cancel()
+
+
+class EventStreamHandler(RouteHandler):
+    """A server stream -> Server-Sent Events (gateway/event_stream.py).
+
+    The first message is awaited before answering, so that a refused stream
+    (unknown project, no access) gets its JSON error body and HTTP status. The
+    `Last-Event-ID` header, when the request has a `last_event_id` field, fills
+    it (over the query string's)."""
+
+    def __init__(self, route: RpcRoute, backend: Backend, settings: Settings) -> None:
+        super().__init__(route, backend, settings)
+        self.resumes = LAST_EVENT_ID_FIELD in route.request_type.fields_by_name
+
+    async def serve(self, request: Request, gate: AccessGate) -> Response:
+        kwargs = self.text_kwargs(request, with_query=True)
+        last_event_id = request.headers.get("last-event-id")
+        if self.resumes and last_event_id:
+            kwargs[LAST_EVENT_ID_FIELD] = self.request_codec.parse_text(
+                LAST_EVENT_ID_FIELD, [last_event_id]
+            )
+        message = self.request_codec.build(kwargs)
+        call = self.backend.callable_for(self.route)(message, metadata=self.metadata(request))
+        try:
+            first = await call.read()
+        except BaseException:
+            call.cancel()
+            raise
+        stream = EventStream(
+            call,
+            self.response_codec,
+            heartbeat_seconds=self.settings.http_event_heartbeat_seconds,
+            closing=self.backend.streams_closing,
+        )
+        if first is grpc.aio.EOF:
+            call.cancel()
+            return Response(b"", media_type=EVENT_MEDIA_TYPE, headers=EVENT_HEADERS)
+        return StreamingResponse(
+            stream.events(first), media_type=EVENT_MEDIA_TYPE, headers=EVENT_HEADERS
+        )
 
 
 class UploadHandler(RouteHandler):
@@ -378,6 +421,7 @@ _HANDLERS: dict[RouteKind, type[RouteHandler]] = {
     RouteKind.DOWNLOAD: DownloadHandler,
     RouteKind.UPLOAD: UploadHandler,
     RouteKind.STREAMED_BODY: StreamedBodyHandler,
+    RouteKind.EVENT_STREAM: EventStreamHandler,
 }
 
 

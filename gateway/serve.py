@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -25,6 +26,7 @@ class RunningGateway:
     task: asyncio.Task[None]
     host: str
     port: int
+    app: Any
 
     @property
     def url(self) -> str:
@@ -32,6 +34,7 @@ class RunningGateway:
         return f"http://{host}:{self.port}"
 
     async def stop(self) -> None:
+        self.app.state.backend.end_streams()
         self.server.should_exit = True
         await self.task
 
@@ -60,8 +63,9 @@ async def start_gateway(
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         log_level=settings.log_level.lower(),
         access_log=False,  # the gateway logs each request itself, with its request id
         log_config=None,  # logging is configured once, by the process, not by uvicorn
@@ -79,4 +83,4 @@ async def start_gateway(
             await task  # raises the start-up error
             raise RuntimeError("the gateway stopped during start-up")
         await asyncio.sleep(0.01)
-    return RunningGateway(server=server, task=task, host=host, port=sock.getsockname()[1])
+    return RunningGateway(server=server, task=task, host=host, port=sock.getsockname()[1], app=app)

@@ -50,6 +50,7 @@ ANNOTATOR_METHODS = frozenset(
         "GetCurrentUser",
         "GetTask",
         "ListAssignedTasks",
+        "WatchAssignedTasks",
         "NextTask",
         "StartTask",
         "ReopenTask",

@@ -112,7 +112,18 @@ SERVICES: list[ServiceRegistration] = [
     ),
 ]
 
-WORKERS: list[Worker] = [run_callback_worker, run_expiry_sweeper, run_lease_sweeper]
+
+async def run_change_listener(settings: Settings, database: Database, stop: asyncio.Event) -> None:
+    """PostgreSQL: hear the changes committed through any server (storage.changes)."""
+    await database.changes.listen(stop)
+
+
+WORKERS: list[Worker] = [
+    run_callback_worker,
+    run_expiry_sweeper,
+    run_lease_sweeper,
+    run_change_listener,
+]
 
 
 def channel_options(settings: Settings) -> list[tuple[str, Any]]:
@@ -132,12 +143,20 @@ class RunningServer:
     health: HealthServicer
     stop_event: asyncio.Event
     workers: list[asyncio.Task[None]] = field(default_factory=list)
+    servicers: list[Any] = field(default_factory=list)
 
     async def stop(self, grace: float | None = 5.0) -> None:
-        """Stop taking calls, let running ones finish for up to grace seconds, stop workers."""
+        """Stop taking calls, end the open watch streams (they would otherwise hold the
+        whole grace period), let running calls finish for up to grace seconds, stop
+        workers."""
         await self.health.enter_graceful_shutdown()
         self.stop_event.set()
-        await self.server.stop(grace)
+        stopping = asyncio.ensure_future(self.server.stop(grace))
+        await asyncio.sleep(0)  # the server refuses new calls before the streams end
+        for servicer in self.servicers:
+            if hasattr(servicer, "end_streams"):
+                servicer.end_streams()
+        await stopping
         if self.workers:
             _, pending = await asyncio.wait(self.workers, timeout=grace or 1.0)
             for task in pending:
@@ -178,8 +197,9 @@ async def start_server(settings: Settings, database: Database) -> RunningServer:
         ],
         options=channel_options(settings),
     )
-    for registration in SERVICES:
-        registration.add_to_server(registration.create_servicer(settings, database), server)
+    servicers = [registration.create_servicer(settings, database) for registration in SERVICES]
+    for registration, servicer in zip(SERVICES, servicers, strict=True):
+        registration.add_to_server(servicer, server)
 
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -194,7 +214,9 @@ async def start_server(settings: Settings, database: Database) -> RunningServer:
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     stop_event = asyncio.Event()
-    running = RunningServer(server=server, port=port, health=health, stop_event=stop_event)
+    running = RunningServer(
+        server=server, port=port, health=health, stop_event=stop_event, servicers=servicers
+    )
     for worker in WORKERS:
         running.workers.append(
             asyncio.create_task(_supervise(worker, settings, database, stop_event))

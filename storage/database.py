@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from annotation_api.errors import DomainError, ErrorCode
+from storage.changes import ChangeHub, take_noted
 from storage.sqlite_cursor import apply_options, defer_begin, use_one_hop_cursor
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class Database:
             self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
             self._read_one_engine = self.engine.execution_options(sqlite_begin=NO_BEGIN)
         self._writers: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        # Who watches which project (storage/changes.py).
+        self.changes = ChangeHub(self.url)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -66,9 +69,15 @@ class Database:
             self._sqlite_writers(),
             self._translated_errors(),
             self._write_engine.connect() as conn,
-            conn.begin(),
         ):
-            yield conn
+            try:
+                async with conn.begin():
+                    yield conn
+            except BaseException:
+                take_noted(conn)
+                raise
+            # After the commit: a watcher woken now reads the committed state.
+            self.changes.publish(take_noted(conn))
 
     def _sqlite_writers(self) -> asyncio.Lock:
         """The lock this process's SQLite write transactions take in turn (one per event loop)."""

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.changes import USER_KEY_PREFIX, note_after_commit, notifying, user_key
 from storage.models import Label, Project, ProjectAnnotator, QualityScore, User
 from storage.sqlite_cursor import DEFERRED_WRITE
 from storage.types import utcnow
@@ -210,18 +211,24 @@ async def set_project_fields(
     status: str | None = None,
     label_config: str | None = None,
 ) -> None:
-    """Change a project's status and/or config and touch updated_at."""
+    """Change a project's status and/or config and touch updated_at (its watchers are
+    told after the commit)."""
     values: dict[str, Any] = {"updated_at": now or utcnow()}
     if status is not None:
         values["status"] = status
     if label_config is not None:
         values["label_config"] = label_config
-    await conn.execute(
+    statement = (
         update(projects)
         .where(projects.c.id == project_id)
         .values(**values)
         .execution_options(**DEFERRED_WRITE)
     )
+    if conn.dialect.name == "postgresql":
+        await conn.execute(notifying(statement, projects.c.id))
+    else:
+        await conn.execute(statement)
+        note_after_commit(conn, project_id)
 
 
 async def add_to_task_counters(
@@ -236,7 +243,8 @@ async def add_to_task_counters(
     review: ReviewCounterChange | None = None,
 ) -> None:
     """Move the project's counters by the given amounts, atomically (x = x + n), and
-    set its status when given: one statement (the review counters ride along in it)."""
+    set its status when given: one statement (the review counters ride along in it),
+    which also tells the project's watchers (after the commit: storage.changes)."""
     params: dict[str, Any] = {
         "b_project_id": project_id,
         "b_total": total,
@@ -251,10 +259,14 @@ async def add_to_task_counters(
             b_rejected=review.rejected,
             b_reviewed=review.reviewed,
         )
-    statement = _ADD_TO_COUNTERS[(status is not None, bool(review))]
+    postgresql = conn.dialect.name == "postgresql"
+    key = (status is not None, bool(review))
+    statement = _ADD_TO_COUNTERS_NOTIFYING[key] if postgresql else _ADD_TO_COUNTERS[key]
     if status is not None:
         params["b_status"] = status
     await conn.execute(statement, params)
+    if not postgresql:
+        note_after_commit(conn, project_id)
 
 
 # Built once: a statement built per call costs more CPU than SQLite spends running it.
@@ -282,6 +294,9 @@ _ADD_TO_COUNTERS = {
     (True, False): _ADD_TO_TASK_COUNTERS_SET_STATUS,
     (False, True): _ADD_TO_TASK_COUNTERS.values(**_REVIEW_COUNTERS),
     (True, True): _ADD_TO_TASK_COUNTERS_SET_STATUS.values(**_REVIEW_COUNTERS),
+}
+_ADD_TO_COUNTERS_NOTIFYING = {
+    key: notifying(statement, projects.c.id) for key, statement in _ADD_TO_COUNTERS.items()
 }
 
 
@@ -327,10 +342,14 @@ def _annotator_counters_upsert(dialect_insert: Any) -> Any:
     ).execution_options(**DEFERRED_WRITE)
 
 
-# One statement per engine (INSERT ... ON CONFLICT DO UPDATE is spelled by each dialect).
+# One statement per engine (INSERT ... ON CONFLICT DO UPDATE is spelled by each dialect);
+# on PostgreSQL it tells the watchers of the annotator's queue too.
 _ADD_TO_ANNOTATOR_COUNTERS = {
     "sqlite": _annotator_counters_upsert(sqlite_insert),
-    "postgresql": _annotator_counters_upsert(postgresql_insert),
+    "postgresql": notifying(
+        _annotator_counters_upsert(postgresql_insert),
+        literal(USER_KEY_PREFIX) + project_annotators.c.user_id,
+    ),
 }
 
 
@@ -347,7 +366,10 @@ async def add_to_annotator_counters(
     rejected: int = 0,
 ) -> None:
     """Move one annotator's counters in a project, creating the row on first use: one
-    statement (the caller holds the project's row lock)."""
+    statement (the caller holds the project's row lock), which also tells the watchers
+    of the annotator's queue (after the commit: storage.changes)."""
+    if conn.dialect.name != "postgresql":
+        note_after_commit(conn, user_key(user_id))
     await conn.execute(
         _ADD_TO_ANNOTATOR_COUNTERS[conn.dialect.name],
         {

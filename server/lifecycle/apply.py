@@ -1,7 +1,10 @@
 """The counters' changes of one transaction, summed from the lifecycle's moves and
 handed to storage: one statement for the project (its counters, its review
 counters and its status), one per annotator whose counters moved (task and review
-counters together). The caller holds the project's row lock.
+counters together). The caller holds the project's row lock. Every writer passes
+here, so this is where the project's watchers are told of the change
+(storage.changes: after the commit, on every server): the project's statement tells
+them itself; moves of annotators' counters alone are told apart.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from server.lifecycle.rules import (
     task_counts,
 )
 from server.vocabulary import ProjectStatus, TaskStatus
+from storage.changes import note_project_change
 from storage.projects import ProjectRecord, add_to_annotator_counters, add_to_task_counters
 
 
@@ -81,7 +85,10 @@ async def apply_tally(
     status move, or when `touch` (its updated_at then moves, as after any change)."""
     status = tally.project_status(project)
     changed = status if status != project.status else None
+    told = False  # the project's statement tells its watchers
+    annotators_moved = False
     if tally.counts or tally.review or changed is not None or touch:
+        told = True
         counts = tally.counts
         await add_to_task_counters(
             conn,
@@ -97,6 +104,7 @@ async def apply_tally(
         moved = tally.annotators.get(user_id, AnnotatorCounts())
         reviewed = tally.reviews.get(user_id, ReviewCounts())
         if moved or reviewed:
+            annotators_moved = True
             await add_to_annotator_counters(
                 conn,
                 project.project_id,
@@ -108,4 +116,6 @@ async def apply_tally(
                 accepted=reviewed.accepted,
                 rejected=reviewed.rejected,
             )
+    if annotators_moved and not told:
+        await note_project_change(conn, project.project_id)
     return status

@@ -11,11 +11,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from annotation_api.enum_names import enum_to_name, name_to_enum
 from annotation_api.settings import Settings
-from server.auth import current_caller
+from server.auth import bearer_token, current_caller
 from server.display_ids import display_id
 from server.projects import listing, service
 from server.projects.init import BATCH_ITEMS, CreatedProject, ProjectPart, init_project_stream
 from server.projects.validation import TagSpec
+from server.watch import Watch
 from storage.database import Database
 
 TASK_TYPE = common_pb2.TaskType.DESCRIPTOR
@@ -102,9 +103,54 @@ def _fill_created(response: Any, created: CreatedProject) -> Any:
     return response
 
 
+def progress_message(progress: service.Progress) -> project_service_pb2.GetProgressResponse:
+    project = progress.project
+    return project_service_pb2.GetProgressResponse(
+        project_id=project.project_id,
+        project_name=project.name,
+        status=name_to_enum(PROJECT_STATUS, project.status),
+        total_tasks=project.total_tasks,
+        completed_tasks=project.completed_tasks,
+        in_progress_tasks=project.in_progress_tasks,
+        pending_tasks=project.pending_tasks,
+        completion_percentage=progress.completion_percentage,
+        annotators=[
+            project_service_pb2.AnnotatorProgress(
+                user_id=a.counts.user_id,
+                username=a.counts.username,
+                assigned_count=a.counts.assigned_count,
+                completed_count=a.counts.completed_count,
+                in_progress_count=a.counts.in_progress_count,
+                completion_rate=a.completion_rate,
+                review_pending_count=a.counts.review_pending_count,
+                accepted_count=a.counts.accepted_count,
+                rejected_count=a.counts.rejected_count,
+                agreement=a.agreement,
+                ground_truth_accuracy=a.ground_truth_accuracy,
+            )
+            for a in progress.annotators
+        ],
+        last_updated=timestamp(project.updated_at),
+        review_pending_count=project.review_pending_count,
+        accepted_count=project.accepted_count,
+        rejected_count=project.rejected_count,
+        reviewed_count=project.reviewed_count,
+        agreement=progress.agreement,
+        ground_truth_accuracy=progress.ground_truth_accuracy,
+    )
+
+
 class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
     def __init__(self, settings: Settings, database: Database) -> None:
         self._database = database
+        self._watch = Watch.for_server(settings, database)
+        # The last state converted for a stream: the streams of one project share
+        # their reads (server.watch), so the next streams get the same object.
+        self._converted: tuple[object, project_service_pb2.GetProgressResponse] | None = None
+
+    def end_streams(self) -> None:
+        """The server is stopping: every WatchProgress stream ends now, cleanly."""
+        self._watch.close()
 
     async def InitProject(
         self, request: project_service_pb2.InitProjectRequest, context: Any
@@ -128,40 +174,28 @@ class ProjectServicer(project_service_pb2_grpc.ProjectServiceServicer):
         self, request: project_service_pb2.GetProgressRequest, context: Any
     ) -> project_service_pb2.GetProgressResponse:
         progress = await service.get_progress(self._database, current_caller(), request.project_id)
-        project = progress.project
-        return project_service_pb2.GetProgressResponse(
-            project_id=project.project_id,
-            project_name=project.name,
-            status=name_to_enum(PROJECT_STATUS, project.status),
-            total_tasks=project.total_tasks,
-            completed_tasks=project.completed_tasks,
-            in_progress_tasks=project.in_progress_tasks,
-            pending_tasks=project.pending_tasks,
-            completion_percentage=progress.completion_percentage,
-            annotators=[
-                project_service_pb2.AnnotatorProgress(
-                    user_id=a.counts.user_id,
-                    username=a.counts.username,
-                    assigned_count=a.counts.assigned_count,
-                    completed_count=a.counts.completed_count,
-                    in_progress_count=a.counts.in_progress_count,
-                    completion_rate=a.completion_rate,
-                    review_pending_count=a.counts.review_pending_count,
-                    accepted_count=a.counts.accepted_count,
-                    rejected_count=a.counts.rejected_count,
-                    agreement=a.agreement,
-                    ground_truth_accuracy=a.ground_truth_accuracy,
-                )
-                for a in progress.annotators
-            ],
-            last_updated=timestamp(project.updated_at),
-            review_pending_count=project.review_pending_count,
-            accepted_count=project.accepted_count,
-            rejected_count=project.rejected_count,
-            reviewed_count=project.reviewed_count,
-            agreement=progress.agreement,
-            ground_truth_accuracy=progress.ground_truth_accuracy,
+        return progress_message(progress)
+
+    async def WatchProgress(
+        self, request: project_service_pb2.WatchProgressRequest, context: Any
+    ) -> AsyncIterator[project_service_pb2.WatchProgressResponse]:
+        caller, project_id = current_caller(), request.project_id
+        token = bearer_token(context.invocation_metadata()) or ""
+        event_id = request.last_event_id
+        states = self._watch.states(
+            caller,
+            token,
+            project_id,
+            lambda: service.get_progress(self._database, caller, project_id),
         )
+        async for progress in states:
+            event_id += 1
+            converted = self._converted
+            if converted is None or converted[0] is not progress:
+                converted = self._converted = (progress, progress_message(progress))
+            yield project_service_pb2.WatchProgressResponse(
+                event_id=event_id, progress=converted[1]
+            )
 
     async def ListProjects(
         self, request: project_service_pb2.ListProjectsRequest, context: Any

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from annotation.v1 import common_pb2, workflow_service_pb2_grpc
@@ -9,14 +10,16 @@ from annotation.v1 import workflow_service_pb2 as pb
 
 from annotation_api.enum_names import enum_to_name, name_to_enum
 from annotation_api.settings import Settings
-from server.auth import current_caller
+from server.auth import bearer_token, current_caller
 from server.lifecycle.rules import task_status_of
 from server.projects.validation import TagSpec
 from server.servicers.project import timestamp
 from server.vocabulary import ReviewStatus
+from server.watch import Watch
 from server.workflow import annotating, assignments, configure, queue, users
 from server.workflow.quality_settings import QualityChange
 from server.workflow.queue import TaskView
+from storage.changes import user_key
 from storage.database import Database
 from storage.quality_settings import QualitySettingsRecord
 
@@ -118,9 +121,18 @@ def quality_settings(record: QualitySettingsRecord) -> common_pb2.QualitySetting
     )
 
 
+def assigned_counts(counts: dict[str, int]) -> pb.AssignedTaskCounts:
+    return pb.AssignedTaskCounts(
+        pending=counts.get("pending", 0),
+        in_progress=counts.get("in_progress", 0),
+        completed=counts.get("completed", 0),
+    )
+
+
 class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
     def __init__(self, settings: Settings, database: Database) -> None:
         self._database = database
+        self._watch = Watch.for_server(settings, database)
 
     async def ConfigureProject(
         self, request: pb.ConfigureProjectRequest, context: Any
@@ -293,12 +305,25 @@ class WorkflowServicer(workflow_service_pb2_grpc.WorkflowServiceServicer):
                 for t in page.tasks
             ],
             next_page_token=page.next_page_token,
-            counts=pb.AssignedTaskCounts(
-                pending=page.counts.get("pending", 0),
-                in_progress=page.counts.get("in_progress", 0),
-                completed=page.counts.get("completed", 0),
-            ),
+            counts=assigned_counts(page.counts),
         )
+
+    async def WatchAssignedTasks(
+        self, request: pb.WatchAssignedTasksRequest, context: Any
+    ) -> AsyncIterator[pb.WatchAssignedTasksResponse]:
+        caller, database = current_caller(), self._database
+        token = bearer_token(context.invocation_metadata()) or ""
+        event_id = request.last_event_id
+        states = self._watch.states(
+            caller, token, user_key(caller.user_id), lambda: queue.queue_counts(database, caller)
+        )
+        async for counts in states:
+            event_id += 1
+            yield pb.WatchAssignedTasksResponse(event_id=event_id, counts=assigned_counts(counts))
+
+    def end_streams(self) -> None:
+        """The server is stopping: every WatchAssignedTasks stream ends now, cleanly."""
+        self._watch.close()
 
     async def ListUsers(self, request: pb.ListUsersRequest, context: Any) -> pb.ListUsersResponse:
         role = enum_to_name(USER_ROLE, request.role) or None

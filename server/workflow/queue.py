@@ -230,3 +230,10 @@ async def list_assigned_tasks(
         next_page_token=_encode_token(page[-1].task_id, key) if more else "",
         counts={task_status_of(s): n for s, n in counts.items()},
     )
+
+
+async def queue_counts(database: Database, caller: Caller) -> dict[str, int]:
+    """The caller's tasks by task status, as list_assigned_tasks counts them."""
+    async with database.read_one() as conn:
+        counts = await count_queue(conn, caller.user_id, project_id=None)
+    return {task_status_of(s): n for s, n in counts.items()}

@@ -57,6 +57,8 @@ def expected_figures() -> list[str]:
         for kind in ("next_task", "get_task", "start_task", "submit", "progress")
     ]
     keys += [f"calls.{kind}.cpu" for kind in ("next_review", "review")]
+    for transport in ("grpc", "sse"):
+        keys += [f"watch.{transport}.p50", f"watch.{transport}.p99"]
     return keys
 
 

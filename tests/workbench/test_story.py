@@ -223,7 +223,7 @@ async def play(
     await expect(ben.locator(".count[data-status=completed] .count-value")).to_have_text("1")
 
     # The skipped task is free again, but not for ben: the page says why nothing was assigned.
-    await admin_page.click("#refresh")
+    # (The admin's page follows the progress stream: no reload, no Refresh.)
     await expect(admin_page.locator("#assign-card")).to_contain_text("1 of 2 tasks not assigned")
     await admin_page.click("#assign")
     await expect(admin_page.locator("#assign-card .assign-none")).to_have_text(
@@ -232,7 +232,6 @@ async def play(
     )
 
     # The admin sees the reviews' progress, then the detection project's statistics.
-    await admin_page.click("#refresh")
     progress = admin_page.locator("#progress-card")
     await expect(progress).to_contain_text("1 completed, 0 in progress, 1 pending")
     await expect(progress.locator("tr[data-annotator=ben] td").nth(3)).to_have_text("1")

@@ -133,6 +133,22 @@ class GetProgressResponse(_message.Message):
     ground_truth_accuracy: float
     def __init__(self, project_id: _Optional[str] = ..., project_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ProjectStatus, str]] = ..., total_tasks: _Optional[int] = ..., completed_tasks: _Optional[int] = ..., in_progress_tasks: _Optional[int] = ..., pending_tasks: _Optional[int] = ..., completion_percentage: _Optional[float] = ..., annotators: _Optional[_Iterable[_Union[AnnotatorProgress, _Mapping]]] = ..., last_updated: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., review_pending_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., rejected_count: _Optional[int] = ..., reviewed_count: _Optional[int] = ..., agreement: _Optional[float] = ..., ground_truth_accuracy: _Optional[float] = ...) -> None: ...
 
+class WatchProgressRequest(_message.Message):
+    __slots__ = ("project_id", "last_event_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    last_event_id: int
+    def __init__(self, project_id: _Optional[str] = ..., last_event_id: _Optional[int] = ...) -> None: ...
+
+class WatchProgressResponse(_message.Message):
+    __slots__ = ("event_id", "progress")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    event_id: int
+    progress: GetProgressResponse
+    def __init__(self, event_id: _Optional[int] = ..., progress: _Optional[_Union[GetProgressResponse, _Mapping]] = ...) -> None: ...
+
 class AnnotatorProgress(_message.Message):
     __slots__ = ("user_id", "username", "assigned_count", "completed_count", "in_progress_count", "completion_rate", "review_pending_count", "accepted_count", "rejected_count", "agreement", "ground_truth_accuracy")
     USER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -51,6 +51,11 @@ class ProjectServiceStub:
                 request_serializer=annotation_dot_v1_dot_project__service__pb2.GetProgressRequest.SerializeToString,
                 response_deserializer=annotation_dot_v1_dot_project__service__pb2.GetProgressResponse.FromString,
                 _registered_method=True)
+        self.WatchProgress = channel.unary_stream(
+                '/annotation.v1.ProjectService/WatchProgress',
+                request_serializer=annotation_dot_v1_dot_project__service__pb2.WatchProgressRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_project__service__pb2.WatchProgressResponse.FromString,
+                _registered_method=True)
         self.ListProjects = channel.unary_unary(
                 '/annotation.v1.ProjectService/ListProjects',
                 request_serializer=annotation_dot_v1_dot_project__service__pb2.ListProjectsRequest.SerializeToString,
@@ -96,6 +101,16 @@ class ProjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchProgress(self, request, context):
+        """WatchProgress streams a project's progress: GetProgress's answer at once,
+        then again after every change, at most one message per project per 250 ms
+        (a change inside that window is sent at its end, so the last state is
+        always sent). Over REST it is a Server-Sent Events stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListProjects(self, request, context):
         """ListProjects pages through the projects the caller sees, newest first.
         """
@@ -127,6 +142,11 @@ def add_ProjectServiceServicer_to_server(servicer, server):
                     servicer.GetProgress,
                     request_deserializer=annotation_dot_v1_dot_project__service__pb2.GetProgressRequest.FromString,
                     response_serializer=annotation_dot_v1_dot_project__service__pb2.GetProgressResponse.SerializeToString,
+            ),
+            'WatchProgress': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchProgress,
+                    request_deserializer=annotation_dot_v1_dot_project__service__pb2.WatchProgressRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_project__service__pb2.WatchProgressResponse.SerializeToString,
             ),
             'ListProjects': grpc.unary_unary_rpc_method_handler(
                     servicer.ListProjects,
@@ -222,6 +242,33 @@ class ProjectService:
             '/annotation.v1.ProjectService/GetProgress',
             annotation_dot_v1_dot_project__service__pb2.GetProgressRequest.SerializeToString,
             annotation_dot_v1_dot_project__service__pb2.GetProgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/annotation.v1.ProjectService/WatchProgress',
+            annotation_dot_v1_dot_project__service__pb2.WatchProgressRequest.SerializeToString,
+            annotation_dot_v1_dot_project__service__pb2.WatchProgressResponse.FromString,
             options,
             channel_credentials,
             insecure,

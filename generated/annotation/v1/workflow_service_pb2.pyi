@@ -345,6 +345,20 @@ class AssignedTask(_message.Message):
     review_comment: str
     def __init__(self, task_id: _Optional[str] = ..., display_id: _Optional[str] = ..., project_id: _Optional[str] = ..., project_name: _Optional[str] = ..., external_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., review_status: _Optional[_Union[_common_pb2.ReviewStatus, str]] = ..., review_comment: _Optional[str] = ...) -> None: ...
 
+class WatchAssignedTasksRequest(_message.Message):
+    __slots__ = ("last_event_id",)
+    LAST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    last_event_id: int
+    def __init__(self, last_event_id: _Optional[int] = ...) -> None: ...
+
+class WatchAssignedTasksResponse(_message.Message):
+    __slots__ = ("event_id", "counts")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    event_id: int
+    counts: AssignedTaskCounts
+    def __init__(self, event_id: _Optional[int] = ..., counts: _Optional[_Union[AssignedTaskCounts, _Mapping]] = ...) -> None: ...
+
 class AssignedTaskCounts(_message.Message):
     __slots__ = ("pending", "in_progress", "completed")
     PENDING_FIELD_NUMBER: _ClassVar[int]

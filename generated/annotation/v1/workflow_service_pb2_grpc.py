@@ -93,6 +93,11 @@ class WorkflowServiceStub:
                 request_serializer=annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksRequest.SerializeToString,
                 response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksResponse.FromString,
                 _registered_method=True)
+        self.WatchAssignedTasks = channel.unary_stream(
+                '/annotation.v1.WorkflowService/WatchAssignedTasks',
+                request_serializer=annotation_dot_v1_dot_workflow__service__pb2.WatchAssignedTasksRequest.SerializeToString,
+                response_deserializer=annotation_dot_v1_dot_workflow__service__pb2.WatchAssignedTasksResponse.FromString,
+                _registered_method=True)
         self.NextTask = channel.unary_unary(
                 '/annotation.v1.WorkflowService/NextTask',
                 request_serializer=annotation_dot_v1_dot_workflow__service__pb2.NextTaskRequest.SerializeToString,
@@ -205,6 +210,16 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchAssignedTasks(self, request, context):
+        """WatchAssignedTasks streams the counts of the caller's tasks by status: at
+        once, then again after every change to the caller's queue (tasks assigned,
+        unassigned, started, completed, skipped), at most one message per 250 ms.
+        Over REST it is a Server-Sent Events stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def NextTask(self, request, context):
         """NextTask returns the caller's next assigned task that is not completed:
         in_progress before pending, each in input order (task id order). When
@@ -282,6 +297,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.ListAssignedTasks,
                     request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksRequest.FromString,
                     response_serializer=annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksResponse.SerializeToString,
+            ),
+            'WatchAssignedTasks': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAssignedTasks,
+                    request_deserializer=annotation_dot_v1_dot_workflow__service__pb2.WatchAssignedTasksRequest.FromString,
+                    response_serializer=annotation_dot_v1_dot_workflow__service__pb2.WatchAssignedTasksResponse.SerializeToString,
             ),
             'NextTask': grpc.unary_unary_rpc_method_handler(
                     servicer.NextTask,
@@ -578,6 +598,33 @@ class WorkflowService:
             '/annotation.v1.WorkflowService/ListAssignedTasks',
             annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksRequest.SerializeToString,
             annotation_dot_v1_dot_workflow__service__pb2.ListAssignedTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchAssignedTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/annotation.v1.WorkflowService/WatchAssignedTasks',
+            annotation_dot_v1_dot_workflow__service__pb2.WatchAssignedTasksRequest.SerializeToString,
+            annotation_dot_v1_dot_workflow__service__pb2.WatchAssignedTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,7 +1,7 @@
 // The annotator's queue: counts by status, their tasks (a task a reviewer sent
 // back is marked "returned", with the reviewer's comment), and "Next task"
 // (the task itself opens in task.js).
-import { get, post } from "./api.js";
+import { follow, get, post } from "./api.js";
 import { html, useCallback, useEffect, useState } from "./lib.js";
 import { ErrorBox, Loading, ReviewBadge, StatusBadge, formatTime, useLoad } from "./widgets.js";
 
@@ -26,6 +26,15 @@ function linkText(task) {
 export function AnnotatorHome({ navigate, finished }) {
   const [filter, setFilter] = useState("");
   const queue = useLoad(() => get("/api/v1/me/tasks", { status: filter, page_size: 50 }), [filter]);
+  // The counts are pushed by the server (…/me/tasks/stream) as the queue changes (an admin
+  // assigns or unassigns, a task is started or completed); the list follows them.
+  const [live, setLive] = useState(null);
+  const [liveError, setLiveError] = useState(null);
+  useEffect(() => follow("/api/v1/me/tasks/stream", (event) => setLive(event.counts), setLiveError), []);
+  const liveKey = live ? `${live.pending}/${live.in_progress}/${live.completed}` : "";
+  useEffect(() => {
+    if (liveKey) queue.reload();
+  }, [liveKey]);
   const [next, setNext] = useState({ busy: false, error: null, empty: Boolean(finished) });
   // A reviewer may send a task back at any time: the list is read again when the
   // page becomes visible again.
@@ -55,7 +64,8 @@ export function AnnotatorHome({ navigate, finished }) {
     </header>
     ${next.empty && html`<p class="notice-inline" id="queue-empty">Nothing left to label: your queue is empty.</p>`}
     <${ErrorBox} error=${next.error} />
-    <${QueueCounts} counts=${queue.data?.counts} />
+    <${ErrorBox} error=${liveError} />
+    <${QueueCounts} counts=${live ?? queue.data?.counts} />
     <div class="toolbar">
       <label>Show
         <select value=${filter} onChange=${(e) => setFilter(e.currentTarget.value)}>
@@ -63,7 +73,7 @@ export function AnnotatorHome({ navigate, finished }) {
           ${STATUSES.map((s) => html`<option value=${s}>${s.replace("_", " ")}</option>`)}
         </select>
       </label>
-      <button type="button" class="link" onClick=${queue.reload}>Refresh</button>
+      <span class="subtle" id="live-state">${live && !liveError ? "● live" : "connecting…"}</span>
     </div>
     ${queue.loading && !queue.data && html`<${Loading} what="Loading your tasks" />`}
     <${ErrorBox} error=${queue.error} onRetry=${queue.reload} />

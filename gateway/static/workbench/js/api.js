@@ -97,6 +97,87 @@ export async function download(path, fallbackName) {
 }
 
 /**
+ * Follow a Server-Sent Events route with the session's token: `onMessage(data)` for
+ * each event, `onError(error)` when something went wrong (null once it is fine again).
+ * EventSource cannot send an Authorization header, so the stream is read with fetch().
+ * A dropped connection is opened again after a pause, with Last-Event-ID; a refusal
+ * (4xx, or an `event: error` that is not the server's internal error) stops it.
+ * Returns the function that stops following.
+ */
+export function follow(path, onMessage, onError) {
+  const controller = new AbortController();
+  let lastId = null;
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    controller.abort();
+  };
+  const handle = (block) => {
+    let event = "message";
+    const data = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (line === "" || line.startsWith(":")) continue; // comments keep the connection open
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? "" : line.slice(colon + 1);
+      if (value.startsWith(" ")) value = value.slice(1);
+      if (field === "data") data.push(value);
+      else if (field === "id") lastId = value;
+      else if (field === "event") event = value;
+    }
+    if (data.length === 0) return;
+    const body = JSON.parse(data.join("\n"));
+    if (event !== "error") {
+      onError(null);
+      onMessage(body);
+      return;
+    }
+    const error = new ApiError(body.error_code === "INVALID_TOKEN" ? 401 : 0, body);
+    if (body.error_code === "INVALID_TOKEN") onSignedOut(error);
+    else onError(error);
+    if (body.error_code !== "INTERNAL_ERROR") stop();
+  };
+  (async () => {
+    let pause = 1000;
+    while (!stopped) {
+      try {
+        const headers = { Accept: "text/event-stream", Authorization: `Bearer ${session.token()}` };
+        if (lastId !== null) headers["Last-Event-ID"] = lastId;
+        const response = await fetch(urlOf(path), { headers, signal: controller.signal, cache: "no-store" });
+        if (!response.ok) {
+          const error = await errorOf(response);
+          if (response.status === 401) onSignedOut(error);
+          else onError(error);
+          if (response.status < 500) return;
+        } else {
+          const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buffer = "";
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buffer += value;
+            let end;
+            while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
+              const block = buffer.slice(0, end);
+              buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, "");
+              handle(block);
+            }
+          }
+          pause = 1000;
+        }
+      } catch (error) {
+        if (stopped) return;
+        onError(new ApiError(0, { error_code: "UNREACHABLE", message: `Live updates paused: the service cannot be reached (${error.message}).` }));
+      }
+      if (stopped) return;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 30_000);
+    }
+  })();
+  return stop;
+}
+
+/**
  * Who holds this token: {user_id, username, role, kind} with kind "admin" (may
  * manage projects: admin or super_admin), "reviewer" or "annotator". Throws the
  * ApiError of a token the API does not accept.

@@ -3,7 +3,7 @@
 // reviewers, review counts, agreement and ground-truth accuracy, ground-truth
 // tasks; its figures load when the tab opens. Every figure and rule comes from the
 // API; the page only shows them and sends what the admin chose.
-import { get, post } from "./api.js";
+import { follow, get, post } from "./api.js";
 import { ExportCard } from "./export-card.js";
 import { GroundTruthCard, QualityCard, QualitySettingsCard, ReviewersCard } from "./quality.js";
 import { html, useEffect, useState } from "./lib.js";
@@ -18,7 +18,8 @@ import {
   useLoad,
 } from "./widgets.js";
 
-const REFRESH_MS = 10_000;
+// Prediction statistics follow the progress, at most this often.
+const STATS_EVERY_MS = 2_000;
 
 /** The labels of a Label Studio config: [{tag, color}] of its Label / Choice elements. */
 function labelsOfConfig(config) {
@@ -53,10 +54,20 @@ export function ProjectPage({ projectId, tab }) {
       ]).then(([progress, stats]) => ({ progress, stats })),
     [projectId],
   );
+  // The progress is pushed by the server (…/progress/stream): no polling, no Refresh.
+  const [streamed, setStreamed] = useState(null);
+  const [streamError, setStreamError] = useState(null);
   useEffect(() => {
-    const timer = setInterval(() => document.visibilityState === "visible" && live.reload(), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [live.reload]);
+    setStreamed(null);
+    const path = `/api/external/projects/${encodeURIComponent(projectId)}/progress/stream`;
+    return follow(path, (event) => setStreamed(event.progress), setStreamError);
+  }, [projectId]);
+  const changed = streamed?.last_updated;
+  useEffect(() => {
+    if (!changed) return undefined;
+    const timer = setTimeout(() => live.reload(), STATS_EVERY_MS);
+    return () => clearTimeout(timer);
+  }, [changed, live.reload]);
 
   if (project.loading && !project.data) return html`<section class="page"><${Loading} what="Loading the project" /></section>`;
   if (project.error) {
@@ -64,7 +75,7 @@ export function ProjectPage({ projectId, tab }) {
       <a href="#/projects">All projects</a></section>`;
   }
   const info = project.data;
-  const progress = live.data?.progress ?? info.progress;
+  const progress = streamed ?? live.data?.progress ?? info.progress;
   const refresh = () => {
     live.reload();
   };
@@ -77,8 +88,9 @@ export function ProjectPage({ projectId, tab }) {
         <h1>${progress.project_name} <${StatusBadge} status=${progress.status} /></h1>
         <p class="subtle">${info.taskType.replace("_", " ")} · ${progress.total_tasks} tasks · updated ${formatTime(progress.last_updated)}</p>
       </div>
-      <div class="actions"><button type="button" id="refresh" onClick=${refresh}>Refresh</button></div>
+      <div class="actions"><span class="subtle" id="live-state">${streamed && !streamError ? "● live" : "connecting…"}</span></div>
     </header>
+    <${ErrorBox} error=${streamError} />
     <nav class="tabs">${tabLink("overview", "Overview")}${tabLink("quality", "Quality")}</nav>
     <${ErrorBox} error=${live.error} onRetry=${live.reload} />
     ${tab === "quality" && html`<div class="cards">
@@ -241,7 +253,7 @@ function AssignCard({ projectId, progress, onAssigned }) {
         ? `Assigned ${done.join(", ")}.`
         : none.length
           ? ""
-          : "Nothing to assign: every task that is not completed is already assigned (Refresh shows the latest figures).";
+          : "Nothing to assign: every task that is not completed is already assigned (the figures below are live).";
       setState({ busy: false, error: null, message, reasons });
     } catch (error) {
       setState({ busy: false, error, message: done.length ? `Assigned ${done.join(", ")} before the error.` : "", reasons: [] });
