@@ -52,6 +52,7 @@ from server.predictions.pipeline import import_batches
 from server.predictions.rows import ImportIssue
 from server.predictions.service import BATCH_SIZE
 from server.vocabulary import AssignmentStatus, TaskStatus, TaskType
+from server.webhooks import events as webhook_events
 from server.workflow.assignments import check_annotator
 from storage.annotation_import import (
     complete_annotated_tasks,
@@ -233,6 +234,16 @@ class AnnotationImportService:
                     "annotator_id": options.annotator_id,
                 },
                 now=now,
+            )
+            await webhook_events.annotations_imported(
+                conn,
+                project_id=project_id,
+                counts={
+                    "imported": totals.imported,
+                    "predictions_imported": totals.predictions_imported,
+                    "skipped": totals.skipped,
+                    "error_count": len(totals.issues),
+                },
             )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.lifecycle.rules import AnnotatorCounts, TaskCounts, TaskMove, project_status_after
 from server.vocabulary import ProjectStatus
+from server.webhooks import events as webhook_events
 from storage.projects import ProjectRecord, add_to_annotator_counters, add_to_task_counters
 
 
@@ -68,6 +69,9 @@ async def apply_tally(
             in_progress=counts.in_progress,
             status=changed,
         )
+    await webhook_events.project_status_changed(
+        conn, project_id=project.project_id, before=project.status, after=status
+    )
     for user_id in sorted(tally.annotators):
         moved = tally.annotators[user_id]
         if moved:

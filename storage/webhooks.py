@@ -1,0 +1,431 @@
+"""Webhooks and their event outbox, each statement in the caller's transaction.
+
+An event becomes one delivery row per webhook that wants it, written by one
+INSERT … SELECT in the transaction that made the change: with no webhook
+registered it inserts nothing and, on SQLite, rides along with the
+transaction's next trip (DEFERRED_WRITE), so a writer pays next to nothing.
+
+Order per project: an event's `sequence` is one more than the project's last.
+Every writer that emits holds the project's row lock (or created the project),
+so the events of a project are numbered in commit order. A worker claims a
+delivery only when no earlier delivery of the same webhook and project is still
+pending (see `claim_due_webhook_deliveries`), so a later event never overtakes
+an earlier one that is being retried. Claims are leases, as for export callbacks
+(storage.callbacks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import BindParameter
+
+from annotation_api.states import CallbackStatus
+from storage.models import Project, User, Webhook, WebhookDelivery
+from storage.sqlite_cursor import DEFERRED_WRITE
+
+webhooks = cast(Table, Webhook.__table__)
+deliveries = cast(Table, WebhookDelivery.__table__)
+_projects = cast(Table, Project.__table__)
+_users = cast(Table, User.__table__)
+
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """A webhook as stored."""
+
+    webhook_id: str
+    user_id: str
+    project_id: str | None
+    url: str
+    events: tuple[str, ...]
+    headers_json: str
+    is_active: bool
+    disabled_reason: str | None
+    consecutive_failures: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One event's delivery to one webhook, as stored."""
+
+    delivery_id: int
+    event_id: str
+    webhook_id: str
+    project_id: str
+    sequence: int
+    action: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedWebhookDelivery:
+    """A delivery this worker holds until `locked_until`, with what it needs to send it."""
+
+    delivery_id: int
+    event_id: str
+    webhook_id: str
+    project_id: str
+    sequence: int
+    action: str
+    payload: str
+    attempts: int
+    created_at: datetime
+    url: str
+    headers_json: str
+
+
+def encode_events(events: Sequence[str]) -> str:
+    """The stored form of an event list: ",A,B," (matched with LIKE), "" for all events."""
+    return "," + ",".join(sorted(set(events))) + "," if events else ""
+
+
+def _decode_events(stored: str) -> tuple[str, ...]:
+    return tuple(e for e in stored.split(",") if e)
+
+
+def _record(row: object) -> WebhookRecord:
+    r = row._mapping  # type: ignore[attr-defined]
+    return WebhookRecord(
+        webhook_id=r["id"],
+        user_id=r["user_id"],
+        project_id=r["project_id"],
+        url=r["url"],
+        events=_decode_events(r["events"]),
+        headers_json=r["headers_json"],
+        is_active=bool(r["is_active"]),
+        disabled_reason=r["disabled_reason"],
+        consecutive_failures=r["consecutive_failures"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+async def insert_webhook(
+    conn: AsyncConnection,
+    *,
+    webhook_id: str,
+    user_id: str,
+    project_id: str | None,
+    url: str,
+    events: Sequence[str],
+    headers_json: str,
+    is_active: bool,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        insert(webhooks).values(
+            id=webhook_id,
+            user_id=user_id,
+            project_id=project_id,
+            url=url,
+            events=encode_events(events),
+            headers_json=headers_json,
+            is_active=is_active,
+            disabled_reason=None,
+            consecutive_failures=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def get_webhook(conn: AsyncConnection, webhook_id: str) -> WebhookRecord | None:
+    row = (await conn.execute(select(webhooks).where(webhooks.c.id == webhook_id))).first()
+    return _record(row) if row is not None else None
+
+
+async def list_webhooks(
+    conn: AsyncConnection, *, user_id: str, project_id: str | None
+) -> list[WebhookRecord]:
+    """The user's webhooks, oldest first; of one project only when project_id is given."""
+    query = select(webhooks).where(webhooks.c.user_id == user_id)
+    if project_id is not None:
+        query = query.where(webhooks.c.project_id == project_id)
+    rows = (await conn.execute(query.order_by(webhooks.c.created_at, webhooks.c.id))).all()
+    return [_record(row) for row in rows]
+
+
+async def update_webhook(
+    conn: AsyncConnection,
+    webhook_id: str,
+    *,
+    now: datetime,
+    url: str | None = None,
+    events: Sequence[str] | None = None,
+    headers_json: str | None = None,
+    is_active: bool | None = None,
+) -> None:
+    """Change the given fields. Activating a webhook clears its failures and their reason."""
+    values: dict[str, object] = {"updated_at": now}
+    if url is not None:
+        values["url"] = url
+    if events is not None:
+        values["events"] = encode_events(events)
+    if headers_json is not None:
+        values["headers_json"] = headers_json
+    if is_active is not None:
+        values["is_active"] = is_active
+        if is_active:
+            values["consecutive_failures"] = 0
+            values["disabled_reason"] = None
+    await conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(**values))
+
+
+async def delete_webhook(conn: AsyncConnection, webhook_id: str) -> None:
+    """Delete the webhook and its deliveries (pending ones are never sent)."""
+    await conn.execute(delete(deliveries).where(deliveries.c.webhook_id == webhook_id))
+    await conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id))
+
+
+def _emit_statement() -> Insert:
+    """INSERT one pending delivery per active webhook that wants the event."""
+    project_id: BindParameter[str] = bindparam("e_project_id")
+    owner = select(_projects.c.owner_id).where(_projects.c.id == project_id).scalar_subquery()
+    all_projects_users = select(_users.c.id).where(_users.c.role == bindparam("e_role"))
+    wanted = and_(
+        webhooks.c.is_active.is_(True),
+        or_(
+            webhooks.c.project_id == project_id,
+            and_(
+                webhooks.c.project_id.is_(None),
+                or_(webhooks.c.user_id == owner, webhooks.c.user_id.in_(all_projects_users)),
+            ),
+        ),
+        or_(webhooks.c.events == "", webhooks.c.events.like(bindparam("e_pattern"))),
+    )
+    sequence = (
+        select(func.coalesce(func.max(deliveries.c.sequence), 0) + 1)
+        .where(deliveries.c.project_id == project_id)
+        .scalar_subquery()
+    )
+    columns = (
+        "event_id",
+        "webhook_id",
+        "project_id",
+        "sequence",
+        "action",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    )
+    rows = select(
+        bindparam("e_event_id"),
+        webhooks.c.id,
+        project_id,
+        sequence,
+        bindparam("e_action"),
+        bindparam("e_payload"),
+        bindparam("e_status"),
+        literal(0),
+        bindparam("e_now"),
+        bindparam("e_now"),
+    ).where(wanted)
+    return insert(deliveries).from_select(columns, rows).execution_options(**DEFERRED_WRITE)
+
+
+_EMIT = _emit_statement()
+
+
+async def insert_event(
+    conn: AsyncConnection,
+    *,
+    event_id: str,
+    project_id: str,
+    action: str,
+    payload: str,
+    status: CallbackStatus,
+    all_projects_role: str,
+    now: datetime,
+) -> None:
+    """Queue the event for every active webhook of the project that wants `action`
+    (a webhook without a project serves its owner's projects, or every project when its
+    owner's role is `all_projects_role`)."""
+    await conn.execute(
+        _EMIT,
+        {
+            "e_project_id": project_id,
+            "e_role": all_projects_role,
+            "e_pattern": f"%,{action},%",
+            "e_event_id": event_id,
+            "e_action": action,
+            "e_payload": payload,
+            "e_status": status,
+            "e_now": now,
+        },
+    )
+
+
+async def claim_due_webhook_deliveries(
+    conn: AsyncConnection,
+    *,
+    status: CallbackStatus,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+) -> list[ClaimedWebhookDelivery]:
+    """Take up to `limit` due deliveries of active webhooks that nobody holds and that
+    no earlier pending delivery of the same webhook and project precedes."""
+    earlier = deliveries.alias("earlier")
+    free = or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until <= now)
+    first_in_line = ~exists().where(
+        earlier.c.webhook_id == deliveries.c.webhook_id,
+        earlier.c.project_id == deliveries.c.project_id,
+        earlier.c.sequence < deliveries.c.sequence,
+        earlier.c.status == status,
+    )
+    due = (deliveries.c.status == status, deliveries.c.next_attempt_at <= now, free)
+    query = (
+        select(
+            deliveries.c.id,
+            deliveries.c.event_id,
+            deliveries.c.webhook_id,
+            deliveries.c.project_id,
+            deliveries.c.sequence,
+            deliveries.c.action,
+            deliveries.c.payload,
+            deliveries.c.attempts,
+            deliveries.c.created_at,
+            webhooks.c.url,
+            webhooks.c.headers_json,
+        )
+        .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+        .where(*due, webhooks.c.is_active.is_(True), first_in_line)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True, of=deliveries)
+    claimed: list[ClaimedWebhookDelivery] = []
+    for row in (await conn.execute(query)).all():
+        result = await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == row.id, *due)
+            .values(locked_until=lease_until)
+        )
+        if result.rowcount:
+            claimed.append(
+                ClaimedWebhookDelivery(
+                    delivery_id=row.id,
+                    event_id=row.event_id,
+                    webhook_id=row.webhook_id,
+                    project_id=row.project_id,
+                    sequence=row.sequence,
+                    action=row.action,
+                    payload=row.payload,
+                    attempts=row.attempts,
+                    created_at=row.created_at,
+                    url=row.url,
+                    headers_json=row.headers_json,
+                )
+            )
+    return claimed
+
+
+async def record_webhook_attempt(
+    conn: AsyncConnection,
+    *,
+    delivery: ClaimedWebhookDelivery,
+    status: CallbackStatus,
+    status_code: int | None,
+    error: str | None,
+    now: datetime,
+    next_attempt_at: datetime | None,
+    disable_after: int,
+    disabled_reason: str,
+) -> None:
+    """Count one attempt and release the claim; a delivered attempt clears the webhook's
+    failures, a failed one counts one more and disables the webhook at `disable_after`."""
+    values: dict[str, object] = {
+        "status": status,
+        "attempts": deliveries.c.attempts + 1,
+        "locked_until": None,
+        "last_error": error[:MAX_ERROR_CHARS] if error else None,
+        "last_status_code": status_code,
+        "last_attempt_at": now,
+    }
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if error is None:
+        values["delivered_at"] = now
+    await conn.execute(
+        update(deliveries).where(deliveries.c.id == delivery.delivery_id).values(**values)
+    )
+    if error is None:
+        changes: dict[str, object] = {"consecutive_failures": 0}
+    else:
+        failures = webhooks.c.consecutive_failures + 1
+        limit_reached = failures >= disable_after
+        changes = {
+            "consecutive_failures": failures,
+            "is_active": case((limit_reached, False), else_=webhooks.c.is_active),
+            "disabled_reason": case(
+                (limit_reached, disabled_reason), else_=webhooks.c.disabled_reason
+            ),
+        }
+    await conn.execute(
+        update(webhooks).where(webhooks.c.id == delivery.webhook_id).values(**changes)
+    )
+
+
+async def list_deliveries(
+    conn: AsyncConnection, webhook_id: str, *, limit: int
+) -> list[DeliveryRecord]:
+    """The webhook's last `limit` deliveries, newest first."""
+    rows = (
+        await conn.execute(
+            select(deliveries)
+            .where(deliveries.c.webhook_id == webhook_id)
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    return [
+        DeliveryRecord(
+            delivery_id=r.id,
+            event_id=r.event_id,
+            webhook_id=r.webhook_id,
+            project_id=r.project_id,
+            sequence=r.sequence,
+            action=r.action,
+            status=r.status,
+            attempts=r.attempts,
+            last_status_code=r.last_status_code,
+            last_error=r.last_error,
+            created_at=r.created_at,
+            last_attempt_at=r.last_attempt_at,
+            delivered_at=r.delivered_at,
+        )
+        for r in rows
+    ]
