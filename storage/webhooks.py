@@ -22,7 +22,9 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import (
+    String,
     Table,
+    Text,
     and_,
     bindparam,
     case,
@@ -42,6 +44,7 @@ from sqlalchemy.sql.elements import BindParameter
 from annotation_api.states import CallbackStatus
 from storage.models import Project, User, Webhook, WebhookDelivery
 from storage.sqlite_cursor import DEFERRED_WRITE
+from storage.types import UTCDateTime
 
 webhooks = cast(Table, Webhook.__table__)
 deliveries = cast(Table, WebhookDelivery.__table__)
@@ -209,7 +212,7 @@ async def delete_webhook(conn: AsyncConnection, webhook_id: str) -> None:
 
 def _emit_statement() -> Insert:
     """INSERT one pending delivery per active webhook that wants the event."""
-    project_id: BindParameter[str] = bindparam("e_project_id")
+    project_id: BindParameter[str] = bindparam("e_project_id", type_=String())
     owner = select(_projects.c.owner_id).where(_projects.c.id == project_id).scalar_subquery()
     all_projects_users = select(_users.c.id).where(_users.c.role == bindparam("e_role"))
     wanted = and_(
@@ -240,17 +243,18 @@ def _emit_statement() -> Insert:
         "next_attempt_at",
         "created_at",
     )
+    now = bindparam("e_now", type_=UTCDateTime())
     rows = select(
-        bindparam("e_event_id"),
+        bindparam("e_event_id", type_=String()),
         webhooks.c.id,
         project_id,
         sequence,
-        bindparam("e_action"),
-        bindparam("e_payload"),
-        bindparam("e_status"),
+        bindparam("e_action", type_=String()),
+        bindparam("e_payload", type_=Text()),
+        bindparam("e_status", type_=String()),
         literal(0),
-        bindparam("e_now"),
-        bindparam("e_now"),
+        now,
+        now,
     ).where(wanted)
     return insert(deliveries).from_select(columns, rows).execution_options(**DEFERRED_WRITE)
 
@@ -276,12 +280,12 @@ async def insert_event(
         _EMIT,
         {
             "e_project_id": project_id,
-            "e_role": all_projects_role,
+            "e_role": str(all_projects_role),
             "e_pattern": f"%,{action},%",
             "e_event_id": event_id,
-            "e_action": action,
+            "e_action": str(action),
             "e_payload": payload,
-            "e_status": status,
+            "e_status": str(status),
             "e_now": now,
         },
     )
