@@ -38,6 +38,7 @@ from bench.scenarios.imports import run_imports
 from bench.scenarios.init import run_init
 from bench.scenarios.loop import run_loop
 from bench.scenarios.progress import run_progress
+from bench.scenarios.webhooks import run_webhooks
 from bench.session import Session
 from bench.targets import check_targets
 
@@ -51,6 +52,7 @@ GROUPS = {
     "loop": run_loop,
     "calls": run_calls,
     "annotation_import": run_annotation_import,
+    "webhooks": run_webhooks,
 }
 
 

@@ -246,6 +246,7 @@ def _call_targets(results: Results) -> list[Verdict]:
             "ms",
         )
     )
+    verdicts.append(_webhook_target(results))
     figure = results.get("calls.throughput.8")
     target = f"workflow calls/s from 8 clients ≥ {WORKFLOW_CALLS_PER_SECOND}"
     if figure is None:
@@ -259,3 +260,21 @@ def _call_targets(results: Results) -> list[Verdict]:
             )
         )
     return verdicts
+
+
+# The webhooks group (bench.scenarios.webhooks): what three webhooks add to a submit.
+WEBHOOK_SUBMIT_EXTRA_MS = 0.3
+
+
+def _webhook_target(results: Results) -> Verdict:
+    target = f"SubmitAnnotation with 3 webhooks: server CPU ≤ +{WEBHOOK_SUBMIT_EXTRA_MS} ms"
+    none = results.get("webhooks.submit.none.cpu")
+    three = results.get("webhooks.submit.three.cpu")
+    if none is None or three is None:
+        return Verdict(target, "–", None)
+    extra = three.median - none.median
+    return Verdict(
+        target,
+        f"{extra:+.3f} ms ({none.median:.3f} → {three.median:.3f} ms, medians)",
+        extra <= WEBHOOK_SUBMIT_EXTRA_MS,
+    )

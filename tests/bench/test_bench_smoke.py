@@ -55,6 +55,7 @@ def expected_figures() -> list[str]:
         f"calls.{kind}.cpu"
         for kind in ("next_task", "get_task", "start_task", "submit", "progress")
     ]
+    keys += [f"webhooks.submit.{name}.cpu" for name in ("none", "three")]
     return keys
 
 
