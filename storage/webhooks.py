@@ -109,7 +109,7 @@ class ClaimedWebhookDelivery:
 
 def encode_events(events: Sequence[str]) -> str:
     """The stored form of an event list: ",A,B," (matched with LIKE), "" for all events."""
-    return "," + ",".join(sorted(set(events))) + "," if events else ""
+    return "," + ",".join(dict.fromkeys(events)) + "," if events else ""
 
 
 def _decode_events(stored: str) -> tuple[str, ...]:
@@ -224,7 +224,10 @@ def _emit_statement() -> Insert:
                 or_(webhooks.c.user_id == owner, webhooks.c.user_id.in_(all_projects_users)),
             ),
         ),
-        or_(webhooks.c.events == "", webhooks.c.events.like(bindparam("e_pattern"))),
+        or_(
+            webhooks.c.events == "",
+            webhooks.c.events.like(bindparam("e_pattern", type_=String()), escape="\\"),
+        ),
     )
     sequence = (
         select(func.coalesce(func.max(deliveries.c.sequence), 0) + 1)
@@ -281,7 +284,8 @@ async def insert_event(
         {
             "e_project_id": project_id,
             "e_role": str(all_projects_role),
-            "e_pattern": f"%,{action},%",
+            # "_" is LIKE's any-character: matched as itself
+            "e_pattern": "%," + action.replace("_", "\\_") + ",%",
             "e_event_id": event_id,
             "e_action": str(action),
             "e_payload": payload,

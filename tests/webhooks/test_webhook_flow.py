@@ -38,7 +38,7 @@ async def test_a_workflow_reaches_the_receiver_signed_in_order_and_once_per_chan
     stranger = Rest(http_client, other_admin)
     ann = Rest(http_client, await make_user(database, "ann", "annotator"))
     # the receiver fails the very first delivery once: it comes again, same event
-    async with receiving([500]) as receiver:
+    async with receiving([500]) as receiver, receiving() as picky_receiver:
         hook = (
             await owner.call(
                 "POST",
@@ -56,6 +56,19 @@ async def test_a_workflow_reaches_the_receiver_signed_in_order_and_once_per_chan
             "POST", "/api/external/projects/init", json=realistic.detection_init(name="hooks")
         )
         project_id = created["project_id"]
+        # a webhook of this project only, for two events only
+        picky = (
+            await owner.call(
+                "POST",
+                "/api/v1/webhooks",
+                json={
+                    "url": hook_url(picky_receiver),
+                    "project_id": project_id,
+                    "events": ["TASK_SKIPPED", "EXPORT_COMPLETED"],
+                },
+            )
+        )["webhook"]
+        assert picky["events"] == ["TASK_SKIPPED", "EXPORT_COMPLETED"]
         tasks = await owner.call("GET", f"/api/external/projects/{project_id}/tasks")
         ids = realistic.task_ids_by_key(tasks["tasks"])
         report = await owner.call(
@@ -98,6 +111,10 @@ async def test_a_workflow_reaches_the_receiver_signed_in_order_and_once_per_chan
             return events if any(e["action"] == "EXPORT_COMPLETED" for e in events) else None
 
         events = await wait_until(all_arrived, what="the export's event")
+        picked = await wait_until(
+            lambda: len(picky_receiver.requests) == 2 and unique_events(picky_receiver, SECRET),
+            what="the picky webhook's two events",
+        )
         deliveries = (await owner.call("GET", f"/api/v1/webhooks/{hook['webhook_id']}/deliveries"))[
             "deliveries"
         ]
@@ -152,3 +169,9 @@ async def test_a_workflow_reaches_the_receiver_signed_in_order_and_once_per_chan
     first = deliveries[-1]
     assert (first["attempts"], first["last_status_code"]) == (2, 200)
     assert silent == []
+    # the picky webhook: its two events, with the ids and numbers every webhook sees
+    assert [(e["action"], e["event_id"], e["sequence"]) for e in picked] == [
+        (e["action"], e["event_id"], e["sequence"])
+        for e in events
+        if e["action"] in ("TASK_SKIPPED", "EXPORT_COMPLETED")
+    ]
