@@ -341,6 +341,8 @@ def _webhooks(results: Results) -> list[str]:
         for name, label in (("none", "no webhook"), ("three", "3 webhooks"))
         if (figure := results.get(f"webhooks.submit.{name}.cpu")) is not None
     ]
+    if (extra := results.get("webhooks.submit.extra")) is not None:
+        rows.append(["3 webhooks − none, per run", _spread(extra)])
     return _table(["SubmitAnnotation", "server CPU ms, median (min–max)"], rows)
 
 
