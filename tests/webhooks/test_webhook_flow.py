@@ -115,9 +115,14 @@ async def test_a_workflow_reaches_the_receiver_signed_in_order_and_once_per_chan
             lambda: len(picky_receiver.requests) == 2 and unique_events(picky_receiver, SECRET),
             what="the picky webhook's two events",
         )
-        deliveries = (await owner.call("GET", f"/api/v1/webhooks/{hook['webhook_id']}/deliveries"))[
-            "deliveries"
-        ]
+        path = f"/api/v1/webhooks/{hook['webhook_id']}/deliveries"
+
+        async def recorded() -> list[dict[str, Any]] | None:
+            # an attempt is recorded once the receiver has answered it
+            listed = (await owner.call("GET", path))["deliveries"]
+            return None if any(d["status"] == "pending" for d in listed) else listed
+
+        deliveries = await wait_until(recorded, what="every delivery recorded")
         silent = (
             await stranger.call("GET", f"/api/v1/webhooks/{theirs['webhook_id']}/deliveries")
         )["deliveries"]
