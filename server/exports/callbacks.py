@@ -1,11 +1,11 @@
-"""Export callbacks: the payload, the signed delivery, and the outbox worker.
+"""Export callbacks: the payload, and how a due callback is delivered.
 
 The outbox row is written in the same transaction that completes (or fails)
 the export, so a callback is never lost and never sent for an export that
-did not happen. The worker claims due rows with a lease (see
-storage.callbacks), POSTs the exact stored body, and records the outcome; all
-state is in the database, so deliveries survive a restart and several
-processes can share the work.
+did not happen. The outbox worker (server.outbox) claims due rows with a lease
+(see storage.callbacks), POSTs the exact stored body (server.delivery signs
+and sends it) and records the outcome; all state is in the database, so
+deliveries survive a restart and several processes can share the work.
 """
 
 from __future__ import annotations

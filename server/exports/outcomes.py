@@ -84,7 +84,7 @@ async def end_export(
         )
         if not applied:
             return None
-        # the project's row lock numbers its webhook events in commit order (storage.webhooks)
+        # the project's row lock numbers its webhook events in commit order (storage.webhook_outbox)
         await get_project(conn, export.project_id, for_update=True)
         payload = callback_payload(
             settings=settings,

@@ -15,7 +15,8 @@ from annotation_api.settings import Settings
 from server.auth import current_caller
 from server.webhooks.service import WebhookChange, WebhookService
 from storage.database import Database
-from storage.webhooks import DeliveryRecord, WebhookRecord
+from storage.webhook_outbox import DeliveryRecord
+from storage.webhooks import WebhookRecord
 
 CALLBACK_STATUS = common_pb2.CallbackStatus.DESCRIPTOR
 

@@ -2,7 +2,7 @@
 
 The outbox worker (server.outbox) calls `deliver_due_webhooks` on every pass.
 A delivery is claimed only when it is first in line for its webhook and
-project (storage.webhooks), so events reach a receiver in their project's
+project (storage.webhook_outbox), so events reach a receiver in their project's
 order, at least once: a receiver drops repeats by `event_id`.
 
 A failed attempt is retried with the callbacks' backoff (server.delivery) until
@@ -22,13 +22,11 @@ from datetime import timedelta
 import orjson
 
 from annotation_api.settings import Settings
-from annotation_api.states import CallbackStatus
 from server.delivery import next_attempt_at, post_signed
-from server.exports.lifecycle import callback_after_attempt
-from server.webhooks.events import DELIVERY_INITIAL
+from server.exports.lifecycle import CALLBACK_DUE, callback_after_attempt
 from storage.database import Database
 from storage.types import utcnow
-from storage.webhooks import (
+from storage.webhook_outbox import (
     ClaimedWebhookDelivery,
     claim_due_webhook_deliveries,
     record_webhook_attempt,
@@ -42,8 +40,6 @@ EVENT_HEADER = "X-Webhook-Event"
 CLAIM_BATCH = 16
 # Extra time a claimed row stays locked beyond the request timeout (DNS, TLS, bookkeeping).
 LEASE_MARGIN_SECONDS = 60.0
-DUE = CallbackStatus.PENDING
-assert DUE is DELIVERY_INITIAL
 
 
 def event_body(delivery: ClaimedWebhookDelivery) -> bytes:
@@ -115,7 +111,7 @@ async def deliver_due_webhooks(settings: Settings, database: Database) -> int:
     lease = timedelta(seconds=settings.callback_timeout_seconds + LEASE_MARGIN_SECONDS)
     async with database.transaction() as conn:
         claimed = await claim_due_webhook_deliveries(
-            conn, status=DUE, now=now, lease_until=now + lease, limit=CLAIM_BATCH
+            conn, status=CALLBACK_DUE, now=now, lease_until=now + lease, limit=CLAIM_BATCH
         )
     if claimed:
         await asyncio.gather(*(deliver_webhook(settings, database, d) for d in claimed))

@@ -2,7 +2,7 @@
 
 Every writer emits in the transaction that made the change, with one line:
 `await webhook_events.<event>(conn, ...)`. The event is queued for every active
-webhook that wants it (storage.webhooks.insert_event: one INSERT … SELECT, which
+webhook that wants it (storage.webhook_outbox.insert_event: one INSERT … SELECT, which
 inserts nothing when no webhook wants it), and is sent only if that transaction
 commits. The caller holds the project's row lock, or created the project in
 this transaction: that is what numbers a project's events in commit order.
@@ -22,12 +22,12 @@ from enum import StrEnum
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from annotation_api.states import CallbackStatus
 from server.auth import Role
 from server.display_ids import display_id
+from server.exports.lifecycle import CALLBACK_INITIAL
 from storage.ids import new_event_id
 from storage.types import utcnow
-from storage.webhooks import insert_event
+from storage.webhook_outbox import insert_event
 
 
 class WebhookEvent(StrEnum):
@@ -48,8 +48,9 @@ class WebhookEvent(StrEnum):
 # A webhook without a project serves its owner's projects; one owned by a user with
 # this role serves every project (the projects that user sees: server.access).
 ALL_PROJECTS_ROLE = Role.SUPER_ADMIN
-# The first attempt is due at once.
-DELIVERY_INITIAL = CallbackStatus.PENDING
+# A delivery has the callbacks' lifecycle (server.exports.lifecycle); its first attempt
+# is due at once.
+DELIVERY_INITIAL = CALLBACK_INITIAL
 
 
 async def emit(

@@ -20,13 +20,12 @@ from server.webhooks.rules import check_events, check_headers, check_url
 from storage.database import Database
 from storage.ids import new_webhook_id
 from storage.types import utcnow
+from storage.webhook_outbox import DeliveryRecord, list_deliveries
 from storage.webhooks import (
-    DeliveryRecord,
     WebhookRecord,
     delete_webhook,
     get_webhook,
     insert_webhook,
-    list_deliveries,
     list_webhooks,
     update_webhook,
 )
