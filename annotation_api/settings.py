@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         default=30.0, description="First retry delay; doubles after each failure"
     )
     callback_poll_seconds: float = Field(default=1.0, description="How often the outbox is polled")
+    webhook_max_consecutive_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed webhook delivery attempts in a row after which the webhook is "
+        "disabled (docs/webhooks.md)",
+    )
     auth_cache_seconds: float = Field(
         default=1.0,
         ge=0.0,
@@ -172,6 +178,11 @@ class Settings(BaseSettings):
                 f"at least {MIN_PRODUCTION_TOKEN_LENGTH} (or none, to have one generated)"
             )
         return problems
+
+    @property
+    def https_targets_only(self) -> bool:
+        """Callback and webhook URLs must be https (production)."""
+        return self.environment is Environment.PRODUCTION
 
     @property
     def transfer_chunk_bytes(self) -> int:

@@ -39,6 +39,7 @@ from bench.scenarios.init import run_init
 from bench.scenarios.loop import run_loop
 from bench.scenarios.progress import run_progress
 from bench.scenarios.watch import run_watch
+from bench.scenarios.webhooks import run_webhooks
 from bench.session import Session
 from bench.targets import check_targets
 
@@ -53,6 +54,7 @@ GROUPS = {
     "calls": run_calls,
     "annotation_import": run_annotation_import,
     "watch": run_watch,
+    "webhooks": run_webhooks,
 }
 
 

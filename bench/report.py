@@ -24,6 +24,7 @@ SECTIONS = (
     "## Prediction import memory",
     "## Annotation loop",
     "## Cost of a call",
+    "## Webhooks",
     "## Annotation import",
     "## Live progress",
     "## Method",
@@ -374,6 +375,17 @@ def _watch(results: Results) -> list[str]:
     )
 
 
+def _webhooks(results: Results) -> list[str]:
+    rows = [
+        [label, _spread(figure)]
+        for name, label in (("none", "no webhook"), ("three", "3 webhooks"))
+        if (figure := results.get(f"webhooks.submit.{name}.cpu")) is not None
+    ]
+    if (extra := results.get("webhooks.submit.extra")) is not None:
+        rows.append(["3 webhooks − none, per run", _spread(extra)])
+    return _table(["SubmitAnnotation", "server CPU ms, median (min–max)"], rows)
+
+
 METHOD = """\
 * **Server.** `annotation-api serve` (gRPC server and REST gateway in one process, the
   default deployment) started by the bench as a separate process on free ports, INFO logs
@@ -531,6 +543,15 @@ def render(
         f"StartTask, SubmitAnnotation; {plan.calls_throughput} calls per run).",
         "",
         *_calls(results),
+        "",
+        "## Webhooks",
+        "",
+        "The server's CPU per SubmitAnnotation with no webhook and with three webhooks of the "
+        f"project registered ({plan.calls_per_kind} submits of each per run, alternating); the "
+        "outbox is not polled meanwhile, so the figure is the cost of writing the events in "
+        "the submit's transaction, not of sending them.",
+        "",
+        *_webhooks(results),
         "",
         "## Annotation import",
         "",

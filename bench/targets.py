@@ -262,6 +262,7 @@ def _call_targets(results: Results) -> list[Verdict]:
             "ms",
         )
     )
+    verdicts.append(_webhook_target(results))
     figure = results.get("calls.throughput.8")
     target = f"workflow calls/s from 8 clients ≥ {WORKFLOW_CALLS_PER_SECOND}"
     if figure is None:
@@ -275,3 +276,22 @@ def _call_targets(results: Results) -> list[Verdict]:
             )
         )
     return verdicts
+
+
+# The webhooks group (bench.scenarios.webhooks): what three webhooks add to a submit.
+WEBHOOK_SUBMIT_EXTRA_MS = 0.3
+
+
+def _webhook_target(results: Results) -> Verdict:
+    target = f"SubmitAnnotation with 3 webhooks: server CPU ≤ +{WEBHOOK_SUBMIT_EXTRA_MS} ms"
+    none = results.get("webhooks.submit.none.cpu")
+    three = results.get("webhooks.submit.three.cpu")
+    extra = results.get("webhooks.submit.extra")
+    if none is None or three is None or extra is None:
+        return Verdict(target, "–", None)
+    return Verdict(
+        target,
+        f"{extra.median:+.3f} ms, median of the runs' paired differences "
+        f"({none.median:.3f} → {three.median:.3f} ms)",
+        extra.median <= WEBHOOK_SUBMIT_EXTRA_MS,
+    )

@@ -26,6 +26,9 @@ Ownership, per resource:
 * An annotation may be changed by its author (while the task is assigned to
   them) and by the admins who see its project, and reviewed by those who review
   its project (never by its author); to anyone else it is ANNOTATION_NOT_FOUND.
+* A webhook is visible to the administrator who registered it only; to anyone
+  else (another admin, a super_admin) it is WEBHOOK_NOT_FOUND. It may name a
+  project only that administrator sees.
 
 Each error code has one message, written here.
 """
@@ -134,6 +137,16 @@ def annotation_not_found(annotation_id: str) -> DomainError:
     return DomainError(
         ErrorCode.ANNOTATION_NOT_FOUND, "annotation not found", {"annotation_id": annotation_id}
     )
+
+
+def webhook_not_found(webhook_id: str) -> DomainError:
+    return DomainError(ErrorCode.WEBHOOK_NOT_FOUND, "webhook not found", {"webhook_id": webhook_id})
+
+
+def check_webhook(caller: Caller, webhook_id: str, owner_id: str | None) -> None:
+    """WEBHOOK_NOT_FOUND unless the webhook exists (owner_id given) and the caller made it."""
+    if owner_id is None or not is_admin(caller) or owner_id != caller.user_id:
+        raise webhook_not_found(webhook_id)
 
 
 def can_see_project(caller: Caller, owner_id: str) -> bool:

@@ -29,6 +29,8 @@ from annotation.v1 import (
     quality_service_pb2_grpc,
     review_service_pb2,
     review_service_pb2_grpc,
+    webhook_service_pb2,
+    webhook_service_pb2_grpc,
     workflow_service_pb2,
     workflow_service_pb2_grpc,
 )
@@ -39,11 +41,11 @@ from grpc_health.v1._async import HealthServicer
 
 from annotation_api.settings import Settings
 from server.auth import Authenticator
-from server.exports.callbacks import run_callback_worker
 from server.exports.files import run_expiry_sweeper
 from server.exports.lease import run_lease_sweeper
 from server.idempotency import Idempotency
 from server.interceptors import ServerInterceptor
+from server.outbox import run_outbox_worker
 from server.reflection import enable_reflection
 from server.servicers.access import AccessServicer
 from server.servicers.annotation import AnnotationServicer
@@ -52,6 +54,7 @@ from server.servicers.prediction import PredictionServicer
 from server.servicers.project import ProjectServicer
 from server.servicers.quality import QualityServicer
 from server.servicers.review import ReviewServicer
+from server.servicers.webhook import WebhookServicer
 from server.servicers.workflow import WorkflowServicer
 from storage.database import Database
 
@@ -96,6 +99,11 @@ SERVICES: list[ServiceRegistration] = [
         AnnotationServicer,
     ),
     ServiceRegistration(
+        webhook_service_pb2.DESCRIPTOR.services_by_name["WebhookService"],
+        webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server,
+        WebhookServicer,
+    ),
+    ServiceRegistration(
         access_service_pb2.DESCRIPTOR.services_by_name["AccessService"],
         access_service_pb2_grpc.add_AccessServiceServicer_to_server,
         AccessServicer,
@@ -119,7 +127,7 @@ async def run_change_listener(settings: Settings, database: Database, stop: asyn
 
 
 WORKERS: list[Worker] = [
-    run_callback_worker,
+    run_outbox_worker,
     run_expiry_sweeper,
     run_lease_sweeper,
     run_change_listener,

@@ -15,3 +15,11 @@ def new_user_id() -> str:
 
 def new_export_id() -> str:
     return "exp_" + secrets.token_hex(8)
+
+
+def new_webhook_id() -> str:
+    return "wh_" + secrets.token_hex(8)
+
+
+def new_event_id() -> str:
+    return "evt_" + secrets.token_hex(12)

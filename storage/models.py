@@ -374,6 +374,66 @@ class CallbackDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class Webhook(Base):
+    """A URL that receives a project's events (or the events of all its owner's projects)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # NULL: every project its owner sees, now and later.
+    project_id: Mapped[str | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    # the events it receives, as ",A,B,"; "" for all of them.
+    events: Mapped[str] = mapped_column(Text)
+    # JSON object of extra request headers.
+    headers_json: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # failed attempts since the last delivered one; the webhook is disabled at a limit.
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """Outbox of webhook events: one row per event and webhook, written with the change."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_project_id_sequence", "project_id", "sequence"),
+        Index(
+            "ix_webhook_deliveries_webhook_id_project_id_sequence",
+            "webhook_id",
+            "project_id",
+            "sequence",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # the same for every webhook the event goes to: receivers drop repeats by it.
+    event_id: Mapped[str] = mapped_column(String(40))
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(32))
+    # the event's place among its project's events: delivered in this order.
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(40))
+    # the event's JSON fields besides the envelope (action, event_id, sequence, created_at).
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class AuditLog(Base):
     __tablename__ = "audit_logs"
     __table_args__ = (Index("ix_audit_logs_project_id_created_at", "project_id", "created_at"),)

@@ -56,6 +56,7 @@ from server.predictions.rows import ImportIssue
 from server.predictions.service import BATCH_SIZE
 from server.quality.scoring import mark_ground_truth
 from server.vocabulary import AssignmentStatus, TaskStatus, TaskType
+from server.webhooks import events as webhook_events
 from server.workflow.assignments import check_annotator
 from storage.annotation_import import (
     complete_annotated_tasks,
@@ -270,6 +271,16 @@ class AnnotationImportService:
                     ),
                 },
                 now=now,
+            )
+            await webhook_events.annotations_imported(
+                conn,
+                project_id=project_id,
+                counts={
+                    "imported": totals.imported,
+                    "predictions_imported": totals.predictions_imported,
+                    "skipped": totals.skipped,
+                    "error_count": len(totals.issues),
+                },
             )
 
 

@@ -17,11 +17,13 @@ from annotation_api.settings import Settings
 from annotation_api.states import ExportStatus
 from server.exports.callbacks import callback_payload
 from server.exports.lifecycle import CALLBACK_INITIAL, has_file, sources
+from server.webhooks import events as webhook_events
 from storage.audit import write_audit_log
 from storage.callbacks import insert_delivery
 from storage.database import Database
 from storage.export_records import ExportWarning
 from storage.exports import ExportOutcome, ExportRecord, get_export, set_export_outcome
+from storage.projects import get_project
 from storage.types import utcnow
 
 AUDIT_ACTION = "exports.create"
@@ -88,25 +90,31 @@ async def end_export(
         )
         if not applied:
             return None
+        # the project's row lock numbers its webhook events in commit order (storage.webhook_outbox)
+        await get_project(conn, export.project_id, for_update=True)
+        payload = callback_payload(
+            settings=settings,
+            project_id=export.project_id,
+            export_id=export.export_id,
+            status=status,
+            format_name=export.format,
+            total_exported=total,
+            file_name=export.file_name,
+            file_size=size,
+            error_message=error,
+        )
         if export.callback_url:
             await insert_delivery(
                 conn,
                 export_id=export.export_id,
                 url=export.callback_url,
-                payload=callback_payload(
-                    settings=settings,
-                    project_id=export.project_id,
-                    export_id=export.export_id,
-                    status=status,
-                    format_name=export.format,
-                    total_exported=total,
-                    file_name=export.file_name,
-                    file_size=size,
-                    error_message=error,
-                ),
+                payload=payload,
                 status=CALLBACK_INITIAL,
                 due_at=now,
             )
+        await webhook_events.export_ended(
+            conn, project_id=export.project_id, completed=has_file(status), export=payload
+        )
         await write_audit_log(
             conn,
             actor_id=actor_id,

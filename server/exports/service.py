@@ -91,7 +91,9 @@ class ExportService:
     ) -> ExportRecord:
         project = await self._visible_project(caller, project_id)
         spec = self._format_for(format_name or DEFAULT_FORMAT, project.task_type)
-        callback = validate_callback_url(callback_url)
+        callback = validate_callback_url(
+            callback_url, require_https=self._settings.https_targets_only
+        )
         only_completed = True if completed_only is None else completed_only
         now = utcnow()
         export_id = new_export_id()

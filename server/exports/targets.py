@@ -1,12 +1,12 @@
 """Callback targets: which URLs are accepted, and which addresses may be reached.
 
-A callback URL is checked twice. When the export is asked for, only its shape
-(http or https, with a host). When it is delivered, the host is resolved and
-every address that is loopback, private, link-local, reserved, multicast or
-otherwise not globally routable is refused unless the operator allows private
-targets; the delivery then connects to the vetted address itself, so a DNS
-answer that changes between the check and the connection (DNS rebinding)
-cannot redirect it.
+A callback or webhook URL is checked twice. When it is given, only its shape
+(http or https, with a host; https only in production; no user information).
+When it is delivered, the host is resolved and every address that is loopback,
+private, link-local, reserved, multicast or otherwise not globally routable is
+refused unless the operator allows private targets; the delivery then connects
+to the vetted address itself, so a DNS answer that changes between the check
+and the connection (DNS rebinding) cannot redirect it.
 """
 
 from __future__ import annotations
@@ -28,8 +28,14 @@ class TargetRefused(Exception):
     """The callback target may not be contacted; retrying will not help."""
 
 
-def validate_callback_url(url: str | None) -> str | None:
-    """The callback URL of a request, or None; INVALID_REQUEST when malformed."""
+def validate_callback_url(
+    url: str | None, *, field: str = "callback_url", require_https: bool = False
+) -> str | None:
+    """The callback (or webhook) URL of a request, or None; INVALID_REQUEST when malformed.
+
+    require_https (production) refuses http: the signed body and any custom
+    headers would otherwise cross the network in clear text.
+    """
     if url is None or url.strip() == "":
         return None
     url = url.strip()
@@ -38,9 +44,10 @@ def validate_callback_url(url: str | None) -> str | None:
         port = parts.port  # raises ValueError on a malformed port
     except ValueError:
         parts, port = None, None
+    schemes = ("https",) if require_https else ALLOWED_SCHEMES
     if (
         parts is None
-        or parts.scheme.lower() not in ALLOWED_SCHEMES
+        or parts.scheme.lower() not in schemes
         or not parts.hostname
         or len(url) > MAX_URL_LENGTH
         or any(c.isspace() for c in url)
@@ -48,16 +55,16 @@ def validate_callback_url(url: str | None) -> str | None:
     ):
         raise DomainError(
             ErrorCode.INVALID_REQUEST,
-            "callback_url must be an absolute http or https URL",
-            {"field": "callback_url", "supported": list(ALLOWED_SCHEMES)},
+            f"{field} must be an absolute {' or '.join(schemes)} URL",
+            {"field": field, "supported": list(schemes)},
         )
     if parts.username is not None or parts.password is not None:
         # It would be sent as Basic auth and echoed by GetExport: credentials do not
         # belong in a URL that is stored and shown; the payload is signed instead.
         raise DomainError(
             ErrorCode.INVALID_REQUEST,
-            "callback_url must not contain user information (user:password@)",
-            {"field": "callback_url"},
+            f"{field} must not contain user information (user:password@)",
+            {"field": field},
         )
     return url
 

@@ -25,6 +25,7 @@ from server.lifecycle.rules import (
     task_counts,
 )
 from server.vocabulary import ProjectStatus, TaskStatus
+from server.webhooks import events as webhook_events
 from storage.changes import note_project_change
 from storage.projects import ProjectRecord, add_to_annotator_counters, add_to_task_counters
 
@@ -100,6 +101,9 @@ async def apply_tally(
             status=changed,
             review=tally.review,
         )
+    await webhook_events.project_status_changed(
+        conn, project_id=project.project_id, before=project.status, after=status
+    )
     for user_id in sorted(tally.annotators.keys() | tally.reviews.keys()):
         moved = tally.annotators.get(user_id, AnnotatorCounts())
         reviewed = tally.reviews.get(user_id, ReviewCounts())

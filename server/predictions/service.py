@@ -54,6 +54,7 @@ from server.predictions.matching import match_entries
 from server.predictions.pipeline import import_batches
 from server.predictions.rows import ImportIssue, ImportPlan, ImportWarning, plan_rows
 from server.vocabulary import GEOMETRY_KINDS_BY_TASK_TYPE, GeometryKind, TaskType
+from server.webhooks import events as webhook_events
 from storage.audit import write_audit_log
 from storage.database import Database
 from storage.prediction_stats import rebuild_model_stats
@@ -212,6 +213,19 @@ class PredictionImportService:
                 detail=detail,
                 now=now,
             )
+            await webhook_events.predictions_imported(
+                conn, project_id=target.project_id, counts=_event_counts(totals, writer)
+            )
+
+
+def _event_counts(totals: _Totals, writer: _BatchWriter) -> dict[str, int]:
+    """The PREDICTIONS_IMPORTED event's counts."""
+    return {
+        "imported": totals.imported,
+        "skipped": totals.skipped,
+        "error_count": len(totals.issues),
+        "replaced": writer.replaced,
+    }
 
 
 @dataclass(slots=True)

@@ -45,6 +45,7 @@ from server.projects.validation import (
     file_paths_of,
     invalid,
 )
+from server.webhooks import events as webhook_events
 from storage.audit import write_audit_log
 from storage.database import Database
 from storage.ids import new_project_id
@@ -289,6 +290,10 @@ async def finish_init(
     the audit entry, and the project as created."""
     counts = initial_counts(task_count)
     await add_to_task_counters(conn, project_id, now=now, total=counts.total)
+    await webhook_events.project_created(
+        conn, project_id=project_id, name=name, task_type=task_type, status=PROJECT_INITIAL
+    )
+    await webhook_events.tasks_created(conn, project_id=project_id, count=task_count)
     await write_audit_log(
         conn,
         actor_id=caller.user_id,

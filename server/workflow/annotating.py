@@ -67,6 +67,7 @@ from server.lifecycle.rules import TaskAction, TaskState, move_task
 from server.projects.validation import invalid
 from server.quality.scoring import score_answer
 from server.vocabulary import AssignmentStatus, TaskStatus
+from server.webhooks import events as webhook_events
 from server.workflow.assignments import release_assignments
 from server.workflow.common import (
     TaskMoved,
@@ -233,6 +234,15 @@ async def submit_annotation(
             review = await _replace_annotation(
                 conn, locked, resubmitted, result_json, parent_id, usage, now=now, reviewed=reviewed
             )
+            await webhook_events.annotation_saved(
+                conn,
+                created=False,
+                project_id=project.project_id,
+                task_id=task.task_id,
+                annotation_id=resubmitted,
+                user_id=assignment.user_id,
+                result_json=result_json,
+            )
         else:
             review = submit_review(None, reviewed=reviewed)
         if resubmitted is None and locked.has_predictions:
@@ -255,7 +265,6 @@ async def submit_annotation(
         project_status = await apply_tally(conn, project, tally, now=now)
         if resubmitted is not None:
             return TaskMoved(task.task_id, move.target.task, project_status, resubmitted)
-        # last: on SQLite the transaction's COMMIT travels with it (storage.sqlite_cursor)
         annotation_id = await insert_annotation(
             conn,
             task_id=task.task_id,
@@ -269,7 +278,16 @@ async def submit_annotation(
             ground_truth_score=scores.ground_truth_score,
             now=now,
             review_status=review.status,
-            last_statement=True,
+        )
+        # a deferred write: on SQLite it travels with the COMMIT (storage.sqlite_cursor)
+        await webhook_events.annotation_saved(
+            conn,
+            created=True,
+            project_id=project.project_id,
+            task_id=task.task_id,
+            annotation_id=annotation_id,
+            user_id=assignment.user_id,
+            result_json=result_json,
         )
     return TaskMoved(task.task_id, move.target.task, project_status, annotation_id)
 
@@ -379,6 +397,15 @@ async def update_annotation(
             await count_annotation(conn, record.project_id, record.task_id, before, sign=-1)
             await count_annotation(conn, record.project_id, record.task_id, after, sign=1)
         await set_project_fields(conn, record.project_id, now=now)
+        await webhook_events.annotation_saved(
+            conn,
+            created=False,
+            project_id=record.project_id,
+            task_id=record.task_id,
+            annotation_id=number,
+            user_id=record.user_id,
+            result_json=result_json,
+        )
     return number, record.task_id, now
 
 
@@ -402,4 +429,11 @@ async def skip_task(database: Database, caller: Caller, task_id: str, *, reason:
             now=now,
         )
         project_status = await release_assignments(conn, project, [assignment], now=now)
+        await webhook_events.task_skipped(
+            conn,
+            project_id=project.project_id,
+            task_id=task.task_id,
+            user_id=assignment.user_id,
+            reason=reason,
+        )
     return TaskMoved(task.task_id, move.target.task, project_status)

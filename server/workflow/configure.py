@@ -29,6 +29,7 @@ from server.lifecycle.rules import configured_status, invalid_state
 from server.predictions.entries import MAX_MODEL_VERSION_LENGTH
 from server.projects.label_config import build_label_config, check_label_config
 from server.projects.validation import TagSpec, check_labels, invalid
+from server.webhooks import events as webhook_events
 from server.workflow.common import LISTED_IDS
 from server.workflow.quality_settings import QualityChange, apply_quality, check_quality
 from storage.database import Database
@@ -109,6 +110,9 @@ async def configure_project(
         else:
             config = project.label_config
         await set_project_fields(conn, project_id, now=now, status=status, label_config=config)
+        await webhook_events.project_status_changed(
+            conn, project_id=project_id, before=project.status, after=status
+        )
         chosen = await _store_version(conn, project_id, prelabel_model_version, now=now)
     return Configured(project_id, status, current, config, chosen, settings)
 

@@ -59,6 +59,7 @@ def expected_figures() -> list[str]:
     keys += [f"calls.{kind}.cpu" for kind in ("next_review", "review")]
     for transport in ("grpc", "sse"):
         keys += [f"watch.{transport}.p50", f"watch.{transport}.p99"]
+    keys += [f"webhooks.submit.{name}.cpu" for name in ("none", "three")]
     return keys
 
 

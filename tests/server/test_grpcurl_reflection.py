@@ -14,6 +14,7 @@ from annotation.v1 import (
     export_service_pb2,
     prediction_service_pb2,
     project_service_pb2,
+    webhook_service_pb2,
     workflow_service_pb2,
 )
 from grpc_health.v1 import health_pb2
@@ -28,6 +29,7 @@ FILES = [
     export_service_pb2,
     prediction_service_pb2,
     annotation_service_pb2,
+    webhook_service_pb2,
     health_pb2,
 ]
 

@@ -104,7 +104,7 @@ async def test_concurrent_upgrades_of_an_empty_database_all_succeed(
 async def test_tasks_answered_before_overlap_count_their_answers(
     empty_database_url: str,
 ) -> None:
-    """0009 recounts tasks.annotation_count (0 since 0006) from the completed assignments,
+    """0007 recounts tasks.annotation_count (0 since 0006) from the completed assignments,
     ground-truth ones aside: a task completed before overlap counts its one answer."""
     await asyncio.to_thread(command.upgrade, alembic_config(empty_database_url), "0006")
     now = datetime.now(UTC)

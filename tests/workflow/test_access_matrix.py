@@ -21,10 +21,12 @@ import orjson
 import pytest
 from annotation.v1 import common_pb2, prediction_service_pb2, project_service_pb2
 from annotation.v1 import review_service_pb2 as R
+from annotation.v1 import webhook_service_pb2 as WH
 from annotation.v1 import workflow_service_pb2 as W
 from annotation.v1.prediction_service_pb2_grpc import PredictionServiceStub
 from annotation.v1.project_service_pb2_grpc import ProjectServiceStub
 from annotation.v1.review_service_pb2_grpc import ReviewServiceStub
+from annotation.v1.webhook_service_pb2_grpc import WebhookServiceStub
 from annotation.v1.workflow_service_pb2_grpc import WorkflowServiceStub
 
 from storage.database import Database
@@ -37,6 +39,8 @@ PD = "PERMISSION_DENIED"
 PNF = "PROJECT_NOT_FOUND"
 TNF = "TASK_NOT_FOUND"
 ANF = "ANNOTATION_NOT_FOUND"
+WNF = "WEBHOOK_NOT_FOUND"
+HOOK_URL = "https://hooks.example.com/annotation"
 STATE = "INVALID_STATE"
 NTA = "NO_TASK_AVAILABLE"
 RESULT = orjson.dumps([{"type": "choices", "value": {"choices": ["a"]}}]).decode()
@@ -52,6 +56,7 @@ class World:
     carol_annotation: str
     dave_pending: str
     free: str
+    webhook_id: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,11 @@ def by_role(
         "rita": rita,
         "rick": rick or rita,
     }
+
+
+def webhook_case(owner: str = OK) -> dict[str, str]:
+    """A webhook is its creator's alone: WEBHOOK_NOT_FOUND to every other admin."""
+    return by_role(owner, PD) | {"other_admin": WNF, "super_admin": WNF}
 
 
 def task_case(
@@ -362,6 +372,67 @@ CASES = [
         lambda w: ("POST", f"/api/external/projects/{w.project_id}/export", {"json": {}}),
         by_role(OK, PD, other_admin=PNF),
     ),
+    Case(
+        "CreateWebhook",
+        lambda s, w: (
+            s.webhook.CreateWebhook,
+            WH.CreateWebhookRequest(project_id=w.project_id, url=HOOK_URL),
+        ),
+        lambda w: (
+            "POST",
+            "/api/v1/webhooks",
+            {"json": {"project_id": w.project_id, "url": HOOK_URL}},
+        ),
+        by_role(OK, PD, other_admin=PNF),
+    ),
+    Case(
+        "CreateWebhook (all projects)",
+        lambda s, w: (s.webhook.CreateWebhook, WH.CreateWebhookRequest(url=HOOK_URL)),
+        lambda w: ("POST", "/api/v1/webhooks", {"json": {"url": HOOK_URL}}),
+        by_role(OK, PD),
+    ),
+    Case(
+        "ListWebhooks",
+        lambda s, w: (s.webhook.ListWebhooks, WH.ListWebhooksRequest()),
+        lambda w: ("GET", "/api/v1/webhooks", {}),
+        by_role(OK, PD),
+    ),
+    Case(
+        "ListWebhooks (project)",
+        lambda s, w: (s.webhook.ListWebhooks, WH.ListWebhooksRequest(project_id=w.project_id)),
+        lambda w: ("GET", "/api/v1/webhooks", {"params": {"project_id": w.project_id}}),
+        by_role(OK, PD, other_admin=PNF),
+    ),
+    Case(
+        "GetWebhook",
+        lambda s, w: (s.webhook.GetWebhook, WH.GetWebhookRequest(webhook_id=w.webhook_id)),
+        lambda w: ("GET", f"/api/v1/webhooks/{w.webhook_id}", {}),
+        webhook_case(),
+    ),
+    Case(
+        "UpdateWebhook",
+        lambda s, w: (
+            s.webhook.UpdateWebhook,
+            WH.UpdateWebhookRequest(webhook_id=w.webhook_id, is_active=True),
+        ),
+        lambda w: ("PATCH", f"/api/v1/webhooks/{w.webhook_id}", {"json": {"is_active": True}}),
+        webhook_case(),
+    ),
+    Case(
+        "ListWebhookDeliveries",
+        lambda s, w: (
+            s.webhook.ListWebhookDeliveries,
+            WH.ListWebhookDeliveriesRequest(webhook_id=w.webhook_id),
+        ),
+        lambda w: ("GET", f"/api/v1/webhooks/{w.webhook_id}/deliveries", {}),
+        webhook_case(),
+    ),
+    Case(  # last: it removes the world's webhook
+        "DeleteWebhook",
+        lambda s, w: (s.webhook.DeleteWebhook, WH.DeleteWebhookRequest(webhook_id=w.webhook_id)),
+        lambda w: ("DELETE", f"/api/v1/webhooks/{w.webhook_id}", {}),
+        webhook_case(),
+    ),
 ]
 
 
@@ -371,6 +442,7 @@ class Stubs:
     workflow: WorkflowServiceStub
     prediction: PredictionServiceStub
     review: ReviewServiceStub
+    webhook: WebhookServiceStub
 
 
 @pytest.fixture
@@ -434,6 +506,9 @@ async def world(
     submitted = await workflow.SubmitAnnotation(
         W.SubmitAnnotationRequest(task_id=ids[2], result=RESULT), metadata=carol
     )
+    hook = await WebhookServiceStub(channel).CreateWebhook(
+        WH.CreateWebhookRequest(project_id=pid, url=HOOK_URL), metadata=md
+    )
     return World(
         users=users,
         project_id=pid,
@@ -443,6 +518,7 @@ async def world(
         carol_annotation=submitted.annotation_id,
         dave_pending=ids[3],
         free=ids[4],
+        webhook_id=hook.webhook.webhook_id,
     )
 
 
@@ -480,6 +556,7 @@ async def test_every_rpc_by_role_and_ownership_over_grpc(
         WorkflowServiceStub(channel),
         PredictionServiceStub(channel),
         ReviewServiceStub(channel),
+        WebhookServiceStub(channel),
     )
     outcomes = {
         case.name: await grpc_outcome(stubs, world, case, world.users[caller]) for case in CASES

@@ -36,14 +36,16 @@ LIMITS = {
         "NextTask": 1 + 1,  # the task detail with the queue seek
         "GetTask": 1 + 1,  # the task detail
         "StartTask": 1 + 5,  # lock read, task, assignment, project, annotator
-        "SubmitAnnotation": 1 + 6,  # ... and the annotation
+        # ... the annotation, and its webhook event (an INSERT … SELECT that inserts
+        # nothing when no webhook wants it; it travels with the COMMIT)
+        "SubmitAnnotation": 1 + 7,
         "GetProgress": 1 + 1,  # project with its annotators
     },
     "postgresql": {
         "NextTask": 1 + 1,
         "GetTask": 1 + 1,
         "StartTask": 1 + 6,  # project lock, task under it, four updates
-        "SubmitAnnotation": 1 + 7,
+        "SubmitAnnotation": 1 + 8,  # ... and the webhook event
         "GetProgress": 1 + 1,
     },
 }
@@ -139,7 +141,9 @@ async def test_statements_per_workflow_call_and_progress(
 # lookup included: the writes whose outcome is not read travel with the next trip.
 TRIPS = {
     "StartTask": 1 + 2,  # lock read; the four writes with COMMIT
-    "SubmitAnnotation": 1 + 2,  # lock read; four writes, the annotation's INSERT and COMMIT
+    # lock read; four writes and the annotation's INSERT (its id is read back); the
+    # webhook event (it names that id) with COMMIT
+    "SubmitAnnotation": 1 + 3,
 }
 
 
