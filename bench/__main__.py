@@ -6,7 +6,7 @@
 Order: the admin and its token (command line), then per group of figures a
 fresh server: init (with the raw insert of the same rows), progress, export
 (projects seeded first), prediction import, the annotation loop, the cost of a call,
-annotation import. The report is written at the end.
+scaling with `serve --workers N`, annotation import. The report is written at the end.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from bench.scenarios.imports import run_imports
 from bench.scenarios.init import run_init
 from bench.scenarios.loop import run_loop
 from bench.scenarios.progress import run_progress
+from bench.scenarios.scaling import run_scaling
 from bench.session import Session
 from bench.targets import check_targets
 
@@ -50,6 +51,7 @@ GROUPS = {
     "import_memory": run_import_memory,
     "loop": run_loop,
     "calls": run_calls,
+    "scaling": run_scaling,
     "annotation_import": run_annotation_import,
 }
 

@@ -331,6 +331,20 @@ def _calls(results: Results) -> list[str]:
     ]
     if rates:
         lines += ["", *_table(["clients", "workflow calls/s, median (min–max)"], rates)]
+    scaling = [
+        [str(figure.facts["workers"]), str(figure.facts["cores"]), _spread(figure)]
+        for workers in range(1, 257)
+        if (figure := results.get(f"scaling.workers.{workers}")) is not None
+    ]
+    if scaling:
+        lines += [
+            "",
+            "`serve --workers N` (bench/scenarios/scaling.py): 8 clients, each on a connection "
+            "of its own, working their queues; on SQLite the writes stay serialized through "
+            "the database file.",
+            "",
+            *_table(["workers", "cores", "workflow calls/s, median (min–max)"], scaling),
+        ]
     return lines
 
 

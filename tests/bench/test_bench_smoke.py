@@ -55,6 +55,7 @@ def expected_figures() -> list[str]:
         f"calls.{kind}.cpu"
         for kind in ("next_task", "get_task", "start_task", "submit", "progress")
     ]
+    keys += ["scaling.workers.1", "scaling.workers.2"]
     return keys
 
 
@@ -80,7 +81,7 @@ def test_smoke_run_writes_every_section_and_figure(
     for key in expected_figures():
         figure = measured[key]
         assert len(figure["values"]) == RUNS, key
-        if not key.startswith("raw.") and not key.endswith(".client_cpu"):
+        if not key.startswith(("raw.", "scaling.")) and not key.endswith(".client_cpu"):
             # a figure of the server: its memory per run
             assert len(figure["memory"]) == RUNS, key
             assert all(m["peak"] >= m["before"] > 0 for m in figure["memory"]), key
