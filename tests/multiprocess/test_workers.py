@@ -38,6 +38,8 @@ WORKERS = 2
 # Calls made, each on a new connection, before both workers must have answered one.
 MAX_CALLS = 200
 EXPORTS = 6
+# A project whose export takes a while to write (and well under the 10 s grace to finish).
+IN_FLIGHT_TASKS = 20_000
 # Colliding and non-ASCII file names, as real data sets have them.
 IMAGES = ["x.png", "x.jpg", "X.png", "x.jpeg", "chat_été.png", "猫.jpg", "a%20b.png", "x.PNG"]
 
@@ -217,3 +219,37 @@ async def test_workers_stop_when_their_supervisor_is_killed(served: ServedProces
     log = served.log_text()
     for pid in served.worker_pids:
         assert f'"msg":"stopped","pid":{pid}' in log, f"worker {pid} did not stop gracefully"
+
+
+async def test_sigterm_lets_a_running_export_finish(served: ServedProcess, tmp_path: Path) -> None:
+    export_dir = tmp_path / "data" / "exports"
+    async with http_client(served) as http:
+        created = await http.post(
+            "/api/external/projects/init",
+            json={
+                "name": "in flight",
+                "task_type": "text_classification",
+                "tags": [{"tag": "a"}],
+                "data": [{"id": f"t{k}", "content": "文本 " * 300} for k in range(IN_FLIGHT_TASKS)],
+            },
+        )
+        assert created.status_code == 200, created.text
+        exporting = asyncio.create_task(
+            http.post(
+                f"/api/external/projects/{created.json()['project_id']}/export",
+                json={"format": "json", "completed_only": False},
+            )
+        )
+        await wait_until(
+            lambda: exporting.done() or any(export_dir.glob("*.part")),
+            what="the export being written",
+        )
+        served.process.send_signal(signal.SIGTERM)
+        finished = await exporting
+        assert finished.status_code == 200, finished.text
+        export = finished.json()
+        assert export["total_exported"] == IN_FLIGHT_TASKS
+    assert await asyncio.to_thread(served.process.wait, 60) == 0
+    assert not any(alive(pid) for pid in served.worker_pids)
+    [written] = [p for p in export_dir.iterdir() if p.name.startswith(export["export_id"])]
+    assert written.stat().st_size == export["file_size"] > 0
