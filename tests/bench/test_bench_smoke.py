@@ -55,7 +55,7 @@ def expected_figures() -> list[str]:
         f"calls.{kind}.cpu"
         for kind in ("next_task", "get_task", "start_task", "submit", "progress")
     ]
-    keys += ["scaling.workers.1", "scaling.workers.2"]
+    keys += [f"scaling.workers.{n}{layout}" for n in (1, 2) for layout in ("", ".projects")]
     return keys
 
 
