@@ -1,7 +1,7 @@
 """The `annotation-api` command: serve, migrate, users and tokens.
 
     annotation-api serve [--role all|server|gateway] [--http-port N] [--grpc-port N] [--host H]
-                         [--ready-file PATH]
+                         [--workers N] [--ready-file PATH]
     annotation-api migrate
     annotation-api users create --username U --role super_admin|admin|annotator|reviewer
     annotation-api tokens create --username U        (the token alone on stdout's last line)
@@ -15,7 +15,10 @@ include the server bring the schema up to date before listening and
 bootstrap the first super_admin (ANNOTATION_API_BOOTSTRAP_TOKEN). SIGTERM and
 SIGINT stop both gracefully: no new calls, running ones finish. With
 `--ready-file PATH`, the bound ports are written to PATH once listening
-(annotation_api/ready.py), for whoever started the process.
+(annotation_api/ready.py), for whoever started the process. `--workers N`
+(default: the number of cores) runs N such processes on the same ports
+under one supervising process (annotation_api/workers.py); `--workers 1`
+serves in this one process.
 
 This module is the composition root: the only place that wires settings,
 storage, server and gateway together.
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -43,6 +47,7 @@ from annotation_api.settings import Settings
 
 if TYPE_CHECKING:
     # Imported where used at run time: `users` and `tokens` need neither gRPC nor the gateway.
+    from annotation_api.workers import Supervised
     from gateway.serve import RunningGateway
     from server.app import RunningServer
     from storage.database import Database
@@ -74,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http-port", type=int, help="gateway port (default 8003)")
     serve.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
     serve.add_argument("--host", help="address both bind (default 0.0.0.0)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="serving processes sharing the ports (default: the number of cores; "
+        "1: serve in this one process)",
+    )
     serve.add_argument(
         "--ready-file",
         type=Path,
@@ -112,10 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, with command-line options taking precedence."""
     overrides: dict[str, Any] = {}
-    for option, field in (("http_port", "http_port"), ("grpc_port", "grpc_port"), ("host", "host")):
+    for option in ("http_port", "grpc_port", "host", "workers"):
         value = getattr(args, option, None)
         if value is not None:
-            overrides[field] = value
+            overrides[option] = value
     return Settings(**overrides)
 
 
@@ -207,12 +219,35 @@ async def _bootstrap(settings: Settings, database: Database) -> None:
         print(result.generated_secret, flush=True)
 
 
-async def run_serve(settings: Settings, role: Role, *, ready_file: Path | None = None) -> None:
-    """Run until SIGTERM/SIGINT, then stop gracefully."""
+async def prepare_database(settings: Settings) -> None:
+    """What a server does once before it serves: migrate, bootstrap the first super_admin."""
+    database = await _open_database(settings, migrate=True)
+    try:
+        await _bootstrap(settings, database)
+    finally:
+        await database.dispose()
+
+
+async def run_serve(
+    settings: Settings,
+    role: Role,
+    *,
+    ready_file: Path | None = None,
+    supervised: Supervised | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT, then stop gracefully.
+
+    `supervised`: this process is one of the serving processes of `serve
+    --workers N` (annotation_api/workers.py); the supervisor has migrated the
+    database and bound the ports, and hears of readiness through `announce`.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if supervised is not None:
+        # The supervisor gone (even killed) is a reason to stop: no orphan keeps serving.
+        loop.add_reader(supervised.parent_sentinel, stop.set)
 
     database: Database | None = None
     server: RunningServer | None = None
@@ -221,8 +256,9 @@ async def run_serve(settings: Settings, role: Role, *, ready_file: Path | None =
         if role in (Role.ALL, Role.SERVER):
             from server.app import start_server
 
-            database = await _open_database(settings, migrate=True)
-            await _bootstrap(settings, database)
+            database = await _open_database(settings, migrate=supervised is None)
+            if supervised is None:
+                await _bootstrap(settings, database)
             server = await start_server(settings, database)
         if role in (Role.ALL, Role.GATEWAY):
             from gateway.serve import start_gateway
@@ -233,11 +269,17 @@ async def run_serve(settings: Settings, role: Role, *, ready_file: Path | None =
                 gateway_settings = Settings(
                     **{**settings.model_dump(), "grpc_target": f"localhost:{server.port}"}
                 )
-            gateway = await start_gateway(gateway_settings)
+            gateway = await start_gateway(
+                gateway_settings, sock=supervised.http_socket if supervised else None
+            )
         ports = ReadyPorts(
-            grpc_port=server.port if server else None, http_port=gateway.port if gateway else None
+            grpc_port=server.port if server else None,
+            http_port=gateway.port if gateway else None,
+            worker_pids=(os.getpid(),),
         )
         log.info("serving", extra={"role": role.value, **asdict(ports)})
+        if supervised is not None:
+            supervised.announce(ports)
         if ready_file is not None:
             write_ready_file(ready_file, ports)
         stopping = asyncio.ensure_future(stop.wait())
@@ -281,6 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: refusing to serve in production: {problem}", file=sys.stderr)
             if problems:
                 return 2
+            workers = settings.resolved_workers
+            if workers > 1:
+                from annotation_api.workers import supervise
+
+                return supervise(settings, role, count=workers, ready_file=args.ready_file)
             asyncio.run(run_serve(settings, role, ready_file=args.ready_file))
         elif args.command == "migrate":
             asyncio.run(run_migrate(settings))

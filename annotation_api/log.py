@@ -8,6 +8,7 @@ log line written while handling that request carries it.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import uuid
@@ -47,7 +48,12 @@ def accept_request_id(value: str | None) -> str:
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON line: time, level, logger, message, request id, extras."""
+    """Formats a record as one JSON line: time, level, logger, message, request id, extras;
+    with `pid`, the process id too (the serving processes of `serve --workers N` share stderr)."""
+
+    def __init__(self, *, pid: int | None = None) -> None:
+        super().__init__()
+        self.pid = pid
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -56,6 +62,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        if self.pid is not None:
+            entry["pid"] = self.pid
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
@@ -86,8 +94,9 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass  # always sys.stderr
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send every log record to stderr as JSON lines (idempotent).
+def configure_logging(level: str = "INFO", *, with_pid: bool = False) -> None:
+    """Send every log record to stderr as JSON lines (idempotent); `with_pid` adds this
+    process's id to each line.
 
     Records leave out what the JSON line never shows (the Logging HOWTO's "Optimization"):
     the caller's source location, which costs a walk up the stack per record, and the
@@ -98,7 +107,7 @@ def configure_logging(level: str = "INFO") -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     handler = StderrHandler()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter(pid=os.getpid() if with_pid else None))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

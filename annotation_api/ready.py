@@ -1,10 +1,13 @@
 """The ready file of `annotation-api serve --ready-file PATH`.
 
 Once everything the process serves is listening, `serve` writes
-`{"grpc_port": N | null, "http_port": N | null}` to PATH, atomically (a
-temporary file renamed over it), so a reader never sees half a file. Whoever
-started the process (a supervisor, a test, the bench) waits for the file
-instead of parsing logs, and learns the ports that port 0 picked.
+`{"grpc_port": N | null, "http_port": N | null, "worker_pids": [N, ...]}` to
+PATH, atomically (a temporary file renamed over it), so a reader never sees
+half a file. Whoever started the process (a supervisor, a test, the bench)
+waits for the file instead of parsing logs, and learns the ports that port 0
+picked. `worker_pids` names the processes that serve: the one process, or
+with `serve --workers N` the N serving processes (rewritten when one is
+replaced).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class ReadyPorts:
 
     grpc_port: int | None
     http_port: int | None
+    worker_pids: tuple[int, ...] = ()
 
 
 def write_ready_file(path: Path, ports: ReadyPorts) -> None:
@@ -41,7 +45,11 @@ def read_ready_file(path: Path) -> ReadyPorts | None:
         entry = orjson.loads(path.read_bytes())
     except FileNotFoundError:
         return None
-    return ReadyPorts(grpc_port=entry["grpc_port"], http_port=entry["http_port"])
+    return ReadyPorts(
+        grpc_port=entry["grpc_port"],
+        http_port=entry["http_port"],
+        worker_pids=tuple(entry.get("worker_pids", ())),
+    )
 
 
 def wait_for_ready_file(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -52,6 +53,12 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8003, description="Port of the REST gateway")
     grpc_port: int = Field(default=50051, description="Port of the gRPC server")
     host: str = Field(default="0.0.0.0", description="Address both servers bind")
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Serving processes of `serve`, sharing its ports; default the number of "
+        "cores this process may use; 1 serves in one process",
+    )
     grpc_target: str | None = Field(
         default=None, description="Server the gateway calls; default localhost:grpc_port"
     )
@@ -203,6 +210,16 @@ class Settings(BaseSettings):
     @property
     def resolved_export_dir(self) -> Path:
         return (self.export_dir or self.data_dir / "exports").resolve()
+
+    @property
+    def resolved_workers(self) -> int:
+        """The number of serving processes: `workers`, else the cores this process may use."""
+        if self.workers is not None:
+            return self.workers
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
 
     @property
     def resolved_grpc_target(self) -> str:

@@ -6,7 +6,7 @@
 Order: the admin and its token (command line), then per group of figures a
 fresh server: init (with the raw insert of the same rows), progress, export
 (projects seeded first), prediction import, the annotation loop, the cost of a call,
-annotation import. The report is written at the end.
+scaling with `serve --workers N`, annotation import. The report is written at the end.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from bench.scenarios.imports import run_imports
 from bench.scenarios.init import run_init
 from bench.scenarios.loop import run_loop
 from bench.scenarios.progress import run_progress
+from bench.scenarios.scaling import run_scaling
 from bench.scenarios.watch import run_watch
 from bench.scenarios.webhooks import run_webhooks
 from bench.session import Session
@@ -52,6 +53,7 @@ GROUPS = {
     "import_memory": run_import_memory,
     "loop": run_loop,
     "calls": run_calls,
+    "scaling": run_scaling,
     "annotation_import": run_annotation_import,
     "watch": run_watch,
     "webhooks": run_webhooks,

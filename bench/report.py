@@ -345,6 +345,25 @@ def _calls(results: Results) -> list[str]:
     ]
     if rates:
         lines += ["", *_table(["clients", "workflow calls/s, median (min–max)"], rates)]
+    scaling = [
+        [
+            str(figure.facts["workers"]),
+            str(figure.facts["cores"]),
+            _spread(figure),
+            _spread(apart) if (apart := results.get(f"{key}.projects")) is not None else "–",
+        ]
+        for workers in range(1, 257)
+        if (figure := results.get(key := f"scaling.workers.{workers}")) is not None
+    ]
+    if scaling:
+        lines += [
+            "",
+            "`serve --workers N` (bench/scenarios/scaling.py): workflow calls/s, median "
+            "(min–max), from 8 clients, each on a connection of its own, working their "
+            "queues; on SQLite the writes stay serialized through the database file.",
+            "",
+            *_table(["workers", "cores", "one project", "a project per client"], scaling),
+        ]
     return lines
 
 

@@ -93,13 +93,16 @@ class Session:
     def export_dir(self) -> Path:
         return Path(self.env["ANNOTATION_API_DATA_DIR"]) / "exports"
 
-    def server(self, name: str) -> ServerProcess:
-        """A fresh server process on the bench's database (start it with `with`)."""
+    def server(self, name: str, *, workers: int = 1) -> ServerProcess:
+        """A fresh server process on the bench's database (start it with `with`); with
+        workers > 1, `serve --workers N` (its memory and CPU figures are the supervisor's)."""
         self._servers += 1
         profile = None
         if self.profile_dir is not None:
             profile = self.profile_dir / f"{self._servers:02d}-{name}.txt"
-        return ServerProcess(self.env, self.server_log, profile_path=profile)
+        return ServerProcess(
+            self.env, self.server_log, ["--workers", str(workers)], profile_path=profile
+        )
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[Database]:

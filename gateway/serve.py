@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from annotation_api.settings import Settings
+from annotation_api.sockets import listening_socket
 from gateway.app import create_app
 from gateway.connections import protocol_for
 
@@ -44,9 +45,16 @@ class RunningGateway:
 
 
 async def start_gateway(
-    settings: Settings, *, host: str | None = None, port: int | None = None
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    sock: socket.socket | None = None,
 ) -> RunningGateway:
     """Bind, start serving and return once the gateway accepts connections.
+
+    With `sock` (a listening socket made by `listening_socket`, e.g. one that
+    several serving processes share), serve on it instead of binding.
 
     While it serves, uvicorn captures SIGINT/SIGTERM (to shut down gracefully)
     and re-raises them afterwards through the handlers that were installed
@@ -54,15 +62,8 @@ async def start_gateway(
     handlers first, so that it hears the signal once the gateway has stopped.
     """
     host = settings.host if host is None else host
-    port = settings.http_port if port is None else port
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets
-    # whose protocol says TCP, and the accepted connections inherit it from here.
-    # Without it a keep-alive response written in two parts (headers, body)
-    # waits ~40 ms for the client's delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    if sock is None:
+        sock = listening_socket(host, settings.http_port if port is None else port)
     app = create_app(settings)
     config = uvicorn.Config(
         app,

@@ -34,6 +34,7 @@ class ServedProcess:
     log: Path
     grpc_port: int | None
     http_port: int | None
+    worker_pids: tuple[int, ...] = ()
 
     @property
     def grpc_target(self) -> str:
@@ -62,7 +63,9 @@ def start_serve(
     ready = log.with_suffix(".ready.json")
     ready.unlink(missing_ok=True)
     command = [sys.executable, "-m", "annotation_api.cli", "serve", "--host", "127.0.0.1"]
-    command += ["--grpc-port", "0", "--http-port", "0", "--ready-file", str(ready), *args]
+    command += ["--grpc-port", "0", "--http-port", "0", "--ready-file", str(ready)]
+    # One process unless the test asks for more (the default would be one per core).
+    command += [*([] if "--workers" in args else ["--workers", "1"]), *args]
     with log.open("w") as log_file:
         process = subprocess.Popen(
             command,
@@ -78,7 +81,7 @@ def start_serve(
         process.kill()
         process.wait()
         raise AssertionError(f"serve did not start: {exc}\n{log.read_text()}") from None
-    return ServedProcess(process, log, ports.grpc_port, ports.http_port)
+    return ServedProcess(process, log, ports.grpc_port, ports.http_port, ports.worker_pids)
 
 
 def stop_serve(served: ServedProcess) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -72,4 +73,23 @@ def test_serve_in_production_refuses_to_start_with_a_clear_message(
     err = capsys.readouterr().err
     assert "refusing to serve in production" in err and "at least 32" in err
     assert "Traceback" not in err
+    assert not (tmp_path / "annotation.db").exists()
+
+
+def test_serving_workers_default_to_the_usable_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().resolved_workers == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("ANNOTATION_API_WORKERS", "3")
+    assert Settings().resolved_workers == 3
+    assert Settings(workers=1).resolved_workers == 1
+
+
+def test_serve_refuses_zero_workers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ANNOTATION_API_DATA_DIR", str(tmp_path))
+
+    assert main(["serve", "--workers", "0"]) == 2
+
+    err = capsys.readouterr().err
+    assert "workers" in err and "greater than or equal to 1" in err
     assert not (tmp_path / "annotation.db").exists()

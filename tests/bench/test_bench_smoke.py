@@ -60,6 +60,7 @@ def expected_figures() -> list[str]:
     for transport in ("grpc", "sse"):
         keys += [f"watch.{transport}.p50", f"watch.{transport}.p99"]
     keys += [f"webhooks.submit.{name}.cpu" for name in ("none", "three")]
+    keys += [f"scaling.workers.{n}{layout}" for n in (1, 2) for layout in ("", ".projects")]
     return keys
 
 
@@ -85,7 +86,7 @@ def test_smoke_run_writes_every_section_and_figure(
     for key in expected_figures():
         figure = measured[key]
         assert len(figure["values"]) == RUNS, key
-        if not key.startswith("raw.") and not key.endswith(".client_cpu"):
+        if not key.startswith(("raw.", "scaling.")) and not key.endswith(".client_cpu"):
             # a figure of the server: its memory per run
             assert len(figure["memory"]) == RUNS, key
             assert all(m["peak"] >= m["before"] > 0 for m in figure["memory"]), key

@@ -2,7 +2,9 @@
 
 A process is started with its own environment (ANNOTATION_API_*) by
 tests/serving.py (logs to a file, up once its ready file names its ports);
-here several start at once and each carries a name.
+here several start at once and each carries a name. Each runs `serve
+--workers 2` (FLEET_WORKERS) unless told otherwise: a fleet of machines, each
+with several serving processes, all on one database.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 from tests.serving import ServedProcess, serve_environment, start_serve
 from tests.serving import stop_serve as stop_served
 
-__all__ = ["ServeProcess", "serve_environment", "serving_fleet", "stop_serve"]
+__all__ = ["FLEET_WORKERS", "ServeProcess", "serve_environment", "serving_fleet", "stop_serve"]
+
+FLEET_WORKERS = 2
 
 
 @dataclass
@@ -38,9 +42,14 @@ class ServeProcess:
         return self.served.log_text()
 
 
-async def start_named(name: str, env: Mapping[str, str], log: Path) -> ServeProcess:
-    """Start `annotation-api serve` (gateway and server) on free ports; wait until it serves."""
-    return ServeProcess(name, await asyncio.to_thread(start_serve, env, log))
+async def start_named(
+    name: str, env: Mapping[str, str], log: Path, *, workers: int = FLEET_WORKERS
+) -> ServeProcess:
+    """Start `annotation-api serve --workers N` (gateway and server) on free ports; wait
+    until every worker serves."""
+    served = await asyncio.to_thread(start_serve, env, log, "--workers", str(workers))
+    assert len(served.worker_pids) == workers, served.worker_pids
+    return ServeProcess(name, served)
 
 
 async def stop_serve(served: ServeProcess) -> int:
@@ -50,13 +59,16 @@ async def stop_serve(served: ServeProcess) -> int:
 
 @asynccontextmanager
 async def serving_fleet(
-    environments: Mapping[str, Mapping[str, str]], log_dir: Path
+    environments: Mapping[str, Mapping[str, str]],
+    log_dir: Path,
+    *,
+    workers: int = FLEET_WORKERS,
 ) -> AsyncIterator[dict[str, ServeProcess]]:
-    """Start one process per named environment, all at once; stop them all on exit."""
+    """Start one `serve` per named environment, all at once; stop them all on exit."""
     async with AsyncExitStack() as stack:
         started = await asyncio.gather(
             *(
-                start_named(name, env, log_dir / f"{name}.log")
+                start_named(name, env, log_dir / f"{name}.log", workers=workers)
                 for name, env in environments.items()
             ),
             return_exceptions=True,

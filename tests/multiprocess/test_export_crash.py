@@ -42,14 +42,15 @@ CONTENT = "x" * 1500
 WAIT_SECONDS = 60.0
 
 
-def serve_pid() -> int:
-    """The pid of the one `annotation-api serve` this test runs."""
+def serve_pids() -> list[int]:
+    """The pids of the one `annotation-api serve` this test runs: its supervising
+    process first, then its workers."""
     [child] = [
         child
         for child in psutil.Process().children()
         if "annotation_api.cli" in child.cmdline() and "serve" in child.cmdline()
     ]
-    return int(child.pid)
+    return [child.pid, *(worker.pid for worker in child.children(recursive=True))]
 
 
 def gone(pid: int) -> bool:
@@ -60,10 +61,13 @@ def gone(pid: int) -> bool:
         return True
 
 
-async def kill_hard(pid: int) -> None:
-    """SIGKILL, as a crash or the OOM killer would; wait until the process is gone."""
-    os.kill(pid, signal.SIGKILL)
-    await wait_until(lambda: gone(pid), what=f"process {pid} gone")
+async def kill_hard(pids: list[int]) -> None:
+    """SIGKILL, as a crash of the machine would; wait until the processes are gone.
+
+    The supervisor first, so that it cannot replace the workers killed after it."""
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    await wait_until(lambda: all(gone(pid) for pid in pids), what=f"processes {pids} gone")
 
 
 def partials(export_dir: Path) -> list[str]:
@@ -137,7 +141,7 @@ async def test_an_export_whose_server_was_killed_fails_and_is_cleaned_up(
             while len(partials(export_dir)) < 2 and not exporting.done():
                 assert time.monotonic() < deadline, "the export never started"
                 await asyncio.sleep(0.01)
-            await kill_hard(serve_pid())
+            await kill_hard(serve_pids())
             with contextlib.suppress(httpx.HTTPError):
                 await exporting
             assert not exporting.done() or exporting.exception() is not None, (
