@@ -16,9 +16,16 @@ import pkgutil
 
 import storage
 
-# Modules that are not table access: the engine and transactions themselves,
-# migrations, id and type helpers.
-NOT_TABLE_ACCESS = {"storage.database", "storage.migrate", "storage.ids", "storage.types"}
+# Modules that are not table access: the engine and transactions themselves, the
+# change hub (its own LISTEN connection, outside any transaction), migrations, id and
+# type helpers.
+NOT_TABLE_ACCESS = {
+    "storage.database",
+    "storage.changes",
+    "storage.migrate",
+    "storage.ids",
+    "storage.types",
+}
 
 
 def storage_modules() -> list[str]:
