@@ -8,6 +8,7 @@ commit on success, rollback on any error, and driver errors translated into
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -74,7 +75,10 @@ class Database:
                 async with conn.begin():
                     yield conn
             except BaseException:
-                take_noted(conn)
+                # (a commit cancelled midway closes the connection, and with it what was
+                # noted on it: nothing is left to take then)
+                with contextlib.suppress(SQLAlchemyError):
+                    take_noted(conn)
                 raise
             # After the commit: a watcher woken now reads the committed state.
             self.changes.publish(take_noted(conn))

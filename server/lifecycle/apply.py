@@ -26,8 +26,10 @@ from server.lifecycle.rules import (
 )
 from server.vocabulary import ProjectStatus, TaskStatus
 from server.webhooks import events as webhook_events
+from storage.assignments import set_assignment_status
 from storage.changes import note_project_change
 from storage.projects import ProjectRecord, add_to_annotator_counters, add_to_task_counters
+from storage.tasks import set_task_status
 
 
 @dataclass(slots=True)
@@ -123,3 +125,28 @@ async def apply_tally(
     if annotators_moved and not told:
         await note_project_change(conn, project.project_id)
     return status
+
+
+async def write_task_move(
+    conn: AsyncConnection,
+    task_id: int,
+    move: TaskMove,
+    *,
+    now: datetime,
+    image_size: tuple[int, int] | None = None,
+) -> None:
+    """Store a task move's statuses: the task's (and its standing answers) and the
+    mover's assignment's (a move that removes the assignment deletes it elsewhere)."""
+    await set_task_status(
+        conn,
+        task_id,
+        status=move.target.task,
+        now=now,
+        completed=move.target.task == TaskStatus.COMPLETED,
+        answers=move.answers,
+        image_size=image_size,
+    )
+    if move.target.assignment is not None:
+        await set_assignment_status(
+            conn, task_id, move.user_id, status=move.target.assignment, now=now
+        )

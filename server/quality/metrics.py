@@ -31,7 +31,6 @@ give precision and recall when the right answer is a known one.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ import numpy as np
 import shapely
 from scipy.optimize import linear_sum_assignment
 
+from server.quality.geometry import box_of, finite_number, polygon_shape, rectangle_shape
 from server.vocabulary import TaskType
 
 # The value of a classification answer in Krippendorff's alpha: its choices, sorted, joined.
@@ -107,41 +107,11 @@ def _labels(value: Any, key: str) -> list[str]:
     return [label for label in found if isinstance(label, str)] if isinstance(found, list) else []
 
 
-def _number(value: Any) -> float | None:
-    if type(value) in (int, float) and math.isfinite(value):
-        return float(value)
-    return None
-
-
 def _box(value: dict[str, Any]) -> Any:
-    x, y = _number(value.get("x")), _number(value.get("y"))
-    w, h = _number(value.get("width")), _number(value.get("height"))
-    if x is None or y is None or w is None or h is None or w <= 0 or h <= 0:
+    box = box_of(value)
+    if box is None:
         return None
-    box = shapely.box(x, y, x + w, y + h)
-    rotation = _number(value.get("rotation")) or 0.0
-    if rotation:
-        # Label Studio turns a box about its top-left corner
-        from shapely import affinity
-
-        box = affinity.rotate(box, rotation, origin=(x, y))
-    return box
-
-
-def _polygon(value: dict[str, Any]) -> Any:
-    points = value.get("points")
-    if not isinstance(points, list) or len(points) < 3:
-        return None
-    ring: list[tuple[float, float]] = []
-    for point in points:
-        if not (isinstance(point, list | tuple) and len(point) == 2):
-            return None
-        x, y = _number(point[0]), _number(point[1])
-        if x is None or y is None:
-            return None
-        ring.append((x, y))
-    polygon = shapely.make_valid(shapely.Polygon(ring))
-    return polygon if polygon.area > 0 else None
+    return rectangle_shape(box, finite_number(value.get("rotation")) or 0.0)
 
 
 def parse_answer(task_type: str, result: Any) -> Answer:
@@ -172,7 +142,7 @@ def parse_answer(task_type: str, result: Any) -> Answer:
         value = region.get("value") if isinstance(region, dict) else None
         if kind not in REGION_KEYS or not isinstance(value, dict):
             continue
-        shape = _box(value) if kind == "rectanglelabels" else _polygon(value)
+        shape = _box(value) if kind == "rectanglelabels" else polygon_shape(value)
         if shape is not None:
             shapes.extend(Region(label, shape) for label in _labels(value, REGION_KEYS[kind]))
     return Answer(regions=tuple(shapes))

@@ -12,8 +12,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from server.access import check_project, check_task, get_visible_project, task_not_found
-from server.auth import Caller
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.access import (
+    check_review_project,
+    check_task,
+    get_visible_project,
+    task_not_found,
+)
+from server.auth import Caller, Role
 from server.projects.validation import invalid
 from server.quality.contribution import ALL, OVERLAP_OF, ScoreKind
 from server.quality.metrics import alpha
@@ -29,6 +36,7 @@ from storage.quality import (
     load_scored_tasks,
     load_scores,
 )
+from storage.reviews import is_reviewer
 from storage.types import utcnow
 
 MAX_GROUND_TRUTH_TASKS = 10_000
@@ -127,11 +135,24 @@ def _report(
     return total, overlap, ordered, labels
 
 
+async def _reviews(conn: AsyncConnection, caller: Caller, project_id: str) -> bool:
+    """Whether the caller is a reviewer of the project (the reads are theirs too)."""
+    return caller.role == Role.REVIEWER and await is_reviewer(conn, project_id, caller.user_id)
+
+
+async def _check_reads(
+    conn: AsyncConnection, caller: Caller, project_id: str, owner_id: str | None
+) -> None:
+    """PROJECT_NOT_FOUND unless the caller sees the project or reviews it."""
+    reviewing = owner_id is not None and await _reviews(conn, caller, project_id)
+    check_review_project(caller, project_id, owner_id, is_reviewer=reviewing)
+
+
 async def get_agreement(database: Database, caller: Caller, project_id: str) -> ScoreReport:
     """A project's agreement: overall, per annotator, per label, and alpha for choices."""
     async with database.read() as conn:
         header = await load_quality_header(conn, project_id) if project_id else None
-        check_project(caller, project_id, header.owner_id if header else None)
+        await _check_reads(conn, caller, project_id, header.owner_id if header else None)
         assert header is not None
         kinds = (ScoreKind.AGREEMENT, ScoreKind.AGREEMENT_OVERLAP)
         rows = await load_scores(conn, project_id, kinds)
@@ -160,7 +181,7 @@ async def get_quality_report(database: Database, caller: Caller, project_id: str
     """Each annotator's accuracy against ground truth, overall and per label."""
     async with database.read() as conn:
         header = await load_quality_header(conn, project_id) if project_id else None
-        check_project(caller, project_id, header.owner_id if header else None)
+        await _check_reads(conn, caller, project_id, header.owner_id if header else None)
         assert header is not None
         kinds = (ScoreKind.GROUND_TRUTH, ScoreKind.GROUND_TRUTH_OVERLAP)
         rows = await load_scores(conn, project_id, kinds)
@@ -186,8 +207,15 @@ async def get_task_agreement(database: Database, caller: Caller, task_id: str) -
     number = parse_id(task_id)
     async with database.read() as conn:
         found = await load_scored_tasks(conn, [number]) if number is not None else []
-    task = found[0] if found else None
-    check_task(caller, task_id, project_owner_id=task.owner_id if task else None, assignee_id=None)
+        task = found[0] if found else None
+        reviewing = task is not None and await _reviews(conn, caller, task.project_id)
+    check_task(
+        caller,
+        task_id,
+        project_owner_id=task.owner_id if task else None,
+        assignee_id=None,
+        is_reviewer=reviewing,
+    )
     assert task is not None
     return TaskAgreement(
         task.task_id,

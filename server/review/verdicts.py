@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from annotation_api.errors import DomainError, ErrorCode
 from server.access import annotation_not_found, check_review_project, check_reviewable, is_admin
 from server.auth import Caller, Role
-from server.lifecycle.apply import Tally, apply_tally
+from server.lifecycle.apply import Tally, apply_tally, write_task_move
 from server.lifecycle.review import VERDICT_ACTIONS, move_review
 from server.lifecycle.rules import TaskAction, invalid_state, move_task
 from server.projects.validation import invalid
@@ -34,7 +34,6 @@ from server.vocabulary import AssignmentStatus, ReviewStatus, ReviewVerdict, Tas
 from server.workflow.annotating import task_state
 from server.workflow.common import check_lead_time, parse_id, parse_result
 from server.workflow.queue import TaskView, task_view
-from storage.assignments import set_assignment_status
 from storage.database import Database
 from storage.projects import get_project
 from storage.reviews import (
@@ -46,7 +45,6 @@ from storage.reviews import (
     set_verdict,
 )
 from storage.task_detail import load_task_detail
-from storage.tasks import set_task_status
 from storage.types import utcnow
 from storage.workflow import lock_task
 
@@ -167,17 +165,7 @@ async def review_annotation(
                 raise invalid_state("the annotation's author no longer holds its task")
             move = move_task(TaskAction.REOPEN, task_state(locked), project_status=project.status)
             assert move.target.assignment is not None
-            await set_task_status(
-                conn,
-                task.task_id,
-                status=move.target.task,
-                now=now,
-                completed=move.target.task == TaskStatus.COMPLETED,
-                answers=move.answers,
-            )
-            await set_assignment_status(
-                conn, task.task_id, move.user_id, status=move.target.assignment, now=now
-            )
+            await write_task_move(conn, task.task_id, move, now=now)
             tally.add(move)
             task_status = move.target.task
         if not await set_verdict(

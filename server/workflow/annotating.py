@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.access import annotation_not_found, check_annotation
 from server.auth import Caller
 from server.images import check_recorded_size, require_image_task
-from server.lifecycle.apply import Tally, apply_tally
+from server.lifecycle.apply import Tally, apply_tally, write_task_move
 from server.lifecycle.review import (
     ReviewAction,
     ReviewMove,
@@ -78,12 +78,11 @@ from server.workflow.common import (
 )
 from server.workflow.prelabel import results_match
 from server.workflow.usage import AnnotationUsage, count_annotation
-from storage.assignments import get_annotator_assignment, set_assignment_status
+from storage.assignments import get_annotator_assignment
 from storage.database import Database
 from storage.prediction_stats import PredictionRef, get_task_prediction
 from storage.projects import get_project, set_project_fields
 from storage.reviews import set_review_status
-from storage.tasks import set_task_status
 from storage.types import utcnow
 from storage.workflow import (
     AnnotationRecord,
@@ -134,17 +133,7 @@ async def _start(database: Database, caller: Caller, task_id: str, action: TaskA
         tally = Tally()
         if action is TaskAction.REOPEN and locked.assignee_annotation_id is not None:
             await _withdraw_from_review(conn, locked.assignee_annotation_id, tally)
-        await set_task_status(
-            conn,
-            task.task_id,
-            status=move.target.task,
-            now=now,
-            completed=move.target.task == TaskStatus.COMPLETED,
-            answers=move.answers,
-        )
-        await set_assignment_status(
-            conn, task.task_id, move.user_id, status=move.target.assignment, now=now
-        )
+        await write_task_move(conn, task.task_id, move, now=now)
         tally.add(move)
         project_status = await apply_tally(conn, project, tally, now=now)
     return TaskMoved(task.task_id, move.target.task, project_status)
@@ -247,18 +236,7 @@ async def submit_annotation(
             review = submit_review(None, reviewed=reviewed)
         if resubmitted is None and locked.has_predictions:
             await count_annotation(conn, project.project_id, task.task_id, usage, sign=1)
-        await set_task_status(
-            conn,
-            task.task_id,
-            status=move.target.task,
-            now=now,
-            completed=move.target.task == TaskStatus.COMPLETED,
-            answers=move.answers,
-            image_size=image_size,
-        )
-        await set_assignment_status(
-            conn, task.task_id, move.user_id, status=move.target.assignment, now=now
-        )
+        await write_task_move(conn, task.task_id, move, now=now, image_size=image_size)
         tally = Tally()
         tally.add(move)
         tally.add_review(assignment.user_id, review)

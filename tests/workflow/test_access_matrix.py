@@ -20,11 +20,13 @@ import httpx
 import orjson
 import pytest
 from annotation.v1 import common_pb2, prediction_service_pb2, project_service_pb2
+from annotation.v1 import quality_service_pb2 as Q
 from annotation.v1 import review_service_pb2 as R
 from annotation.v1 import webhook_service_pb2 as WH
 from annotation.v1 import workflow_service_pb2 as W
 from annotation.v1.prediction_service_pb2_grpc import PredictionServiceStub
 from annotation.v1.project_service_pb2_grpc import ProjectServiceStub
+from annotation.v1.quality_service_pb2_grpc import QualityServiceStub
 from annotation.v1.review_service_pb2_grpc import ReviewServiceStub
 from annotation.v1.webhook_service_pb2_grpc import WebhookServiceStub
 from annotation.v1.workflow_service_pb2_grpc import WorkflowServiceStub
@@ -309,6 +311,41 @@ CASES = [
         by_role(STATE, PD, other_admin=ANF, rita=STATE, rick=ANF),
     ),
     Case(
+        "GetAgreement",
+        lambda s, w: (s.quality.GetAgreement, Q.GetAgreementRequest(project_id=w.project_id)),
+        lambda w: ("GET", f"/api/v1/projects/{w.project_id}/agreement", {}),
+        by_role(OK, PD, other_admin=PNF, rita=OK, rick=PNF),
+    ),
+    Case(
+        "GetQualityReport",
+        lambda s, w: (
+            s.quality.GetQualityReport,
+            Q.GetQualityReportRequest(project_id=w.project_id),
+        ),
+        lambda w: ("GET", f"/api/v1/projects/{w.project_id}/quality", {}),
+        by_role(OK, PD, other_admin=PNF, rita=OK, rick=PNF),
+    ),
+    Case(
+        "GetTaskAgreement",
+        lambda s, w: (s.quality.GetTaskAgreement, Q.GetTaskAgreementRequest(task_id=w.carol_done)),
+        lambda w: ("GET", f"/api/v1/tasks/{w.carol_done}/agreement", {}),
+        task_case(OK, PD, PD, rita=OK, rick=TNF),
+    ),
+    Case(
+        "SetGroundTruth",
+        # unmarking a task that is not ground truth: no change
+        lambda s, w: (
+            s.quality.SetGroundTruth,
+            Q.SetGroundTruthRequest(project_id=w.project_id, task_ids=[w.free], ground_truth=False),
+        ),
+        lambda w: (
+            "POST",
+            f"/api/v1/projects/{w.project_id}/ground-truth",
+            {"json": {"task_ids": [w.free], "ground_truth": False}},
+        ),
+        by_role(OK, PD, other_admin=PNF),
+    ),
+    Case(
         "ListProjectReviewers",
         lambda s, w: (
             s.review.ListProjectReviewers,
@@ -443,6 +480,7 @@ class Stubs:
     prediction: PredictionServiceStub
     review: ReviewServiceStub
     webhook: WebhookServiceStub
+    quality: QualityServiceStub
 
 
 @pytest.fixture
@@ -557,6 +595,7 @@ async def test_every_rpc_by_role_and_ownership_over_grpc(
         PredictionServiceStub(channel),
         ReviewServiceStub(channel),
         WebhookServiceStub(channel),
+        QualityServiceStub(channel),
     )
     outcomes = {
         case.name: await grpc_outcome(stubs, world, case, world.users[caller]) for case in CASES
