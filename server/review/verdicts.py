@@ -31,6 +31,7 @@ from server.lifecycle.review import VERDICT_ACTIONS, move_review
 from server.lifecycle.rules import TaskAction, invalid_state, move_task
 from server.projects.validation import invalid
 from server.vocabulary import AssignmentStatus, ReviewStatus, ReviewVerdict, TaskStatus
+from server.webhooks import events as webhook_events
 from server.workflow.annotating import task_state
 from server.workflow.common import check_lead_time, parse_id, parse_result
 from server.workflow.queue import TaskView, task_view
@@ -203,6 +204,16 @@ async def review_annotation(
             comment=comment,
             correction_annotation_id=correction_id,
             now=now,
+        )
+        await webhook_events.review_created(
+            conn,
+            project_id=project.project_id,
+            task_id=task.task_id,
+            annotation_id=number,
+            reviewer_id=caller.user_id,
+            verdict=verdict,
+            comment=comment,
+            correction_id=correction_id,
         )
         project_status = await apply_tally(conn, project, tally, now=now)
     return Verdict(

@@ -11,8 +11,8 @@ Names and payload keys follow Label Studio's webhooks where it has them
 (`action`, `project`, `task`, `annotation`); docs/webhooks.md maps them. Bulk
 operations emit one event with counts, never one per task.
 
-Review events (REVIEW_*) are added here, as one more member of WebhookEvent and
-one more function below, by the review workflow; nothing else changes.
+A reviewer's verdict is REVIEW_CREATED (Label Studio Enterprise's name), emitted by
+server/review/verdicts.py.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class WebhookEvent(StrEnum):
     ANNOTATIONS_IMPORTED = "ANNOTATIONS_IMPORTED"
     EXPORT_COMPLETED = "EXPORT_COMPLETED"
     EXPORT_FAILED = "EXPORT_FAILED"
+    REVIEW_CREATED = "REVIEW_CREATED"
 
 
 # A webhook without a project serves its owner's projects; one owned by a user with
@@ -118,6 +119,34 @@ async def annotation_saved(
             "completed_by": user_id,
             # the stored JSON text as it is, without parsing it again
             "result": orjson.Fragment(result_json),
+        },
+    )
+
+
+async def review_created(
+    conn: AsyncConnection,
+    *,
+    project_id: str,
+    task_id: int,
+    annotation_id: int,
+    reviewer_id: str,
+    verdict: str,
+    comment: str,
+    correction_id: int | None,
+) -> None:
+    """A reviewer accepted or rejected an annotation (a correction is accepted with it)."""
+    await emit(
+        conn,
+        WebhookEvent.REVIEW_CREATED,
+        project_id=project_id,
+        task=_task(task_id),
+        review={
+            "annotation": str(annotation_id),
+            "accepted": verdict == "accept",
+            "verdict": verdict,
+            "comment": comment,
+            "created_by": reviewer_id,
+            "correction": str(correction_id) if correction_id is not None else None,
         },
     )
 
