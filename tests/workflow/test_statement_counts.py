@@ -257,12 +257,13 @@ REVIEW_LIMITS = {
     "sqlite": {
         "SubmitAnnotation": LIMITS["sqlite"]["SubmitAnnotation"],
         "NextReview": 1 + 3,  # the queue's seek, the task detail, its annotations
-        "ReviewAnnotation": 1 + 6,  # annotation, lock read, verdict, history, counters
+        # annotation, lock read, verdict, history, its webhook event, counters
+        "ReviewAnnotation": 1 + 7,
     },
     "postgresql": {
         "SubmitAnnotation": LIMITS["postgresql"]["SubmitAnnotation"],
         "NextReview": 1 + 3,
-        "ReviewAnnotation": 1 + 7,  # ... the project lock and the task under it
+        "ReviewAnnotation": 1 + 8,  # ... the project lock and the task under it
     },
 }
 
